@@ -1,0 +1,57 @@
+//===- Diagnostics.h - errors, warnings and exit codes ---------*- C++ -*-===//
+//
+// elfopt reports problems in three levels, as lld does: a warning is printed
+// and work goes on; an error is printed, work goes on with a safe default, and
+// the next checkpoint() stops the run (so one run lists every problem, not
+// just the first); a fatal error stops at once (input too corrupt to go on).
+//
+// Every message names a place: the file, and where it helps, the section or
+// symbol. Stopping is an exception carrying the exit code, caught by the
+// driver; library code never calls exit().
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace elfopt {
+
+/// Exit codes of the elfopt command; documented in README.md.
+enum ExitCode : int {
+  ExitOk = 0,
+  ExitUsage = 1,    ///< bad command line
+  ExitBadInput = 2, ///< malformed or unsupported input file, unusable profile
+  ExitInternal = 3, ///< a bug in elfopt, or the operating system said no
+};
+
+/// Thrown to stop the run; what() is the complete message without the
+/// "elfopt: error: " prefix.
+class FatalError : public std::runtime_error {
+public:
+  FatalError(ExitCode code, const std::string &message)
+      : std::runtime_error(message), code(code) {}
+  ExitCode code;
+};
+
+/// Stops the run with \p message (which should begin with the file name).
+[[noreturn]] void fatal(const std::string &message, ExitCode code = ExitBadInput);
+
+/// Prints "elfopt: warning: MESSAGE" unless warnings are silenced.
+void warn(const std::string &message);
+
+/// Prints "elfopt: error: MESSAGE" and remembers that the run failed.
+void error(const std::string &message, ExitCode code = ExitBadInput);
+
+/// Stops with the exit code of the first error() if there was one.
+void checkpoint();
+
+/// Number of error() calls so far (for tests).
+unsigned errorCount();
+void resetDiagnostics();
+void setWarningsEnabled(bool enabled);
+
+/// "0x1a2b" formatting used in every message.
+std::string hex(uint64_t value);
+
+} // namespace elfopt
