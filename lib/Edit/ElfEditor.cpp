@@ -92,8 +92,8 @@ void ElfEditor::addDynamicEntry(int64_t tag, uint64_t value) {
                       "statically linked file");
   if (spareDynamicSlots() == 0)
     fatal(in.name() + ": no spare DT_NULL slot in .dynamic (" + std::to_string(slots.size()) +
-          " slots, all in use): relink with ld.bfd or gold, which leave spare slots, or "
-          "reserve some (e.g. a dummy DT_NEEDED)");
+          " slots, none spare) for a new dynamic entry; ld.bfd, gold and mold leave spare "
+          "slots, lld does not");
   for (Dyn &d : slots)
     if (d.d_tag == DT_NULL) {
       d.d_tag = tag;
@@ -171,16 +171,32 @@ void ElfEditor::planRoomForProgramHeader() {
     return shdrs[a].sh_offset < shdrs[b].sh_offset;
   });
 
-  uint64_t blockEnd = oldEnd;
+  // Move the sections in the way; a note or interpreter segment that the
+  // block cuts through moves whole, so the block grows to its end.
+  uint64_t needEnd = newEnd, blockEnd = oldEnd;
   std::vector<unsigned> moving;
-  for (unsigned i : order) {
-    if (shdrs[i].sh_offset >= newEnd && shdrs[i].sh_offset >= blockEnd)
+  for (;;) {
+    moving.clear();
+    blockEnd = oldEnd;
+    for (unsigned i : order) {
+      if (shdrs[i].sh_offset >= needEnd && shdrs[i].sh_offset >= blockEnd)
+        break;
+      if (!(shdrs[i].sh_flags & SHF_ALLOC) || !isEvictable(i))
+        fatal(in.name() + ": no room to add a program header: section '" +
+              in.sections()[i].name +
+              "' follows the program header table and cannot be moved");
+      moving.push_back(i);
+      blockEnd = std::max(blockEnd, shdrs[i].sh_offset + shdrs[i].sh_size);
+    }
+    uint64_t grownEnd = needEnd;
+    for (const Phdr &p : phdrs)
+      if (p.p_type != PT_LOAD && p.p_type != PT_PHDR && p.p_filesz != 0 &&
+          p.p_offset < blockEnd && p.p_offset + p.p_filesz > blockEnd &&
+          p.p_offset >= oldEnd)
+        grownEnd = std::max(grownEnd, uint64_t(p.p_offset + p.p_filesz));
+    if (grownEnd == needEnd)
       break;
-    if (!(shdrs[i].sh_flags & SHF_ALLOC) || !isEvictable(i))
-      fatal(in.name() + ": no room to add a program header: section '" +
-            in.sections()[i].name + "' follows the program header table and cannot be moved");
-    moving.push_back(i);
-    blockEnd = std::max(blockEnd, shdrs[i].sh_offset + shdrs[i].sh_size);
+    needEnd = grownEnd;
   }
   if (moving.empty())
     return; // the gap after the table already has room

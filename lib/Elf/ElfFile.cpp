@@ -111,8 +111,8 @@ void ElfFile::validate() {
     fatal(n + ": e_shentsize is " + std::to_string(ehdr->e_shentsize) + ", expected 64");
   if (!rangeInFile(ehdr->e_phoff, uint64_t(ehdr->e_phnum) * sizeof(Phdr), size))
     fatal(n + ": program header table (offset " + hex(ehdr->e_phoff) + ", " +
-          std::to_string(ehdr->e_phnum) + " entries) runs past the end of the file (" +
-          std::to_string(size) + " bytes)");
+          std::to_string(ehdr->e_phnum * sizeof(Phdr)) +
+          " bytes) runs past the end of the file (" + std::to_string(size) + " bytes)");
   if (ehdr->e_shoff != 0 && !rangeInFile(ehdr->e_shoff, sizeof(Shdr), size))
     fatal(n + ": section header table (offset " + hex(ehdr->e_shoff) +
           ") starts past the end of the file (" + std::to_string(size) + " bytes)");
@@ -125,8 +125,13 @@ void ElfFile::validate() {
   auto shdrs = check(elf->sections(), n);
   if (!rangeInFile(ehdr->e_shoff, shdrs.size() * sizeof(Shdr), size))
     fatal(n + ": section header table (offset " + hex(ehdr->e_shoff) + ", " +
-          std::to_string(shdrs.size()) + " entries) runs past the end of the file (" +
-          std::to_string(size) + " bytes)");
+          std::to_string(shdrs.size() * sizeof(Shdr)) +
+          " bytes) runs past the end of the file (" + std::to_string(size) + " bytes)");
+  uint32_t shstrndx = ehdr->e_shstrndx == SHN_XINDEX && !shdrs.empty() ? shdrs[0].sh_link
+                                                                        : ehdr->e_shstrndx;
+  if (shstrndx != SHN_UNDEF && shstrndx >= shdrs.size())
+    fatal(n + ": section name table index (e_shstrndx) " + std::to_string(shstrndx) +
+          " is out of range: the file has " + std::to_string(shdrs.size()) + " sections");
 
   auto rawPhdrs = check(elf->program_headers(), n);
   phdrs.assign(rawPhdrs.begin(), rawPhdrs.end());

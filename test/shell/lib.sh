@@ -1,0 +1,57 @@
+# Shared helpers of the integration tests. Source it first; it sets
+#   ELFOPT   the elfopt binary under test (from CTest's environment)
+#   WORK     a fresh directory, removed at exit
+# and counts checks; end each script with `finish`.
+set -uo pipefail
+: "${ELFOPT:?run through ctest, or set ELFOPT to the elfopt binary}"
+SRC=${ELFOPT_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/elfopt-test.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+passed=0
+failed=0
+
+pass() { passed=$((passed + 1)); }
+fail() {
+  failed=$((failed + 1))
+  echo "FAIL: $*" >&2
+}
+check() { # check DESCRIPTION COMMAND...: passes when the command succeeds
+  local what=$1
+  shift
+  if "$@"; then pass; else fail "$what"; fi
+}
+
+# expect_error CODE MESSAGE COMMAND...: the command must exit with CODE and
+# print exactly MESSAGE as its only stderr line.
+expect_error() {
+  local code=$1 message=$2
+  shift 2
+  local err status
+  err=$("$@" 2>&1 >/dev/null)
+  status=$?
+  if [[ $status != "$code" ]]; then
+    fail "'$*' exited $status, expected $code (stderr: $err)"
+  elif [[ $err != "$message" ]]; then
+    fail "'$*' printed: $err"$'\n'"      expected: $message"
+  else
+    pass
+  fi
+}
+
+# Programs and linkers present on this machine (scripts/install-deps.sh
+# installs them all; a missing one is a failure, not a skip, in CI).
+have() { command -v "$1" >/dev/null 2>&1; }
+require() {
+  for tool in "$@"; do
+    if ! have "$tool"; then
+      fail "required tool '$tool' is not installed (scripts/install-deps.sh installs it)"
+      finish
+    fi
+  done
+}
+
+finish() {
+  echo "$(basename "$0" .sh): $passed passed, $failed failed"
+  [[ $failed == 0 ]]
+  exit $?
+}
