@@ -144,16 +144,46 @@ void ElfEditor::planRoomForProgramHeader() {
   uint64_t oldEnd = tableStart + uint64_t(ehdr.e_phnum) * sizeof(Phdr);
   uint64_t newEnd = oldEnd + sizeof(Phdr);
 
-  const Phdr *containing = nullptr;
-  for (const Phdr &p : phdrs)
+  // The table must stay inside the PT_LOAD that maps it. When that segment
+  // ends within the new entry (a small first segment holding just the
+  // headers, as Free Pascal links them), it may grow by the few bytes if
+  // nothing else lives there in the file or in memory.
+  Phdr *containing = nullptr;
+  for (Phdr &p : phdrs)
     if (p.p_type == PT_LOAD && p.p_offset <= tableStart &&
-        newEnd <= p.p_offset + p.p_filesz) {
+        oldEnd <= p.p_offset + p.p_filesz) {
       containing = &p;
       break;
     }
   if (!containing)
     fatal(in.name() + ": the program header table (offset " + hex(tableStart) +
-          ") is not inside a loadable segment with room for one more entry");
+          ") is not inside a loadable segment");
+  uint64_t loadEnd = containing->p_offset + containing->p_filesz;
+  if (newEnd > loadEnd) {
+    uint64_t growth = newEnd - loadEnd;
+    uint64_t memEnd = containing->p_vaddr + containing->p_memsz;
+    bool free = containing->p_filesz == containing->p_memsz;
+    for (const Phdr &p : phdrs) {
+      if (&p == containing || p.p_type == PT_GNU_STACK)
+        continue;
+      if (p.p_filesz && p.p_offset < newEnd && p.p_offset + p.p_filesz > loadEnd)
+        free = false;
+      if (p.p_type == PT_LOAD && p.p_vaddr < memEnd + growth && p.p_vaddr + p.p_memsz > memEnd)
+        free = false;
+    }
+    for (size_t i = 1; i < inputSectionCount(); ++i) {
+      const Shdr &s = shdrs[i];
+      if (s.sh_type != SHT_NOBITS && s.sh_size && s.sh_offset < newEnd &&
+          s.sh_offset + s.sh_size > loadEnd)
+        free = false;
+    }
+    if (!free)
+      fatal(in.name() + ": no room to add a program header: the segment holding the "
+                        "program header table ends at " + hex(loadEnd) +
+            " and cannot grow");
+    growHeaderSegment = containing - phdrs.data();
+    growHeaderSegmentBy = growth;
+  }
 
   // Sections with file data after the table, in file order.
   std::vector<unsigned> order;
@@ -230,6 +260,15 @@ void ElfEditor::planRoomForProgramHeader() {
       fatal(in.name() + ": no room to add a program header: a segment of type " +
             hex(p.p_type) + " spans the sections that would have to move");
   }
+}
+
+uint64_t ElfEditor::largestDynamicSymbol() const {
+  uint64_t largest = 0;
+  for (const Section &sec : in.sections())
+    if (sec.type() == SHT_DYNSYM && sec.header.sh_entsize == sizeof(Sym))
+      for (const Symbol &sym : in.symbols(sec))
+        largest = std::max(largest, sym.size);
+  return largest;
 }
 
 static bool isAddressTag(int64_t tag) {
@@ -332,7 +371,11 @@ const LayoutSummary &ElfEditor::layout() {
     // Moved sections keep their offset within a page, so their alignment
     // and the segment's offset == address (mod page) both hold.
     uint64_t pageOffset = evicted.size ? evicted.address % PageSize : 0;
-    uint64_t segAddr = alignTo(maxEnd, segAlign) + pageOffset;
+    // eu-elflint treats a dynamic relocation as touching [r_offset,
+    // r_offset + size of its symbol]; keep that clear of the new read-only
+    // segment by leaving a gap as large as the largest dynamic symbol.
+    // Address space costs nothing here: the file has no gap.
+    uint64_t segAddr = alignTo(maxEnd + largestDynamicSymbol(), segAlign) + pageOffset;
     uint64_t segOffset = alignTo(keptPrefix, segAlign) + pageOffset;
     uint64_t used = 0;
     if (evicted.size) {
@@ -362,6 +405,10 @@ const LayoutSummary &ElfEditor::layout() {
     for (size_t i = 0; i < phdrs.size(); ++i)
       if (phdrs[i].p_type == PT_LOAD)
         lastLoad = i;
+    if (growHeaderSegmentBy) {
+      phdrs[growHeaderSegment].p_filesz += growHeaderSegmentBy;
+      phdrs[growHeaderSegment].p_memsz += growHeaderSegmentBy;
+    }
     phdrs.insert(phdrs.begin() + lastLoad + 1, load);
     for (Phdr &p : phdrs)
       if (p.p_type == PT_PHDR) {

@@ -98,6 +98,7 @@ private:
   void planRoomForProgramHeader();
   void applyEviction(int64_t delta, int64_t offsetDelta);
   bool isEvictable(unsigned sectionIndex) const;
+  uint64_t largestDynamicSymbol() const;
 
   const ElfFile &in;
   std::vector<uint8_t> image; ///< the input's bytes, with patches applied
@@ -107,6 +108,8 @@ private:
   std::vector<NewSection> added;
   std::vector<uint8_t> shstrtab;
   Evicted evicted;
+  size_t growHeaderSegment = 0;      ///< index in phdrs
+  uint64_t growHeaderSegmentBy = 0;  ///< bytes added to it, if any
   bool laidOut = false;
   LayoutSummary summary;
   uint64_t shstrtabOffset = 0, shtOffset = 0, keptPrefix = 0;
