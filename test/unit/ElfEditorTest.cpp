@@ -1,1 +1,238 @@
+// The editor on small files built here byte by byte, so each test states the
+// exact layout it starts from.
+#include "elfopt/Edit/ElfEditor.h"
+#include "elfopt/Support/Diagnostics.h"
+
 #include <gtest/gtest.h>
+
+#include <cstring>
+
+using namespace elfopt;
+using namespace llvm::ELF;
+
+namespace {
+
+constexpr uint64_t Base = 0x400000;
+
+// An executable with PT_LOAD (whole file, R+X), PT_NOTE and PT_GNU_STACK;
+// a 0x24-byte .note right after the program headers, then .text, then
+// .shstrtab and the section header table.
+struct TinyExe {
+  std::vector<uint8_t> bytes;
+  static constexpr uint64_t NoteOff = 0x40 + 3 * 56; // 0xe8
+  static constexpr uint64_t TextOff = 0x130;
+  static constexpr uint64_t ShOff = 0x160;
+
+  TinyExe() {
+    const char names[] = "\0.note.test\0.text\0.shstrtab";
+    uint64_t namesOff = 0x140, shoff = ShOff;
+    bytes.assign(shoff + 4 * sizeof(Shdr), 0);
+    Ehdr eh{};
+    std::memcpy(eh.e_ident, "\x7f" "ELF\x02\x01\x01", 7);
+    eh.e_type = ET_EXEC;
+    eh.e_machine = EM_X86_64;
+    eh.e_version = 1;
+    eh.e_entry = Base + TextOff;
+    eh.e_phoff = 0x40;
+    eh.e_shoff = shoff;
+    eh.e_ehsize = sizeof(Ehdr);
+    eh.e_phentsize = sizeof(Phdr);
+    eh.e_phnum = 3;
+    eh.e_shentsize = sizeof(Shdr);
+    eh.e_shnum = 4;
+    eh.e_shstrndx = 3;
+    std::memcpy(bytes.data(), &eh, sizeof eh);
+    Phdr ph[3]{};
+    ph[0].p_type = PT_LOAD;
+    ph[0].p_flags = PF_R | PF_X;
+    ph[0].p_vaddr = Base;
+    ph[0].p_paddr = Base;
+    ph[0].p_filesz = namesOff + sizeof names;
+    ph[0].p_memsz = namesOff + sizeof names;
+    ph[0].p_align = 0x1000;
+    ph[1].p_type = PT_NOTE;
+    ph[1].p_flags = PF_R;
+    ph[1].p_offset = NoteOff;
+    ph[1].p_vaddr = Base + NoteOff;
+    ph[1].p_paddr = Base + NoteOff;
+    ph[1].p_filesz = 0x24;
+    ph[1].p_memsz = 0x24;
+    ph[1].p_align = 4;
+    ph[2].p_type = PT_GNU_STACK;
+    ph[2].p_flags = PF_R | PF_W;
+    std::memcpy(bytes.data() + 0x40, ph, sizeof ph);
+    // NT_GNU_BUILD_ID note with a 20-byte id 01 02 ... 14.
+    uint32_t nhdr[3] = {4, 20, NT_GNU_BUILD_ID};
+    std::memcpy(bytes.data() + NoteOff, nhdr, 12);
+    std::memcpy(bytes.data() + NoteOff + 12, "GNU", 4);
+    for (int i = 0; i < 20; ++i)
+      bytes[NoteOff + 16 + i] = uint8_t(i + 1);
+    const uint8_t exit0[] = {0xB8, 0x3C, 0, 0, 0, 0x31, 0xFF, 0x0F, 0x05};
+    std::memcpy(bytes.data() + TextOff, exit0, sizeof exit0);
+    std::memcpy(bytes.data() + namesOff, names, sizeof names);
+    Shdr sh[4]{};
+    sh[1] = section(1, SHT_NOTE, SHF_ALLOC, NoteOff, 0x24, 4);
+    sh[2] = section(12, SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, TextOff, sizeof exit0, 16);
+    sh[3] = section(18, SHT_STRTAB, 0, namesOff, sizeof names, 1);
+    sh[3].sh_addr = 0;
+    std::memcpy(bytes.data() + shoff, sh, sizeof sh);
+  }
+  static Shdr section(uint32_t name, uint32_t type, uint64_t flags, uint64_t off, uint64_t size,
+                      uint64_t align) {
+    Shdr s{};
+    s.sh_name = name;
+    s.sh_type = type;
+    s.sh_flags = flags;
+    s.sh_addr = Base + off;
+    s.sh_offset = off;
+    s.sh_size = size;
+    s.sh_addralign = align;
+    return s;
+  }
+  std::unique_ptr<ElfFile> file(const std::vector<uint8_t> &b) const {
+    return ElfFile::fromBuffer(
+        "tiny", llvm::MemoryBuffer::getMemBufferCopy(
+                    llvm::StringRef(reinterpret_cast<const char *>(b.data()), b.size())));
+  }
+  std::unique_ptr<ElfFile> file() const { return file(bytes); }
+};
+
+} // namespace
+
+TEST(ElfEditor, UneditedFileRoundTrips) {
+  TinyExe tiny;
+  auto in = tiny.file();
+  ElfEditor editor(*in);
+  EXPECT_EQ(editor.serialize(), tiny.bytes);
+}
+
+TEST(ElfEditor, PatchesSectionContentsInPlace) {
+  TinyExe tiny;
+  auto in = tiny.file();
+  ElfEditor editor(*in);
+  editor.mutableContents(2)[0] = 0x90;
+  auto out = editor.serialize();
+  EXPECT_EQ(out.size(), tiny.bytes.size());
+  EXPECT_EQ(out[TinyExe::TextOff], 0x90);
+  out[TinyExe::TextOff] = tiny.bytes[TinyExe::TextOff];
+  EXPECT_EQ(out, tiny.bytes);
+}
+
+TEST(ElfEditor, AddsSegmentAndMovesTheNoteOutOfTheWay) {
+  TinyExe tiny;
+  auto in = tiny.file();
+  ElfEditor editor(*in);
+  NewSection s;
+  s.name = ".elfopt.new";
+  s.data.assign(5000, 0xab);
+  s.align = 64;
+  unsigned index = editor.addSection(s);
+  EXPECT_EQ(index, 4u);
+  const LayoutSummary &layout = editor.layout();
+  ASSERT_TRUE(layout.addedSegment);
+  ASSERT_EQ(layout.movedSections, std::vector<std::string>{".note.test"});
+  auto out = tiny.file(editor.serialize());
+
+  // Program headers: the table grew in place; loads sorted; stack kept.
+  const auto &eh = out->header();
+  EXPECT_EQ(eh.e_phoff, 0x40u);
+  ASSERT_EQ(eh.e_phnum, 4u);
+  auto segs = out->segments();
+  EXPECT_EQ(segs[0].p_type, PT_LOAD);
+  EXPECT_EQ(segs[1].p_type, PT_LOAD);
+  EXPECT_EQ(segs[2].p_type, PT_NOTE);
+  EXPECT_EQ(segs[3].p_type, PT_GNU_STACK);
+  const Phdr &load = segs[1];
+  EXPECT_EQ(load.p_flags, PF_R);
+  EXPECT_EQ(load.p_offset % 0x1000, load.p_vaddr % 0x1000);
+  EXPECT_GE(load.p_vaddr, segs[0].p_vaddr + segs[0].p_memsz);
+  EXPECT_EQ(load.p_vaddr % 0x1000, (Base + TinyExe::NoteOff) % 0x1000);
+
+  // The note moved with its segment and kept its bytes and build-id.
+  const Section *note = out->findSection(".note.test");
+  ASSERT_NE(note, nullptr);
+  EXPECT_EQ(note->addr(), load.p_vaddr);
+  EXPECT_EQ(segs[2].p_vaddr, note->addr());
+  EXPECT_EQ(segs[2].p_offset, note->offset());
+  EXPECT_EQ(out->buildId(), "0102030405060708090a0b0c0d0e0f1011121314");
+
+  // The new section: aligned, inside the new segment, contents intact.
+  const Section *added = out->findSection(".elfopt.new");
+  ASSERT_NE(added, nullptr);
+  EXPECT_EQ(added->addr() % 64, 0u);
+  EXPECT_EQ(added->addr(), editor.sectionAddress(index));
+  EXPECT_LE(added->addr() + added->size(), load.p_vaddr + load.p_memsz);
+  EXPECT_EQ(added->addr() - load.p_vaddr, added->offset() - load.p_offset);
+  auto bytes = out->contents(*added);
+  EXPECT_EQ(std::vector<uint8_t>(bytes.begin(), bytes.end()), s.data);
+
+  // Code did not move.
+  const Section *text = out->findSection(".text");
+  EXPECT_EQ(text->addr(), Base + TinyExe::TextOff);
+  EXPECT_EQ(text->offset(), TinyExe::TextOff);
+}
+
+TEST(ElfEditor, RefusesToMoveCodeForTheProgramHeaderTable) {
+  TinyExe tiny;
+  // Make .text start right after the program headers, where the note was.
+  auto patched = tiny.bytes;
+  Shdr text;
+  std::memcpy(&text, patched.data() + TinyExe::ShOff + 2 * sizeof(Shdr), sizeof text);
+  text.sh_offset = TinyExe::NoteOff;
+  text.sh_addr = Base + TinyExe::NoteOff;
+  std::memcpy(patched.data() + TinyExe::ShOff + 2 * sizeof(Shdr), &text, sizeof text);
+  Shdr note;
+  std::memcpy(&note, patched.data() + TinyExe::ShOff + sizeof(Shdr), sizeof note);
+  note.sh_offset = 0x118;
+  note.sh_addr = Base + 0x118;
+  note.sh_size = 0;
+  std::memcpy(patched.data() + TinyExe::ShOff + sizeof(Shdr), &note, sizeof note);
+  auto in = tiny.file(patched);
+  ElfEditor editor(*in);
+  NewSection s;
+  s.name = ".x";
+  editor.addSection(s);
+  try {
+    editor.layout();
+    FAIL() << "layout should have failed";
+  } catch (const FatalError &e) {
+    EXPECT_STREQ(e.what(), "tiny: no room to add a program header: section '.text' follows "
+                           "the program header table and cannot be moved");
+  }
+}
+
+TEST(ElfEditor, DynamicEntriesNeedADynamicSection) {
+  TinyExe tiny;
+  auto in = tiny.file();
+  ElfEditor editor(*in);
+  EXPECT_EQ(editor.spareDynamicSlots(), 0u);
+  try {
+    editor.addDynamicEntry(DT_FLAGS, 0);
+    FAIL();
+  } catch (const FatalError &e) {
+    EXPECT_STREQ(e.what(), "tiny: no dynamic section (PT_DYNAMIC): cannot add dynamic entries "
+                           "to a statically linked file");
+  }
+}
+
+TEST(ElfEditor, NonAllocatedSectionsNeedNoSegment) {
+  TinyExe tiny;
+  auto in = tiny.file();
+  ElfEditor editor(*in);
+  NewSection s;
+  s.name = ".comment.elfopt";
+  s.flags = 0;
+  s.align = 1;
+  s.data = {'h', 'i', 0};
+  editor.addSection(s);
+  auto out = tiny.file(editor.serialize());
+  EXPECT_EQ(out->header().e_phnum, 3u);
+  EXPECT_FALSE(editor.layout().addedSegment);
+  const Section *added = out->findSection(".comment.elfopt");
+  ASSERT_NE(added, nullptr);
+  EXPECT_EQ(added->addr(), 0u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char *>(out->contents(*added).data())), "hi");
+  // Everything before the old section header table is untouched.
+  auto b = out->bytes();
+  EXPECT_TRUE(std::equal(tiny.bytes.begin() + 64, tiny.bytes.begin() + TinyExe::ShOff, b.begin() + 64));
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The main job, end to end, on the bundled example (examples/startup-demo):
+# install what is missing, build elfopt and the example (linked with
+# --emit-relocs), then run elfopt on it and show the figures.
+#
+# Today the pipeline is: inspect (is the binary ready to be optimized?) and
+# the ELF editor (grow the binary and check it still runs identically).
+# record, order and rewrite join this script as they land.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "Installing missing Debian packages"
+bash scripts/install-deps.sh
+
+step "Building elfopt"
+bash scripts/build.sh >/dev/null
+elfopt=$root/build/tools/elfopt/elfopt
+"$elfopt" --version
+
+step "Building the example with -Wl,--emit-relocs"
+demo=$root/build/demo
+cmake -S examples/startup-demo -B "$demo/build" -G Ninja >/dev/null
+cmake --build "$demo/build" >/dev/null
+program=$demo/build/startup-demo
+echo "$program"
+
+step "elfopt inspect $program"
+"$elfopt" inspect "$program" | grep -vE '^ +[0-9]+ \.|^ +nr |^Sections:' | sed -n '1,40p'
+
+step "elfopt edit: a 64 KiB section in a new segment, run both, compare"
+head -c 65536 /dev/zero >"$demo/payload"
+"$elfopt" edit "$program" -o "$demo/startup-demo.grown" --add-section .elfopt.demo="$demo/payload" \
+  --add-dynamic 0x6ffffdf9=@.elfopt.demo --json
+before=$("$program" 42)
+after=$("$demo/startup-demo.grown" 42)
+if [[ $before == "$after" ]]; then
+  echo "same output before and after:"
+  echo "$after" | sed 's/^/  /'
+else
+  echo "OUTPUT DIFFERS"; diff <(echo "$before") <(echo "$after"); exit 1
+fi
+echo "sizes: $(stat -c %s "$program") -> $(stat -c %s "$demo/startup-demo.grown") bytes"
+echo
+echo "Next steps (issues 3-5): record startup, order, rewrite .text; this script will show the"
+echo "pages touched at startup before and after."

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, builds, runs every test
+# (unit tests and integration tests that compile, link, edit and run real
+# programs); then rebuilds with AddressSanitizer and UndefinedBehaviorSanitizer
+# and runs the unit, command-line and malformed-input tests under them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+export JOBS=${JOBS:-2}
+
+echo "== build"
+BUILD_DIR=build bash scripts/build.sh >/dev/null
+echo "== tests"
+ctest --test-dir build --output-on-failure -j "$JOBS" --timeout 1500
+
+echo "== sanitizer build (ASan + UBSan)"
+BUILD_DIR=build-asan bash scripts/build.sh -DELFOPT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+echo "== tests under sanitizers"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan -L 'unit|quick' --output-on-failure -j "$JOBS"
