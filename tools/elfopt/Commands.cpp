@@ -3,16 +3,21 @@
 #include "elfopt/Edit/ElfEditor.h"
 #include "elfopt/Elf/ElfFile.h"
 #include "elfopt/Inspect/Inspect.h"
+#include "elfopt/Profile/Profile.h"
+#include "elfopt/Record/Recorder.h"
 #include "elfopt/Support/Diagnostics.h"
 #include "elfopt/Support/OutputFile.h"
 
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace po = boost::program_options;
 using json = nlohmann::ordered_json;
@@ -178,9 +183,192 @@ static int runEdit(const std::vector<std::string> &args) {
   return ExitOk;
 }
 
+//===----------------------------------------------------------------------===//
+// record
+//===----------------------------------------------------------------------===//
+
+static const char RecordUsage[] =
+    "usage: elfopt record [options] -- PROGRAM [ARGS...]\n\n"
+    "Runs PROGRAM and records the order in which its functions are first\n"
+    "executed (one-shot int3 breakpoints through ptrace: no rebuild needed).\n"
+    "PROGRAM's input, output and signals pass through; elfopt exits with its\n"
+    "status (with --runs, the first non-zero one).\n\n"
+    "  -o, --output FILE     profile to write (default: PROGRAM.profile.json)\n"
+    "  --object NAME         also record this shared object (file name, path or\n"
+    "                        prefix: libfoo matches libfoo.so.1), also when it is\n"
+    "                        loaded later by dlopen; repeatable\n"
+    "  --runs N              run N times, keeping every run (default 1)\n"
+    "  --duration SEC        stop recording after SEC seconds\n"
+    "  --until SYMBOL        stop recording at SYMBOL's first execution\n"
+    "  --follow-forks        record forked child processes too (off: children\n"
+    "                        are cleaned of breakpoints and run untraced)\n"
+    "  --kill                at an early stop (--duration, --until, Ctrl-C) kill\n"
+    "                        the program; default: detach and let it finish\n"
+    "  -v, --verbose         progress on stderr\n\n"
+    "At every stop the original code is restored before the program goes on.\n"
+    "A run that ends by a signal, Ctrl-C or exec is marked partial.\n";
+
+static int runRecord(const std::vector<std::string> &args) {
+  auto dash = std::find(args.begin(), args.end(), "--");
+  std::vector<std::string> ours(args.begin(), dash);
+  std::vector<std::string> command;
+  if (dash != args.end())
+    command.assign(dash + 1, args.end());
+  po::options_description opts;
+  opts.add_options()("output,o", po::value<std::string>())(
+      "object", po::value<std::vector<std::string>>())("runs", po::value<unsigned>())(
+      "duration", po::value<double>())("until", po::value<std::string>())(
+      "follow-forks", po::bool_switch())("kill", po::bool_switch())("verbose,v", po::bool_switch());
+  po::positional_options_description pos;
+  auto vm = parse("record", ours, opts, pos);
+  if (command.empty())
+    throw UsageError{"record", "give the program to run after --"};
+  RecordOptions options;
+  options.command = command;
+  if (vm.count("object"))
+    options.objects = vm["object"].as<std::vector<std::string>>();
+  if (vm.count("runs")) {
+    options.runs = vm["runs"].as<unsigned>();
+    if (options.runs == 0)
+      throw UsageError{"record", "--runs must be at least 1"};
+  }
+  if (vm.count("duration")) {
+    options.durationSeconds = vm["duration"].as<double>();
+    if (!(options.durationSeconds > 0))
+      throw UsageError{"record", "--duration must be a positive number of seconds"};
+  }
+  if (vm.count("until"))
+    options.untilSymbol = vm["until"].as<std::string>();
+  options.followForks = vm["follow-forks"].as<bool>();
+  options.killAtStop = vm["kill"].as<bool>();
+  options.verbose = vm["verbose"].as<bool>();
+  std::string output = vm.count("output")
+                           ? vm["output"].as<std::string>()
+                           : command[0].substr(command[0].rfind('/') + 1) + ".profile.json";
+  // Fail before running anything if the profile could not be written.
+  std::string dir = output.find('/') == std::string::npos ? "." : output.substr(0, output.rfind('/'));
+  if (dir.empty())
+    dir = "/";
+  if (::access(dir.c_str(), W_OK) != 0)
+    fatal(output + ": cannot write the profile here: " + std::strerror(errno));
+
+  RecordResult result = record(options);
+  if (!options.untilSymbol.empty()) {
+    bool found = false;
+    for (const Run &run : result.profile.runs)
+      found |= run.stopReason == "until";
+    if (!found)
+      warn("--until " + options.untilSymbol + ": the function never ran (or does not exist); "
+           "recorded until the program ended");
+  }
+  writeProfile(output, result.profile);
+  if (options.verbose) {
+    for (size_t r = 0; r < result.profile.runs.size(); ++r) {
+      const Run &run = result.profile.runs[r];
+      for (const ObjectRun &o : run.objects)
+        std::fprintf(stderr, "elfopt: run %zu: %s: %zu functions first touched (%s%s)\n", r + 1,
+                     result.profile.objects[o.object].name.c_str(), o.touches.size(),
+                     run.stopReason.c_str(), run.partial ? ", partial" : "");
+    }
+    std::fprintf(stderr, "elfopt: wrote %s\n", output.c_str());
+  }
+  return result.exitStatus;
+}
+
+//===----------------------------------------------------------------------===//
+// profile
+//===----------------------------------------------------------------------===//
+
+static const char ProfileUsage[] =
+    "usage: elfopt profile show PROFILE\n"
+    "       elfopt profile export PROFILE [-o FILE] [--run N] [--object NAME]\n"
+    "       elfopt profile import SYMBOLS --binary PROGRAM -o PROFILE\n\n"
+    "show     runs, objects and first touches of a profile\n"
+    "export   one run's first-touch order as a plain symbol list (one name a\n"
+    "         line, lld's --symbol-ordering-file format); default run 1, the\n"
+    "         main program; to stdout without -o\n"
+    "import   a plain symbol list as a one-run profile of PROGRAM\n";
+
+static int runProfile(const std::vector<std::string> &args) {
+  po::options_description opts;
+  opts.add_options()("action", po::value<std::string>())("file", po::value<std::string>())(
+      "output,o", po::value<std::string>())("run", po::value<unsigned>())(
+      "object", po::value<std::string>())("binary", po::value<std::string>());
+  po::positional_options_description pos;
+  pos.add("action", 1).add("file", 1);
+  auto vm = parse("profile", args, opts, pos);
+  if (!vm.count("action") || !vm.count("file"))
+    throw UsageError{"profile", "give an action (show, export, import) and a file"};
+  std::string action = vm["action"].as<std::string>();
+  std::string file = vm["file"].as<std::string>();
+  if (action == "import") {
+    if (!vm.count("binary") || !vm.count("output"))
+      throw UsageError{"profile", "import needs --binary PROGRAM and -o PROFILE"};
+    std::vector<std::string> unknown;
+    Profile p = importSymbolList(vm["binary"].as<std::string>(), readSymbolList(file), &unknown);
+    for (const std::string &name : unknown)
+      warn(file + ": '" + name + "' is not a function of " + vm["binary"].as<std::string>());
+    writeProfile(vm["output"].as<std::string>(), p);
+    return ExitOk;
+  }
+  Profile p = readProfile(file);
+  if (action == "show") {
+    std::printf("%s: %zu runs of", file.c_str(), p.runs.size());
+    for (const std::string &c : p.command)
+      std::printf(" %s", c.c_str());
+    std::printf("\n");
+    for (size_t k = 0; k < p.objects.size(); ++k)
+      std::printf("  object %zu: %s (%s), %llu functions from %s, build-id %s\n", k,
+                  p.objects[k].name.c_str(), p.objects[k].path.c_str(),
+                  (unsigned long long)p.objects[k].functions, p.objects[k].functionSource.c_str(),
+                  p.objects[k].buildId.empty() ? "-" : p.objects[k].buildId.c_str());
+    for (size_t r = 0; r < p.runs.size(); ++r) {
+      const Run &run = p.runs[r];
+      std::printf("  run %zu: %s%s, %.3f s, %u threads", r + 1, run.stopReason.c_str(),
+                  run.partial ? " (partial)" : "", double(run.durationNs) / 1e9, run.threads);
+      if (run.exitCode)
+        std::printf(", exit %d", *run.exitCode);
+      if (run.signal)
+        std::printf(", signal %d", *run.signal);
+      std::printf("\n");
+      for (const ObjectRun &o : run.objects)
+        std::printf("    %s: %s, %zu first touches\n", p.objects[o.object].name.c_str(),
+                    o.loaded ? "loaded" : "never loaded", o.touches.size());
+    }
+    return ExitOk;
+  }
+  if (action == "export") {
+    unsigned runIndex = vm.count("run") ? vm["run"].as<unsigned>() : 1;
+    if (runIndex == 0 || runIndex > p.runs.size())
+      fatal(file + ": no run " + std::to_string(runIndex) + " (the profile has " +
+            std::to_string(p.runs.size()) + ")");
+    std::string object = vm.count("object") ? vm["object"].as<std::string>() : "main";
+    const ObjectRun *found = nullptr;
+    for (const ObjectRun &o : p.runs[runIndex - 1].objects)
+      if (p.objects[o.object].name == object)
+        found = &o;
+    if (!found)
+      fatal(file + ": no object '" + object + "' in run " + std::to_string(runIndex));
+    std::vector<std::string> names;
+    for (const Touch &t : found->touches)
+      names.push_back(t.symbol);
+    if (vm.count("output")) {
+      writeSymbolList(vm["output"].as<std::string>(), names);
+    } else {
+      for (const std::string &n : names)
+        std::printf("%s\n", n.c_str());
+    }
+    return ExitOk;
+  }
+  throw UsageError{"profile", "unknown action '" + action + "' (show, export, import)"};
+}
+
 const std::vector<Command> &commands() {
   static const std::vector<Command> list = {
       {"inspect", "show what matters before optimizing a binary", InspectUsage, runInspect},
+      {"record", "record the first-touch order of a program's functions", RecordUsage,
+       runRecord},
+      {"profile", "show, export or import profiles", ProfileUsage, runProfile},
       {"edit", "low-level edits: add sections, segments and dynamic entries", EditUsage,
        runEdit},
   };

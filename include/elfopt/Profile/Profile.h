@@ -1,0 +1,79 @@
+//===- Profile.h - recorded first-touch orders ------------------*- C++ -*-===//
+//
+// The profile is the one input of ordering and rewriting. Format: JSON,
+// "format": "elfopt-profile", "version": 1, specified in profiles/README.md.
+// It holds the identity of every object it describes (path, build-id, size,
+// SHA-256) and, per run and per object, the functions in the order they were
+// first executed, with link-time address, size, time and thread.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace elfopt {
+
+inline constexpr const char *ProfileFormat = "elfopt-profile";
+inline constexpr int ProfileVersion = 1;
+
+struct ObjectIdentity {
+  std::string name;     ///< as the user named it (--object), "main" for the program
+  std::string path;     ///< file that was traced
+  std::string buildId;  ///< hex, empty when the file has none
+  uint64_t size = 0;
+  std::string sha256;   ///< of the whole file, hex
+  std::string functionSource; ///< "symtab" or "dynsym+eh_frame"
+  uint64_t functions = 0;     ///< functions that had a breakpoint
+};
+
+struct Touch {
+  std::string symbol;
+  uint64_t address = 0; ///< link-time address, as in the file
+  uint64_t size = 0;
+  uint64_t timeNs = 0;  ///< since the run started
+  uint32_t thread = 0;  ///< 1 = the first thread, then in order of appearance
+};
+
+struct ObjectRun {
+  uint32_t object = 0;  ///< index into Profile::objects
+  bool loaded = false;  ///< false: the object was never mapped in this run
+  uint64_t loadBase = 0;
+  std::vector<Touch> touches; ///< in first-touch order
+};
+
+struct Run {
+  /// "exit", "signal", "duration", "until", "interrupt", "exec" or "imported".
+  std::string stopReason;
+  bool partial = false; ///< the program did not end normally during recording
+  std::optional<int> exitCode;
+  std::optional<int> signal;
+  uint64_t durationNs = 0;
+  uint32_t threads = 0;
+  std::vector<ObjectRun> objects;
+};
+
+struct Profile {
+  std::vector<std::string> command;
+  std::vector<ObjectIdentity> objects;
+  std::vector<Run> runs;
+};
+
+/// Reads and validates a profile; FatalError (exit 2) naming the file, and
+/// for malformed JSON the line and column.
+Profile readProfile(const std::string &path);
+Profile parseProfile(const std::string &text, const std::string &name);
+std::string profileToJson(const Profile &profile);
+void writeProfile(const std::string &path, const Profile &profile);
+
+/// Plain symbol lists, one name per line, as lld's --symbol-ordering-file:
+/// blank lines and lines starting with '#' are skipped.
+std::vector<std::string> readSymbolList(const std::string &path);
+void writeSymbolList(const std::string &path, const std::vector<std::string> &names);
+
+/// The identity of a file as a profile records it.
+ObjectIdentity identifyObject(const std::string &name, const std::string &path);
+
+} // namespace elfopt

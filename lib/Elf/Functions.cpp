@@ -1,0 +1,131 @@
+//===- Functions.cpp ------------------------------------------------------===//
+#include "elfopt/Elf/Functions.h"
+#include "elfopt/Support/Diagnostics.h"
+
+#include "llvm/DebugInfo/DWARF/DWARFDataExtractor.h"
+#include "llvm/DebugInfo/DWARF/DWARFDebugFrame.h"
+#include "llvm/TargetParser/Triple.h"
+
+#include <algorithm>
+#include <map>
+
+using namespace llvm::ELF;
+
+namespace elfopt {
+
+const char *functionSourceName(FunctionSource source) {
+  switch (source) {
+  case FunctionSource::Symtab: return "symtab";
+  case FunctionSource::DynsymAndEhFrame: return "dynsym+eh_frame";
+  case FunctionSource::None: return "none";
+  }
+  return "none";
+}
+
+const Function *FunctionTable::at(uint64_t address) const {
+  auto it = std::lower_bound(functions.begin(), functions.end(), address,
+                             [](const Function &f, uint64_t a) { return f.address < a; });
+  return it != functions.end() && it->address == address ? &*it : nullptr;
+}
+
+long FunctionTable::indexOf(std::string_view name) const {
+  for (size_t i = 0; i < functions.size(); ++i)
+    if (functions[i].name == name)
+      return long(i);
+  return -1;
+}
+
+namespace {
+
+// Which of several symbols at one address names the function: a global
+// name over a weak one over a local one, then the smallest name, so the
+// choice does not depend on symbol table order.
+int bindingRank(uint8_t binding) {
+  return binding == STB_GLOBAL ? 0 : binding == STB_WEAK ? 1 : 2;
+}
+
+struct Candidate {
+  std::string name;
+  uint64_t size = 0;
+  int rank = 3;
+  unsigned section = 0;
+};
+
+void offer(std::map<uint64_t, Candidate> &byAddress, uint64_t address, const std::string &name,
+           uint64_t size, int rank, unsigned section) {
+  Candidate &c = byAddress[address];
+  c.size = std::max(c.size, size);
+  c.section = section;
+  if (rank < c.rank || (rank == c.rank && name < c.name)) {
+    c.name = name;
+    c.rank = rank;
+  }
+}
+
+bool isCode(const ElfFile &file, unsigned shndx) {
+  return shndx != SHN_UNDEF && shndx < file.sections().size() &&
+         file.sections()[shndx].isExecutable();
+}
+
+unsigned codeSectionAt(const ElfFile &file, uint64_t address) {
+  for (const Section &s : file.sections())
+    if (s.isExecutable() && s.isAlloc() && address >= s.addr() && address < s.addr() + s.size())
+      return s.index;
+  return 0;
+}
+
+void addSymbols(const ElfFile &file, const Section &table, std::map<uint64_t, Candidate> &out) {
+  for (const Symbol &sym : file.symbols(table))
+    if (sym.isFunction() && isCode(file, sym.shndx))
+      offer(out, sym.value, sym.name, sym.size, bindingRank(sym.binding), sym.shndx);
+}
+
+void addEhFrame(const ElfFile &file, std::map<uint64_t, Candidate> &out) {
+  const Section *eh = file.findSection(".eh_frame");
+  if (!eh || !eh->hasFileData() || eh->size() == 0)
+    return;
+  auto bytes = file.contents(*eh);
+  llvm::DWARFDataExtractor data(llvm::ArrayRef<uint8_t>(bytes.data(), bytes.size()),
+                                /*IsLittleEndian=*/true, /*AddressSize=*/8);
+  llvm::DWARFDebugFrame frames(llvm::Triple::x86_64, /*IsEH=*/true, eh->addr());
+  if (llvm::Error err = frames.parse(data)) {
+    warn(file.where(*eh) + ": cannot read FDEs: " + llvm::toString(std::move(err)) +
+         "; functions without a dynamic symbol are not known");
+    return;
+  }
+  for (const llvm::dwarf::FrameEntry &entry : frames.entries()) {
+    const auto *fde = llvm::dyn_cast<llvm::dwarf::FDE>(&entry);
+    if (!fde || fde->getAddressRange() == 0)
+      continue;
+    uint64_t start = fde->getInitialLocation();
+    unsigned section = codeSectionAt(file, start);
+    if (section == 0)
+      continue;
+    char name[32];
+    std::snprintf(name, sizeof name, "fde@0x%llx", (unsigned long long)start);
+    // An FDE name ranks below any symbol; its range is the function's size.
+    offer(out, start, name, fde->getAddressRange(), 3, section);
+  }
+}
+
+} // namespace
+
+FunctionTable readFunctions(const ElfFile &file) {
+  FunctionTable table;
+  std::map<uint64_t, Candidate> byAddress;
+  if (const Section *symtab = file.findSectionOfType(SHT_SYMTAB)) {
+    table.source = FunctionSource::Symtab;
+    addSymbols(file, *symtab, byAddress);
+  } else {
+    table.source = FunctionSource::DynsymAndEhFrame;
+    if (const Section *dynsym = file.findSectionOfType(SHT_DYNSYM))
+      addSymbols(file, *dynsym, byAddress);
+    addEhFrame(file, byAddress);
+  }
+  table.functions.reserve(byAddress.size());
+  for (auto &[address, c] : byAddress)
+    table.functions.push_back({std::move(c.name), address, c.size, c.section});
+  return table;
+}
+
+} // namespace elfopt

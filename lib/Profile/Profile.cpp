@@ -1,0 +1,271 @@
+//===- Profile.cpp - reading, validating and writing profiles ------------===//
+#include "elfopt/Profile/Profile.h"
+#include "elfopt/Elf/ElfFile.h"
+#include "elfopt/Support/Diagnostics.h"
+#include "elfopt/Support/OutputFile.h"
+
+#include "llvm/Support/SHA256.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+using json = nlohmann::ordered_json;
+
+namespace elfopt {
+
+namespace {
+
+std::string readText(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    fatal(path + ": cannot open: " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Validating accessors: every problem names the file and the JSON path.
+struct Reader {
+  const std::string &file;
+
+  [[noreturn]] void bad(const std::string &where, const std::string &what) const {
+    fatal(file + ": " + where + ": " + what);
+  }
+  const json &field(const json &obj, const std::string &where, const char *key) const {
+    auto it = obj.find(key);
+    if (it == obj.end())
+      bad(where, std::string("missing field '") + key + "'");
+    return *it;
+  }
+  uint64_t u64(const json &obj, const std::string &where, const char *key) const {
+    const json &v = field(obj, where, key);
+    if (!v.is_number_unsigned())
+      bad(where + "." + key, "expected an unsigned integer");
+    return v.get<uint64_t>();
+  }
+  std::string str(const json &obj, const std::string &where, const char *key) const {
+    const json &v = field(obj, where, key);
+    if (!v.is_string())
+      bad(where + "." + key, "expected a string");
+    return v.get<std::string>();
+  }
+  bool boolean(const json &obj, const std::string &where, const char *key) const {
+    const json &v = field(obj, where, key);
+    if (!v.is_boolean())
+      bad(where + "." + key, "expected true or false");
+    return v.get<bool>();
+  }
+  std::optional<int> optInt(const json &obj, const std::string &where, const char *key) const {
+    const json &v = field(obj, where, key);
+    if (v.is_null())
+      return std::nullopt;
+    if (!v.is_number_integer() || v.get<int64_t>() < -(1 << 30) || v.get<int64_t>() > (1 << 30))
+      bad(where + "." + key, "expected a small integer or null");
+    return int(v.get<int64_t>());
+  }
+  const json &array(const json &obj, const std::string &where, const char *key) const {
+    const json &v = field(obj, where, key);
+    if (!v.is_array())
+      bad(where + "." + key, "expected an array");
+    return v;
+  }
+};
+
+} // namespace
+
+Profile parseProfile(const std::string &text, const std::string &name) {
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::parse_error &e) {
+    // Turn nlohmann's byte offset into line and column.
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    std::string what = e.what();
+    auto colon = what.find(": ", what.find("parse error"));
+    fatal(name + ":" + std::to_string(line) + ":" + std::to_string(column) +
+          ": malformed JSON: " + (colon == std::string::npos ? what : what.substr(colon + 2)));
+  }
+  Reader r{name};
+  if (!doc.is_object())
+    r.bad("(top level)", "expected a JSON object");
+  if (!doc.contains("format") || doc["format"] != ProfileFormat)
+    r.bad("format", std::string("not an elfopt profile (expected \"format\": \"") +
+                        ProfileFormat + "\")");
+  if (!doc.contains("version") || !doc["version"].is_number_integer())
+    r.bad("version", "missing or not an integer");
+  if (doc["version"].get<int64_t>() != ProfileVersion)
+    r.bad("version", "unsupported profile version " + doc["version"].dump() +
+                         " (this elfopt reads version " + std::to_string(ProfileVersion) + ")");
+  Profile p;
+  for (const json &c : r.array(doc, "(top level)", "command")) {
+    if (!c.is_string())
+      r.bad("command", "expected an array of strings");
+    p.command.push_back(c.get<std::string>());
+  }
+  const json &objects = r.array(doc, "(top level)", "objects");
+  for (size_t i = 0; i < objects.size(); ++i) {
+    std::string w = "objects[" + std::to_string(i) + "]";
+    if (!objects[i].is_object())
+      r.bad(w, "expected an object");
+    ObjectIdentity o;
+    o.name = r.str(objects[i], w, "name");
+    o.path = r.str(objects[i], w, "path");
+    o.buildId = r.str(objects[i], w, "buildId");
+    o.size = r.u64(objects[i], w, "size");
+    o.sha256 = r.str(objects[i], w, "sha256");
+    o.functionSource = r.str(objects[i], w, "functionSource");
+    o.functions = r.u64(objects[i], w, "functions");
+    p.objects.push_back(std::move(o));
+  }
+  const json &runs = r.array(doc, "(top level)", "runs");
+  for (size_t i = 0; i < runs.size(); ++i) {
+    std::string w = "runs[" + std::to_string(i) + "]";
+    const json &jr = runs[i];
+    if (!jr.is_object())
+      r.bad(w, "expected an object");
+    Run run;
+    run.stopReason = r.str(jr, w, "stopReason");
+    run.partial = r.boolean(jr, w, "partial");
+    run.exitCode = r.optInt(jr, w, "exitCode");
+    run.signal = r.optInt(jr, w, "signal");
+    run.durationNs = r.u64(jr, w, "durationNs");
+    run.threads = uint32_t(std::min<uint64_t>(r.u64(jr, w, "threads"), UINT32_MAX));
+    const json &jobjs = r.array(jr, w, "objects");
+    for (size_t k = 0; k < jobjs.size(); ++k) {
+      std::string wo = w + ".objects[" + std::to_string(k) + "]";
+      const json &jo = jobjs[k];
+      if (!jo.is_object())
+        r.bad(wo, "expected an object");
+      ObjectRun orun;
+      uint64_t index = r.u64(jo, wo, "object");
+      if (index >= p.objects.size())
+        r.bad(wo + ".object", "refers to object " + std::to_string(index) + ", but there are " +
+                                  std::to_string(p.objects.size()));
+      orun.object = uint32_t(index);
+      orun.loaded = r.boolean(jo, wo, "loaded");
+      orun.loadBase = r.u64(jo, wo, "loadBase");
+      const json &touches = r.array(jo, wo, "touches");
+      orun.touches.reserve(touches.size());
+      for (size_t t = 0; t < touches.size(); ++t) {
+        std::string wt = wo + ".touches[" + std::to_string(t) + "]";
+        if (!touches[t].is_object())
+          r.bad(wt, "expected an object");
+        Touch touch;
+        touch.symbol = r.str(touches[t], wt, "symbol");
+        touch.address = r.u64(touches[t], wt, "address");
+        touch.size = r.u64(touches[t], wt, "size");
+        touch.timeNs = r.u64(touches[t], wt, "timeNs");
+        touch.thread = uint32_t(std::min<uint64_t>(r.u64(touches[t], wt, "thread"), UINT32_MAX));
+        orun.touches.push_back(std::move(touch));
+      }
+      run.objects.push_back(std::move(orun));
+    }
+    p.runs.push_back(std::move(run));
+  }
+  return p;
+}
+
+Profile readProfile(const std::string &path) { return parseProfile(readText(path), path); }
+
+std::string profileToJson(const Profile &p) {
+  json doc;
+  doc["format"] = ProfileFormat;
+  doc["version"] = ProfileVersion;
+  doc["command"] = p.command;
+  json objects = json::array();
+  for (const ObjectIdentity &o : p.objects)
+    objects.push_back({{"name", o.name},
+                       {"path", o.path},
+                       {"buildId", o.buildId},
+                       {"size", o.size},
+                       {"sha256", o.sha256},
+                       {"functionSource", o.functionSource},
+                       {"functions", o.functions}});
+  doc["objects"] = objects;
+  json runs = json::array();
+  for (const Run &r : p.runs) {
+    json jr;
+    jr["stopReason"] = r.stopReason;
+    jr["partial"] = r.partial;
+    jr["exitCode"] = r.exitCode ? json(*r.exitCode) : json(nullptr);
+    jr["signal"] = r.signal ? json(*r.signal) : json(nullptr);
+    jr["durationNs"] = r.durationNs;
+    jr["threads"] = r.threads;
+    json jobjs = json::array();
+    for (const ObjectRun &o : r.objects) {
+      json touches = json::array();
+      for (const Touch &t : o.touches)
+        touches.push_back({{"symbol", t.symbol},
+                           {"address", t.address},
+                           {"size", t.size},
+                           {"timeNs", t.timeNs},
+                           {"thread", t.thread}});
+      jobjs.push_back({{"object", o.object},
+                       {"loaded", o.loaded},
+                       {"loadBase", o.loadBase},
+                       {"touches", touches}});
+    }
+    jr["objects"] = jobjs;
+    runs.push_back(jr);
+  }
+  doc["runs"] = runs;
+  return doc.dump(1) + "\n";
+}
+
+void writeProfile(const std::string &path, const Profile &profile) {
+  std::string text = profileToJson(profile);
+  writeFileAtomically(path, {reinterpret_cast<const uint8_t *>(text.data()), text.size()});
+}
+
+std::vector<std::string> readSymbolList(const std::string &path) {
+  std::istringstream in(readText(path));
+  std::vector<std::string> names;
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+      line.pop_back();
+    size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#')
+      continue;
+    names.push_back(line.substr(start));
+  }
+  return names;
+}
+
+void writeSymbolList(const std::string &path, const std::vector<std::string> &names) {
+  std::string text;
+  for (const std::string &n : names)
+    text += n + "\n";
+  writeFileAtomically(path, {reinterpret_cast<const uint8_t *>(text.data()), text.size()});
+}
+
+ObjectIdentity identifyObject(const std::string &name, const std::string &path) {
+  auto file = ElfFile::open(path);
+  ObjectIdentity id;
+  id.name = name;
+  id.path = path;
+  id.buildId = file->buildId().value_or("");
+  auto bytes = file->bytes();
+  id.size = bytes.size();
+  llvm::SHA256 sha;
+  sha.update(llvm::ArrayRef<uint8_t>(bytes.data(), bytes.size()));
+  auto digest = sha.final();
+  static const char digits[] = "0123456789abcdef";
+  for (uint8_t b : digest) {
+    id.sha256 += digits[b >> 4];
+    id.sha256 += digits[b & 15];
+  }
+  return id;
+}
+
+} // namespace elfopt
