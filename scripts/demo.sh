@@ -3,9 +3,10 @@
 # install what is missing, build elfopt and the example (linked with
 # --emit-relocs), then run elfopt on it and show the figures.
 #
-# Today the pipeline is: inspect (is the binary ready to be optimized?) and
-# the ELF editor (grow the binary and check it still runs identically).
-# record, order and rewrite join this script as they land.
+# Today the pipeline is: inspect (is the binary ready to be optimized?),
+# record (first-touch order of its startup, several runs) and the ELF editor
+# (grow the binary and check it still runs identically). order and rewrite
+# join this script as they land.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -30,6 +31,12 @@ echo "$program"
 step "elfopt inspect $program"
 "$elfopt" inspect "$program" | grep -vE '^ +[0-9]+ \.|^ +nr |^Sections:' | sed -n '1,40p'
 
+step "elfopt record: three runs of the example's startup"
+"$elfopt" record --runs 3 -o "$demo/startup-demo.profile.json" -- "$program" 42 >/dev/null
+"$elfopt" profile show "$demo/startup-demo.profile.json"
+echo "first touches of run 1 (of $(grep -c . <("$elfopt" profile export "$demo/startup-demo.profile.json")) functions):"
+"$elfopt" profile export "$demo/startup-demo.profile.json" | head -12 | sed 's/^/  /'
+
 step "elfopt edit: a 64 KiB section in a new segment, run both, compare"
 head -c 65536 /dev/zero >"$demo/payload"
 "$elfopt" edit "$program" -o "$demo/startup-demo.grown" --add-section .elfopt.demo="$demo/payload" \
@@ -44,5 +51,5 @@ else
 fi
 echo "sizes: $(stat -c %s "$program") -> $(stat -c %s "$demo/startup-demo.grown") bytes"
 echo
-echo "Next steps (issues 3-5): record startup, order, rewrite .text; this script will show the"
+echo "Next steps: order (Markov-smoothed, from all runs) and rewrite .text; this script will show the"
 echo "pages touched at startup before and after."

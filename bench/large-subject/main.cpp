@@ -3,7 +3,8 @@
 // parses a small IR module, runs the O2 pipeline on it and prints the
 // optimized IR; compiles it to x86-64 assembly and to an in-memory ELF object,
 // lists that object's symbols with llvm::object and symbolizes them with
-// llvm::symbolize; round-trips the module through bitcode; and finally JIT-compiles the
+// llvm::symbolize; round-trips the module through bitcode; builds a small
+// ELF object from YAML (the yaml2obj library) and reads it back; and finally JIT-compiles the
 // module with ORC LLJIT and calls @ten(). All targets are initialized, so the
 // static link pulls in every backend (that is what makes the binary large).
 #include "llvm/AsmParser/Parser.h"
@@ -13,6 +14,7 @@
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/ExecutionEngine/Orc/ThreadSafeModule.h"
 #include "llvm/Object/ObjectFile.h"
+#include "llvm/ObjectYAML/yaml2obj.h"
 #include "llvm/Transforms/Utils/Cloning.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -24,6 +26,26 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 #include <memory>
+
+static const char *kYAML = R"YAML(
+--- !ELF
+FileHeader:
+  Class:   ELFCLASS64
+  Data:    ELFDATA2LSB
+  Type:    ET_REL
+  Machine: EM_X86_64
+Sections:
+  - Name:    .text
+    Type:    SHT_PROGBITS
+    Flags:   [ SHF_ALLOC, SHF_EXECINSTR ]
+    Content: B81D010000C3
+Symbols:
+  - Name:    ten
+    Type:    STT_FUNC
+    Section: .text
+    Binding: STB_GLOBAL
+    Size:    6
+)YAML";
 
 static const char *kIR = R"IR(
 define internal i32 @square(i32 %x) {
@@ -168,6 +190,23 @@ int main() {
   }
   llvm::outs() << "; ---- bitcode ----\n; " << bc.size() << " bytes, "
                << (*bcMod)->size() << " functions after round trip\n";
+
+  // yaml2obj: an ELF object equivalent to @ten, from YAML.
+  llvm::SmallVector<char, 0> yamlStorage;
+  std::unique_ptr<llvm::object::ObjectFile> yobj = llvm::yaml::yaml2ObjectFile(
+      yamlStorage, kYAML, [](const llvm::Twine &msg) {
+        llvm::errs() << "yaml2obj: " << msg << "\n";
+      });
+  if (!yobj)
+    return 1;
+  llvm::outs() << "; ---- yaml2obj ----\n; " << yamlStorage.size()
+               << " bytes (" << yobj->getFileFormatName() << ")";
+  for (const llvm::object::SymbolRef &sym : yobj->symbols())
+    if (llvm::Expected<llvm::StringRef> name = sym.getName())
+      llvm::outs() << ", symbol " << *name;
+    else
+      llvm::consumeError(name.takeError());
+  llvm::outs() << "\n";
 
   // JIT the optimized module and call @ten().
   auto jit = llvm::orc::LLJITBuilder().create();

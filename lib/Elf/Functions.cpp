@@ -47,7 +47,7 @@ int bindingRank(uint8_t binding) {
 struct Candidate {
   std::string name;
   uint64_t size = 0;
-  int rank = 3;
+  int rank = 4; // worse than any real candidate
   unsigned section = 0;
 };
 
@@ -67,10 +67,11 @@ bool isCode(const ElfFile &file, unsigned shndx) {
          file.sections()[shndx].isExecutable();
 }
 
+// PLT stubs have FDEs too, but they are the linker's, not functions.
 unsigned codeSectionAt(const ElfFile &file, uint64_t address) {
   for (const Section &s : file.sections())
     if (s.isExecutable() && s.isAlloc() && address >= s.addr() && address < s.addr() + s.size())
-      return s.index;
+      return s.name.starts_with(".plt") || s.name == ".iplt" ? 0 : s.index;
   return 0;
 }
 

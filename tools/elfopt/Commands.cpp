@@ -218,10 +218,12 @@ static int runRecord(const std::vector<std::string> &args) {
   opts.add_options()("output,o", po::value<std::string>())(
       "object", po::value<std::vector<std::string>>())("runs", po::value<unsigned>())(
       "duration", po::value<double>())("until", po::value<std::string>())(
-      "follow-forks", po::bool_switch())("kill", po::bool_switch())("verbose,v", po::bool_switch());
+      "follow-forks", po::bool_switch())("kill", po::bool_switch())("verbose,v", po::bool_switch())(
+      "stray", po::value<std::vector<std::string>>());
   po::positional_options_description pos;
+  pos.add("stray", -1);
   auto vm = parse("record", ours, opts, pos);
-  if (command.empty())
+  if (command.empty() || vm.count("stray"))
     throw UsageError{"record", "give the program to run after --"};
   RecordOptions options;
   options.command = command;
