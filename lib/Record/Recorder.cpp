@@ -293,6 +293,7 @@ void RunRecorder::startProgram() {
 }
 
 void RunRecorder::arm(Space &space, uint32_t object, uint64_t base) {
+  auto armStart = std::chrono::steady_clock::now();
   ObjectImage &img = images[object];
   space.objectBase[object] = base;
   std::vector<std::pair<uint64_t, uint8_t>> writes;
@@ -336,8 +337,11 @@ void RunRecorder::arm(Space &space, uint32_t object, uint64_t base) {
     warn(img.identity.path + ": could not set every breakpoint in process " +
          std::to_string(space.pid));
   if (options.verbose)
-    std::fprintf(stderr, "elfopt: armed %zu functions of %s at %s\n", writes.size(),
-                 img.identity.path.c_str(), hex(base).c_str());
+    std::fprintf(stderr, "elfopt: armed %zu functions of %s at %s in %.3f ms\n", writes.size(),
+                 img.identity.path.c_str(), hex(base).c_str(),
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                           armStart)
+                     .count());
 }
 
 void RunRecorder::onExec(pid_t tid) {
@@ -471,15 +475,24 @@ void RunRecorder::onLinkMapChange(Space &space) {
 
 void RunRecorder::onTrap(pid_t tid) {
   Task &task = tasks[tid];
-  siginfo_t info{};
-  ::ptrace(PTRACE_GETSIGINFO, tid, 0, &info);
   Space *space = task.space.get();
-  if (info.si_code != SI_KERNEL || !space) {
-    cont(tid, SIGTRAP);
-    return;
+  // The hot path: an armed breakpoint. Its int3 is the only way the program
+  // counter can stand right after it, so no siginfo is needed.
+  uint64_t at = space ? pc(tid) - x86_64::BreakpointLength : 0;
+  auto it = space ? space->breakpoints.find(at) : decltype(space->breakpoints.end()){};
+  bool known = space && it != space->breakpoints.end();
+  bool atDebugState = space && space->debugState && at == space->debugState;
+  if (!(known && it->second.armed)) {
+    // Anything else must really be an int3 (SI_KERNEL), not a SIGTRAP sent
+    // by someone, before we treat it as ours.
+    siginfo_t info{};
+    ::ptrace(PTRACE_GETSIGINFO, tid, 0, &info);
+    if (info.si_code != SI_KERNEL || !(known || atDebugState)) {
+      cont(tid, SIGTRAP); // the program's own
+      return;
+    }
   }
-  uint64_t at = pc(tid) - x86_64::BreakpointLength;
-  if (space->debugState && at == space->debugState) {
+  if (atDebugState) {
     // _dl_debug_state is an empty function: perform its `ret` here.
     uint64_t sp = uint64_t(::ptrace(PTRACE_PEEKUSER, tid, x86_64::StackPointerOffset, 0));
     auto ret = space->readValue<uint64_t>(sp);
@@ -491,13 +504,8 @@ void RunRecorder::onTrap(pid_t tid) {
     cont(tid);
     return;
   }
-  auto it = space->breakpoints.find(at);
-  if (it == space->breakpoints.end()) {
-    cont(tid, SIGTRAP); // the program's own int3
-    return;
-  }
-  // Put the byte back (again, if another thread got here first) and rerun
-  // the instruction.
+  // Put the byte back (unless another thread did first) and rerun the
+  // instruction.
   Breakpoint &bp = it->second;
   if (bp.armed) {
     space->write(at, &bp.original, 1);

@@ -32,7 +32,7 @@ check "single-thread order is the call order (got: $got)" \
 check "each function recorded once" test "$(touches order.json | sort | uniq -d | wc -l)" = 0
 check "step_unused is not recorded" test "$(touches order.json | grep -c step_unused)" = 0
 check "times never go backwards" test "$(pj order.json "all(a['timeNs'] <= b['timeNs'] for a, b in zip(p['runs'][0]['objects'][0]['touches'], p['runs'][0]['objects'][0]['touches'][1:]))")" = True
-check "identity: build-id, size, sha256" test "$(pj order.json "(p['objects'][0]['buildId'] != '', p['objects'][0]['size'], len(p['objects'][0]['sha256']))")" = "(True, $(stat -c %s order), 64)"
+check "identity: build-id, size, content hash" test "$(pj order.json "(p['objects'][0]['buildId'] != '', p['objects'][0]['size'], p['objects'][0]['contentHash'][:7], len(p['objects'][0]['contentHash']))")" = "(True, $(stat -c %s order), 'blake3:', 71)"
 check "addresses are link-time addresses" test "$(pj order.json "[t['address'] for t in p['runs'][0]['objects'][0]['touches'] if t['symbol']=='main'][0]")" = "$((16#$(nm order | awk '$3=="main"{print $1}')))"
 check "a normal exit is not partial" test "$(pj order.json "(p['runs'][0]['stopReason'], p['runs'][0]['partial'], p['runs'][0]['exitCode'])")" = "('exit', False, 7)"
 

@@ -3,7 +3,7 @@
 // The profile is the one input of ordering and rewriting. Format: JSON,
 // "format": "elfopt-profile", "version": 1, specified in profiles/README.md.
 // It holds the identity of every object it describes (path, build-id, size,
-// SHA-256) and, per run and per object, the functions in the order they were
+// content hash) and, per run and per object, the functions in the order they were
 // first executed, with link-time address, size, time and thread.
 //
 //===----------------------------------------------------------------------===//
@@ -24,7 +24,7 @@ struct ObjectIdentity {
   std::string path;     ///< file that was traced
   std::string buildId;  ///< hex, empty when the file has none
   uint64_t size = 0;
-  std::string sha256;   ///< of the whole file, hex
+  std::string contentHash; ///< "blake3:" + hex digest of the whole file
   std::string functionSource; ///< "symtab" or "dynsym+eh_frame"
   uint64_t functions = 0;     ///< functions that had a breakpoint
 };
