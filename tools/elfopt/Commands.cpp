@@ -2,7 +2,10 @@
 #include "Commands.h"
 #include "elfopt/Edit/ElfEditor.h"
 #include "elfopt/Elf/ElfFile.h"
+#include "elfopt/Elf/Functions.h"
 #include "elfopt/Inspect/Inspect.h"
+#include "elfopt/Order/Evaluate.h"
+#include "elfopt/Order/Order.h"
 #include "elfopt/Profile/Profile.h"
 #include "elfopt/Record/Recorder.h"
 #include "elfopt/Support/Diagnostics.h"
@@ -12,7 +15,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cmath>
 #include <cstring>
+#include <unordered_map>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -365,12 +370,263 @@ static int runProfile(const std::vector<std::string> &args) {
   throw UsageError{"profile", "unknown action '" + action + "' (show, export, import)"};
 }
 
+//===----------------------------------------------------------------------===//
+// order, evaluate
+//===----------------------------------------------------------------------===//
+
+static const char OrderUsage[] =
+    "usage: elfopt order PROFILE... [-o ORDER] [options]\n\n"
+    "Builds one function order from every run of every PROFILE: a Markov chain\n"
+    "over the first-touch sequences, laid out so that functions every run needs\n"
+    "come first in time order and functions only some runs touch follow, next\n"
+    "to the functions they are touched with (see README.md, 'Ordering').\n"
+    "Functions never touched keep their original order after the listed ones.\n\n"
+    "  -o, --output FILE        write here (default: stdout)\n"
+    "  --format F               json (default; what 'elfopt rewrite' reads),\n"
+    "                           lld (--symbol-ordering-file), gold\n"
+    "                           (--section-ordering-file, -ffunction-sections)\n"
+    "  --object NAME            which object of the profiles (default: main)\n"
+    "  --binary FILE            the file to be laid out: its identity must match\n"
+    "                           the profiles', and only its functions are listed\n"
+    "  --allow-mismatch         accept profiles of another build; match functions\n"
+    "                           by name and report the match rate\n"
+    "  --min-match-rate R       with --allow-mismatch, fail below this share of\n"
+    "                           matched touches (default 0.5)\n"
+    "  --window N               transitions counted up to N steps ahead (8)\n"
+    "  --decay X                weight of a transition k steps ahead: X^(k-1) (0.5)\n"
+    "  --rarity-penalty X       how far back a function touched by few runs goes\n"
+    "                           (1.0 = by a whole run for one no run touches)\n";
+
+struct OrderInputs {
+  std::vector<Profile> profiles;
+  std::vector<std::string> names;
+  RunSet set;
+  std::unique_ptr<ElfFile> binary;
+  FunctionTable table;
+};
+
+static void loadOrderInputs(const char *command, const po::variables_map &vm,
+                            const std::vector<std::string> &profilePaths, OrderInputs &in) {
+  if (profilePaths.empty())
+    throw UsageError{command, "give at least one profile"};
+  for (const std::string &path : profilePaths) {
+    in.profiles.push_back(readProfile(path));
+    in.names.push_back(path);
+  }
+  std::string object = vm.count("object") ? vm["object"].as<std::string>() : "main";
+  bool allowMismatch = vm.count("allow-mismatch") && vm["allow-mismatch"].as<bool>();
+  std::optional<ObjectIdentity> expected;
+  std::vector<OrderedFunction> functions;
+  if (vm.count("binary")) {
+    std::string path = vm["binary"].as<std::string>();
+    in.binary = ElfFile::open(path);
+    in.table = readFunctions(*in.binary);
+    expected = identifyObject(object, path);
+    functions = functionsOf(in.table);
+  }
+  in.set = collectRuns(in.profiles, in.names, object, expected ? &*expected : nullptr,
+                       in.binary ? &functions : nullptr, allowMismatch);
+  if (allowMismatch) {
+    double minRate = vm.count("min-match-rate") ? vm["min-match-rate"].as<double>() : 0.5;
+    char rate[64];
+    std::snprintf(rate, sizeof rate, "%.1f%%", 100 * in.set.matchRate);
+    if (in.set.matchRate < 1.0)
+      warn(std::string("profiles of another build: ") + rate +
+           " of their first touches matched a function by name");
+    if (in.set.matchRate < minRate)
+      fatal(std::string("only ") + rate + " of the first touches matched (--min-match-rate " +
+            std::to_string(minRate) + "); record a new profile");
+  }
+  size_t touches = 0;
+  for (const auto &run : in.set.runs)
+    touches += run.size();
+  if (in.set.runs.empty() || touches == 0)
+    fatal(in.names[0] + (in.names.size() > 1 ? " (and the others)" : "") +
+          ": no recorded first touches of object '" + object + "'");
+}
+
+static int runOrder(const std::vector<std::string> &args) {
+  po::options_description opts;
+  opts.add_options()("profiles", po::value<std::vector<std::string>>())(
+      "output,o", po::value<std::string>())("format", po::value<std::string>())(
+      "object", po::value<std::string>())("binary", po::value<std::string>())(
+      "allow-mismatch", po::bool_switch())("min-match-rate", po::value<double>())(
+      "window", po::value<unsigned>())("decay", po::value<double>())(
+      "rarity-penalty", po::value<double>());
+  po::positional_options_description pos;
+  pos.add("profiles", -1);
+  auto vm = parse("order", args, opts, pos);
+  std::string format = vm.count("format") ? vm["format"].as<std::string>() : "json";
+  if (format != "json" && format != "lld" && format != "gold")
+    throw UsageError{"order", "--format must be json, lld or gold"};
+  OrderParameters params;
+  if (vm.count("window"))
+    params.window = vm["window"].as<unsigned>();
+  if (vm.count("decay"))
+    params.decay = vm["decay"].as<double>();
+  if (vm.count("rarity-penalty"))
+    params.rarityPenalty = vm["rarity-penalty"].as<double>();
+  if (params.window == 0 || !(params.decay > 0 && params.decay <= 1) || !(params.rarityPenalty >= 0))
+    throw UsageError{"order", "--window must be >= 1, --decay in (0, 1], --rarity-penalty >= 0"};
+  OrderInputs in;
+  loadOrderInputs("order", vm,
+                  vm.count("profiles") ? vm["profiles"].as<std::vector<std::string>>()
+                                       : std::vector<std::string>{},
+                  in);
+  std::vector<uint32_t> order = orderMarkov(in.set, in.set.runs, params);
+  std::string text = format == "json"  ? orderToJson(in.set, order, params, in.profiles.size())
+                     : format == "lld" ? orderToSymbolList(in.set, order)
+                                       : orderToGoldSections(in.set, order);
+  if (vm.count("output"))
+    writeFileAtomically(vm["output"].as<std::string>(),
+                        {reinterpret_cast<const uint8_t *>(text.data()), text.size()});
+  else
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  return ExitOk;
+}
+
+static const char EvaluateUsage[] =
+    "usage: elfopt evaluate BINARY PROFILE... [options]\n\n"
+    "Scores layouts of BINARY's code against the recorded runs: distinct 4 KiB\n"
+    "pages, 64 KiB and 128 KiB windows touched, backward steps between\n"
+    "consecutive first touches, and the lower bound (touched bytes in pages);\n"
+    "means over the runs. Compares the current layout with a proposed one:\n"
+    "--order's, or else the Markov order built from the same profiles.\n\n"
+    "  --order FILE          an order from 'elfopt order' (json)\n"
+    "  --symbol-list FILE    an order as a plain symbol list (lld format)\n"
+    "  --cross-validate      leave one run out, order from the rest, score the\n"
+    "                        held-out run; for the current layout, one run's\n"
+    "                        order, mean first-touch rank and Markov\n"
+    "  --object NAME         which object of the profiles (default: main)\n"
+    "  --allow-mismatch      accept profiles of another build (match by name)\n"
+    "  --json                print the figures as JSON\n";
+
+static json scoreJson(const LayoutScore &s) {
+  auto r = [](double v) { return std::round(v * 100) / 100; };
+  return {{"pages", r(s.pages)},
+          {"windows64k", r(s.windows64k)},
+          {"windows128k", r(s.windows128k)},
+          {"backwardSteps", r(s.backward)}};
+}
+
+static int runEvaluate(const std::vector<std::string> &args) {
+  po::options_description opts;
+  opts.add_options()("binary", po::value<std::string>())(
+      "profiles", po::value<std::vector<std::string>>())("order", po::value<std::string>())(
+      "symbol-list", po::value<std::string>())("cross-validate", po::bool_switch())(
+      "object", po::value<std::string>())("allow-mismatch", po::bool_switch())(
+      "json", po::bool_switch());
+  po::positional_options_description pos;
+  pos.add("binary", 1).add("profiles", -1);
+  auto vm = parse("evaluate", args, opts, pos);
+  if (!vm.count("binary"))
+    throw UsageError{"evaluate", "give the binary and its profiles"};
+  OrderInputs in;
+  loadOrderInputs("evaluate", vm,
+                  vm.count("profiles") ? vm["profiles"].as<std::vector<std::string>>()
+                                       : std::vector<std::string>{},
+                  in);
+  const RunSet &set = in.set;
+  auto addresses = [&](const std::vector<uint32_t> &order) {
+    std::vector<uint64_t> out;
+    for (uint32_t f : order)
+      out.push_back(set.functions[f].address);
+    return out;
+  };
+  size_t runs = set.runs.size();
+  TextLayout original = TextLayout::original(in.table);
+  json report;
+  report["binary"] = vm["binary"].as<std::string>();
+  report["runs"] = runs;
+  std::vector<std::pair<std::string, LayoutScore>> rows;
+  LayoutScore bound;
+
+  if (vm["cross-validate"].as<bool>()) {
+    if (runs < 2)
+      fatal("cross-validation needs at least 2 runs; the profiles hold " + std::to_string(runs));
+    LayoutScore orig, single, rank, markov;
+    for (size_t i = 0; i < runs; ++i) {
+      std::vector<std::vector<uint32_t>> train;
+      for (size_t j = 0; j < runs; ++j)
+        if (j != i)
+          train.push_back(set.runs[j]);
+      const auto &held = set.runs[i];
+      orig += scoreRun(set, held, original);
+      bound.lowerBound += scoreRun(set, held, original).lowerBound;
+      LayoutScore s;
+      for (const auto &t : train)
+        s += scoreRun(set, held, TextLayout::withOrder(in.table, addresses(orderFromRun(t))));
+      single += s.scaled(1.0 / double(train.size()));
+      rank += scoreRun(set, held, TextLayout::withOrder(in.table, addresses(orderByMeanRank(set, train))));
+      markov += scoreRun(set, held,
+                         TextLayout::withOrder(in.table, addresses(orderMarkov(set, train, {}))));
+    }
+    double k = 1.0 / double(runs);
+    rows = {{"original", orig.scaled(k)},
+            {"single-run", single.scaled(k)},
+            {"mean-rank", rank.scaled(k)},
+            {"markov", markov.scaled(k)}};
+    bound = bound.scaled(k);
+    report["mode"] = "leave-one-out";
+  } else {
+    std::vector<uint64_t> proposed;
+    std::string label = "markov";
+    if (vm.count("order")) {
+      for (const OrderedFunction &f : readOrderFile(vm["order"].as<std::string>()).functions)
+        proposed.push_back(f.address);
+      label = "order";
+    } else if (vm.count("symbol-list")) {
+      std::unordered_map<std::string, uint64_t> byName;
+      for (const Function &f : in.table.functions)
+        byName.emplace(f.name, f.address);
+      for (const std::string &n : readSymbolList(vm["symbol-list"].as<std::string>()))
+        if (byName.count(n))
+          proposed.push_back(byName[n]);
+      label = "symbol-list";
+    } else {
+      proposed = addresses(orderMarkov(set, set.runs, {}));
+    }
+    TextLayout layout = TextLayout::withOrder(in.table, proposed);
+    LayoutScore orig, prop;
+    for (const auto &run : set.runs) {
+      orig += scoreRun(set, run, original);
+      prop += scoreRun(set, run, layout);
+      bound.lowerBound += scoreRun(set, run, original).lowerBound;
+    }
+    double k = 1.0 / double(runs);
+    rows = {{"original", orig.scaled(k)}, {label, prop.scaled(k)}};
+    bound = bound.scaled(k);
+    report["mode"] = "all-runs";
+  }
+  json layouts;
+  for (auto &[name, score] : rows)
+    layouts[name] = scoreJson(score);
+  report["layouts"] = layouts;
+  report["lowerBoundPages"] = std::round(bound.lowerBound * 100) / 100;
+  if (vm["json"].as<bool>()) {
+    std::printf("%s\n", report.dump(2).c_str());
+    return ExitOk;
+  }
+  std::printf("%s: %zu runs%s; means per run\n", vm["binary"].as<std::string>().c_str(), runs,
+              report["mode"] == "leave-one-out" ? ", each held out in turn" : "");
+  std::printf("  %-12s %10s %12s %13s %10s\n", "layout", "4K pages", "64K windows",
+              "128K windows", "backward");
+  for (auto &[name, s] : rows)
+    std::printf("  %-12s %10.2f %12.2f %13.2f %10.2f\n", name.c_str(), s.pages, s.windows64k,
+                s.windows128k, s.backward);
+  std::printf("  %-12s %10.2f\n", "lower bound", bound.lowerBound);
+  return ExitOk;
+}
+
 const std::vector<Command> &commands() {
   static const std::vector<Command> list = {
       {"inspect", "show what matters before optimizing a binary", InspectUsage, runInspect},
       {"record", "record the first-touch order of a program's functions", RecordUsage,
        runRecord},
       {"profile", "show, export or import profiles", ProfileUsage, runProfile},
+      {"order", "one function order from many recorded runs", OrderUsage, runOrder},
+      {"evaluate", "score layouts against recorded runs (pages, windows, steps)",
+       EvaluateUsage, runEvaluate},
       {"edit", "low-level edits: add sections, segments and dynamic entries", EditUsage,
        runEdit},
   };
