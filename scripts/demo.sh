@@ -4,9 +4,10 @@
 # --emit-relocs), then run elfopt on it and show the figures.
 #
 # Today the pipeline is: inspect (is the binary ready to be optimized?),
-# record (first-touch order of its startup, several runs) and the ELF editor
-# (grow the binary and check it still runs identically). order and rewrite
-# join this script as they land.
+# record (first-touch order of its startup, several runs), order (one order
+# from all runs), evaluate (pages touched, current layout vs the order) and
+# the ELF editor (grow the binary, check it still runs identically). rewrite
+# joins this script when it lands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -31,11 +32,19 @@ echo "$program"
 step "elfopt inspect $program"
 "$elfopt" inspect "$program" | grep -vE '^ +[0-9]+ \.|^ +nr |^Sections:' | sed -n '1,40p'
 
-step "elfopt record: three runs of the example's startup"
-"$elfopt" record --runs 3 -o "$demo/startup-demo.profile.json" -- "$program" 42 >/dev/null
+step "elfopt record: five runs of the example's startup"
+"$elfopt" record --runs 5 -o "$demo/startup-demo.profile.json" -- "$program" 42 >/dev/null
 "$elfopt" profile show "$demo/startup-demo.profile.json"
 echo "first touches of run 1 (of $(grep -c . <("$elfopt" profile export "$demo/startup-demo.profile.json")) functions):"
 "$elfopt" profile export "$demo/startup-demo.profile.json" | head -12 | sed 's/^/  /'
+
+step "elfopt order: one Markov-smoothed order from all runs"
+"$elfopt" order "$demo/startup-demo.profile.json" -o "$demo/startup-demo.order.json"
+"$elfopt" order "$demo/startup-demo.profile.json" --format lld -o "$demo/startup-demo.order.txt"
+echo "$demo/startup-demo.order.json ($(grep -c . "$demo/startup-demo.order.txt") functions; lld format: $demo/startup-demo.order.txt)"
+
+step "elfopt evaluate: text pages startup touches, current layout vs the order"
+"$elfopt" evaluate "$program" "$demo/startup-demo.profile.json"
 
 step "elfopt edit: a 64 KiB section in a new segment, run both, compare"
 head -c 65536 /dev/zero >"$demo/payload"
@@ -51,5 +60,5 @@ else
 fi
 echo "sizes: $(stat -c %s "$program") -> $(stat -c %s "$demo/startup-demo.grown") bytes"
 echo
-echo "Next steps: order (Markov-smoothed, from all runs) and rewrite .text; this script will show the"
-echo "pages touched at startup before and after."
+echo "Next: elfopt rewrite applies the order to the linked binary; this script will then run"
+echo "the rewritten program and measure its startup page faults."
