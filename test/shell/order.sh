@@ -57,7 +57,11 @@ id2=$(python3 -c "import json; print(json.load(open('rebuilt.json'))['objects'][
 expect_error 2 "elfopt: error: rebuilt.json: object 'main' was recorded from another build (build-id $id2, expected build-id $id1); use --allow-mismatch to match functions by name" \
   "$ELFOPT" order varied.json rebuilt.json
 err=$("$ELFOPT" order varied.json rebuilt.json --allow-mismatch -o mixed.json 2>&1)
-check "--allow-mismatch matches by name, silently when all match ($err)" test -z "$err"
+check "--allow-mismatch accepts another build" test $? = 0
+# The rebuilt program's run may take paths the others did not: those names
+# are new, and the match rate says so.
+check "--allow-mismatch reports the match rate, if below 100% ($err)" \
+  bash -c "[[ -z '$err' || '$err' =~ ^'elfopt: warning: profiles of another build: '[0-9.]+'% of their first touches matched a function by name'$ ]]"
 python3 -c "
 import json; p = json.load(open('varied.json'))
 for r in p['runs']:
