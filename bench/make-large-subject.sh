@@ -10,7 +10,7 @@
 # PIE with --emit-relocs. The result is ~180 MB with ~100k functions.
 # Built once; OUTDIR/llvm-large is reused while the SHA-256 of main.cpp and of
 # this script match OUTDIR/llvm-large.sha256, and rebuilt otherwise.
-# Took 23 s (compile + link, one job) on a 2-core machine, plus ~2 s of
+# Took 23-29 s (compile + link, one job) on a 2-core machine, plus ~2 s of
 # sanity runs.
 set -euo pipefail
 

@@ -6,8 +6,9 @@
 # make-large-subject.sh (cached in $ELFOPT_BENCH_DIR, default /tmp/elfopt-bench),
 # run as `llvm-large WORK`: it generates WORK units of IR and optimizes and
 # compiles them for ten targets, then JITs them (see large-subject/main.cpp).
-# WORK=2 (default) runs ~2 s and first-touches ~21.5k functions; the cost per
-# unit is ~0.9 s, and most functions are touched already at WORK=1.
+# WORK=2 (default) runs ~1.2 s on a 2-core machine and first-touches ~21.5k
+# functions; each unit adds ~0.6 s, but few new functions (21.4k at WORK=1,
+# 21.6k at WORK=8), so WORK mostly scales the time between breakpoints.
 # We time the plain run and the same run under `elfopt record -v` (one-shot
 # int3 on every function entry), each once untimed (page cache warm-up), then
 # N times interleaved, alternating which goes first; medians of wall time from

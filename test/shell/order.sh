@@ -46,7 +46,9 @@ check "never-touched functions are not listed" bash -c "! grep -q '^feature' ord
 check "relinked program runs" test "$(./relinked)" = "$expected"
 "$ELFOPT" evaluate relinked varied.json --allow-mismatch --json >actual.json 2>/dev/null
 p=$(score predicted.json order pages) a=$(score actual.json original pages)
-check "ld.lld with the exported order: $a pages, predicted $p" python3 -c "assert abs($a - $p) <= 0.5"
+# lld moves whole input sections (crtbegin.o's .text holds four functions)
+# where the model moves functions: allow a page, or a tenth.
+check "ld.lld with the exported order: $a pages, predicted $p" python3 -c "assert abs($a - $p) <= max(1, 0.1 * $p)"
 
 # Bad input.
 cp subject other && echo >>other # another build: content differs, no build-id change
