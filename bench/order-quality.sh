@@ -32,3 +32,19 @@ for variant in nondeterministic deterministic; do
   "$ELFOPT" evaluate subject "$variant.json" --cross-validate | sed 's/^/   /'
   echo
 done
+
+# The large real subject (bench/make-large-subject.sh: 184 MB, 101k
+# functions, linked from Debian's static LLVM libraries): one run per
+# workload size 1..6, so runs differ by input as well as by length.
+if [[ ${LARGE:-1} == 1 ]]; then
+  large=${ELFOPT_BENCH_DIR:-/tmp/elfopt-bench}
+  "$here/make-large-subject.sh" "$large" >/dev/null
+  echo "== large real subject: $large/llvm-large WORK for WORK in 1..6"
+  profiles=()
+  for work in 1 2 3 4 5 6; do
+    "$ELFOPT" record -o "$dir/large$work.json" -- "$large/llvm-large" "$work" >/dev/null
+    profiles+=("$dir/large$work.json")
+  done
+  echo "   \$ elfopt evaluate llvm-large large1.json ... large6.json --cross-validate"
+  "$ELFOPT" evaluate "$large/llvm-large" "${profiles[@]}" --cross-validate | sed 's/^/   /'
+fi
