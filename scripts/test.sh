@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds, runs every test
 # (unit tests and integration tests that compile, link, edit and run real
-# programs); then rebuilds with AddressSanitizer and UndefinedBehaviorSanitizer
-# and runs the unit, command-line and malformed-input tests under them.
+# programs); rebuilds with AddressSanitizer and UndefinedBehaviorSanitizer and
+# runs every test again under them; then runs each libFuzzer target over its
+# regression reproducers and for FUZZ_SECONDS (default 30) of new inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,4 +19,7 @@ echo "== sanitizer build (ASan + UBSan)"
 BUILD_DIR=build-asan bash scripts/build.sh -DELFOPT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 echo "== tests under sanitizers"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan -L 'unit|quick' --output-on-failure -j "$JOBS"
+  ctest --test-dir build-asan --output-on-failure -j "$JOBS" --timeout 2400
+
+echo "== fuzzing (regressions, then ${FUZZ_SECONDS:-30} s per target)"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"

@@ -335,6 +335,10 @@ const LayoutSummary &ElfEditor::layout() {
 
   if (ehdr.e_shstrndx == SHN_UNDEF || ehdr.e_shstrndx >= inputSectionCount())
     fatal(in.name() + ": cannot add sections: the file has no section name table");
+  const Shdr &nameTable = shdrs[ehdr.e_shstrndx];
+  if (nameTable.sh_type != SHT_STRTAB || (nameTable.sh_flags & SHF_ALLOC))
+    fatal(in.name() + ": cannot add sections: the section name table (section " +
+          std::to_string(ehdr.e_shstrndx) + ") is not a plain SHT_STRTAB outside the loaded image");
   if (shdrs.size() >= SHN_LORESERVE)
     fatal(in.name() + ": cannot add sections: more than " + std::to_string(SHN_LORESERVE - 1) +
           " sections would need extended section numbering");
@@ -344,7 +348,7 @@ const LayoutSummary &ElfEditor::layout() {
   // Names first: .shstrtab is rewritten after the rest.
   auto oldNames = in.contents(in.sections()[ehdr.e_shstrndx]);
   shstrtab.assign(oldNames.begin(), oldNames.end());
-  if (shstrtab.empty())
+  if (shstrtab.empty() || shstrtab.back() != 0)
     shstrtab.push_back(0);
   for (size_t k = 0; k < added.size(); ++k) {
     shdrs[inputSectionCount() + k].sh_name = uint32_t(shstrtab.size());
@@ -375,7 +379,8 @@ const LayoutSummary &ElfEditor::layout() {
     // r_offset + size of its symbol]; keep that clear of the new read-only
     // segment by leaving a gap as large as the largest dynamic symbol.
     // Address space costs nothing here: the file has no gap.
-    uint64_t segAddr = alignTo(maxEnd + largestDynamicSymbol(), segAlign) + pageOffset;
+    uint64_t gap = std::min<uint64_t>(largestDynamicSymbol(), uint64_t(1) << 32);
+    uint64_t segAddr = alignTo(maxEnd + gap, segAlign) + pageOffset;
     uint64_t segOffset = alignTo(keptPrefix, segAlign) + pageOffset;
     uint64_t used = 0;
     if (evicted.size) {

@@ -152,6 +152,37 @@ void ElfFile::validate() {
             ", size " + hex(s.sh_size) + ") points past the end of the file (" +
             std::to_string(size) + " bytes)");
   }
+  // Sections must not share file bytes: every later pass assumes a byte of
+  // the file belongs to at most one section.
+  std::vector<const Shdr *> withData;
+  for (size_t i = 1; i < shdrs.size(); ++i)
+    if (shdrs[i].sh_type != SHT_NOBITS && shdrs[i].sh_type != SHT_NULL && shdrs[i].sh_size != 0)
+      withData.push_back(&shdrs[i]);
+  std::sort(withData.begin(), withData.end(), [](const Shdr *a, const Shdr *b) {
+    return a->sh_offset < b->sh_offset;
+  });
+  for (size_t k = 1; k < withData.size(); ++k)
+    if (withData[k]->sh_offset < withData[k - 1]->sh_offset + withData[k - 1]->sh_size)
+      fatal(n + ": sections " + std::to_string(withData[k - 1] - shdrs.data()) + " and " +
+            std::to_string(withData[k] - shdrs.data()) + " overlap in the file (offsets " +
+            hex(withData[k - 1]->sh_offset) + " and " + hex(withData[k]->sh_offset) + ")");
+  // Loadable segments: sorted by address and not overlapping in memory.
+  const Phdr *previousLoad = nullptr;
+  for (const Phdr &p : phdrs) {
+    if (p.p_type != PT_LOAD)
+      continue;
+    if (p.p_memsz < p.p_filesz)
+      fatal(n + ": a PT_LOAD segment at " + hex(p.p_vaddr) + " is smaller in memory than in the file");
+    // x86-64 user space ends below 2^47 (2^56 with 5-level paging).
+    constexpr uint64_t AddressSpaceEnd = uint64_t(1) << 56;
+    if (p.p_vaddr >= AddressSpaceEnd || p.p_memsz > AddressSpaceEnd - p.p_vaddr)
+      fatal(n + ": a PT_LOAD segment at " + hex(p.p_vaddr) + " of size " + hex(p.p_memsz) +
+            " reaches beyond the x86-64 address space");
+    if (previousLoad && p.p_vaddr < previousLoad->p_vaddr + previousLoad->p_memsz)
+      fatal(n + ": PT_LOAD segments at " + hex(previousLoad->p_vaddr) + " and " + hex(p.p_vaddr) +
+            " overlap or are not sorted by address");
+    previousLoad = &p;
+  }
   sectionList.reserve(shdrs.size());
   for (size_t i = 0; i < shdrs.size(); ++i) {
     Section sec;

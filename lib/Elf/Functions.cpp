@@ -111,6 +111,33 @@ void addEhFrame(const ElfFile &file, std::map<uint64_t, Candidate> &out) {
 
 } // namespace
 
+// A function must start inside its section's file data, and is cut at the
+// section's end: symbols are input, and input may lie.
+static void dropImpossible(const ElfFile &file, std::map<uint64_t, Candidate> &byAddress) {
+  unsigned dropped = 0, clipped = 0;
+  for (auto it = byAddress.begin(); it != byAddress.end();) {
+    const Section &sec = file.sections()[it->second.section];
+    uint64_t start = it->first;
+    if (!sec.hasFileData() || start < sec.addr() || start - sec.addr() >= sec.size()) {
+      it = byAddress.erase(it);
+      ++dropped;
+      continue;
+    }
+    uint64_t room = sec.size() - (start - sec.addr());
+    if (it->second.size > room) {
+      it->second.size = room;
+      ++clipped;
+    }
+    ++it;
+  }
+  if (dropped)
+    warn(file.name() + ": " + std::to_string(dropped) +
+         " function symbols lie outside their section; ignored");
+  if (clipped)
+    warn(file.name() + ": " + std::to_string(clipped) +
+         " function symbols run past the end of their section; cut at its end");
+}
+
 FunctionTable readFunctions(const ElfFile &file) {
   FunctionTable table;
   std::map<uint64_t, Candidate> byAddress;
@@ -123,6 +150,7 @@ FunctionTable readFunctions(const ElfFile &file) {
       addSymbols(file, *dynsym, byAddress);
     addEhFrame(file, byAddress);
   }
+  dropImpossible(file, byAddress);
   table.functions.reserve(byAddress.size());
   for (auto &[address, c] : byAddress)
     table.functions.push_back({std::move(c.name), address, c.size, c.section});

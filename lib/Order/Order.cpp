@@ -250,7 +250,8 @@ std::string orderToJson(const RunSet &set, const std::vector<uint32_t> &order,
                          {"position", std::round(fn.position * 1e4) / 1e4}});
   }
   doc["functions"] = functions;
-  return doc.dump(1) + "\n";
+  // Symbol names come from binaries and need not be UTF-8; JSON must be.
+  return doc.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string orderToSymbolList(const RunSet &set, const std::vector<uint32_t> &order) {
@@ -281,17 +282,21 @@ OrderFile readOrderFile(const std::string &path) {
     fatal(path + ": cannot open: " + std::strerror(errno));
   std::stringstream ss;
   ss << in.rdbuf();
+  return parseOrderFile(ss.str(), path);
+}
+
+OrderFile parseOrderFile(const std::string &text, const std::string &path) {
   json doc;
   try {
-    doc = json::parse(ss.str());
+    doc = json::parse(text);
   } catch (const json::parse_error &e) {
     fatal(path + ": malformed JSON: " + e.what());
   }
-  if (!doc.is_object() || doc.value("format", "") != "elfopt-order" || !doc.contains("version") ||
-      doc["version"] != 1)
-    fatal(path + ": not an elfopt order, version 1 (\"format\": \"elfopt-order\")");
   OrderFile out;
   try {
+    if (!doc.is_object() || !doc.contains("format") || doc["format"] != "elfopt-order" ||
+        !doc.contains("version") || doc["version"] != 1)
+      fatal(path + ": not an elfopt order, version 1 (\"format\": \"elfopt-order\")");
     const json &o = doc.at("object");
     out.identity.name = o.at("name").get<std::string>();
     out.identity.path = o.at("path").get<std::string>();

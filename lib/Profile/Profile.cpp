@@ -219,7 +219,8 @@ std::string profileToJson(const Profile &p) {
     runs.push_back(jr);
   }
   doc["runs"] = runs;
-  return doc.dump(1) + "\n";
+  // Symbol names come from binaries and need not be UTF-8; JSON must be.
+  return doc.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 void writeProfile(const std::string &path, const Profile &profile) {

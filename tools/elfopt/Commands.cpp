@@ -66,7 +66,7 @@ static int runInspect(const std::vector<std::string> &args) {
   auto file = ElfFile::open(vm["file"].as<std::string>());
   json report = inspect(*file);
   if (vm["json"].as<bool>())
-    std::printf("%s\n", report.dump(2).c_str());
+    std::printf("%s\n", report.dump(2, ' ', false, json::error_handler_t::replace).c_str());
   else
     std::printf("%s", renderInspectText(report).c_str());
   return ExitOk;
@@ -183,7 +183,7 @@ static int runEdit(const std::vector<std::string> &args) {
               {"segmentAddress", layout.segmentAddress},
               {"segmentSize", layout.segmentSize},
               {"movedSections", layout.movedSections}};
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
   }
   return ExitOk;
 }
@@ -604,7 +604,7 @@ static int runEvaluate(const std::vector<std::string> &args) {
   report["layouts"] = layouts;
   report["lowerBoundPages"] = std::round(bound.lowerBound * 100) / 100;
   if (vm["json"].as<bool>()) {
-    std::printf("%s\n", report.dump(2).c_str());
+    std::printf("%s\n", report.dump(2, ' ', false, json::error_handler_t::replace).c_str());
     return ExitOk;
   }
   std::printf("%s: %zu runs%s; means per run\n", vm["binary"].as<std::string>().c_str(), runs,

@@ -92,5 +92,6 @@ struct OrderFile {
   std::vector<OrderedFunction> functions;
 };
 OrderFile readOrderFile(const std::string &path);
+OrderFile parseOrderFile(const std::string &text, const std::string &name);
 
 } // namespace elfopt

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target for SECONDS (default 60) each:
+#   bash scripts/fuzz.sh [SECONDS] [TARGET...]     targets: elf edit profile hash
+# Builds with clang-19 (-fsanitize=fuzzer,address,undefined) in build-fuzz/,
+# seeds each corpus from the test suite's generated inputs, small system
+# binaries and example profiles, keeps the corpus in build-fuzz/corpus/ from
+# run to run, and runs the checked-in regression reproducers first
+# (test/fuzz/regressions/TARGET/*.hex). Exits non-zero on any finding; the
+# reproducer is left in build-fuzz/findings/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+seconds=${1:-60}
+shift || true
+targets=("$@")
+((${#targets[@]})) || targets=(elf edit profile hash)
+
+bash scripts/install-deps.sh
+CC=clang-19 CXX=clang++-19 BUILD_DIR=build-fuzz bash scripts/build.sh \
+  -DELFOPT_FUZZ=ON -DELFOPT_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+fuzz=$root/build-fuzz
+mkdir -p "$fuzz/findings"
+seed() { # TARGET DIR: initial corpus
+  local dir=$2
+  mkdir -p "$dir"
+  case $1 in
+  elf | edit)
+    python3 test/inputs/make-elf.py "$dir/gen" >/dev/null && mv "$dir"/gen/* "$dir"/ && rmdir "$dir/gen"
+    for f in /usr/bin/true /usr/bin/env /usr/lib/x86_64-linux-gnu/libz.so.1 /usr/bin/xargs; do
+      cp "$f" "$dir/$(basename "$f")"
+    done
+    ;;
+  profile)
+    cp profiles/examples/*.json "$dir/" ;;
+  hash)
+    # Real tables, prefixed with their file's dynamic symbol count.
+    for f in /usr/lib/x86_64-linux-gnu/libz.so.1 /usr/bin/true; do
+      python3 - "$f" "$dir/$(basename "$f").gnu" <<'PY'
+import struct, subprocess, sys
+out = subprocess.run(["llvm-readelf-19", "-SW", sys.argv[1]], capture_output=True, text=True).stdout
+import re
+secs = {}
+for line in out.splitlines():
+    m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+\S+\s+[0-9a-f]+\s+([0-9a-f]+)\s+([0-9a-f]+)", line)
+    if m:
+        secs[m.group(1)] = (int(m.group(2), 16), int(m.group(3), 16))
+data = open(sys.argv[1], "rb").read()
+off, size = secs[".gnu.hash"]
+count = secs[".dynsym"][1] // 24
+open(sys.argv[2], "wb").write(struct.pack("<I", count) + data[off:off + size])
+PY
+    done ;;
+  esac
+}
+
+status=0
+for t in "${targets[@]}"; do
+  bin=$fuzz/test/fuzz/fuzz-${t^}
+  corpus=$fuzz/corpus/$t
+  [[ -d $corpus ]] || seed "$t" "$corpus"
+  # Regressions first: every reproducer of a fixed finding must pass.
+  regressions=()
+  if compgen -G "test/fuzz/regressions/$t/*.hex" >/dev/null; then
+    mkdir -p "$fuzz/regressions/$t"
+    for hex in test/fuzz/regressions/$t/*.hex; do
+      xxd -r -p "$hex" >"$fuzz/regressions/$t/$(basename "$hex" .hex)"
+    done
+    regressions=("$fuzz/regressions/$t"/*)
+  fi
+  if ((${#regressions[@]})) && ! "$bin" "${regressions[@]}" >"$fuzz/$t.regressions.log" 2>&1; then
+    echo "fuzz-$t: a regression reproducer fails again; see $fuzz/$t.regressions.log"
+    status=1
+  fi
+  echo "== fuzz-$t for $seconds s"
+  if "$bin" "$corpus" -dict=test/fuzz/elf.dict -max_total_time="$seconds" -rss_limit_mb=2048 \
+      -timeout=10 -artifact_prefix="$fuzz/findings/$t-" -print_final_stats=1 \
+      >"$fuzz/$t.log" 2>&1; then
+    grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' "$fuzz/$t.log" | sed "s/^/   /"
+  else
+    echo "fuzz-$t: FINDING; see $fuzz/$t.log and $fuzz/findings/"
+    grep -E 'ERROR|SUMMARY|Test unit written' "$fuzz/$t.log" | head -5 | sed 's/^/   /'
+    status=1
+  fi
+done
+exit $status

@@ -1,0 +1,59 @@
+// libFuzzer target: the editor's growth path on mutated binaries. Adding a
+// section (and a dynamic entry where there is room) either fails with a
+// clear error or yields a file that elfopt itself reads back, with the new
+// section where layout() said and the program headers still valid.
+#include "elfopt/Edit/ElfEditor.h"
+#include "elfopt/Support/Diagnostics.h"
+
+#include <cstdlib>
+
+using namespace elfopt;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static bool quiet = (setWarningsEnabled(false), true);
+  (void)quiet;
+  std::unique_ptr<ElfFile> file;
+  try {
+    file = ElfFile::fromBuffer("fuzz", llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(
+                                           reinterpret_cast<const char *>(data), size)));
+  } catch (const FatalError &) {
+    return 0;
+  }
+  std::vector<uint8_t> out;
+  unsigned index = 0;
+  uint64_t address = 0;
+  try {
+    ElfEditor editor(*file);
+    NewSection s;
+    s.name = ".elfopt.fuzz";
+    s.data.assign(100, 0x5a);
+    index = editor.addSection(s);
+    if (editor.spareDynamicSlots() > 0)
+      editor.addDynamicEntry(0x6ffffdf9, 1);
+    editor.layout();
+    address = editor.sectionAddress(index);
+    out = editor.serialize();
+  } catch (const FatalError &) {
+    return 0;
+  }
+  // What we wrote must be a file we accept, with the section where planned.
+  std::unique_ptr<ElfFile> again;
+  try {
+    again = ElfFile::fromBuffer("out", llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(
+                                           reinterpret_cast<const char *>(out.data()), out.size())));
+  } catch (const FatalError &e) {
+    std::fprintf(stderr, "output rejected: %s\n", e.what());
+    std::abort();
+  }
+  const Section *added =
+      index < again->sections().size() ? &again->sections()[index] : nullptr;
+  if (added && added->name != ".elfopt.fuzz")
+    added = nullptr;
+  if (!added || added->addr() != address || added->size() != 100 ||
+      again->contents(*added)[0] != 0x5a) {
+    std::fprintf(stderr, "new section lost: found %d, address %llx (planned %llx)\n", added != nullptr,
+                 added ? (unsigned long long)added->addr() : 0ull, (unsigned long long)address);
+    std::abort();
+  }
+  return 0;
+}
