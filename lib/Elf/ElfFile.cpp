@@ -120,6 +120,12 @@ void ElfFile::validate() {
     fatal(n + ": misaligned header table (e_phoff " + hex(ehdr->e_phoff) + ", e_shoff " +
           hex(ehdr->e_shoff) + ")");
 
+  if (ehdr->e_shoff != 0 && ehdr->e_shnum != 0 &&
+      !rangeInFile(ehdr->e_shoff, uint64_t(ehdr->e_shnum) * sizeof(Shdr), size))
+    fatal(n + ": section header table (offset " + hex(ehdr->e_shoff) + ", " +
+          std::to_string(uint64_t(ehdr->e_shnum) * sizeof(Shdr)) +
+          " bytes) runs past the end of the file (" + std::to_string(size) + " bytes)");
+
   elf.emplace(check(object::ELF64LEFile::create(buffer->getBuffer()), n));
 
   auto shdrs = check(elf->sections(), n);

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The hostile-input corpus: every case generated from text (make-hostile.py,
+# over the minimal ELF of make-elf.py and over a program compiled here, cut at
+# each of its header boundaries) must give its expected exit code and one
+# error line naming the file, within 2 s and 256 MB, under inspect and edit;
+# no output file may appear. Then malformed .gnu.hash tables in a real shared
+# library, and hostile profiles.
+source "$(dirname "$0")/lib.sh"
+require gcc python3 llvm-readelf-19
+cd "$WORK"
+
+gcc -O1 -o real "$SRC/test/inputs/grow-main.c" -DGROW_ONE_FILE -I"$SRC/test/inputs"
+python3 "$SRC/test/inputs/make-hostile.py" corpus real
+cases=0
+while IFS=$'\t' read -r name code message; do
+  cases=$((cases + 1))
+  for cmd in "inspect --json" "edit -o out-$name --add-section .x=/dev/null"; do
+    err=$( (ulimit -v 262144; timeout 2 "$ELFOPT" $cmd "corpus/$name") 2>&1 >/dev/null)
+    status=$?
+    lines=$(printf '%s\n' "$err" | grep -c .)
+    if [[ $status != "$code" ]]; then
+      fail "$name ($cmd): exit $status, expected $code: $err"
+    elif [[ $message != "*" && $err != "elfopt: error: corpus/$name: $message" ]]; then
+      fail "$name ($cmd): $err"$'\n'"      expected: elfopt: error: corpus/$name: $message"
+    elif [[ $err != "elfopt: error: corpus/$name: "* || $lines != 1 ]]; then
+      fail "$name ($cmd): not one error line naming the file: $err"
+    else
+      pass
+    fi
+  done
+  check "$name: no output file" test ! -e "out-$name"
+done <corpus/expected.txt
+echo "hostile-input: $cases corpus files"
+
+# .gnu.hash of a real library, broken three ways.
+gcc -shared -fPIC -o lib.so "$SRC/test/inputs/grow-lib.c"
+read -r off size < <(llvm-readelf-19 -SW lib.so | awk '$2==".gnu.hash" {print strtonum("0x" $5), strtonum("0x" $6)}' 2>/dev/null ||
+  python3 -c "
+import re, subprocess
+for l in subprocess.run(['llvm-readelf-19', '-SW', 'lib.so'], capture_output=True, text=True).stdout.splitlines():
+    m = re.match(r'\s*\[\s*\d+\]\s+\.gnu\.hash\s+\S+\s+\S+\s+(\S+)\s+(\S+)', l)
+    if m: print(int(m.group(1), 16), int(m.group(2), 16))")
+gnuhash() { # NAME PYTHON-EXPRESSION-ON-bytearray-t (the table)
+  python3 -c "
+import sys; d = bytearray(open('lib.so', 'rb').read()); t = memoryview(d)[$off:$off + $size]
+import struct
+$2
+open('$1', 'wb').write(d)"
+}
+gnuhash bloom3.so "struct.pack_into('<I', t, 8, 3)"
+expect_error 2 "elfopt: error: bloom3.so:(.gnu.hash): GNU hash bloom filter size 3 is not a power of two (glibc rejects it)" \
+  "$ELFOPT" inspect bloom3.so
+gnuhash bucket.so "nb, so, bw, sh = struct.unpack_from('<IIII', t, 0); struct.pack_into('<I', t, 16 + 8 * bw, 100000)"
+check "bucket out of range: exit 2 and the bucket named" bash -c \
+  "'$ELFOPT' inspect bucket.so 2>&1 >/dev/null | grep -qE '^elfopt: error: bucket.so:\(.gnu.hash\): GNU hash bucket 0 points to symbol 100000, outside'"
+gnuhash chain.so "nb, so, bw, sh = struct.unpack_from('<IIII', t, 0); [struct.pack_into('<I', t, k, struct.unpack_from('<I', t, k)[0] & ~1) for k in range(16 + 8 * bw + 4 * nb, len(t), 4)]"
+expect_error 2 "elfopt: error: chain.so:(.gnu.hash): GNU hash chain of bucket $(python3 -c "
+import struct; d = open('lib.so', 'rb').read()[$off:$off + $size]; nb, so, bw, sh = struct.unpack_from('<IIII', d, 0)
+print(min(i for i in range(nb) if struct.unpack_from('<I', d, 16 + 8 * bw + 4 * i)[0]))") runs past the last dynamic symbol" \
+  "$ELFOPT" inspect chain.so
+
+# Hostile profiles.
+p() { printf '%s' "$2" >"$1"; }
+p neg.json '{"format":"elfopt-profile","version":1,"command":[],"objects":[{"name":"main","path":"x","buildId":"","size":1,"contentHash":"","functionSource":"symtab","functions":1}],"runs":[{"stopReason":"exit","partial":false,"exitCode":0,"signal":null,"durationNs":1,"threads":1,"objects":[{"object":0,"loaded":true,"loadBase":0,"touches":[{"symbol":"f","address":-5,"size":1,"timeNs":0,"thread":1}]}]}]}'
+expect_error 2 "elfopt: error: neg.json: runs[0].objects[0].touches[0].address: expected an unsigned integer" "$ELFOPT" order neg.json
+p badobj.json '{"format":"elfopt-profile","version":1,"command":[],"objects":[],"runs":[{"stopReason":"exit","partial":false,"exitCode":0,"signal":null,"durationNs":1,"threads":1,"objects":[{"object":7,"loaded":true,"loadBase":0,"touches":[]}]}]}'
+expect_error 2 "elfopt: error: badobj.json: runs[0].objects[0].object: refers to object 7, but there are 0" "$ELFOPT" order badobj.json
+printf '{"format":"elfopt-profile","version":1,"command":["\xff\xfe"]}' >utf8.json
+check "invalid UTF-8: exit 2, line and column" bash -c "'$ELFOPT' profile show utf8.json 2>&1 | grep -qE '^elfopt: error: utf8.json:1:[0-9]+: malformed JSON: .*UTF-8'"
+p dup.json '{"format":"elfopt-profile","version":1,"command":[],"objects":[{"name":"main","path":"x","buildId":"","size":1,"contentHash":"","functionSource":"symtab","functions":1}],"runs":[{"stopReason":"exit","partial":false,"exitCode":0,"signal":null,"durationNs":1,"threads":1,"objects":[{"object":0,"loaded":true,"loadBase":0,"touches":[{"symbol":"f","address":4096,"size":1,"timeNs":0,"thread":1},{"symbol":"f","address":4096,"size":1,"timeNs":1,"thread":1},{"symbol":"f","address":18446744073709551615,"size":18446744073709551615,"timeNs":2,"thread":1}]}]}]}'
+check "duplicates and absurd addresses are accepted and ordered" bash -c "[[ \$('$ELFOPT' order dup.json --format lld) == \$'f\nf' ]]"
+finish
