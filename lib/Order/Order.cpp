@@ -289,7 +289,8 @@ OrderFile parseOrderFile(const std::string &text, const std::string &path) {
   json doc;
   try {
     doc = json::parse(text);
-  } catch (const json::parse_error &e) {
+  } catch (const json::exception &e) {
+    // parse_error, and out_of_range for numbers too large for 64 bits.
     fatal(path + ": malformed JSON: " + e.what());
   }
   OrderFile out;

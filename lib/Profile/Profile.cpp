@@ -94,6 +94,9 @@ Profile parseProfile(const std::string &text, const std::string &name) {
     auto colon = what.find(": ", what.find("parse error"));
     fatal(name + ":" + std::to_string(line) + ":" + std::to_string(column) +
           ": malformed JSON: " + (colon == std::string::npos ? what : what.substr(colon + 2)));
+  } catch (const json::exception &e) {
+    // e.g. out_of_range: a number too large for 64 bits.
+    fatal(name + ": malformed JSON: " + e.what());
   }
   Reader r{name};
   if (!doc.is_object())

@@ -65,6 +65,9 @@ p neg.json '{"format":"elfopt-profile","version":1,"command":[],"objects":[{"nam
 expect_error 2 "elfopt: error: neg.json: runs[0].objects[0].touches[0].address: expected an unsigned integer" "$ELFOPT" order neg.json
 p badobj.json '{"format":"elfopt-profile","version":1,"command":[],"objects":[],"runs":[{"stopReason":"exit","partial":false,"exitCode":0,"signal":null,"durationNs":1,"threads":1,"objects":[{"object":7,"loaded":true,"loadBase":0,"touches":[]}]}]}'
 expect_error 2 "elfopt: error: badobj.json: runs[0].objects[0].object: refers to object 7, but there are 0" "$ELFOPT" order badobj.json
+printf '{"format":"elfopt-profile","version":1,"command":[],"objects":[],"runs":[],"x":1e999999}' >overflow.json
+expect_error 2 "elfopt: error: overflow.json: malformed JSON: [json.exception.out_of_range.406] number overflow parsing '1e999999'" \
+  "$ELFOPT" profile show overflow.json
 printf '{"format":"elfopt-profile","version":1,"command":["\xff\xfe"]}' >utf8.json
 check "invalid UTF-8: exit 2, line and column" bash -c "'$ELFOPT' profile show utf8.json 2>&1 | grep -qE '^elfopt: error: utf8.json:1:[0-9]+: malformed JSON: .*UTF-8'"
 p dup.json '{"format":"elfopt-profile","version":1,"command":[],"objects":[{"name":"main","path":"x","buildId":"","size":1,"contentHash":"","functionSource":"symtab","functions":1}],"runs":[{"stopReason":"exit","partial":false,"exitCode":0,"signal":null,"durationNs":1,"threads":1,"objects":[{"object":0,"loaded":true,"loadBase":0,"touches":[{"symbol":"f","address":4096,"size":1,"timeNs":0,"thread":1},{"symbol":"f","address":4096,"size":1,"timeNs":1,"thread":1},{"symbol":"f","address":18446744073709551615,"size":18446744073709551615,"timeNs":2,"thread":1}]}]}]}'
