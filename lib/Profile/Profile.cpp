@@ -75,10 +75,66 @@ struct Reader {
 
 } // namespace
 
+// Touches are most of a profile (a million in a large one). They are taken
+// out of the document as the parser finishes each one, validated and stored
+// compactly, instead of living as JSON objects until the end: a tenth of the
+// memory, and the rest of the document stays small.
+namespace {
+struct TouchCollector {
+  const std::string &name;
+  std::vector<std::string> keyAt = std::vector<std::string>(8);
+  long run = -1, object = -1;
+  std::vector<std::vector<std::vector<Touch>>> touches; // [run][object]
+
+  bool inTouches() const {
+    return keyAt[1] == "runs" && keyAt[3] == "objects" && keyAt[5] == "touches";
+  }
+  std::string where() const {
+    return "runs[" + std::to_string(run) + "].objects[" + std::to_string(object) + "].touches[" +
+           std::to_string(touches[run][object].size()) + "]";
+  }
+  bool operator()(int depth, json::parse_event_t event, json &parsed) {
+    using E = json::parse_event_t;
+    if (event == E::key && depth < int(keyAt.size())) {
+      keyAt[depth] = parsed.get<std::string>();
+      for (size_t d = depth + 1; d < keyAt.size(); ++d)
+        keyAt[d].clear();
+    } else if (event == E::object_start && depth == 2 && keyAt[1] == "runs") {
+      ++run;
+      object = -1;
+      touches.resize(run + 1);
+    } else if (event == E::object_start && depth == 4 && keyAt[1] == "runs" &&
+               keyAt[3] == "objects" && run >= 0) {
+      ++object;
+      touches[run].resize(object + 1);
+    } else if (depth == 6 && inTouches() && run >= 0 && object >= 0) {
+      if (event == E::object_end) {
+        Reader r{name};
+        std::string w = where();
+        Touch t;
+        t.symbol = r.str(parsed, w, "symbol");
+        t.address = r.u64(parsed, w, "address");
+        t.size = r.u64(parsed, w, "size");
+        t.timeNs = r.u64(parsed, w, "timeNs");
+        t.thread = uint32_t(std::min<uint64_t>(r.u64(parsed, w, "thread"), UINT32_MAX));
+        touches[run][object].push_back(std::move(t));
+        return false; // drop it from the document
+      }
+      if (event == E::value || event == E::array_start)
+        Reader{name}.bad(where(), "expected an object");
+    }
+    return true;
+  }
+};
+} // namespace
+
 Profile parseProfile(const std::string &text, const std::string &name) {
   json doc;
+  TouchCollector collector{name};
   try {
-    doc = json::parse(text);
+    doc = json::parse(text, [&](int depth, json::parse_event_t event, json &parsed) {
+      return collector(depth, event, parsed);
+    });
   } catch (const json::parse_error &e) {
     // Turn nlohmann's byte offset into line and column.
     size_t line = 1, column = 1;
@@ -157,20 +213,9 @@ Profile parseProfile(const std::string &text, const std::string &name) {
       orun.object = uint32_t(index);
       orun.loaded = r.boolean(jo, wo, "loaded");
       orun.loadBase = r.u64(jo, wo, "loadBase");
-      const json &touches = r.array(jo, wo, "touches");
-      orun.touches.reserve(touches.size());
-      for (size_t t = 0; t < touches.size(); ++t) {
-        std::string wt = wo + ".touches[" + std::to_string(t) + "]";
-        if (!touches[t].is_object())
-          r.bad(wt, "expected an object");
-        Touch touch;
-        touch.symbol = r.str(touches[t], wt, "symbol");
-        touch.address = r.u64(touches[t], wt, "address");
-        touch.size = r.u64(touches[t], wt, "size");
-        touch.timeNs = r.u64(touches[t], wt, "timeNs");
-        touch.thread = uint32_t(std::min<uint64_t>(r.u64(touches[t], wt, "thread"), UINT32_MAX));
-        orun.touches.push_back(std::move(touch));
-      }
+      r.array(jo, wo, "touches"); // present; its entries were collected while parsing
+      if (i < collector.touches.size() && k < collector.touches[i].size())
+        orun.touches = std::move(collector.touches[i][k]);
       run.objects.push_back(std::move(orun));
     }
     p.runs.push_back(std::move(run));

@@ -15,7 +15,7 @@ cases=0
 while IFS=$'\t' read -r name code message; do
   cases=$((cases + 1))
   for cmd in "inspect --json" "edit -o out-$name --add-section .x=/dev/null"; do
-    err=$( (ulimit -v 262144; timeout 2 "$ELFOPT" $cmd "corpus/$name") 2>&1 >/dev/null)
+    err=$(with_memory_limit 256 timeout 2 "$ELFOPT" $cmd "corpus/$name" 2>&1 >/dev/null)
     status=$?
     lines=$(printf '%s\n' "$err" | grep -c .)
     if [[ $status != "$code" ]]; then
@@ -63,6 +63,20 @@ print(min(i for i in range(nb) if struct.unpack_from('<I', d, 16 + 8 * bw + 4 * 
 p() { printf '%s' "$2" >"$1"; }
 p neg.json '{"format":"elfopt-profile","version":1,"command":[],"objects":[{"name":"main","path":"x","buildId":"","size":1,"contentHash":"","functionSource":"symtab","functions":1}],"runs":[{"stopReason":"exit","partial":false,"exitCode":0,"signal":null,"durationNs":1,"threads":1,"objects":[{"object":0,"loaded":true,"loadBase":0,"touches":[{"symbol":"f","address":-5,"size":1,"timeNs":0,"thread":1}]}]}]}'
 expect_error 2 "elfopt: error: neg.json: runs[0].objects[0].touches[0].address: expected an unsigned integer" "$ELFOPT" order neg.json
+p nonobj.json '{"format":"elfopt-profile","version":1,"command":[],"objects":[{"name":"main","path":"x","buildId":"","size":1,"contentHash":"","functionSource":"symtab","functions":1}],"runs":[{"stopReason":"exit","partial":false,"exitCode":0,"signal":null,"durationNs":1,"threads":1,"objects":[{"object":0,"loaded":true,"loadBase":0,"touches":[{"symbol":"f","address":5,"size":1,"timeNs":0,"thread":1},7]}]}]}'
+expect_error 2 "elfopt: error: nonobj.json: runs[0].objects[0].touches[1]: expected an object" "$ELFOPT" order nonobj.json
+p nosym.json '{"format":"elfopt-profile","version":1,"command":[],"objects":[{"name":"main","path":"x","buildId":"","size":1,"contentHash":"","functionSource":"symtab","functions":1}],"runs":[{"stopReason":"exit","partial":false,"exitCode":0,"signal":null,"durationNs":1,"threads":1,"objects":[{"object":0,"loaded":true,"loadBase":0,"touches":[{"address":5,"size":1,"timeNs":0,"thread":1}]}]}]}'
+expect_error 2 "elfopt: error: nosym.json: runs[0].objects[0].touches[0]: missing field 'symbol'" "$ELFOPT" order nosym.json
+python3 -c "
+import json
+t = [{'symbol': 'f%d' % i, 'address': 4096 + 16 * i, 'size': 16, 'timeNs': i, 'thread': 1} for i in range(300000)]
+json.dump({'format': 'elfopt-profile', 'version': 1, 'command': [], 'objects': [{'name': 'main', 'path': 'x', 'buildId': '', 'size': 1, 'contentHash': '', 'functionSource': 'symtab', 'functions': 1}],
+  'runs': [{'stopReason': 'exit', 'partial': False, 'exitCode': 0, 'signal': None, 'durationNs': 1, 'threads': 1, 'objects': [{'object': 0, 'loaded': True, 'loadBase': 0, 'touches': t}]}]}, open('large.json', 'w'))"
+# Speed and memory mean nothing under ASan (debug build, shadow memory).
+[[ ${ELFOPT_SANITIZED:-0} == 1 ]] ||
+check "a 300,000-touch profile reads in under 10 s and 256 MB of RSS" bash -c "
+  out=\$(/usr/bin/time -f 'rss %M' timeout 10 '$ELFOPT' profile show large.json 2>&1)
+  [[ \$out == *'300000 first touches'* ]] && (( \$(grep -o 'rss [0-9]*' <<<\"\$out\" | cut -d' ' -f2) < 262144 ))"
 p badobj.json '{"format":"elfopt-profile","version":1,"command":[],"objects":[],"runs":[{"stopReason":"exit","partial":false,"exitCode":0,"signal":null,"durationNs":1,"threads":1,"objects":[{"object":7,"loaded":true,"loadBase":0,"touches":[]}]}]}'
 expect_error 2 "elfopt: error: badobj.json: runs[0].objects[0].object: refers to object 7, but there are 0" "$ELFOPT" order badobj.json
 printf '{"format":"elfopt-profile","version":1,"command":[],"objects":[],"runs":[],"x":1e999999}' >overflow.json

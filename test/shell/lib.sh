@@ -50,6 +50,19 @@ require() {
   done
 }
 
+# with_memory_limit MB COMMAND...: run COMMAND with at most MB of memory.
+# ASan reserves terabytes of address space, so under it the limit is ASan's
+# own RSS limit rather than ulimit -v.
+with_memory_limit() {
+  local mb=$1
+  shift
+  if [[ ${ELFOPT_SANITIZED:-0} == 1 ]]; then
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}hard_rss_limit_mb=$mb "$@"
+  else
+    (ulimit -v $((mb * 1024)) && exec "$@")
+  fi
+}
+
 finish() {
   echo "$(basename "$0" .sh): $passed passed, $failed failed"
   [[ $failed == 0 ]]
