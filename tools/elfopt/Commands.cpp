@@ -3,6 +3,8 @@
 #include "elfopt/Edit/ElfEditor.h"
 #include "elfopt/Elf/ElfFile.h"
 #include "elfopt/Elf/Functions.h"
+#include "elfopt/Hash/CostModel.h"
+#include "elfopt/Hash/HashTables.h"
 #include "elfopt/Inspect/Inspect.h"
 #include "elfopt/Order/Evaluate.h"
 #include "elfopt/Order/Order.h"
@@ -618,6 +620,101 @@ static int runEvaluate(const std::vector<std::string> &args) {
   return ExitOk;
 }
 
+//===----------------------------------------------------------------------===//
+// hash-model
+//===----------------------------------------------------------------------===//
+
+static const char HashModelUsage[] =
+    "usage: elfopt hash-model FILE [--misses-per-hit R] [--budget BYTES] [--json]\n\n"
+    "The GNU hash table's cost to the dynamic linker, in 64-byte cache lines\n"
+    "touched per lookup (see README.md, 'GNU hash cost model'), for FILE's\n"
+    "table as it is, for what ld.bfd, ld.bfd -O1, gold, lld and mold would\n"
+    "build for the same symbols, and for the cheapest shape under the budget.\n\n"
+    "  --misses-per-hit R   unsuccessful lookups per successful one (default 8:\n"
+    "                       a program searches several libraries per symbol)\n"
+    "  --budget BYTES       largest table to consider (default: the size of\n"
+    "                       FILE's table, so the result fits in place)\n"
+    "  --json               print the figures as JSON\n";
+
+static int runHashModel(const std::vector<std::string> &args) {
+  po::options_description opts;
+  opts.add_options()("file", po::value<std::string>())("misses-per-hit", po::value<double>())(
+      "budget", po::value<uint64_t>())("json", po::bool_switch());
+  po::positional_options_description pos;
+  pos.add("file", 1);
+  auto vm = parse("hash-model", args, opts, pos);
+  if (!vm.count("file"))
+    throw UsageError{"hash-model", "missing FILE"};
+  std::string path = vm["file"].as<std::string>();
+  auto file = ElfFile::open(path);
+  const Section *dynsym = file->findSectionOfType(llvm::ELF::SHT_DYNSYM);
+  if (!dynsym)
+    fatal(path + ": no dynamic symbols (a static file): nothing to model");
+  auto syms = file->symbols(*dynsym);
+  // The symbols a GNU hash table holds: the current table's, or else every
+  // defined dynamic symbol.
+  const Section *gnu = file->findSectionOfType(llvm::ELF::SHT_GNU_HASH);
+  std::optional<GnuHashTable> current;
+  if (gnu)
+    current = parseGnuHash(file->contents(*gnu), syms.size(), file->where(*gnu));
+  std::vector<uint32_t> hashes;
+  for (size_t i = 1; i < syms.size(); ++i)
+    if (current ? i >= current->symoffset : syms[i].isDefined())
+      hashes.push_back(gnuHash(syms[i].name));
+  CostModelOptions options;
+  if (vm.count("misses-per-hit"))
+    options.missesPerHit = vm["misses-per-hit"].as<double>();
+  if (!(options.missesPerHit >= 0))
+    throw UsageError{"hash-model", "--misses-per-hit must be >= 0"};
+  uint32_t n = uint32_t(hashes.size());
+  std::vector<std::pair<std::string, GnuHashCost>> rows;
+  if (current) {
+    GnuHashShape shape{current->nbuckets, uint32_t(current->bloom.size()), current->bloomShift};
+    rows.emplace_back("current", costOf(hashes, shape, options));
+    options.budgetBytes = rows.back().second.bytes;
+  }
+  if (vm.count("budget"))
+    options.budgetBytes = vm["budget"].as<uint64_t>();
+  rows.emplace_back("ld.bfd", costOf(hashes, bfdShape(n), options));
+  rows.emplace_back("ld.bfd -O1", costOf(hashes, bfdOptimizedShape(hashes, syms.size()), options));
+  rows.emplace_back("gold", costOf(hashes, goldShape(n), options));
+  rows.emplace_back("lld", costOf(hashes, lldShape(n), options));
+  rows.emplace_back("mold", costOf(hashes, moldShape(n), options));
+  rows.emplace_back("elfopt", optimizeShape(hashes, options));
+  if (vm["json"].as<bool>()) {
+    json j;
+    j["file"] = path;
+    j["hashedSymbols"] = n;
+    j["missesPerHit"] = options.missesPerHit;
+    j["budgetBytes"] = options.budgetBytes;
+    json tables = json::array();
+    for (auto &[name, c] : rows)
+      tables.push_back({{"table", name},
+                        {"nbuckets", c.shape.nbuckets},
+                        {"bloomWords", c.shape.bloomWords},
+                        {"bloomShift", c.shape.bloomShift},
+                        {"bytes", c.bytes},
+                        {"falsePositiveRate", c.falsePositive},
+                        {"missLines", c.missLines},
+                        {"hitLines", c.hitLines},
+                        {"weightedLines", c.weighted}});
+    j["tables"] = tables;
+    std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+    return ExitOk;
+  }
+  std::printf("%s: %u hashed symbols; cost per resolved symbol = hit + %.1f x miss "
+              "(64-byte lines)%s\n",
+              path.c_str(), n, options.missesPerHit,
+              options.budgetBytes ? (", budget " + std::to_string(options.budgetBytes) + " bytes").c_str() : "");
+  std::printf("  %-11s %8s %6s %5s %9s %8s %8s %8s %9s\n", "table", "buckets", "bloom", "shift",
+              "bytes", "FP", "miss", "hit", "weighted");
+  for (auto &[name, c] : rows)
+    std::printf("  %-11s %8u %6u %5u %9llu %8.4f %8.4f %8.3f %9.3f\n", name.c_str(),
+                c.shape.nbuckets, c.shape.bloomWords, c.shape.bloomShift,
+                (unsigned long long)c.bytes, c.falsePositive, c.missLines, c.hitLines, c.weighted);
+  return ExitOk;
+}
+
 const std::vector<Command> &commands() {
   static const std::vector<Command> list = {
       {"inspect", "show what matters before optimizing a binary", InspectUsage, runInspect},
@@ -627,6 +724,8 @@ const std::vector<Command> &commands() {
       {"order", "one function order from many recorded runs", OrderUsage, runOrder},
       {"evaluate", "score layouts against recorded runs (pages, windows, steps)",
        EvaluateUsage, runEvaluate},
+      {"hash-model", "GNU hash cost: current table, linkers' rules, the cheapest shape",
+       HashModelUsage, runHashModel},
       {"edit", "low-level edits: add sections, segments and dynamic entries", EditUsage,
        runEdit},
   };
