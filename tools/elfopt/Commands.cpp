@@ -1,5 +1,6 @@
 //===- Commands.cpp - option parsing for each subcommand --------------------===//
 #include "Commands.h"
+#include "elfopt/Dynsym/Hashvals.h"
 #include "elfopt/Edit/ElfEditor.h"
 #include "elfopt/Elf/ElfFile.h"
 #include "elfopt/Elf/Functions.h"
@@ -90,6 +91,9 @@ static const char EditUsage[] =
     "  --add-dynamic TAG=VALUE   add a dynamic entry in a spare DT_NULL slot;\n"
     "                            VALUE is a number or @NAME, the address of a\n"
     "                            section added by --add-section\n"
+    "  --add-hashvals            add precomputed GNU hashes of the .dynsym names\n"
+    "                            (.elfopt.hashvals, DT_ELFOPT_HASHVALS 0x6ffffe00;\n"
+    "                            see README.md)\n"
     "  --json                    print what was done as JSON\n";
 
 static uint64_t parseNumber(const std::string &text, const char *what) {
@@ -114,7 +118,8 @@ static int runEdit(const std::vector<std::string> &args) {
   po::options_description opts;
   opts.add_options()("input", po::value<std::string>())("output,o", po::value<std::string>())(
       "in-place", po::bool_switch())("add-section", po::value<std::vector<std::string>>())(
-      "add-dynamic", po::value<std::vector<std::string>>())("json", po::bool_switch());
+      "add-dynamic", po::value<std::vector<std::string>>())("json", po::bool_switch())(
+      "add-hashvals", po::bool_switch());
   po::positional_options_description pos;
   pos.add("input", 1);
   auto vm = parse("edit", args, opts, pos);
@@ -159,7 +164,12 @@ static int runEdit(const std::vector<std::string> &args) {
   }
   for (auto &[tag, value] : dynamics)
     editor.addDynamicEntry(int64_t(tag), value.starts_with("@") ? 0 : parseNumber(value, "value"));
+  std::optional<unsigned> hashvals;
+  if (vm["add-hashvals"].as<bool>())
+    hashvals = addHashvals(editor);
   const LayoutSummary &layout = editor.layout();
+  if (hashvals)
+    finishHashvals(editor, *hashvals);
   for (auto &[tag, value] : dynamics) {
     if (!value.starts_with("@"))
       continue;
