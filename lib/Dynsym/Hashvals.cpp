@@ -17,11 +17,16 @@ std::vector<uint32_t> computeHashvals(const ElfFile &file) {
   return out;
 }
 
-unsigned addHashvals(ElfEditor &editor) {
+unsigned addHashvals(ElfEditor &editor, const std::vector<std::string> *names) {
   const ElfFile &file = editor.input();
   if (file.findSection(HashvalsSectionName) || file.dynamicValue(DT_ELFOPT_HASHVALS))
     fatal(file.name() + ": already has precomputed hashes (" + HashvalsSectionName + ")");
-  std::vector<uint32_t> hashes = computeHashvals(file);
+  std::vector<uint32_t> hashes;
+  if (names)
+    for (const std::string &name : *names)
+      hashes.push_back(gnuHash(name));
+  else
+    hashes = computeHashvals(file);
   NewSection s;
   s.name = HashvalsSectionName;
   s.align = 4;

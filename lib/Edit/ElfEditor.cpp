@@ -34,6 +34,12 @@ std::span<uint8_t> ElfEditor::mutableContents(unsigned index) {
   return {image.data() + s.sh_offset, size_t(s.sh_size)};
 }
 
+void ElfEditor::shrinkSection(unsigned index, uint64_t newSize) {
+  if (index == 0 || index >= inputSectionCount() || newSize > shdrs[index].sh_size)
+    fatal(in.name() + ": internal: bad shrinkSection(" + std::to_string(index) + ")", ExitInternal);
+  shdrs[index].sh_size = newSize;
+}
+
 std::span<uint8_t> ElfEditor::mutableNewContents(unsigned index) {
   if (index < inputSectionCount() || index >= shdrs.size())
     fatal(in.name() + ": section " + std::to_string(index) + " was not added by elfopt",

@@ -2,10 +2,13 @@
 // section (and a dynamic entry where there is room) either fails with a
 // clear error or yields a file that elfopt itself reads back, with the new
 // section where layout() said and the program headers still valid.
+#include "elfopt/Dynsym/Dynsort.h"
+#include "elfopt/Dynsym/Hashvals.h"
 #include "elfopt/Edit/ElfEditor.h"
 #include "elfopt/Support/Diagnostics.h"
 
 #include <cstdlib>
+#include <optional>
 
 using namespace elfopt;
 
@@ -44,6 +47,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   } catch (const FatalError &e) {
     std::fprintf(stderr, "output rejected: %s\n", e.what());
     std::abort();
+  }
+  // dynsort and hashvals on the same input: a clear error, or an output
+  // that loads again.
+  try {
+    ElfEditor sorter(*file);
+    DynsortResult sorted = dynsort(sorter, {});
+    std::optional<unsigned> hv;
+    if (sorter.spareDynamicSlots() > 0)
+      hv = addHashvals(sorter, &sorted.names);
+    sorter.layout();
+    if (hv)
+      finishHashvals(sorter, *hv);
+    auto bytes = sorter.serialize();
+    ElfFile::fromBuffer("sorted", llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(
+                                      reinterpret_cast<const char *>(bytes.data()), bytes.size())));
+  } catch (const FatalError &) {
   }
   const Section *added =
       index < again->sections().size() ? &again->sections()[index] : nullptr;

@@ -1,5 +1,6 @@
 //===- Commands.cpp - option parsing for each subcommand --------------------===//
 #include "Commands.h"
+#include "elfopt/Dynsym/Dynsort.h"
 #include "elfopt/Dynsym/Hashvals.h"
 #include "elfopt/Edit/ElfEditor.h"
 #include "elfopt/Elf/ElfFile.h"
@@ -91,6 +92,10 @@ static const char EditUsage[] =
     "  --add-dynamic TAG=VALUE   add a dynamic entry in a spare DT_NULL slot;\n"
     "                            VALUE is a number or @NAME, the address of a\n"
     "                            section added by --add-section\n"
+    "  --dynsort                 sort .dynsym into GNU hash order and .dynstr with\n"
+    "                            it, rebuild .gnu.hash with the cost model's shape\n"
+    "                            (within its size) and renumber every reference\n"
+    "  --keep-hash-shape         with --dynsort: keep the GNU hash parameters\n"
     "  --add-hashvals            add precomputed GNU hashes of the .dynsym names\n"
     "                            (.elfopt.hashvals, DT_ELFOPT_HASHVALS 0x6ffffe00;\n"
     "                            see README.md)\n"
@@ -119,7 +124,8 @@ static int runEdit(const std::vector<std::string> &args) {
   opts.add_options()("input", po::value<std::string>())("output,o", po::value<std::string>())(
       "in-place", po::bool_switch())("add-section", po::value<std::vector<std::string>>())(
       "add-dynamic", po::value<std::vector<std::string>>())("json", po::bool_switch())(
-      "add-hashvals", po::bool_switch());
+      "add-hashvals", po::bool_switch())("dynsort", po::bool_switch())(
+      "keep-hash-shape", po::bool_switch());
   po::positional_options_description pos;
   pos.add("input", 1);
   auto vm = parse("edit", args, opts, pos);
@@ -164,9 +170,15 @@ static int runEdit(const std::vector<std::string> &args) {
   }
   for (auto &[tag, value] : dynamics)
     editor.addDynamicEntry(int64_t(tag), value.starts_with("@") ? 0 : parseNumber(value, "value"));
+  std::optional<DynsortResult> sorted;
+  if (vm["dynsort"].as<bool>()) {
+    DynsortOptions dopts;
+    dopts.keepShape = vm["keep-hash-shape"].as<bool>();
+    sorted = dynsort(editor, dopts);
+  }
   std::optional<unsigned> hashvals;
   if (vm["add-hashvals"].as<bool>())
-    hashvals = addHashvals(editor);
+    hashvals = addHashvals(editor, sorted ? &sorted->names : nullptr);
   const LayoutSummary &layout = editor.layout();
   if (hashvals)
     finishHashvals(editor, *hashvals);
@@ -195,6 +207,20 @@ static int runEdit(const std::vector<std::string> &args) {
               {"segmentAddress", layout.segmentAddress},
               {"segmentSize", layout.segmentSize},
               {"movedSections", layout.movedSections}};
+    if (sorted)
+      j["dynsort"] = {{"symbols", sorted->symbols},
+                      {"hashed", sorted->hashed},
+                      {"dynstrBytes", {sorted->dynstrBefore, sorted->dynstrAfter}},
+                      {"gnuHashBefore", {{"nbuckets", sorted->before.shape.nbuckets},
+                                         {"bloomWords", sorted->before.shape.bloomWords},
+                                         {"bloomShift", sorted->before.shape.bloomShift},
+                                         {"bytes", sorted->before.bytes},
+                                         {"weightedLines", sorted->before.weighted}}},
+                      {"gnuHashAfter", {{"nbuckets", sorted->after.shape.nbuckets},
+                                        {"bloomWords", sorted->after.shape.bloomWords},
+                                        {"bloomShift", sorted->after.shape.bloomShift},
+                                        {"bytes", sorted->after.bytes},
+                                        {"weightedLines", sorted->after.weighted}}}};
     std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
   }
   return ExitOk;

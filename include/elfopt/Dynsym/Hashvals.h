@@ -23,6 +23,7 @@
 #include "elfopt/Edit/ElfEditor.h"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace elfopt {
@@ -36,7 +37,9 @@ std::vector<uint32_t> computeHashvals(const ElfFile &file);
 /// Adds the section and the dynamic entry. Fatal error for a file without
 /// .dynsym, with hashvals already, or without a spare DT_NULL slot.
 /// Returns the new section's index; its address is known after layout().
-unsigned addHashvals(ElfEditor &editor);
+/// \p names: the .dynsym names in their output order, when another pass
+/// (dynsort) reordered them; by default the input's.
+unsigned addHashvals(ElfEditor &editor, const std::vector<std::string> *names = nullptr);
 
 /// After editor.layout(): points DT_ELFOPT_HASHVALS at the section.
 void finishHashvals(ElfEditor &editor, unsigned section);

@@ -78,6 +78,13 @@ public:
   /// address it points to is known).
   void setDynamicEntry(int64_t tag, uint64_t value);
 
+  /// Every slot of .dynamic (through PT_DYNAMIC), to rewrite values in place.
+  std::span<Dyn> mutableDynamic() { return dynamicSlots(); }
+
+  /// Shrinks an input section (its contents are rewritten in place and
+  /// need fewer bytes); the bytes after the new end keep their place.
+  void shrinkSection(unsigned sectionIndex, uint64_t newSize);
+
   /// Number of spare DT_NULL slots (after the terminating one is kept).
   unsigned spareDynamicSlots() const;
 

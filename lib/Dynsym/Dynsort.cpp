@@ -1,0 +1,302 @@
+//===- Dynsort.cpp --------------------------------------------------------===//
+#include "elfopt/Dynsym/Dynsort.h"
+#include "elfopt/Hash/HashTables.h"
+#include "elfopt/Support/Diagnostics.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <numeric>
+
+using namespace llvm::ELF;
+
+namespace elfopt {
+
+namespace {
+
+const Section *linkedSection(const ElfFile &f, uint32_t type, unsigned dynsym) {
+  for (const Section &s : f.sections())
+    if (s.type() == type && s.header.sh_link == dynsym)
+      return &s;
+  return nullptr;
+}
+
+// Tags whose value is a .dynstr offset (DT_CONFIG, DT_DEPAUDIT, DT_AUDIT by
+// value: LLVM's enum does not name them).
+constexpr int64_t DtConfig = 0x6ffffefa, DtDepaudit = 0x6ffffefb, DtAudit = 0x6ffffefc;
+constexpr int64_t DtSyminfo = 0x6ffffeff;
+
+bool isStringTag(int64_t tag) {
+  switch (tag) {
+  case DT_NEEDED: case DT_SONAME: case DT_RPATH: case DT_RUNPATH: case DT_AUXILIARY:
+  case DT_FILTER: case DtConfig: case DtDepaudit: case DtAudit:
+    return true;
+  default:
+    return false;
+  }
+}
+
+// A string table where a string that ends another shares its bytes; the
+// first strings added come first.
+class StringLayout {
+public:
+  void add(const std::string &s) {
+    if (index.emplace(s, order.size()).second)
+      order.push_back(s);
+  }
+  void finalize() {
+    // Longest-first over reversed strings: each string is hosted by the
+    // string that it is a suffix of, if any.
+    std::vector<std::string> reversed(order.size());
+    for (size_t i = 0; i < order.size(); ++i)
+      reversed[i] = std::string(order[i].rbegin(), order[i].rend());
+    std::vector<size_t> byReverse(order.size());
+    std::iota(byReverse.begin(), byReverse.end(), 0);
+    std::sort(byReverse.begin(), byReverse.end(),
+              [&](size_t a, size_t b) { return reversed[a] > reversed[b]; });
+    host.assign(order.size(), SIZE_MAX);
+    for (size_t k = 0; k < byReverse.size(); ++k) {
+      size_t i = byReverse[k];
+      if (k > 0) {
+        size_t prev = byReverse[k - 1]; // sorts right before: candidate host
+        size_t h = host[prev] == SIZE_MAX ? prev : host[prev];
+        if (reversed[h].compare(0, reversed[i].size(), reversed[i]) == 0) {
+          host[i] = h;
+          continue;
+        }
+      }
+    }
+    bytes.assign(1, 0);
+    offsets.assign(order.size(), 0);
+    for (size_t i = 0; i < order.size(); ++i)
+      if (host[i] == SIZE_MAX) {
+        offsets[i] = bytes.size();
+        bytes.insert(bytes.end(), order[i].begin(), order[i].end());
+        bytes.push_back(0);
+      }
+    for (size_t i = 0; i < order.size(); ++i)
+      if (host[i] != SIZE_MAX)
+        offsets[i] = offsets[host[i]] + order[host[i]].size() - order[i].size();
+  }
+  uint32_t offsetOf(const std::string &s) const {
+    return s.empty() ? 0 : uint32_t(offsets[index.at(s)]);
+  }
+  std::vector<uint8_t> bytes;
+
+private:
+  std::map<std::string, size_t> index;
+  std::vector<std::string> order;
+  std::vector<size_t> host, offsets;
+};
+
+} // namespace
+
+DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
+  const ElfFile &in = editor.input();
+  const std::string &n = in.name();
+  const Section *dynsym = in.findSectionOfType(SHT_DYNSYM);
+  if (!dynsym)
+    fatal(n + ": no .dynsym: nothing to sort (a static file)");
+  if (dynsym->header.sh_link == 0 || dynsym->header.sh_link >= in.sections().size())
+    fatal(n + ": .dynsym has no string table");
+  const Section &dynstr = in.sections()[dynsym->header.sh_link];
+  const Section *gnu = linkedSection(in, SHT_GNU_HASH, dynsym->index);
+  if (!gnu)
+    fatal(n + ": no .gnu.hash: dynsort needs one (a file with only SysV .hash is not "
+              "supported yet)");
+  if (in.dynamicValue(DtSyminfo))
+    fatal(n + ": has DT_SYMINFO, which dynsort does not renumber");
+  for (const Section &s : in.sections())
+    if (s.type() == SHT_REL && s.header.sh_link == dynsym->index)
+      fatal(n + ": SHT_REL relocations against .dynsym are not supported");
+  if (in.dynamicValue(DT_SYMTAB) != dynsym->addr() || in.dynamicValue(DT_STRTAB) != dynstr.addr())
+    fatal(n + ": DT_SYMTAB/DT_STRTAB do not point at .dynsym/.dynstr");
+
+  auto symBytes = editor.mutableContents(dynsym->index);
+  size_t count = symBytes.size() / sizeof(Sym);
+  std::vector<Sym> syms(count);
+  std::memcpy(syms.data(), symBytes.data(), count * sizeof(Sym));
+  std::vector<Symbol> named = in.symbols(*dynsym);
+  GnuHashTable old = parseGnuHash(in.contents(*gnu), count, in.where(*gnu));
+
+  DynsortResult result;
+  result.symbols = uint32_t(count);
+  std::vector<uint32_t> hashes;
+  for (size_t i = old.symoffset; i < count; ++i)
+    hashes.push_back(gnuHash(named[i].name));
+  result.hashed = uint32_t(hashes.size());
+  CostModelOptions model = options.model;
+  if (!model.budgetBytes)
+    model.budgetBytes = gnu->size();
+  GnuHashShape oldShape{old.nbuckets, uint32_t(old.bloom.size()), old.bloomShift};
+  result.before = costOf(hashes, oldShape, model);
+  result.after = options.keepShape ? result.before : optimizeShape(hashes, model);
+  if (result.after.bytes > gnu->size())
+    result.after = result.before; // cannot happen with the default budget
+  const GnuHashShape &shape = result.after.shape;
+
+  // The new order: everything below symoffset stays; the hashed symbols by
+  // bucket, then by their old index.
+  std::vector<uint32_t> order(count);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin() + old.symoffset, order.end(), [&](uint32_t a, uint32_t b) {
+    return hashes[a - old.symoffset] % shape.nbuckets < hashes[b - old.symoffset] % shape.nbuckets;
+  });
+  std::vector<uint32_t> newIndex(count);
+  for (uint32_t k = 0; k < count; ++k)
+    newIndex[order[k]] = k;
+
+  // .dynstr: names in the new order, then every other string it holds.
+  StringLayout strings;
+  for (uint32_t k = 1; k < count; ++k)
+    strings.add(named[order[k]].name);
+  auto dynamic = editor.mutableDynamic();
+  for (const Dyn &d : dynamic)
+    if (isStringTag(d.d_tag))
+      strings.add(in.dynamicString(d.d_un.d_val));
+  auto dynstrBytes = editor.mutableContents(dynstr.index);
+  auto stringAt = [&](uint64_t offset, const char *what) {
+    if (offset >= dynstrBytes.size())
+      fatal(n + ": " + what + " name offset " + hex(offset) + " is past the end of .dynstr");
+    const char *p = reinterpret_cast<const char *>(dynstrBytes.data()) + offset;
+    return std::string(p, strnlen(p, dynstrBytes.size() - offset));
+  };
+  // Version sections: (offset of a u32 name field within the section).
+  struct NameField {
+    unsigned section;
+    uint64_t at;
+    std::string value;
+  };
+  std::vector<NameField> versionNames;
+  auto walkVersions = [&](const Section *sec, bool needs) {
+    if (!sec)
+      return;
+    auto b = editor.mutableContents(sec->index);
+    auto u16 = [&](uint64_t o) { uint16_t v; std::memcpy(&v, b.data() + o, 2); return v; };
+    auto u32 = [&](uint64_t o) { uint32_t v; std::memcpy(&v, b.data() + o, 4); return v; };
+    uint64_t off = 0;
+    for (unsigned guard = 0; guard < 65536; ++guard) {
+      if (off + (needs ? 16 : 20) > b.size())
+        fatal(in.where(*sec, off) + ": truncated version entry");
+      // Verneed: vn_version, vn_cnt, vn_file, vn_aux, vn_next.
+      // Verdef:  vd_version, vd_flags, vd_ndx, vd_cnt, vd_hash, vd_aux, vd_next.
+      uint16_t cnt = needs ? u16(off + 2) : u16(off + 6);
+      uint32_t aux = needs ? u32(off + 8) : u32(off + 12);
+      uint32_t next = needs ? u32(off + 12) : u32(off + 16);
+      if (needs)
+        versionNames.push_back({sec->index, off + 4, stringAt(u32(off + 4), "version file")});
+      uint64_t a = off + aux;
+      for (uint16_t k = 0; k < cnt; ++k) {
+        if (a + (needs ? 16 : 8) > b.size())
+          fatal(in.where(*sec, a) + ": truncated version auxiliary entry");
+        // Vernaux: vna_hash, vna_flags, vna_other, vna_name, vna_next.
+        // Verdaux: vda_name, vda_next.
+        uint64_t nameAt = needs ? a + 8 : a;
+        versionNames.push_back({sec->index, nameAt, stringAt(u32(nameAt), "version")});
+        uint32_t an = needs ? u32(a + 12) : u32(a + 4);
+        if (an == 0)
+          break;
+        a += an;
+      }
+      if (next == 0)
+        break;
+      off += next;
+    }
+  };
+  walkVersions(linkedSection(in, SHT_GNU_verneed, dynstr.index), true);
+  walkVersions(linkedSection(in, SHT_GNU_verdef, dynstr.index), false);
+  for (const NameField &f : versionNames)
+    strings.add(f.value);
+  strings.finalize();
+  result.dynstrBefore = dynstr.size();
+  result.dynstrAfter = strings.bytes.size();
+  if (strings.bytes.size() > dynstrBytes.size())
+    fatal(n + ": .dynstr would grow from " + std::to_string(dynstrBytes.size()) + " to " +
+          std::to_string(strings.bytes.size()) + " bytes; it holds strings dynsort does not know");
+
+  // From here on, write.
+  std::fill(dynstrBytes.begin(), dynstrBytes.end(), 0);
+  std::memcpy(dynstrBytes.data(), strings.bytes.data(), strings.bytes.size());
+  for (uint32_t k = 0; k < count; ++k) {
+    Sym s = syms[order[k]];
+    s.st_name = strings.offsetOf(named[order[k]].name);
+    std::memcpy(symBytes.data() + k * sizeof(Sym), &s, sizeof(Sym));
+    result.names.push_back(named[order[k]].name);
+  }
+  for (Dyn &d : dynamic)
+    if (isStringTag(d.d_tag))
+      d.d_un.d_val = strings.offsetOf(in.dynamicString(d.d_un.d_val));
+  for (const NameField &f : versionNames) {
+    uint32_t v = strings.offsetOf(f.value);
+    std::memcpy(editor.mutableContents(f.section).data() + f.at, &v, 4);
+  }
+  if (const Section *versym = linkedSection(in, SHT_GNU_versym, dynsym->index)) {
+    auto b = editor.mutableContents(versym->index);
+    if (b.size() < count * 2)
+      fatal(in.where(*versym) + ": shorter than .dynsym");
+    std::vector<uint16_t> v(count);
+    std::memcpy(v.data(), b.data(), count * 2);
+    for (uint32_t k = 0; k < count; ++k)
+      std::memcpy(b.data() + k * 2, &v[order[k]], 2);
+  }
+  for (const Section &s : in.sections()) {
+    if (s.type() != SHT_RELA || s.header.sh_link != dynsym->index)
+      continue;
+    auto b = editor.mutableContents(s.index);
+    for (uint64_t off = 0; off + sizeof(ELFT::Rela) <= b.size(); off += sizeof(ELFT::Rela)) {
+      uint64_t info;
+      std::memcpy(&info, b.data() + off + 8, 8);
+      uint64_t sym = info >> 32;
+      if (sym >= count)
+        fatal(in.where(s, off) + ": relocation against symbol " + std::to_string(sym) +
+              ", past the " + std::to_string(count) + " dynamic symbols");
+      info = (uint64_t(newIndex[sym]) << 32) | (info & 0xffffffff);
+      std::memcpy(b.data() + off + 8, &info, 8);
+    }
+  }
+  if (const Section *sysv = linkedSection(in, SHT_HASH, dynsym->index)) {
+    auto b = editor.mutableContents(sysv->index);
+    uint32_t nb;
+    std::memcpy(&nb, b.data(), 4);
+    if (nb == 0 || b.size() < 8 + 4 * (uint64_t(nb) + count))
+      fatal(in.where(*sysv) + ": SysV hash table too small for .dynsym");
+    std::vector<uint32_t> bucket(nb, 0), chain(count, 0);
+    for (uint32_t k = 1; k < count; ++k) {
+      uint32_t h = sysvHash(result.names[k]) % nb;
+      chain[k] = bucket[h];
+      bucket[h] = k;
+    }
+    uint32_t nchain = uint32_t(count);
+    std::memcpy(b.data() + 4, &nchain, 4);
+    std::memcpy(b.data() + 8, bucket.data(), 4 * nb);
+    std::memcpy(b.data() + 8 + 4 * uint64_t(nb), chain.data(), 4 * count);
+  }
+  // .gnu.hash for the new order.
+  {
+    auto b = editor.mutableContents(gnu->index);
+    std::vector<uint64_t> bloom(shape.bloomWords, 0);
+    std::vector<uint32_t> buckets(shape.nbuckets, 0), chain(count - old.symoffset, 0);
+    for (uint32_t k = old.symoffset; k < count; ++k) {
+      uint32_t h = gnuHash(result.names[k]);
+      uint64_t &w = bloom[(h / 64) % shape.bloomWords];
+      w |= uint64_t(1) << (h % 64);
+      w |= uint64_t(1) << ((h >> shape.bloomShift) % 64);
+      uint32_t bucket = h % shape.nbuckets;
+      if (buckets[bucket] == 0)
+        buckets[bucket] = k;
+      bool last = k + 1 == count || gnuHash(result.names[k + 1]) % shape.nbuckets != bucket;
+      chain[k - old.symoffset] = (h & ~1u) | (last ? 1u : 0u);
+    }
+    uint32_t header[4] = {shape.nbuckets, old.symoffset, shape.bloomWords, shape.bloomShift};
+    std::fill(b.begin(), b.end(), 0);
+    std::memcpy(b.data(), header, 16);
+    std::memcpy(b.data() + 16, bloom.data(), 8 * bloom.size());
+    std::memcpy(b.data() + 16 + 8 * bloom.size(), buckets.data(), 4 * buckets.size());
+    std::memcpy(b.data() + 16 + 8 * bloom.size() + 4 * buckets.size(), chain.data(),
+                4 * chain.size());
+    editor.shrinkSection(gnu->index, result.after.bytes);
+  }
+  return result;
+}
+
+} // namespace elfopt
