@@ -292,8 +292,9 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
     std::memcpy(b.data(), header, 16);
     std::memcpy(b.data() + 16, bloom.data(), 8 * bloom.size());
     std::memcpy(b.data() + 16 + 8 * bloom.size(), buckets.data(), 4 * buckets.size());
-    std::memcpy(b.data() + 16 + 8 * bloom.size() + 4 * buckets.size(), chain.data(),
-                4 * chain.size());
+    if (!chain.empty()) // a program may export nothing
+      std::memcpy(b.data() + 16 + 8 * bloom.size() + 4 * buckets.size(), chain.data(),
+                  4 * chain.size());
     editor.shrinkSection(gnu->index, result.after.bytes);
   }
   return result;
