@@ -170,14 +170,20 @@ static int runEdit(const std::vector<std::string> &args) {
   }
   for (auto &[tag, value] : dynamics)
     editor.addDynamicEntry(int64_t(tag), value.starts_with("@") ? 0 : parseNumber(value, "value"));
+  // A statically linked file has no dynamic symbols: nothing to sort or
+  // hash. Say so and go on (the output is the input, plus other edits).
+  bool hasDynsym = file->findSectionOfType(llvm::ELF::SHT_DYNSYM) != nullptr;
+  for (const char *flag : {"dynsort", "add-hashvals"})
+    if (vm[flag].as<bool>() && !hasDynsym)
+      warn(input + ": no dynamic symbols (statically linked): --" + flag + " has nothing to do");
   std::optional<DynsortResult> sorted;
-  if (vm["dynsort"].as<bool>()) {
+  if (vm["dynsort"].as<bool>() && hasDynsym) {
     DynsortOptions dopts;
     dopts.keepShape = vm["keep-hash-shape"].as<bool>();
     sorted = dynsort(editor, dopts);
   }
   std::optional<unsigned> hashvals;
-  if (vm["add-hashvals"].as<bool>())
+  if (vm["add-hashvals"].as<bool>() && hasDynsym)
     hashvals = addHashvals(editor, sorted ? &sorted->names : nullptr);
   const LayoutSummary &layout = editor.layout();
   if (hashvals)
