@@ -277,14 +277,15 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
     std::vector<uint64_t> bloom(shape.bloomWords, 0);
     std::vector<uint32_t> buckets(shape.nbuckets, 0), chain(count - old.symoffset, 0);
     for (uint32_t k = old.symoffset; k < count; ++k) {
-      uint32_t h = gnuHash(result.names[k]);
+      uint32_t h = hashes[order[k] - old.symoffset];
       uint64_t &w = bloom[(h / 64) % shape.bloomWords];
       w |= uint64_t(1) << (h % 64);
       w |= uint64_t(1) << ((h >> shape.bloomShift) % 64);
       uint32_t bucket = h % shape.nbuckets;
       if (buckets[bucket] == 0)
         buckets[bucket] = k;
-      bool last = k + 1 == count || gnuHash(result.names[k + 1]) % shape.nbuckets != bucket;
+      bool last = k + 1 == count ||
+                  hashes[order[k + 1] - old.symoffset] % shape.nbuckets != bucket;
       chain[k - old.symoffset] = (h & ~1u) | (last ? 1u : 0u);
     }
     uint32_t header[4] = {shape.nbuckets, old.symoffset, shape.bloomWords, shape.bloomShift};

@@ -8,6 +8,7 @@
 #include "elfopt/Elf/ElfFile.h"
 #include "elfopt/Support/Diagnostics.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/Format.h"
 
@@ -340,15 +341,7 @@ BinaryKind ElfFile::kind() const {
 }
 
 std::optional<std::string> ElfFile::buildId() const {
-  auto toHex = [](ArrayRef<uint8_t> desc) {
-    static const char digits[] = "0123456789abcdef";
-    std::string s;
-    for (uint8_t b : desc) {
-      s += digits[b >> 4];
-      s += digits[b & 15];
-    }
-    return s;
-  };
+  auto toHex = [](ArrayRef<uint8_t> desc) { return llvm::toHex(desc, /*LowerCase=*/true); };
   // Notes through sections when there are any (also for stripped segments),
   // else through PT_NOTE segments.
   for (const Section &sec : sectionList) {

@@ -22,19 +22,6 @@ const char *functionSourceName(FunctionSource source) {
   return "none";
 }
 
-const Function *FunctionTable::at(uint64_t address) const {
-  auto it = std::lower_bound(functions.begin(), functions.end(), address,
-                             [](const Function &f, uint64_t a) { return f.address < a; });
-  return it != functions.end() && it->address == address ? &*it : nullptr;
-}
-
-long FunctionTable::indexOf(std::string_view name) const {
-  for (size_t i = 0; i < functions.size(); ++i)
-    if (functions[i].name == name)
-      return long(i);
-  return -1;
-}
-
 namespace {
 
 // Which of several symbols at one address names the function: a global

@@ -1,6 +1,7 @@
 //===- Order.cpp - Markov-smoothed function order --------------------------===//
 #include "elfopt/Order/Order.h"
 #include "elfopt/Support/Diagnostics.h"
+#include "elfopt/Support/InputFile.h"
 
 #include <nlohmann/json.hpp>
 
@@ -277,12 +278,7 @@ std::string orderToGoldSections(const RunSet &set, const std::vector<uint32_t> &
 }
 
 OrderFile readOrderFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    fatal(path + ": cannot open: " + std::strerror(errno));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parseOrderFile(ss.str(), path);
+  return parseOrderFile(readFileContents(path), path);
 }
 
 OrderFile parseOrderFile(const std::string &text, const std::string &path) {

@@ -2,8 +2,10 @@
 #include "elfopt/Profile/Profile.h"
 #include "elfopt/Elf/ElfFile.h"
 #include "elfopt/Support/Diagnostics.h"
+#include "elfopt/Support/InputFile.h"
 #include "elfopt/Support/OutputFile.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/BLAKE3.h"
 
 #include <nlohmann/json.hpp>
@@ -16,15 +18,6 @@ using json = nlohmann::ordered_json;
 namespace elfopt {
 
 namespace {
-
-std::string readText(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    fatal(path + ": cannot open: " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Validating accessors: every problem names the file and the JSON path.
 struct Reader {
@@ -223,7 +216,7 @@ Profile parseProfile(const std::string &text, const std::string &name) {
   return p;
 }
 
-Profile readProfile(const std::string &path) { return parseProfile(readText(path), path); }
+Profile readProfile(const std::string &path) { return parseProfile(readFileContents(path), path); }
 
 std::string profileToJson(const Profile &p) {
   json doc;
@@ -277,7 +270,7 @@ void writeProfile(const std::string &path, const Profile &profile) {
 }
 
 std::vector<std::string> readSymbolList(const std::string &path) {
-  std::istringstream in(readText(path));
+  std::istringstream in(readFileContents(path));
   std::vector<std::string> names;
   std::string line;
   while (std::getline(in, line)) {
@@ -309,12 +302,7 @@ ObjectIdentity identifyObject(const std::string &name, const std::string &path) 
   // BLAKE3 (LLVM's SIMD implementation): a 200 MB binary hashes in well
   // under a second, where SHA-256 would dominate a short recording.
   auto digest = llvm::BLAKE3::hash(llvm::ArrayRef<uint8_t>(bytes.data(), bytes.size()));
-  static const char digits[] = "0123456789abcdef";
-  id.contentHash = "blake3:";
-  for (uint8_t b : digest) {
-    id.contentHash += digits[b >> 4];
-    id.contentHash += digits[b & 15];
-  }
+  id.contentHash = "blake3:" + llvm::toHex(digest, /*LowerCase=*/true);
   return id;
 }
 

@@ -137,9 +137,27 @@ struct Space {
   uint64_t rDebug = 0;     ///< runtime address of _r_debug, or 0
   std::map<uint32_t, uint64_t> objectBase; ///< mapped objects
 
+  Space() = default;
+  Space(const Space &) = delete; // owns memFd; a fork child gets forkedInto()
   ~Space() {
     if (memFd >= 0)
       ::close(memFd);
+  }
+  static int openMemory(pid_t pid) {
+    return ::open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDWR | O_CLOEXEC);
+  }
+  /// A fork child's address space: a copy of this one's memory, so of its
+  /// breakpoint state too, reached through the child's own /proc/PID/mem.
+  std::shared_ptr<Space> forkedInto(pid_t child) const {
+    auto s = std::make_shared<Space>();
+    s->pid = child;
+    s->memFd = openMemory(child);
+    s->breakpoints = breakpoints;
+    s->debugState = debugState;
+    s->debugStateOriginal = debugStateOriginal;
+    s->rDebug = rDebug;
+    s->objectBase = objectBase;
+    return s;
   }
   bool read(uint64_t addr, void *buf, size_t len) const {
     auto *p = static_cast<uint8_t *>(buf);
@@ -191,6 +209,16 @@ struct Space {
       i = j;
     }
     return ok;
+  }
+  /// Puts back every byte still armed, and _dl_debug_state's.
+  bool restoreAll() const {
+    std::vector<std::pair<uint64_t, uint8_t>> bytes;
+    for (auto &[addr, bp] : breakpoints)
+      if (bp.armed)
+        bytes.emplace_back(addr, bp.original);
+    if (debugState)
+      bytes.emplace_back(debugState, debugStateOriginal);
+    return patch(bytes);
   }
 };
 
@@ -353,7 +381,7 @@ void RunRecorder::onExec(pid_t tid) {
     leaderExeced = true;
     auto space = std::make_shared<Space>();
     space->pid = tid;
-    space->memFd = ::open(("/proc/" + std::to_string(tid) + "/mem").c_str(), O_RDWR | O_CLOEXEC);
+    space->memFd = Space::openMemory(tid);
     if (space->memFd < 0)
       fatal("cannot open the memory of process " + std::to_string(tid) + ": " + errnoText(),
             ExitInternal);
@@ -532,10 +560,7 @@ void RunRecorder::onNewTask(pid_t parent, int event) {
     t.vforkChild = true;
     t.followed = p.followed;
   } else {
-    auto space = std::make_shared<Space>(*p.space);
-    space->memFd = ::open(("/proc/" + std::to_string(child) + "/mem").c_str(), O_RDWR | O_CLOEXEC);
-    space->pid = child;
-    t.space = space;
+    t.space = p.space->forkedInto(child);
     t.followed = options.followForks;
   }
   if (earlyStops.erase(child))
@@ -545,14 +570,7 @@ void RunRecorder::onNewTask(pid_t parent, int event) {
 
 void RunRecorder::release(pid_t tid, Task &task) {
   // A forked child we do not follow: every byte back, then let it go.
-  Space &s = *task.space;
-  std::vector<std::pair<uint64_t, uint8_t>> bytes;
-  for (auto &[addr, bp] : s.breakpoints)
-    if (bp.armed)
-      bytes.emplace_back(addr, bp.original);
-  if (s.debugState)
-    bytes.emplace_back(s.debugState, s.debugStateOriginal);
-  s.patch(bytes);
+  task.space->restoreAll();
   ::ptrace(PTRACE_DETACH, tid, 0, 0);
 }
 
@@ -602,12 +620,7 @@ void RunRecorder::stopEverything() {
       ::ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg);
       Task &t = tasks[pid_t(msg)];
       Task &p = tasks[tid];
-      t.space = event == PTRACE_EVENT_FORK ? std::make_shared<Space>(*p.space) : p.space;
-      if (event == PTRACE_EVENT_FORK) {
-        t.space->pid = pid_t(msg);
-        t.space->memFd =
-            ::open(("/proc/" + std::to_string(msg) + "/mem").c_str(), O_RDWR | O_CLOEXEC);
-      }
+      t.space = event == PTRACE_EVENT_FORK ? p.space->forkedInto(pid_t(msg)) : p.space;
       if (!earlyStops.erase(pid_t(msg)))
         waiting.insert(pid_t(msg));
     } else if (event == 0 && sig == SIGTRAP) {
@@ -631,13 +644,7 @@ void RunRecorder::stopEverything() {
     if (task.space)
       spaces.insert(task.space.get());
   for (Space *s : spaces) {
-    std::vector<std::pair<uint64_t, uint8_t>> bytes;
-    for (auto &[addr, bp] : s->breakpoints)
-      if (bp.armed)
-        bytes.emplace_back(addr, bp.original);
-    if (s->debugState)
-      bytes.emplace_back(s->debugState, s->debugStateOriginal);
-    s->patch(bytes);
+    s->restoreAll();
     s->breakpoints.clear();
   }
   for (auto &[tid, task] : tasks)

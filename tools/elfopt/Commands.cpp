@@ -13,6 +13,7 @@
 #include "elfopt/Profile/Profile.h"
 #include "elfopt/Record/Recorder.h"
 #include "elfopt/Support/Diagnostics.h"
+#include "elfopt/Support/InputFile.h"
 #include "elfopt/Support/OutputFile.h"
 
 #include <boost/program_options.hpp>
@@ -112,13 +113,6 @@ static uint64_t parseNumber(const std::string &text, const char *what) {
   throw UsageError{"edit", std::string("invalid ") + what + " '" + text + "'"};
 }
 
-static std::vector<uint8_t> readWholeFile(const std::string &path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f)
-    fatal(path + ": cannot open");
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
-}
-
 static int runEdit(const std::vector<std::string> &args) {
   po::options_description opts;
   opts.add_options()("input", po::value<std::string>())("output,o", po::value<std::string>())(
@@ -164,7 +158,8 @@ static int runEdit(const std::vector<std::string> &args) {
   for (auto &[name, path] : sections) {
     NewSection s;
     s.name = name;
-    s.data = readWholeFile(path);
+    std::string contents = readFileContents(path);
+    s.data.assign(contents.begin(), contents.end());
     s.align = 16;
     addedByName[name] = editor.addSection(std::move(s));
   }
@@ -595,8 +590,9 @@ static int runEvaluate(const std::vector<std::string> &args) {
         if (j != i)
           train.push_back(set.runs[j]);
       const auto &held = set.runs[i];
-      orig += scoreRun(set, held, original);
-      bound.lowerBound += scoreRun(set, held, original).lowerBound;
+      LayoutScore asIs = scoreRun(set, held, original);
+      orig += asIs;
+      bound.lowerBound += asIs.lowerBound;
       LayoutScore s;
       for (const auto &t : train)
         s += scoreRun(set, held, TextLayout::withOrder(in.table, addresses(orderFromRun(t))));
@@ -633,9 +629,10 @@ static int runEvaluate(const std::vector<std::string> &args) {
     TextLayout layout = TextLayout::withOrder(in.table, proposed);
     LayoutScore orig, prop;
     for (const auto &run : set.runs) {
-      orig += scoreRun(set, run, original);
+      LayoutScore asIs = scoreRun(set, run, original);
+      orig += asIs;
       prop += scoreRun(set, run, layout);
-      bound.lowerBound += scoreRun(set, run, original).lowerBound;
+      bound.lowerBound += asIs.lowerBound;
     }
     double k = 1.0 / double(runs);
     rows = {{"original", orig.scaled(k)}, {label, prop.scaled(k)}};

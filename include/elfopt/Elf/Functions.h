@@ -30,11 +30,6 @@ const char *functionSourceName(FunctionSource source);
 struct FunctionTable {
   FunctionSource source = FunctionSource::None;
   std::vector<Function> functions; ///< sorted by address, one per address
-
-  /// The function starting at \p address, if any.
-  const Function *at(uint64_t address) const;
-  /// Index in functions of the one named \p name, or -1.
-  long indexOf(std::string_view name) const;
 };
 
 FunctionTable readFunctions(const ElfFile &file);
