@@ -278,9 +278,7 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
     std::vector<uint32_t> buckets(shape.nbuckets, 0), chain(count - old.symoffset, 0);
     for (uint32_t k = old.symoffset; k < count; ++k) {
       uint32_t h = hashes[order[k] - old.symoffset];
-      uint64_t &w = bloom[(h / 64) % shape.bloomWords];
-      w |= uint64_t(1) << (h % 64);
-      w |= uint64_t(1) << ((h >> shape.bloomShift) % 64);
+      bloom[(h / 64) % shape.bloomWords] |= gnuBloomBits(h, shape.bloomShift);
       uint32_t bucket = h % shape.nbuckets;
       if (buckets[bucket] == 0)
         buckets[bucket] = k;

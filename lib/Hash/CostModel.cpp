@@ -1,5 +1,6 @@
 //===- CostModel.cpp ------------------------------------------------------===//
 #include "elfopt/Hash/CostModel.h"
+#include "elfopt/Hash/HashTables.h"
 
 #include <algorithm>
 #include <bit>
@@ -18,9 +19,7 @@ double chainLines(uint64_t entries) { return entries ? (4.0 * entries - 4) / 64 
 double bloomFalsePositive(const std::vector<uint32_t> &hashes, uint32_t words, uint32_t shift) {
   std::vector<uint64_t> bloom(words, 0);
   for (uint32_t h : hashes) {
-    uint64_t &w = bloom[(h / 64) % words];
-    w |= uint64_t(1) << (h % 64);
-    w |= uint64_t(1) << ((h >> shift) % 64);
+    bloom[(h / 64) % words] |= gnuBloomBits(h, shift);
   }
   double fp = 0;
   for (uint64_t w : bloom) {

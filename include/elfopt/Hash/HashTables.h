@@ -30,6 +30,14 @@ namespace elfopt {
 uint32_t gnuHash(std::string_view name);
 uint32_t sysvHash(std::string_view name);
 
+/// The two bloom bits a loader tests for hash \p h. glibc computes
+/// `h >> bloomShift` on a 32-bit value; x86-64's shr uses only the low five
+/// bits of the count, so a table with a shift of 32 or more behaves as if
+/// shifted by shift % 32. Modelling that keeps hostile shifts defined here.
+inline uint64_t gnuBloomBits(uint32_t h, uint32_t bloomShift) {
+  return (uint64_t(1) << (h % 64)) | (uint64_t(1) << ((h >> (bloomShift % 32)) % 64));
+}
+
 struct GnuHashTable {
   uint32_t nbuckets = 0;
   uint32_t symoffset = 0;
