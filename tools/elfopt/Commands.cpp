@@ -12,6 +12,7 @@
 #include "elfopt/Order/Order.h"
 #include "elfopt/Profile/Profile.h"
 #include "elfopt/Record/Recorder.h"
+#include "elfopt/Rewrite/Rewrite.h"
 #include "elfopt/Support/Diagnostics.h"
 #include "elfopt/Support/InputFile.h"
 #include "elfopt/Support/OutputFile.h"
@@ -26,6 +27,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <random>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -754,6 +756,154 @@ static int runHashModel(const std::vector<std::string> &args) {
   return ExitOk;
 }
 
+//===----------------------------------------------------------------------===//
+// rewrite
+//===----------------------------------------------------------------------===//
+
+static const char RewriteUsage[] =
+    "usage: elfopt rewrite INPUT (--profile P... | --order O | --symbol-list F)\n"
+    "                      -o OUTPUT [options]\n\n"
+    "Moves functions within .text so that the ordered ones come first, in\n"
+    "order, and all others follow in their original order. File size, program\n"
+    "headers and every other section's address stay; every reference to moved\n"
+    "code follows it (relocations, decoded instructions, data, GOT, symbols,\n"
+    ".eh_frame and .eh_frame_hdr, debug info). INPUT must be linked with\n"
+    "-Wl,--emit-relocs (-Wl,-q).\n\n"
+    "  -o, --output FILE     where to write (never INPUT, unless --in-place)\n"
+    "  --in-place            rewrite INPUT itself (atomically)\n"
+    "  --profile FILE        recorded profiles; the order is built as 'elfopt\n"
+    "                        order' builds it (repeatable)\n"
+    "  --order FILE          an order from 'elfopt order' (json)\n"
+    "  --symbol-list FILE    an order as a plain symbol list (lld format)\n"
+    "  --random-order SEED   a random order of all functions (for testing)\n"
+    "  --object NAME         which object of the profiles (default: main)\n"
+    "  --allow-mismatch      accept profiles of another build (match by name)\n"
+    "  --min-match-rate R    with --allow-mismatch, fail below this rate (0.5)\n"
+    "  --strip-debug         drop debug info that cannot follow the new layout\n"
+    "                        (otherwise such input is refused)\n"
+    "  --json                print the report as JSON\n";
+
+static int runRewrite(const std::vector<std::string> &args) {
+  po::options_description opts;
+  opts.add_options()("input", po::value<std::string>())("output,o", po::value<std::string>())(
+      "in-place", po::bool_switch())("profile", po::value<std::vector<std::string>>())(
+      "order", po::value<std::string>())("symbol-list", po::value<std::string>())(
+      "random-order", po::value<uint64_t>())("object", po::value<std::string>())(
+      "allow-mismatch", po::bool_switch())("min-match-rate", po::value<double>())(
+      "strip-debug", po::bool_switch())("json", po::bool_switch());
+  po::positional_options_description pos;
+  pos.add("input", 1);
+  auto vm = parse("rewrite", args, opts, pos);
+  if (!vm.count("input"))
+    throw UsageError{"rewrite", "give the input binary"};
+  std::string input = vm["input"].as<std::string>();
+  bool inPlace = vm["in-place"].as<bool>();
+  if (inPlace == bool(vm.count("output")))
+    throw UsageError{"rewrite", "give either -o OUTPUT or --in-place"};
+  std::string output = inPlace ? input : vm["output"].as<std::string>();
+  if (!inPlace && isSameFile(input, output))
+    throw UsageError{"rewrite", "the output is the input; use --in-place to rewrite it"};
+  int sources = int(vm.count("profile") > 0) + int(vm.count("order")) +
+                int(vm.count("symbol-list")) + int(vm.count("random-order"));
+  if (sources != 1)
+    throw UsageError{"rewrite", "give one of --profile, --order, --symbol-list, --random-order"};
+
+  auto file = ElfFile::open(input);
+  FunctionTable table = readFunctions(*file);
+  RewriteOptions options;
+  options.stripDebug = vm["strip-debug"].as<bool>();
+  std::string orderSource;
+  if (vm.count("profile")) {
+    po::variables_map orderVm = vm;
+    OrderInputs inputs;
+    // As `order --binary INPUT`: the profiles must be of this file.
+    orderVm.insert({"binary", po::variable_value(input, false)});
+    loadOrderInputs("rewrite", orderVm, vm["profile"].as<std::vector<std::string>>(), inputs);
+    for (uint32_t f : orderMarkov(inputs.set, inputs.set.runs, {}))
+      options.order.push_back(inputs.set.functions[f].address);
+    orderSource = "markov order of " + std::to_string(inputs.set.runs.size()) + " runs";
+  } else if (vm.count("order")) {
+    OrderFile order = readOrderFile(vm["order"].as<std::string>());
+    std::unordered_map<std::string, uint64_t> byName;
+    for (const Function &f : table.functions)
+      byName.emplace(f.name, f.address);
+    // An order names functions by symbol; addresses are a fallback for
+    // unnamed ones, valid only for the same build.
+    for (const OrderedFunction &f : order.functions) {
+      auto it = byName.find(f.symbol);
+      if (it != byName.end())
+        options.order.push_back(it->second);
+    }
+    orderSource = "order file";
+  } else if (vm.count("symbol-list")) {
+    std::unordered_map<std::string, uint64_t> byName;
+    for (const Function &f : table.functions)
+      byName.emplace(f.name, f.address);
+    for (const std::string &n : readSymbolList(vm["symbol-list"].as<std::string>()))
+      if (auto it = byName.find(n); it != byName.end())
+        options.order.push_back(it->second);
+    orderSource = "symbol list";
+  } else {
+    for (const Function &f : table.functions)
+      options.order.push_back(f.address);
+    std::mt19937_64 rng(vm["random-order"].as<uint64_t>());
+    for (size_t i = options.order.size(); i > 1; --i)
+      std::swap(options.order[i - 1], options.order[rng() % i]);
+    orderSource = "random order";
+  }
+  RewriteResult result = rewriteText(*file, options);
+  struct stat st;
+  std::optional<mode_t> mode;
+  if (::stat(input.c_str(), &st) == 0)
+    mode = st.st_mode;
+  writeFileAtomically(output, result.bytes, mode);
+  const RewriteReport &r = result.report;
+  if (vm["json"].as<bool>()) {
+    json j;
+    j["input"] = input;
+    j["output"] = output;
+    j["orderSource"] = orderSource;
+    j["orderedFunctions"] = options.order.size();
+    j["text"] = {{"address", r.textStart}, {"bytes", r.textSize}};
+    j["blocks"] = {{"functions", r.functions},
+                   {"moved", r.movedBlocks},
+                   {"movedBytes", r.movedBytes},
+                   {"orderedPlaced", r.orderedPlaced},
+                   {"orderedBytes", r.orderedFrontBytes},
+                   {"pinned", r.pinnedBlocks},
+                   {"pinnedBytes", r.pinnedBytes},
+                   {"pinnedWhy", r.pinnedWhy},
+                   {"bonded", r.bondedBlocks},
+                   {"bondedWhy", r.bondedWhy}};
+    j["updated"] = r.fieldsUpdated;
+    j["strippedDebug"] = r.strippedDebug;
+    std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+    return ExitOk;
+  }
+  std::printf("%s -> %s (%s)\n", input.c_str(), output.c_str(), orderSource.c_str());
+  std::printf("  .text: %llu bytes at %s; %llu function blocks\n", (unsigned long long)r.textSize,
+              hex(r.textStart).c_str(), (unsigned long long)r.functions);
+  std::printf("  ordered first: %llu blocks, %llu bytes\n", (unsigned long long)r.orderedPlaced,
+              (unsigned long long)r.orderedFrontBytes);
+  std::printf("  moved: %llu blocks, %llu bytes\n", (unsigned long long)r.movedBlocks,
+              (unsigned long long)r.movedBytes);
+  std::printf("  kept in place: %llu blocks, %llu bytes\n", (unsigned long long)r.pinnedBlocks,
+              (unsigned long long)r.pinnedBytes);
+  for (auto &[why, n] : r.pinnedWhy)
+    std::printf("    %6llu  %s\n", (unsigned long long)n, why.c_str());
+  if (r.bondedBlocks) {
+    std::printf("  moved with a neighbour: %llu blocks\n", (unsigned long long)r.bondedBlocks);
+    for (auto &[why, n] : r.bondedWhy)
+      std::printf("    %6llu  %s\n", (unsigned long long)n, why.c_str());
+  }
+  std::printf("  references updated:\n");
+  for (auto &[what, n] : r.fieldsUpdated)
+    std::printf("    %8llu  %s\n", (unsigned long long)n, what.c_str());
+  if (r.strippedDebug)
+    std::printf("  debug info dropped (--strip-debug)\n");
+  return ExitOk;
+}
+
 const std::vector<Command> &commands() {
   static const std::vector<Command> list = {
       {"inspect", "show what matters before optimizing a binary", InspectUsage, runInspect},
@@ -765,6 +915,8 @@ const std::vector<Command> &commands() {
        EvaluateUsage, runEvaluate},
       {"hash-model", "GNU hash cost: current table, linkers' rules, the cheapest shape",
        HashModelUsage, runHashModel},
+      {"rewrite", "reorder the functions of .text by a profile's order", RewriteUsage,
+       runRewrite},
       {"edit", "low-level edits: add sections, segments and dynamic entries", EditUsage,
        runEdit},
   };

@@ -85,6 +85,9 @@ public:
   /// need fewer bytes); the bytes after the new end keep their place.
   void shrinkSection(unsigned sectionIndex, uint64_t newSize);
 
+  /// Sets the entry point (e_entry).
+  void setEntry(uint64_t entry) { ehdr.e_entry = entry; }
+
   /// Number of spare DT_NULL slots (after the terminating one is kept).
   unsigned spareDynamicSlots() const;
 

@@ -1,0 +1,88 @@
+//===- Rewrite.h - reorder the functions of .text in a linked file --*- C++ -*-===//
+//
+// Moves functions within .text so that the ordered ones come first, in
+// order, and the others follow in their original order. Nothing else moves:
+// file size, program headers and every other section's address stay; only
+// contents change.
+//
+// The pipeline, one way through:
+//   1. analyse  (Code.cpp)    decode every function of .text with LLVM MC and
+//      collect every field that holds a code address or a PC-relative
+//      displacement: decoded operands (the assembler resolves calls between
+//      functions of one section without a relocation, so relocations alone
+//      miss them), static relocations of every other section, .eh_frame,
+//      dynamic relocations, RELR words, GOT words, symbols, e_entry,
+//      DT_INIT/DT_FINI.
+//   2. plan     (Plan.cpp)     cut .text into blocks (a function and the
+//      padding after it), bond blocks that must stay adjacent (fall-through,
+//      short branches between them, an FDE or line-table sequence spanning
+//      them), pin what cannot move safely, and place the rest.
+//   3. rewrite  (Rewrite.cpp)  copy blocks to their new places and recompute
+//      every field from the original bytes, through the address map.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "elfopt/Elf/ElfFile.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace elfopt {
+
+struct RewriteOptions {
+  /// Link-time start addresses of the functions to place first, in order.
+  std::vector<uint64_t> order;
+  /// Drop .debug_* (and their relocations) instead of refusing when debug
+  /// info cannot follow the new layout.
+  bool stripDebug = false;
+};
+
+/// Where each byte of .text went: a sorted list of moved ranges.
+class AddressMap {
+public:
+  struct Range {
+    uint64_t from = 0, size = 0, to = 0;
+  };
+  void add(uint64_t from, uint64_t size, uint64_t to) { ranges.push_back({from, size, to}); }
+  void finish();
+  /// New address of \p address (unchanged outside the moved ranges).
+  uint64_t map(uint64_t address) const;
+  /// The moved range holding \p address, if any.
+  const Range *find(uint64_t address) const;
+  const std::vector<Range> &all() const { return ranges; }
+
+private:
+  std::vector<Range> ranges;
+};
+
+struct RewriteReport {
+  uint64_t functions = 0;       ///< function symbols' blocks in .text
+  uint64_t movedBlocks = 0;     ///< blocks whose address changed
+  uint64_t movedBytes = 0;
+  uint64_t orderedPlaced = 0;   ///< ordered functions placed at the front
+  uint64_t orderedFrontBytes = 0;
+  uint64_t pinnedBlocks = 0;
+  uint64_t pinnedBytes = 0;
+  std::map<std::string, uint64_t> pinnedWhy; ///< reason -> blocks
+  uint64_t bondedBlocks = 0;    ///< blocks moved together with a neighbour
+  std::map<std::string, uint64_t> bondedWhy;
+  std::map<std::string, uint64_t> fieldsUpdated; ///< kind -> fields changed
+  bool strippedDebug = false;
+  bool orderIgnored = false; ///< packing by size was the only fit
+  uint64_t textStart = 0, textSize = 0;
+};
+
+struct RewriteResult {
+  std::vector<uint8_t> bytes;
+  RewriteReport report;
+  AddressMap map;
+};
+
+/// Plans and performs the rewrite in memory. Throws FatalError with a
+/// message naming the file when the input cannot be rewritten.
+RewriteResult rewriteText(const ElfFile &in, const RewriteOptions &options);
+
+} // namespace elfopt

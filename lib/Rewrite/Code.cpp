@@ -1,0 +1,423 @@
+//===- Code.cpp - blocks of .text and the displacements inside them -------===//
+//
+// Relocations do not describe every reference between functions: within one
+// input section the assembler resolves `call local_function` itself and
+// emits no relocation. So every block is decoded with LLVM MC and each
+// PC-relative operand (branch displacement or RIP-relative memory operand)
+// becomes a Field, whether a relocation covers it or not.
+//
+//===----------------------------------------------------------------------===//
+#include "Internal.h"
+
+#include "elfopt/Support/Diagnostics.h"
+
+#include "llvm/MC/MCAsmInfo.h"
+#include "llvm/MC/MCContext.h"
+#include "llvm/MC/MCDisassembler/MCDisassembler.h"
+#include "llvm/MC/MCInst.h"
+#include "llvm/MC/MCInstrAnalysis.h"
+#include "llvm/MC/MCInstrInfo.h"
+#include "llvm/MC/MCRegisterInfo.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/MCTargetOptions.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Triple.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+using namespace llvm::ELF;
+
+namespace elfopt::rewrite {
+
+TextInfo findText(const ElfFile &in) {
+  const Section *text = in.findSection(".text");
+  if (!text || !text->isExecutable() || !text->isAlloc() || !text->hasFileData())
+    fatal(in.name() + ": no executable .text section to reorder");
+  return {text->index, text->addr(), text->addr() + text->size()};
+}
+
+size_t blockAt(const std::vector<Block> &blocks, uint64_t address) {
+  auto it = std::upper_bound(blocks.begin(), blocks.end(), address,
+                             [](uint64_t a, const Block &b) { return a < b.start; });
+  return it == blocks.begin() ? blocks.size() : size_t(it - blocks.begin() - 1);
+}
+
+namespace {
+
+/// LLVM MC objects for x86-64, built once.
+struct Decoder {
+  std::unique_ptr<llvm::MCRegisterInfo> registers;
+  std::unique_ptr<llvm::MCAsmInfo> asmInfo;
+  std::unique_ptr<llvm::MCSubtargetInfo> subtarget;
+  std::unique_ptr<llvm::MCInstrInfo> instrInfo;
+  std::unique_ptr<llvm::MCContext> context;
+  std::unique_ptr<llvm::MCDisassembler> disassembler;
+  std::unique_ptr<llvm::MCInstrAnalysis> analysis;
+
+  Decoder() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+      LLVMInitializeX86TargetInfo();
+      LLVMInitializeX86TargetMC();
+      LLVMInitializeX86Disassembler();
+    });
+    llvm::Triple triple("x86_64-unknown-linux-gnu");
+    std::string error;
+    const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple.str(), error);
+    if (!target)
+      fatal("LLVM has no x86-64 disassembler: " + error, ExitInternal);
+    registers.reset(target->createMCRegInfo(triple.str()));
+    asmInfo.reset(target->createMCAsmInfo(*registers, triple.str(), llvm::MCTargetOptions()));
+    subtarget.reset(target->createMCSubtargetInfo(triple.str(), "", ""));
+    instrInfo.reset(target->createMCInstrInfo());
+    context = std::make_unique<llvm::MCContext>(triple, asmInfo.get(), registers.get(),
+                                                subtarget.get());
+    disassembler.reset(target->createMCDisassembler(*subtarget, *context));
+    analysis.reset(target->createMCInstrAnalysis(instrInfo.get()));
+    if (!disassembler || !analysis)
+      fatal("LLVM's x86-64 disassembler could not be created", ExitInternal);
+  }
+};
+
+bool allZero(const uint8_t *p, uint64_t n) {
+  return std::all_of(p, p + n, [](uint8_t b) { return b == 0; });
+}
+
+int32_t read32(const uint8_t *p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+bool isPaddingInstruction(llvm::StringRef name) {
+  return name.starts_with("NOOP") || name == "NOP" || name == "INT3" ||
+         name.starts_with("DATA16_PREFIX") || name == "CS_PREFIX";
+}
+
+bool isNopRun(const Decoder &d, std::span<const uint8_t> bytes, uint64_t address) {
+  for (uint64_t off = 0; off < bytes.size();) {
+    if (bytes[off] == 0) {
+      ++off;
+      continue;
+    }
+    llvm::MCInst inst;
+    uint64_t size = 0;
+    if (d.disassembler->getInstruction(inst, size, llvm::ArrayRef(bytes.data() + off, bytes.size() - off),
+                                       address + off, llvm::nulls()) !=
+            llvm::MCDisassembler::Success ||
+        size == 0)
+      return false;
+    if (!isPaddingInstruction(d.instrInfo->getName(inst.getOpcode())))
+      return false;
+    off += size;
+  }
+  return true;
+}
+
+// Linkers fill with nops, int3 or zeros; gold puts zeros after nops, mold
+// before them. Zero bytes between functions are never code.
+bool isPadding(const Decoder &d, std::span<const uint8_t> bytes, uint64_t address) {
+  return isNopRun(d, bytes, address);
+}
+
+// Control cannot continue past this instruction.
+bool endsFlow(const Decoder &d, const llvm::MCInst &inst) {
+  const llvm::MCInstrDesc &desc = d.instrInfo->get(inst.getOpcode());
+  if (desc.isReturn() || desc.isTrap() || desc.isCall())
+    return true; // a call as the last instruction calls something that does not return
+  if (desc.isBranch() && !desc.isConditionalBranch())
+    return true;
+  llvm::StringRef name = d.instrInfo->getName(inst.getOpcode());
+  return name == "HLT" || name == "INT3" || name == "UD2" || name == "UD1Lr" || name == "UD1Wm";
+}
+
+/// The PC-relative operand of an instruction, if it has one.
+struct Operand {
+  bool understood = true;
+  std::optional<Field> field;
+};
+
+Operand pcRelativeOperand(const Decoder &d, const llvm::MCInst &inst, uint64_t a, uint64_t size,
+                          const uint8_t *bytes) {
+  Operand out;
+  uint64_t next = a + size;
+  uint64_t target = 0;
+  Field f;
+  f.kind = Field::CodeRelative;
+  f.base = next;
+  if (d.analysis->evaluateBranch(inst, a, size, target)) {
+    int64_t disp = int64_t(target - next);
+    if (size >= 5 && read32(bytes + size - 4) == disp)
+      f.size = 4;
+    else if (int8_t(bytes[size - 1]) == disp)
+      f.size = 1;
+    else {
+      out.understood = false; // a 16-bit displacement: not produced by compilers
+      return out;
+    }
+    f.place = next - f.size;
+    f.target = target;
+    f.what = "branch";
+    out.field = f;
+  } else if (auto mem = d.analysis->evaluateMemoryOperandAddress(inst, d.subtarget.get(), a, size)) {
+    int32_t disp = int32_t(*mem - next);
+    // The displacement follows a ModRM byte with mod=00, rm=101; an
+    // immediate may follow it, so search rather than assume the end.
+    std::optional<uint64_t> field;
+    int candidates = 0;
+    for (uint64_t p = 1; p + 4 <= size; ++p)
+      if ((bytes[p - 1] & 0xC7) == 0x05 && read32(bytes + p) == disp) {
+        field = a + p;
+        ++candidates;
+      }
+    if (candidates != 1) {
+      out.understood = false;
+      return out;
+    }
+    f.place = *field;
+    f.target = *mem;
+    f.what = "rip-relative operand";
+    out.field = f;
+  }
+  return out;
+}
+
+} // namespace
+
+CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
+                      const std::map<uint64_t, uint64_t> &fdeRanges) {
+  CodeFacts facts;
+  const Section *symtab = in.findSectionOfType(SHT_SYMTAB);
+  if (!symtab)
+    fatal(in.name() + ": no .symtab: function boundaries are unknown in a stripped file; "
+                      "rewrite the unstripped binary and strip the result");
+
+  // Function bodies: symbol ranges inside .text, overlaps merged. A
+  // function symbol without a size (hand-written assembly, crtstuff) takes
+  // the range of the FDE that starts at it, if one does.
+  std::vector<std::pair<uint64_t, uint64_t>> bodies;
+  std::vector<uint64_t> unsized;
+  std::map<unsigned, std::vector<uint64_t>> otherStarts; // other code sections: symbol offsets
+  for (const Symbol &s : in.symbols(*symtab)) {
+    if (s.shndx != text.section && s.shndx < in.sections().size() && s.type != STT_SECTION &&
+        in.sections()[s.shndx].isExecutable()) {
+      const Section &home = in.sections()[s.shndx];
+      if (s.value >= home.addr() && s.value - home.addr() < home.size())
+        otherStarts[s.shndx].push_back(s.value - home.addr());
+    }
+    if (s.shndx != text.section || !text.contains(s.value) || s.type == STT_SECTION ||
+        s.type == STT_OBJECT || s.type == STT_TLS || s.type == STT_FILE)
+      continue;
+    if (s.isFunction() && s.size) {
+      bodies.push_back({s.value, std::min(s.value + s.size, text.end)});
+    } else if (s.isFunction() || s.type == STT_NOTYPE) {
+      auto fde = fdeRanges.find(s.value);
+      if (s.isFunction() && fde != fdeRanges.end() && fde->second > s.value)
+        bodies.push_back({s.value, std::min(fde->second, text.end)});
+      else if (s.isFunction())
+        unsized.push_back(s.value);
+    }
+  }
+  std::sort(bodies.begin(), bodies.end());
+  std::vector<std::pair<uint64_t, uint64_t>> merged;
+  for (auto [b, e] : bodies) {
+    if (!merged.empty() && b < merged.back().second)
+      merged.back().second = std::max(merged.back().second, e);
+    else
+      merged.push_back({b, e});
+  }
+  std::sort(unsized.begin(), unsized.end());
+
+  Decoder d;
+  std::span<const uint8_t> bytes = in.contents(in.sections()[text.section]);
+  auto at = [&](uint64_t a) { return bytes.data() + (a - text.start); };
+  auto alignmentOf = [](uint64_t a) { return std::min<uint64_t>(a ? a & (~a + 1) : 16, 16); };
+
+  // Blocks: bodies, with the padding after each; bytes that are neither
+  // become blocks of their own, pinned, split at unsized function symbols.
+  auto addUnknown = [&](uint64_t b, uint64_t e) {
+    if (!facts.blocks.empty() && isPadding(d, {at(b), size_t(e - b)}, b)) {
+      facts.blocks.back().end = e;
+      return;
+    }
+    Block u;
+    u.start = b;
+    u.bodyEnd = u.end = e;
+    u.align = alignmentOf(b);
+    u.pinned = std::binary_search(unsized.begin(), unsized.end(), b) ? "function without a size"
+                                                                      : "code without a function symbol";
+    facts.blocks.push_back(u);
+  };
+  auto fillGap = [&](uint64_t b, uint64_t e) {
+    auto it = std::upper_bound(unsized.begin(), unsized.end(), b);
+    for (; it != unsized.end() && *it < e; ++it) {
+      addUnknown(b, *it);
+      b = *it;
+    }
+    if (b < e)
+      addUnknown(b, e);
+  };
+  uint64_t cursor = text.start;
+  for (auto [b, e] : merged) {
+    if (b > cursor)
+      fillGap(cursor, b);
+    Block f;
+    f.start = b;
+    f.bodyEnd = f.end = e;
+    f.align = alignmentOf(b);
+    f.isFunction = true;
+    facts.blocks.push_back(f);
+    cursor = e;
+  }
+  if (cursor < text.end)
+    fillGap(cursor, text.end);
+
+  // Decode every block's body.
+  facts.instructionStart.assign(text.end - text.start, false);
+  struct Pending {
+    size_t from;
+    Field field;
+  };
+  std::vector<Pending> pending;
+  for (size_t bi = 0; bi < facts.blocks.size(); ++bi) {
+    Block &blk = facts.blocks[bi];
+    bool ok = true;
+    bool lastEnds = true;
+    uint64_t lastEnd = blk.start; // of the last instruction that is not padding
+    std::vector<Pending> found;
+    for (uint64_t a = blk.start; a < blk.bodyEnd;) {
+      if (allZero(at(a), blk.bodyEnd - a))
+        break; // padding inside a block without a size
+      llvm::MCInst inst;
+      uint64_t size = 0;
+      if (d.disassembler->getInstruction(inst, size, llvm::ArrayRef(at(a), size_t(blk.bodyEnd - a)), a,
+                                         llvm::nulls()) != llvm::MCDisassembler::Success ||
+          size == 0) {
+        ok = false;
+        break;
+      }
+      facts.instructionStart[a - text.start] = true;
+      uint64_t next = a + size;
+      if (!isPaddingInstruction(d.instrInfo->getName(inst.getOpcode()))) {
+        lastEnds = endsFlow(d, inst);
+        lastEnd = next;
+      }
+      Operand op = pcRelativeOperand(d, inst, a, size, at(a));
+      if (!op.understood) {
+        ok = false;
+        break;
+      }
+      if (op.field) {
+        found.push_back({bi, *op.field});
+        if (!text.contains(op.field->target))
+          facts.dataReferences.push_back(op.field->target);
+      }
+      a = next;
+    }
+    blk.decoded = ok;
+    if (!ok) {
+      if (blk.pinned.empty())
+        blk.pinned = "instructions LLVM cannot decode";
+      continue;
+    }
+    blk.fallsThrough = !lastEnds;
+    if (!blk.isFunction && lastEnd > blk.start)
+      blk.bodyEnd = lastEnd; // its trailing padding is free space
+    for (auto &p : found)
+      pending.push_back(p);
+  }
+
+  // Other code sections (.init, .fini, .plt, glibc's __libc_freeres_fn)
+  // stay where they are, but their references into .text must follow it.
+  for (const Section &sec : in.sections()) {
+    if (!sec.isExecutable() || !sec.isAlloc() || !sec.hasFileData() || sec.index == text.section)
+      continue;
+    auto code = in.contents(sec);
+    // Decode from each symbol to the next: zero padding between functions
+    // would otherwise throw the decoder off.
+    std::vector<uint64_t> starts = otherStarts[sec.index];
+    starts.push_back(0);
+    starts.push_back(code.size());
+    std::sort(starts.begin(), starts.end());
+    starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
+    size_t piece = 0;
+    for (uint64_t off = 0; off < code.size();) {
+      while (starts[piece + 1] <= off)
+        ++piece;
+      uint64_t pieceEnd = starts[piece + 1];
+      if (allZero(code.data() + off, pieceEnd - off)) {
+        off = pieceEnd;
+        continue;
+      }
+      llvm::MCInst inst;
+      uint64_t size = 0;
+      uint64_t a = sec.addr() + off;
+      if (d.disassembler->getInstruction(inst, size, llvm::ArrayRef(code.data() + off, pieceEnd - off), a,
+                                         llvm::nulls()) != llvm::MCDisassembler::Success ||
+          size == 0) {
+        facts.undecodedSections.push_back(sec.index);
+        break;
+      }
+      Operand op = pcRelativeOperand(d, inst, a, size, code.data() + off);
+      if (op.field && text.contains(op.field->target)) {
+        Field f = *op.field;
+        f.kind = Field::DataRelative; // the place does not move
+        f.what = "branch from another code section";
+        facts.outside.push_back(f);
+      }
+      off += size;
+    }
+  }
+
+  // Check each displacement's target and record the constraints it puts on
+  // the layout.
+  auto pin = [&](size_t bi, const char *why) {
+    if (bi < facts.blocks.size() && facts.blocks[bi].pinned.empty())
+      facts.blocks[bi].pinned = why;
+  };
+  for (Pending &p : pending) {
+    Field &f = p.field;
+    if (text.contains(f.target)) {
+      size_t to = blockAt(facts.blocks, f.target);
+      const Block &tb = facts.blocks[to];
+      bool atInstruction = tb.decoded ? facts.instructionStart[f.target - text.start]
+                                      : f.target == tb.start;
+      if (to != p.from && !atInstruction) {
+        // Into the middle of an instruction or of undecoded bytes: data,
+        // or code we do not understand. Keep both where they are.
+        pin(p.from, "refers into the middle of other code");
+        pin(to, "referred to at an address that is not an instruction");
+        continue; // unchanged: neither end moves
+      }
+      if (to != p.from && f.size == 1) {
+        facts.bonds.push_back({p.from, to});
+        facts.bondReasons.push_back("8-bit branch to another function");
+      }
+    }
+    facts.fields.push_back(f);
+  }
+  std::erase_if(facts.outside, [&](const Field &f) {
+    size_t to = blockAt(facts.blocks, f.target);
+    const Block &tb = facts.blocks[to];
+    if (tb.decoded ? facts.instructionStart[f.target - text.start] : f.target == tb.start)
+      return false;
+    pin(to, "referred to at an address that is not an instruction");
+    return true;
+  });
+  for (size_t bi = 0; bi + 1 < facts.blocks.size(); ++bi)
+    if (facts.blocks[bi].decoded && facts.blocks[bi].fallsThrough) {
+      facts.bonds.push_back({bi, bi + 1});
+      facts.bondReasons.push_back("falls through into the next function");
+    }
+  std::sort(facts.dataReferences.begin(), facts.dataReferences.end());
+  facts.dataReferences.erase(std::unique(facts.dataReferences.begin(), facts.dataReferences.end()),
+                             facts.dataReferences.end());
+  return facts;
+}
+
+} // namespace elfopt::rewrite

@@ -1,0 +1,89 @@
+//===- Debug.cpp - can the debug info follow the new layout? --------------===//
+//
+// Addresses in DWARF that relocations cover (DW_AT_low_pc, DW_LNE_set_address,
+// .debug_addr, range lists) are carried along with the code they name. What
+// no relocation covers are the distances: a line-table sequence advances by
+// deltas, a unit's DW_AT_high_pc is a length. They stay right only if the
+// range they span moves as one piece. Built with -ffunction-sections each
+// function has its own sequence and range; without it one sequence spans a
+// whole object's .text, and moving its functions apart would leave line
+// numbers silently wrong. This finds such ranges.
+//
+//===----------------------------------------------------------------------===//
+#include "Internal.h"
+
+#include "elfopt/Support/Diagnostics.h"
+
+#include "llvm/DebugInfo/DWARF/DWARFContext.h"
+#include "llvm/DebugInfo/DWARF/DWARFDebugLine.h"
+#include "llvm/Object/ELFObjectFile.h"
+
+namespace elfopt::rewrite {
+
+std::optional<std::string> debugInfoProblem(const ElfFile &in, const std::vector<Block> &blocks,
+                                            const std::vector<bool> &glued) {
+  const Section *info = in.findSection(".debug_info");
+  const Section *line = in.findSection(".debug_line");
+  if ((!info || info->size() == 0) && (!line || line->size() == 0))
+    return std::nullopt;
+  if (blocks.empty())
+    return std::nullopt;
+
+  // Group of each block: blocks glued together share one.
+  std::vector<size_t> group(blocks.size());
+  for (size_t i = 1; i < blocks.size(); ++i)
+    group[i] = glued[i - 1] ? group[i - 1] : group[i - 1] + 1;
+  uint64_t textStart = blocks.front().start, textEnd = blocks.back().end;
+  uint64_t spanning = 0;
+  std::string example;
+  auto check = [&](uint64_t lo, uint64_t hi, const std::string &what) {
+    if (hi <= lo || lo < textStart || hi > textEnd)
+      return;
+    size_t a = blockAt(blocks, lo), b = blockAt(blocks, hi - 1);
+    for (size_t k = a; k < b; ++k)
+      if (group[k] != group[k + 1] && !(!blocks[k].pinned.empty() && !blocks[k + 1].pinned.empty())) {
+        if (example.empty())
+          example = what + " [" + hex(lo) + ", " + hex(hi) + ")";
+        ++spanning;
+        return;
+      }
+  };
+
+  auto bytes = in.bytes();
+  llvm::MemoryBufferRef ref(llvm::StringRef(reinterpret_cast<const char *>(bytes.data()), bytes.size()),
+                            in.name());
+  auto object = llvm::object::ELF64LEObjectFile::create(ref);
+  if (!object) {
+    llvm::consumeError(object.takeError());
+    return "its debug info cannot be read";
+  }
+  unsigned errors = 0;
+  auto onError = [&](llvm::Error e) {
+    ++errors;
+    llvm::consumeError(std::move(e));
+  };
+  auto context = llvm::DWARFContext::create(*object, llvm::DWARFContext::ProcessDebugRelocations::Ignore,
+                                            nullptr, "", onError, onError);
+  for (const auto &unit : context->compile_units()) {
+    std::string name = unit->getUnitDIE(false).getShortName() ? unit->getUnitDIE(false).getShortName() : "?";
+    if (const auto *table = context->getLineTableForUnit(unit.get()))
+      for (const auto &seq : table->Sequences)
+        check(seq.LowPC, seq.HighPC, "a line-table sequence of " + name);
+    auto ranges = unit->collectAddressRanges();
+    if (!ranges) {
+      ++errors;
+      llvm::consumeError(ranges.takeError());
+      continue;
+    }
+    for (const auto &r : *ranges)
+      check(r.LowPC, r.HighPC, "an address range of " + name);
+  }
+  if (spanning)
+    return std::to_string(spanning) + " debug-info ranges span functions that move apart (first: " +
+           example + ")";
+  if (errors)
+    return "its debug info has " + std::to_string(errors) + " errors";
+  return std::nullopt;
+}
+
+} // namespace elfopt::rewrite

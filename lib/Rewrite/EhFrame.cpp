@@ -1,0 +1,272 @@
+//===- EhFrame.cpp - .eh_frame FDEs, their LSDAs, .eh_frame_hdr -----------===//
+//
+// The format is the LSB's (Linux Standard Base, "Exception Frames"); the
+// LSDA is GCC's (libgcc/unwind-dw2-fde.c, libstdc++ eh_personality.cc).
+// Only what the rewrite needs: where each FDE's pc_begin field is, the range
+// it covers, and the landing pads its LSDA names (they must move with the
+// code that throws).
+//
+//===----------------------------------------------------------------------===//
+#include "Internal.h"
+
+#include "elfopt/Support/Diagnostics.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+namespace elfopt::rewrite {
+
+namespace {
+
+enum : uint8_t {
+  PeAbsptr = 0x00, PeUleb = 0x01, PeUdata2 = 0x02, PeUdata4 = 0x03, PeUdata8 = 0x04,
+  PeSleb = 0x09, PeSdata2 = 0x0a, PeSdata4 = 0x0b, PeSdata8 = 0x0c,
+  PePcrel = 0x10, PeDatarel = 0x30, PeIndirect = 0x80, PeOmit = 0xff,
+};
+
+/// Bounds-checked reading of one section's bytes, at link-time addresses.
+struct Reader {
+  std::span<const uint8_t> data;
+  uint64_t address; // of data[0]
+  std::string where;
+  uint64_t pos = 0;
+
+  [[noreturn]] void bad(const std::string &what) const {
+    fatal(where + ": " + what + " at " + hex(address + pos));
+  }
+  void need(uint64_t n) const {
+    if (n > data.size() || pos > data.size() - n)
+      bad("truncated record");
+  }
+  uint64_t fixed(unsigned n) {
+    need(n);
+    uint64_t v = 0;
+    std::memcpy(&v, data.data() + pos, n);
+    pos += n;
+    return v;
+  }
+  uint64_t uleb() {
+    uint64_t v = 0;
+    for (unsigned shift = 0;; shift += 7) {
+      need(1);
+      uint8_t b = data[pos++];
+      if (shift < 64)
+        v |= uint64_t(b & 0x7f) << shift;
+      if (!(b & 0x80))
+        return v;
+      if (shift > 70)
+        bad("LEB128 number too long");
+    }
+  }
+  int64_t sleb() {
+    int64_t v = 0;
+    unsigned shift = 0;
+    uint8_t b;
+    do {
+      need(1);
+      b = data[pos++];
+      if (shift < 64)
+        v |= int64_t(b & 0x7f) << shift;
+      shift += 7;
+      if (shift > 77)
+        bad("LEB128 number too long");
+    } while (b & 0x80);
+    if (shift < 64 && (b & 0x40))
+      v |= -(int64_t(1) << shift);
+    return v;
+  }
+  std::string cstring() {
+    std::string s;
+    for (;;) {
+      need(1);
+      char c = char(data[pos++]);
+      if (!c)
+        return s;
+      s += c;
+    }
+  }
+  /// An encoded pointer; \p dataBase for DW_EH_PE_datarel.
+  uint64_t pointer(uint8_t enc, uint64_t dataBase = 0) {
+    if (enc == PeOmit)
+      return 0;
+    uint64_t here = address + pos;
+    uint64_t v;
+    switch (enc & 0x0f) {
+    case PeAbsptr: v = fixed(8); break;
+    case PeUleb: v = uleb(); break;
+    case PeUdata2: v = fixed(2); break;
+    case PeUdata4: v = fixed(4); break;
+    case PeUdata8: v = fixed(8); break;
+    case PeSleb: v = uint64_t(sleb()); break;
+    case PeSdata2: v = uint64_t(int64_t(int16_t(fixed(2)))); break;
+    case PeSdata4: v = uint64_t(int64_t(int32_t(fixed(4)))); break;
+    case PeSdata8: v = fixed(8); break;
+    default: bad("unknown pointer encoding " + hex(enc));
+    }
+    switch (enc & 0x70) {
+    case 0: break;
+    case PePcrel: v += here; break;
+    case PeDatarel: v += dataBase; break;
+    default: bad("unsupported pointer application " + hex(enc));
+    }
+    return v;
+  }
+};
+
+struct Cie {
+  uint8_t fdeEncoding = PeAbsptr;
+  uint8_t lsdaEncoding = PeOmit;
+  bool hasAugmentationData = false;
+};
+
+// Landing pads named by the LSDA at \p lsda for a function starting at
+// \p functionStart.
+std::vector<uint64_t> landingPads(const ElfFile &in, uint64_t lsda, uint64_t functionStart) {
+  const Section *table = nullptr;
+  for (const Section &s : in.sections())
+    if (s.isAlloc() && s.hasFileData() && lsda >= s.addr() && lsda < s.addr() + s.size())
+      table = &s;
+  if (!table)
+    fatal(in.name() + ": an FDE's LSDA at " + hex(lsda) + " is outside every section");
+  Reader r{in.contents(*table), table->addr(), in.where(*table), lsda - table->addr()};
+  uint8_t lpEnc = uint8_t(r.fixed(1));
+  uint64_t lpStart = lpEnc == PeOmit ? functionStart : r.pointer(lpEnc);
+  uint8_t ttypeEnc = uint8_t(r.fixed(1));
+  if (ttypeEnc != PeOmit)
+    r.uleb();
+  uint8_t csEnc = uint8_t(r.fixed(1));
+  uint64_t csLength = r.uleb();
+  uint64_t end = r.pos + csLength;
+  std::vector<uint64_t> pads;
+  while (r.pos < end) {
+    r.pointer(csEnc & 0x0f); // start, relative to lpStart
+    r.pointer(csEnc & 0x0f); // length
+    uint64_t pad = r.pointer(csEnc & 0x0f);
+    r.uleb(); // action
+    if (pad)
+      pads.push_back(lpStart + pad);
+  }
+  return pads;
+}
+
+} // namespace
+
+std::vector<Fde> readEhFrame(const ElfFile &in) {
+  std::vector<Fde> fdes;
+  const Section *eh = in.findSection(".eh_frame");
+  if (!eh || !eh->hasFileData())
+    return fdes;
+  Reader r{in.contents(*eh), eh->addr(), in.where(*eh)};
+  std::map<uint64_t, Cie> cies;
+  while (r.pos + 4 <= r.data.size()) {
+    uint64_t recordStart = r.pos;
+    uint64_t length = r.fixed(4);
+    if (length == 0)
+      continue; // a terminator; the linker may have left more after it
+    if (length == 0xffffffff)
+      length = r.fixed(8);
+    uint64_t bodyStart = r.pos;
+    r.need(length);
+    uint64_t recordEnd = bodyStart + length;
+    uint64_t id = r.fixed(4);
+    if (id == 0) {
+      Cie cie;
+      uint8_t version = uint8_t(r.fixed(1));
+      std::string aug = r.cstring();
+      if (aug.find("eh") != std::string::npos)
+        r.fixed(8);
+      r.uleb();
+      r.sleb();
+      if (version == 1)
+        r.fixed(1);
+      else
+        r.uleb();
+      if (!aug.empty() && aug[0] == 'z') {
+        cie.hasAugmentationData = true;
+        r.uleb();
+        for (char c : aug.substr(1)) {
+          if (c == 'L')
+            cie.lsdaEncoding = uint8_t(r.fixed(1));
+          else if (c == 'R')
+            cie.fdeEncoding = uint8_t(r.fixed(1));
+          else if (c == 'P') {
+            uint8_t enc = uint8_t(r.fixed(1));
+            r.pointer(enc & 0x7f);
+          } else if (c != 'S' && c != 'B' && c != 'G')
+            r.bad("unknown CIE augmentation '" + aug + "'");
+        }
+      }
+      cies[recordStart] = cie;
+    } else {
+      uint64_t ciePos = bodyStart - id;
+      auto it = cies.find(ciePos);
+      if (id > bodyStart || it == cies.end())
+        r.bad("FDE whose CIE pointer does not name an earlier CIE");
+      const Cie &cie = it->second;
+      Fde f;
+      f.recordAddress = r.address + recordStart;
+      f.fieldAddress = r.address + r.pos;
+      f.encoding = cie.fdeEncoding;
+      if ((f.encoding & 0x70) != 0 && (f.encoding & 0x70) != PePcrel)
+        r.bad("FDE pc_begin encoding " + hex(f.encoding) + " is not supported");
+      f.pcBegin = r.pointer(f.encoding);
+      f.pcEnd = f.pcBegin + r.pointer(f.encoding & 0x0f);
+      if (cie.hasAugmentationData) {
+        uint64_t augLength = r.uleb();
+        uint64_t augEnd = r.pos + augLength;
+        if (cie.lsdaEncoding != PeOmit) {
+          bool indirect = cie.lsdaEncoding & PeIndirect;
+          uint64_t lsda = r.pointer(cie.lsdaEncoding & 0x7f);
+          if (lsda && !indirect)
+            f.landingPads = landingPads(in, lsda, f.pcBegin);
+        }
+        r.pos = augEnd;
+      }
+      fdes.push_back(f);
+    }
+    r.pos = recordEnd;
+  }
+  return fdes;
+}
+
+void rebuildEhFrameHdr(const ElfFile &in, const std::vector<Fde> &fdes, std::span<uint8_t> hdr,
+                       const AddressMap &map) {
+  const Section *s = in.findSection(".eh_frame_hdr");
+  Reader r{{hdr.data(), hdr.size()}, s->addr(), in.where(*s)};
+  uint8_t version = uint8_t(r.fixed(1));
+  uint8_t ptrEnc = uint8_t(r.fixed(1));
+  uint8_t countEnc = uint8_t(r.fixed(1));
+  uint8_t tableEnc = uint8_t(r.fixed(1));
+  if (version != 1)
+    r.bad("unknown .eh_frame_hdr version " + std::to_string(version));
+  r.pointer(ptrEnc);
+  if (countEnc == PeOmit || tableEnc == PeOmit)
+    return; // no search table: unwinders walk .eh_frame
+  if (tableEnc != (PeDatarel | PeSdata4))
+    r.bad(".eh_frame_hdr table encoding " + hex(tableEnc) + " is not supported");
+  uint64_t count = r.pointer(countEnc);
+  uint64_t tablePos = r.pos;
+  r.need(count * 8);
+  std::map<uint64_t, const Fde *> byRecord;
+  for (const Fde &f : fdes)
+    byRecord[f.recordAddress] = &f;
+  std::vector<std::pair<int32_t, int32_t>> entries(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    int32_t initial = int32_t(r.fixed(4));
+    int32_t fde = int32_t(r.fixed(4));
+    uint64_t record = s->addr() + int64_t(fde);
+    auto it = byRecord.find(record);
+    if (it == byRecord.end())
+      r.bad(".eh_frame_hdr entry names no FDE");
+    int64_t moved = int64_t(map.map(it->second->pcBegin)) - int64_t(it->second->pcBegin);
+    entries[i] = {int32_t(initial + moved), fde};
+  }
+  std::sort(entries.begin(), entries.end());
+  for (uint64_t i = 0; i < count; ++i) {
+    std::memcpy(hdr.data() + tablePos + 8 * i, &entries[i].first, 4);
+    std::memcpy(hdr.data() + tablePos + 8 * i + 4, &entries[i].second, 4);
+  }
+}
+
+} // namespace elfopt::rewrite

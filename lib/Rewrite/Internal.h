@@ -1,0 +1,102 @@
+//===- Internal.h - what the rewrite passes share ---------------*- C++ -*-===//
+#pragma once
+
+#include "elfopt/Elf/ElfFile.h"
+#include "elfopt/Rewrite/Rewrite.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace elfopt::rewrite {
+
+/// A contiguous piece of .text that moves as a unit: one function (or
+/// several overlapping symbols), or a run of bytes no symbol describes.
+/// [start, bodyEnd) is code; [bodyEnd, end) is padding up to the next block.
+struct Block {
+  uint64_t start = 0, bodyEnd = 0, end = 0;
+  uint64_t align = 1;
+  bool isFunction = false;   ///< described by a function symbol
+  bool decoded = false;      ///< every instruction of the body decoded
+  bool fallsThrough = false; ///< the last instruction may continue past bodyEnd
+  std::string pinned;        ///< why it must keep its address ("" = movable)
+  unsigned group = 0;        ///< blocks of one group move together
+  uint64_t newStart = 0;
+};
+
+/// A field that holds a code address or a displacement to or from code.
+struct Field {
+  enum Kind : uint8_t {
+    CodeRelative, ///< displacement inside an instruction, from `base`
+    DataRelative, ///< 32-bit entry relative to a fixed base (jump tables, eh_frame)
+    Absolute,     ///< an address
+  };
+  Kind kind = Absolute;
+  uint8_t size = 4;
+  bool isSigned = true;
+  /// Where the field lives: an address for allocated sections, else an
+  /// offset into the non-allocated section `section`.
+  uint64_t place = 0;
+  unsigned section = 0;
+  uint64_t base = 0;   ///< end of the instruction (CodeRelative) or table base
+  uint64_t target = 0; ///< the address the field refers to
+  const char *what = "";
+};
+
+struct TextInfo {
+  unsigned section = 0;
+  uint64_t start = 0, end = 0;
+  bool contains(uint64_t a) const { return a >= start && a < end; }
+};
+
+/// Decoded facts about .text, from Code.cpp.
+struct CodeFacts {
+  std::vector<Block> blocks; ///< sorted, covering [text.start, text.end)
+  std::vector<Field> fields; ///< displacements found by decoding
+  /// Instruction starts, one bit per byte of .text.
+  std::vector<bool> instructionStart;
+  /// References into .text from code in other sections.
+  std::vector<Field> outside;
+  /// Executable sections other than .text that did not decode.
+  std::vector<unsigned> undecodedSections;
+  /// Addresses outside .text that code refers to RIP-relatively (jump
+  /// table bases among them), sorted.
+  std::vector<uint64_t> dataReferences;
+  /// Pairs of block indices whose distance must not change (short branches).
+  std::vector<std::pair<size_t, size_t>> bonds;
+  std::vector<std::string> bondReasons;
+  bool isInstructionStart(const TextInfo &t, uint64_t a) const {
+    return t.contains(a) && instructionStart[a - t.start];
+  }
+};
+
+TextInfo findText(const ElfFile &in);
+/// \p fdeRanges: FDE start -> end, to size functions whose symbol has none.
+CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
+                      const std::map<uint64_t, uint64_t> &fdeRanges);
+size_t blockAt(const std::vector<Block> &blocks, uint64_t address);
+
+/// .eh_frame: every FDE's pc_begin field, and its LSDA's landing pads.
+struct Fde {
+  uint64_t recordAddress = 0; ///< of the FDE's length field
+  uint64_t fieldAddress = 0;  ///< of pc_begin
+  uint8_t encoding = 0;      ///< DW_EH_PE_* of pc_begin
+  uint64_t pcBegin = 0, pcEnd = 0;
+  std::vector<uint64_t> landingPads; ///< addresses, from the LSDA
+};
+std::vector<Fde> readEhFrame(const ElfFile &in);
+/// Rewrites .eh_frame_hdr's search table in place (same entries), each
+/// FDE's initial location passed through \p map, sorted again.
+void rebuildEhFrameHdr(const ElfFile &in, const std::vector<Fde> &fdes, std::span<uint8_t> hdr,
+                       const AddressMap &map);
+
+/// Why the debug info (line-table sequences, unit address ranges) cannot
+/// follow blocks that move apart, if it cannot: a range that covers blocks
+/// of different glue groups. \p glued as in the planner.
+std::optional<std::string> debugInfoProblem(const ElfFile &in, const std::vector<Block> &blocks,
+                                            const std::vector<bool> &glued);
+
+} // namespace elfopt::rewrite

@@ -1,0 +1,778 @@
+//===- Rewrite.cpp - plan the new .text and carry every reference along ---===//
+#include "Internal.h"
+
+#include "elfopt/Edit/ElfEditor.h"
+#include "elfopt/Support/Diagnostics.h"
+#include "elfopt/Target/X86_64.h"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <unordered_map>
+
+using namespace llvm::ELF;
+
+namespace elfopt {
+
+void AddressMap::finish() {
+  std::sort(ranges.begin(), ranges.end(),
+            [](const Range &a, const Range &b) { return a.from < b.from; });
+}
+
+const AddressMap::Range *AddressMap::find(uint64_t a) const {
+  auto it = std::upper_bound(ranges.begin(), ranges.end(), a,
+                             [](uint64_t x, const Range &r) { return x < r.from; });
+  if (it == ranges.begin())
+    return nullptr;
+  --it;
+  return a - it->from < it->size ? &*it : nullptr;
+}
+
+uint64_t AddressMap::map(uint64_t a) const {
+  const Range *r = find(a);
+  return r ? a - r->from + r->to : a;
+}
+
+namespace rewrite {
+namespace {
+
+bool isAbsolute(uint32_t type) {
+  return type == R_X86_64_64 || type == R_X86_64_32 || type == R_X86_64_32S;
+}
+
+// Types whose field depends on the place: S + A - P and the GOT forms of it.
+bool isPcRelative(uint32_t type) {
+  switch (type) {
+  case R_X86_64_PC8: case R_X86_64_PC16: case R_X86_64_PC32: case R_X86_64_PC64:
+  case R_X86_64_PLT32: case R_X86_64_GOTPCREL: case R_X86_64_GOTPCRELX:
+  case R_X86_64_REX_GOTPCRELX: case R_X86_64_GOTPC32: case R_X86_64_GOTPC64:
+  case R_X86_64_GOTPCREL64: case R_X86_64_TLSGD: case R_X86_64_TLSLD:
+  case R_X86_64_GOTTPOFF: case R_X86_64_GOTPC32_TLSDESC:
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool isDebugSection(const std::string &name) {
+  return name.starts_with(".debug_") || name.starts_with(".zdebug_");
+}
+
+struct Relocations {
+  const Section *section = nullptr;
+  const Section *target = nullptr;
+  std::vector<Symbol> symbols;
+  std::span<const ELFT::Rela> entries;
+};
+
+class Rewriter {
+public:
+  Rewriter(const ElfFile &in, const RewriteOptions &options) : in(in), options(options) {}
+  RewriteResult run();
+
+private:
+  void readRelocations();
+  void collectDataFields();
+  void bondUnwindRanges();
+  void computeGlue();
+  void checkDebugInfo();
+  void place();
+  void dumpBlocks() const;
+  void apply(ElfEditor &editor);
+  void writeField(ElfEditor &editor, const Field &f, std::vector<uint8_t> &newText);
+  const Section *sectionAt(uint64_t address) const;
+  void pinAt(uint64_t address, const char *why);
+  void addField(const Field &f);
+
+  const ElfFile &in;
+  const RewriteOptions &options;
+  TextInfo text;
+  CodeFacts code;
+  std::vector<Fde> fdes;
+  std::vector<Relocations> relocations;
+  std::vector<Field> fields; // data-side fields; code.fields hold the rest
+  std::unordered_map<uint64_t, size_t> fieldAtPlace; // alloc places only
+  std::vector<bool> glued; // glued[i]: block i+1 moves with block i
+  AddressMap map;
+  RewriteReport report;
+  bool dropDebug = false;
+};
+
+const Section *Rewriter::sectionAt(uint64_t a) const {
+  for (const Section &s : in.sections())
+    if (s.isAlloc() && s.hasFileData() && a >= s.addr() && a - s.addr() < s.size())
+      return &s;
+  return nullptr;
+}
+
+void Rewriter::pinAt(uint64_t a, const char *why) {
+  if (!text.contains(a))
+    return;
+  Block &b = code.blocks[blockAt(code.blocks, a)];
+  if (b.pinned.empty())
+    b.pinned = why;
+}
+
+void Rewriter::addField(const Field &f) {
+  if (f.section == 0) {
+    auto [it, fresh] = fieldAtPlace.try_emplace(f.place, fields.size());
+    if (!fresh)
+      return; // one word, several descriptions (static and dynamic relocation)
+  }
+  fields.push_back(f);
+}
+
+void Rewriter::readRelocations() {
+  bool textHasRelocations = false;
+  for (const Section &s : in.sections()) {
+    if (s.type() != SHT_RELA || s.isAlloc())
+      continue;
+    if (s.header.sh_info == 0 || s.header.sh_info >= in.sections().size() ||
+        s.header.sh_link >= in.sections().size())
+      fatal(in.where(s) + ": relocation section with an invalid target or symbol table");
+    if (s.header.sh_entsize != sizeof(ELFT::Rela) || s.size() % sizeof(ELFT::Rela))
+      fatal(in.where(s) + ": relocation entry size is not " + std::to_string(sizeof(ELFT::Rela)));
+    Relocations r;
+    r.section = &s;
+    r.target = &in.sections()[s.header.sh_info];
+    const Section &symtab = in.sections()[s.header.sh_link];
+    if (symtab.type() != SHT_SYMTAB)
+      fatal(in.where(s) + ": relocations do not refer to .symtab");
+    r.symbols = in.symbols(symtab);
+    auto bytes = in.contents(s);
+    r.entries = {reinterpret_cast<const ELFT::Rela *>(bytes.data()), bytes.size() / sizeof(ELFT::Rela)};
+    for (const auto &e : r.entries)
+      if (e.getSymbol(false) >= r.symbols.size())
+        fatal(in.where(s, (&e - r.entries.data()) * sizeof(ELFT::Rela)) +
+              ": relocation names symbol " + std::to_string(e.getSymbol(false)) + " of " +
+              std::to_string(r.symbols.size()));
+    if (r.target->index == text.section)
+      textHasRelocations = true;
+    relocations.push_back(std::move(r));
+  }
+  if (!textHasRelocations)
+    fatal(in.name() + ": no static relocations for .text, so references to moved code cannot "
+                      "all be found; relink with -Wl,--emit-relocs (-Wl,-q)");
+}
+
+void Rewriter::collectDataFields() {
+  auto pcRelTargets = std::span<const uint64_t>(code.dataReferences);
+  for (const Relocations &r : relocations) {
+    const Section &t = *r.target;
+    bool isText = t.index == text.section;
+    if (t.name == ".eh_frame" || (dropDebug && isDebugSection(t.name)))
+      continue;
+    auto contents = in.contents(t);
+    for (const auto &e : r.entries) {
+      const Symbol &sym = r.symbols[e.getSymbol(false)];
+      uint32_t type = e.getType(false);
+      bool refersToText = sym.shndx == text.section;
+      uint64_t sa = sym.value + e.r_addend;
+      if (isText) {
+        if (!text.contains(e.r_offset))
+          fatal(in.where(*r.section) + ": relocation at " + hex(e.r_offset) + " is outside .text");
+        size_t bi = blockAt(code.blocks, e.r_offset);
+        if (!code.blocks[bi].decoded && refersToText && !isAbsolute(type)) {
+          // Undecoded code keeps its place, so its field stays right only if
+          // its target stays too.
+          pinAt(sa, "target of undecoded code");
+          pinAt(sa + 4, "target of undecoded code");
+        }
+        if (refersToText && isAbsolute(type)) {
+          Field f;
+          f.kind = Field::Absolute;
+          f.size = type == R_X86_64_64 ? 8 : 4;
+          f.isSigned = type == R_X86_64_32S;
+          f.place = e.r_offset;
+          f.target = sa;
+          f.what = "absolute address in code";
+          code.fields.push_back(f);
+        }
+        continue;
+      }
+      if (!refersToText)
+        continue;
+      if (t.isExecutable() && !isAbsolute(type)) {
+        // Decoding found this section's references (code.outside); if it did
+        // not decode, keep whatever the field reaches where it is.
+        if (std::find(code.undecodedSections.begin(), code.undecodedSections.end(), t.index) !=
+            code.undecodedSections.end()) {
+          pinAt(sa, "target of undecoded code");
+          pinAt(sa + 4, "target of undecoded code");
+        }
+        continue;
+      }
+      uint64_t offset = t.isAlloc() ? e.r_offset - t.addr() : e.r_offset;
+      if (!t.hasFileData() || offset >= t.size() || t.size() - offset < 4)
+        fatal(in.where(*r.section) + ": relocation at " + hex(e.r_offset) + " is outside " + t.name);
+      Field f;
+      f.place = t.isAlloc() ? e.r_offset : offset;
+      f.section = t.isAlloc() ? 0 : t.index;
+      if (isAbsolute(type)) {
+        f.kind = Field::Absolute;
+        f.size = type == R_X86_64_64 ? 8 : 4;
+        f.isSigned = type == R_X86_64_32S;
+        f.target = sa;
+        f.what = t.isAlloc() ? "code address in data" : "code address in non-allocated data";
+        if (f.size == 8 && offset + 8 > t.size())
+          fatal(in.where(*r.section) + ": relocation at " + hex(e.r_offset) + " is outside " + t.name);
+        addField(f);
+      } else if (type == R_X86_64_PC32 && t.isAlloc()) {
+        // A jump table entry is label - table_base; the table base is an
+        // address code refers to, at or below the entry. An entry with no
+        // such base is plain `target - place`.
+        int32_t value;
+        std::memcpy(&value, contents.data() + offset, 4);
+        f.kind = Field::DataRelative;
+        f.size = 4;
+        auto it = std::upper_bound(pcRelTargets.begin(), pcRelTargets.end(), e.r_offset);
+        std::optional<uint64_t> target;
+        if (it != pcRelTargets.begin()) {
+          uint64_t base = *(it - 1);
+          uint64_t label = base + int64_t(value);
+          if (sectionAt(base) == &t && code.isInstructionStart(text, label)) {
+            f.base = base;
+            target = label;
+          }
+        }
+        if (!target && code.isInstructionStart(text, e.r_offset + int64_t(value))) {
+          f.base = e.r_offset;
+          target = e.r_offset + int64_t(value);
+        }
+        if (!target) {
+          pinAt(sa, "target of a relative data entry with no known base");
+          continue;
+        }
+        f.target = *target;
+        f.what = "jump table entry";
+        addField(f);
+      } else {
+        // S + A is the target, or four bytes short of it for fields that
+        // end an instruction; keep both where they are.
+        pinAt(sa, "target of an unusual relocation type");
+        pinAt(sa + 4, "target of an unusual relocation type");
+      }
+    }
+  }
+
+  for (const Field &f : code.outside)
+    addField(f);
+
+  // Dynamic relocations, RELR words and GOT words: what the loader reads.
+  uint64_t textLow = text.start, textHigh = text.end;
+  auto inText = [&](uint64_t a) { return a >= textLow && a < textHigh; };
+  auto wordAt = [&](uint64_t a) -> std::optional<uint64_t> {
+    const Section *s = sectionAt(a);
+    if (!s || a - s->addr() + 8 > s->size())
+      return std::nullopt;
+    uint64_t v;
+    std::memcpy(&v, in.contents(*s).data() + (a - s->addr()), 8);
+    return v;
+  };
+  for (const Section &s : in.sections()) {
+    if (s.type() == SHT_RELA && s.isAlloc()) {
+      auto bytes = in.contents(s);
+      auto *rela = reinterpret_cast<const ELFT::Rela *>(bytes.data());
+      for (size_t i = 0; i < bytes.size() / sizeof(ELFT::Rela); ++i) {
+        uint32_t type = rela[i].getType(false);
+        bool addendIsAddress = type == R_X86_64_RELATIVE || type == R_X86_64_IRELATIVE ||
+                               (type == R_X86_64_64 && rela[i].getSymbol(false) == 0);
+        if (!addendIsAddress || !inText(uint64_t(rela[i].r_addend)))
+          continue;
+        // The word itself may hold the address too (ld.bfd writes it).
+        auto word = wordAt(rela[i].r_offset);
+        if (word && *word == uint64_t(rela[i].r_addend)) {
+          Field f;
+          f.kind = Field::Absolute;
+          f.size = 8;
+          f.place = rela[i].r_offset;
+          f.target = *word;
+          f.what = "code address in data";
+          addField(f);
+        }
+      }
+    } else if (s.type() == SHT_RELR) {
+      auto bytes = in.contents(s);
+      uint64_t where = 0;
+      auto consider = [&](uint64_t a) {
+        auto word = wordAt(a);
+        if (word && inText(*word)) {
+          Field f;
+          f.kind = Field::Absolute;
+          f.size = 8;
+          f.place = a;
+          f.target = *word;
+          f.what = "RELR-relocated word";
+          addField(f);
+        }
+      };
+      for (size_t i = 0; i + 8 <= bytes.size(); i += 8) {
+        uint64_t entry;
+        std::memcpy(&entry, bytes.data() + i, 8);
+        if (!(entry & 1)) {
+          consider(entry);
+          where = entry + 8;
+        } else {
+          for (unsigned bit = 1; bit < 64; ++bit)
+            if (entry & (uint64_t(1) << bit))
+              consider(where + 8 * (bit - 1));
+          where += 8 * 63;
+        }
+      }
+    } else if ((s.name == ".got" || s.name == ".got.plt") && s.hasFileData()) {
+      // A non-PIE executable's GOT holds code addresses with no relocation.
+      auto bytes = in.contents(s);
+      for (uint64_t off = 0; off + 8 <= bytes.size(); off += 8) {
+        uint64_t v;
+        std::memcpy(&v, bytes.data() + off, 8);
+        if (!inText(v))
+          continue;
+        const Block &b = code.blocks[blockAt(code.blocks, v)];
+        if (b.start != v)
+          continue;
+        Field f;
+        f.kind = Field::Absolute;
+        f.size = 8;
+        f.place = s.addr() + off;
+        f.target = v;
+        f.what = "GOT entry";
+        addField(f);
+      }
+    }
+  }
+  for (const Fde &fde : fdes) {
+    if (!inText(fde.pcBegin))
+      continue;
+    Field f;
+    bool relative = (fde.encoding & 0x70) == 0x10;
+    f.kind = relative ? Field::DataRelative : Field::Absolute;
+    uint8_t format = fde.encoding & 0x0f;
+    f.size = format == 0x02 || format == 0x0a ? 2 : (format == 0x00 || format == 0x04 || format == 0x0c) ? 8 : 4;
+    if (format == 0x01 || format == 0x09)
+      fatal(in.name() + ": FDE at " + hex(fde.recordAddress) + " has a LEB128 pc_begin");
+    f.isSigned = format >= 0x09;
+    f.place = fde.fieldAddress;
+    f.base = fde.fieldAddress;
+    f.target = fde.pcBegin;
+    f.what = "FDE pc_begin";
+    addField(f);
+  }
+}
+
+void Rewriter::bondUnwindRanges() {
+  auto bond = [&](uint64_t a, uint64_t b, const char *why) {
+    if (!text.contains(a) || !text.contains(b))
+      return;
+    size_t i = blockAt(code.blocks, a), j = blockAt(code.blocks, b);
+    if (i == j)
+      return;
+    code.bonds.push_back({i, j});
+    code.bondReasons.push_back(why);
+  };
+  for (const Fde &f : fdes) {
+    if (f.pcEnd > f.pcBegin)
+      bond(f.pcBegin, f.pcEnd - 1, "one FDE covers several functions");
+    for (uint64_t pad : f.landingPads)
+      bond(f.pcBegin, pad, "landing pad in another function");
+  }
+}
+
+void Rewriter::computeGlue() {
+  size_t n = code.blocks.size();
+  glued.assign(n, false);
+  for (size_t k = 0; k < code.bonds.size(); ++k) {
+    auto [a, b] = code.bonds[k];
+    if (a > b)
+      std::swap(a, b);
+    for (size_t i = a; i < b; ++i)
+      if (!glued[i]) {
+        glued[i] = true;
+        ++report.bondedWhy[code.bondReasons[k]];
+      }
+  }
+}
+
+void Rewriter::checkDebugInfo() {
+  auto problem = debugInfoProblem(in, code.blocks, glued);
+  if (!problem)
+    return;
+  if (!options.stripDebug)
+    fatal(in.name() + ": " + *problem +
+          ", so the debug info cannot follow the new layout; pass --strip-debug to drop it, "
+          "or rebuild with -ffunction-sections");
+  dropDebug = true;
+}
+
+// ELFOPT_DEBUG_BLOCKS=1: the plan, block by block, on stderr.
+void Rewriter::dumpBlocks() const {
+  if (std::getenv("ELFOPT_DEBUG_BLOCKS"))
+    for (const Block &b : code.blocks)
+      std::fprintf(stderr, "block %llx-%llx-%llx -> %llx group %u glued %d pinned '%s' falls %d decoded %d\n",
+                   (unsigned long long)b.start, (unsigned long long)b.bodyEnd, (unsigned long long)b.end,
+                   (unsigned long long)b.newStart, b.group, int(glued[&b - code.blocks.data()]), b.pinned.c_str(),
+                   int(b.fallsThrough), int(b.decoded));
+}
+
+void Rewriter::place() {
+  size_t n = code.blocks.size();
+  // Groups: maximal runs of glued blocks.
+  struct Group {
+    size_t first, last;
+    uint64_t start, bodyEnd, end, align;
+    bool pinned = false;
+    size_t rank = SIZE_MAX;
+  };
+  std::vector<Group> groups;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j + 1 < n && glued[j])
+      ++j;
+    Group g{i, j, code.blocks[i].start, code.blocks[j].bodyEnd, code.blocks[j].end,
+            code.blocks[i].align};
+    for (size_t k = i; k <= j; ++k) {
+      code.blocks[k].group = unsigned(groups.size());
+      if (!code.blocks[k].pinned.empty())
+        g.pinned = true;
+    }
+    if (j > i)
+      report.bondedBlocks += j - i + 1;
+    groups.push_back(g);
+    i = j + 1;
+  }
+  for (const Block &b : code.blocks) {
+    report.functions += b.isFunction;
+    if (!b.pinned.empty()) {
+      ++report.pinnedBlocks;
+      report.pinnedBytes += b.end - b.start;
+      ++report.pinnedWhy[b.pinned];
+    }
+  }
+  // Ranks from the order; a group ranks by its first ordered member.
+  for (size_t pos = 0; pos < options.order.size(); ++pos) {
+    uint64_t a = options.order[pos];
+    if (!text.contains(a))
+      continue;
+    Group &g = groups[code.blocks[blockAt(code.blocks, a)].group];
+    g.rank = std::min(g.rank, pos);
+  }
+  std::vector<size_t> sequence;
+  for (size_t g = 0; g < groups.size(); ++g)
+    if (!groups[g].pinned)
+      sequence.push_back(g);
+  std::stable_sort(sequence.begin(), sequence.end(),
+                   [&](size_t a, size_t b) { return groups[a].rank < groups[b].rank; });
+
+  // Free space: .text minus the pinned groups' code.
+  std::vector<std::pair<uint64_t, uint64_t>> slots;
+  uint64_t cursor = text.start;
+  for (const Group &g : groups)
+    if (g.pinned) {
+      if (g.start > cursor)
+        slots.push_back({cursor, g.start});
+      cursor = std::max(cursor, g.bodyEnd);
+    }
+  if (cursor < text.end)
+    slots.push_back({cursor, text.end});
+
+  // Fill the slots in sequence; a group that does not fit the rest of a slot
+  // goes to the next one and later small groups fill the hole. Alignment
+  // padding depends on the order, so the original alignments may not leave
+  // room: then only the ordered groups keep theirs, then none does, and as
+  // a last resort the unordered ones are packed largest first.
+  std::vector<uint64_t> newStart(groups.size());
+  enum Alignment { All, OrderedOnly, None, NoneBestFit, AllBestFit };
+  auto tryPlace = [&](Alignment keep) {
+    std::vector<uint64_t> used(slots.size());
+    for (size_t s = 0; s < slots.size(); ++s)
+      used[s] = slots[s].first;
+    size_t current = 0;
+    std::vector<size_t> order = sequence;
+    auto packed = [&](const Group &g) { return keep == AllBestFit || (keep == NoneBestFit && g.rank == SIZE_MAX); };
+    if (keep >= NoneBestFit) // those packed largest first: bin packing
+      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        if (keep == AllBestFit)
+          return groups[a].bodyEnd - groups[a].start > groups[b].bodyEnd - groups[b].start;
+        if ((groups[a].rank == SIZE_MAX) != (groups[b].rank == SIZE_MAX))
+          return groups[a].rank != SIZE_MAX;
+        if (groups[a].rank != SIZE_MAX)
+          return false;
+        return groups[a].bodyEnd - groups[a].start > groups[b].bodyEnd - groups[b].start;
+      });
+    for (size_t g : order) {
+      const Group &gr = groups[g];
+      uint64_t align =
+          keep == All || (keep == OrderedOnly && gr.rank != SIZE_MAX) ? gr.align : 1;
+      uint64_t size = gr.bodyEnd - gr.start;
+      auto fits = [&](size_t s) {
+        uint64_t at = (used[s] + align - 1) / align * align;
+        return at + size <= slots[s].second ? std::optional(at) : std::nullopt;
+      };
+      std::optional<uint64_t> at;
+      size_t s = current;
+      if (packed(gr)) {
+        size_t best = slots.size();
+        for (size_t k = 0; k < slots.size(); ++k)
+          if (fits(k) && (best == slots.size() || slots[k].second - used[k] < slots[best].second - used[best]))
+            best = k;
+        s = best;
+        if (s < slots.size())
+          at = fits(s);
+      }
+      for (; !at && s < slots.size() && !(at = fits(s)); ++s) {
+      }
+      if (!at) // the holes left behind
+        for (s = 0; s < current && !(at = fits(s)); ++s) {
+        }
+      if (!at)
+        return false;
+      newStart[g] = *at;
+      used[s] = *at + size;
+      if (s > current)
+        current = s;
+    }
+    return true;
+  };
+  if (!tryPlace(All) && !tryPlace(OrderedOnly) && !tryPlace(None) && !tryPlace(NoneBestFit)) {
+    warn(in.name() + ": the functions fit around the ones kept in place only when packed by "
+                     "size; the order is not followed");
+    report.orderIgnored = true;
+  }
+  if (report.orderIgnored && !tryPlace(AllBestFit)) {
+    dumpBlocks();
+    fatal(in.name() + ": the movable functions do not fit around the pinned ones in .text");
+  }
+
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const Group &gr = groups[g];
+    uint64_t to = gr.pinned ? gr.start : newStart[g];
+    for (size_t k = gr.first; k <= gr.last; ++k)
+      code.blocks[k].newStart = code.blocks[k].start - gr.start + to;
+    if (to != gr.start) {
+      map.add(gr.start, gr.end - gr.start, to);
+      report.movedBlocks += gr.last - gr.first + 1;
+      report.movedBytes += gr.bodyEnd - gr.start;
+    }
+    if (gr.rank != SIZE_MAX) {
+      report.orderedPlaced += 1;
+      report.orderedFrontBytes += gr.bodyEnd - gr.start;
+    }
+  }
+  map.finish();
+  dumpBlocks();
+}
+
+void Rewriter::writeField(ElfEditor &editor, const Field &f, std::vector<uint8_t> &newText) {
+  uint64_t place = text.contains(f.place) && f.section == 0 ? map.map(f.place) : f.place;
+  int64_t value = 0;
+  switch (f.kind) {
+  case Field::CodeRelative:
+    value = int64_t(map.map(f.target)) - int64_t(f.base + (place - f.place));
+    break;
+  case Field::DataRelative:
+    value = int64_t(map.map(f.target)) - int64_t(f.base);
+    break;
+  case Field::Absolute:
+    value = int64_t(map.map(f.target));
+    break;
+  }
+  bool fits = f.size == 8 ||
+              (f.isSigned ? value >= -(int64_t(1) << (8 * f.size - 1)) &&
+                                value < (int64_t(1) << (8 * f.size - 1))
+                          : uint64_t(value) < (uint64_t(1) << (8 * f.size)));
+  if (!fits)
+    fatal(in.name() + ": internal: " + f.what + " at " + hex(f.place) + " no longer fits in " +
+              std::to_string(f.size) + " bytes",
+          ExitInternal);
+  uint8_t *out;
+  if (f.section) {
+    out = editor.mutableContents(f.section).data() + f.place;
+  } else if (text.contains(f.place)) {
+    out = newText.data() + (place - text.start);
+  } else {
+    const Section *s = sectionAt(f.place);
+    out = editor.mutableContents(s->index).data() + (f.place - s->addr());
+  }
+  int64_t old = 0;
+  std::memcpy(&old, out, f.size);
+  if (f.size < 8 && f.isSigned)
+    old = (old << (64 - 8 * f.size)) >> (64 - 8 * f.size);
+  if (old != value || f.size == 8) {
+    std::memcpy(out, &value, f.size);
+    if (std::memcmp(&old, &value, f.size))
+      ++report.fieldsUpdated[f.what];
+  }
+}
+
+void Rewriter::apply(ElfEditor &editor) {
+  // The new .text: pinned code in place, moved groups at their new start,
+  // int3 in between.
+  auto oldText = in.contents(in.sections()[text.section]);
+  std::vector<uint8_t> newText(oldText.size(), x86_64::PaddingByte);
+  for (size_t i = 0; i < code.blocks.size();) {
+    size_t j = i;
+    while (j + 1 < code.blocks.size() && glued[j])
+      ++j;
+    const Block &first = code.blocks[i];
+    // Up to the end of the last body: the padding after it is free space
+    // that moved code may now use.
+    uint64_t end = code.blocks[j].bodyEnd;
+    std::memcpy(newText.data() + (first.newStart - text.start), oldText.data() + (first.start - text.start),
+                end - first.start);
+    i = j + 1;
+  }
+
+  // Every field, recomputed from the original bytes.
+  std::unordered_map<uint64_t, int64_t> delta; // alloc place -> change of its field
+  auto record = [&](const Field &f) {
+    if (f.section)
+      return;
+    uint64_t place = text.contains(f.place) ? map.map(f.place) : f.place;
+    int64_t before = int64_t(f.target) - (f.kind == Field::Absolute ? 0 : int64_t(f.base));
+    int64_t after = int64_t(map.map(f.target)) -
+                    (f.kind == Field::Absolute ? 0
+                     : f.kind == Field::CodeRelative ? int64_t(f.base + (place - f.place))
+                                                     : int64_t(f.base));
+    delta[f.place] = after - before;
+  };
+  for (const Field &f : code.fields) {
+    writeField(editor, f, newText);
+    record(f);
+  }
+  for (const Field &f : fields) {
+    writeField(editor, f, newText);
+    record(f);
+  }
+  std::memcpy(editor.mutableContents(text.section).data(), newText.data(), newText.size());
+
+  // Symbols.
+  for (const Section &s : in.sections()) {
+    if (s.type() != SHT_SYMTAB && s.type() != SHT_DYNSYM)
+      continue;
+    auto bytes = editor.mutableContents(s.index);
+    auto *syms = reinterpret_cast<ELFT::Sym *>(bytes.data());
+    for (size_t i = 0; i < bytes.size() / sizeof(ELFT::Sym); ++i)
+      if (syms[i].st_shndx == text.section && syms[i].getType() != STT_SECTION) {
+        uint64_t v = map.map(syms[i].st_value);
+        if (v != syms[i].st_value) {
+          syms[i].st_value = v;
+          ++report.fieldsUpdated[s.type() == SHT_SYMTAB ? "symbol (.symtab)" : "symbol (.dynsym)"];
+        }
+      }
+  }
+
+  // Static relocations: places that moved, and addends so that S + A (- P)
+  // still gives each field, as a linker would have written them.
+  for (const Relocations &r : relocations) {
+    auto bytes = editor.mutableContents(r.section->index);
+    auto *rela = reinterpret_cast<ELFT::Rela *>(bytes.data());
+    bool isText = r.target->index == text.section;
+    bool changed = false;
+    for (size_t i = 0; i < r.entries.size(); ++i) {
+      const auto &e = r.entries[i];
+      const Symbol &sym = r.symbols[e.getSymbol(false)];
+      uint32_t type = e.getType(false);
+      bool symbolMoves = sym.shndx == text.section && sym.type != STT_SECTION;
+      int64_t dS = symbolMoves ? int64_t(map.map(sym.value)) - int64_t(sym.value) : 0;
+      uint64_t place = isText ? map.map(e.r_offset) : e.r_offset;
+      int64_t addend = e.r_addend;
+      if (isAbsolute(type)) {
+        uint64_t sa = sym.value + e.r_addend;
+        if (sym.shndx == text.section)
+          addend = int64_t(map.map(sa)) - int64_t(sym.value) - dS;
+      } else if (isPcRelative(type) && r.target->isAlloc()) {
+        auto d = delta.find(e.r_offset);
+        int64_t dField = d == delta.end() ? 0 : d->second;
+        addend = e.r_addend + dField + int64_t(place - e.r_offset) - dS;
+      }
+      if (place != e.r_offset || addend != e.r_addend) {
+        rela[i].r_offset = place;
+        rela[i].r_addend = addend;
+        changed = true;
+      }
+    }
+    if (changed)
+      ++report.fieldsUpdated["static relocation section"];
+  }
+
+  // Dynamic relocations.
+  for (const Section &s : in.sections()) {
+    if (s.type() != SHT_RELA || !s.isAlloc())
+      continue;
+    auto bytes = editor.mutableContents(s.index);
+    auto *rela = reinterpret_cast<ELFT::Rela *>(bytes.data());
+    for (size_t i = 0; i < bytes.size() / sizeof(ELFT::Rela); ++i) {
+      uint32_t type = rela[i].getType(false);
+      bool addendIsAddress = type == R_X86_64_RELATIVE || type == R_X86_64_IRELATIVE ||
+                             (type == R_X86_64_64 && rela[i].getSymbol(false) == 0);
+      if (!addendIsAddress)
+        continue;
+      uint64_t v = map.map(uint64_t(rela[i].r_addend));
+      if (v != uint64_t(rela[i].r_addend)) {
+        rela[i].r_addend = int64_t(v);
+        ++report.fieldsUpdated["dynamic relocation addend"];
+      }
+    }
+  }
+
+  // Entry point and DT_INIT/DT_FINI.
+  uint64_t entry = in.header().e_entry;
+  if (map.map(entry) != entry) {
+    editor.setEntry(map.map(entry));
+    ++report.fieldsUpdated["entry point"];
+  }
+  for (Dyn &d : editor.mutableDynamic())
+    if (d.d_tag == DT_INIT || d.d_tag == DT_FINI) {
+      uint64_t v = map.map(d.d_un.d_ptr);
+      if (v != d.d_un.d_ptr) {
+        d.d_un.d_ptr = v;
+        ++report.fieldsUpdated["DT_INIT/DT_FINI"];
+      }
+    }
+
+  if (const Section *hdr = in.findSection(".eh_frame_hdr"); hdr && hdr->hasFileData())
+    rebuildEhFrameHdr(in, fdes, editor.mutableContents(hdr->index), map);
+
+  if (dropDebug) {
+    for (const Section &s : in.sections()) {
+      bool debugRelocations = s.type() == SHT_RELA && !s.isAlloc() && s.header.sh_info < in.sections().size() &&
+                              isDebugSection(in.sections()[s.header.sh_info].name);
+      if (isDebugSection(s.name) || debugRelocations)
+        editor.shrinkSection(s.index, 0);
+    }
+    report.strippedDebug = true;
+  }
+}
+
+RewriteResult Rewriter::run() {
+  text = findText(in);
+  report.textStart = text.start;
+  report.textSize = text.end - text.start;
+  readRelocations();
+  fdes = readEhFrame(in);
+  std::map<uint64_t, uint64_t> fdeRanges;
+  for (const Fde &f : fdes)
+    fdeRanges.emplace(f.pcBegin, f.pcEnd);
+  code = analyseCode(in, text, fdeRanges);
+  bondUnwindRanges();
+  computeGlue();
+  checkDebugInfo();
+  collectDataFields();
+  place();
+  ElfEditor editor(in);
+  apply(editor);
+  RewriteResult result;
+  result.bytes = editor.serialize();
+  result.report = std::move(report);
+  result.map = std::move(map);
+  return result;
+}
+
+} // namespace
+
+} // namespace rewrite
+
+RewriteResult rewriteText(const ElfFile &in, const RewriteOptions &options) {
+  return rewrite::Rewriter(in, options).run();
+}
+
+} // namespace elfopt
