@@ -10,20 +10,8 @@
 #include "Internal.h"
 
 #include "elfopt/Support/Diagnostics.h"
+#include "elfopt/Target/X86Decoder.h"
 
-#include "llvm/MC/MCAsmInfo.h"
-#include "llvm/MC/MCContext.h"
-#include "llvm/MC/MCDisassembler/MCDisassembler.h"
-#include "llvm/MC/MCInst.h"
-#include "llvm/MC/MCInstrAnalysis.h"
-#include "llvm/MC/MCInstrInfo.h"
-#include "llvm/MC/MCRegisterInfo.h"
-#include "llvm/MC/MCSubtargetInfo.h"
-#include "llvm/MC/MCTargetOptions.h"
-#include "llvm/MC/TargetRegistry.h"
-#include "llvm/Support/TargetSelect.h"
-#include "llvm/Support/raw_ostream.h"
-#include "llvm/TargetParser/Triple.h"
 
 #include <algorithm>
 #include <cstring>
@@ -33,6 +21,8 @@
 using namespace llvm::ELF;
 
 namespace elfopt::rewrite {
+
+using x86_64::Decoder;
 
 TextInfo findText(const ElfFile &in) {
   const Section *text = in.findSection(".text");
@@ -49,142 +39,25 @@ size_t blockAt(const std::vector<Block> &blocks, uint64_t address) {
 
 namespace {
 
-/// LLVM MC objects for x86-64, built once.
-struct Decoder {
-  std::unique_ptr<llvm::MCRegisterInfo> registers;
-  std::unique_ptr<llvm::MCAsmInfo> asmInfo;
-  std::unique_ptr<llvm::MCSubtargetInfo> subtarget;
-  std::unique_ptr<llvm::MCInstrInfo> instrInfo;
-  std::unique_ptr<llvm::MCContext> context;
-  std::unique_ptr<llvm::MCDisassembler> disassembler;
-  std::unique_ptr<llvm::MCInstrAnalysis> analysis;
-
-  Decoder() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-      LLVMInitializeX86TargetInfo();
-      LLVMInitializeX86TargetMC();
-      LLVMInitializeX86Disassembler();
-    });
-    llvm::Triple triple("x86_64-unknown-linux-gnu");
-    std::string error;
-    const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple.str(), error);
-    if (!target)
-      fatal("LLVM has no x86-64 disassembler: " + error, ExitInternal);
-    registers.reset(target->createMCRegInfo(triple.str()));
-    asmInfo.reset(target->createMCAsmInfo(*registers, triple.str(), llvm::MCTargetOptions()));
-    subtarget.reset(target->createMCSubtargetInfo(triple.str(), "", ""));
-    instrInfo.reset(target->createMCInstrInfo());
-    context = std::make_unique<llvm::MCContext>(triple, asmInfo.get(), registers.get(),
-                                                subtarget.get());
-    disassembler.reset(target->createMCDisassembler(*subtarget, *context));
-    analysis.reset(target->createMCInstrAnalysis(instrInfo.get()));
-    if (!disassembler || !analysis)
-      fatal("LLVM's x86-64 disassembler could not be created", ExitInternal);
-  }
-};
-
 bool allZero(const uint8_t *p, uint64_t n) {
   return std::all_of(p, p + n, [](uint8_t b) { return b == 0; });
 }
 
-int32_t read32(const uint8_t *p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
 
-bool isPaddingInstruction(llvm::StringRef name) {
-  return name.starts_with("NOOP") || name == "NOP" || name == "INT3" ||
-         name.starts_with("DATA16_PREFIX") || name == "CS_PREFIX";
-}
-
-bool isNopRun(const Decoder &d, std::span<const uint8_t> bytes, uint64_t address) {
+// Linkers fill with nops, int3 or zeros; gold puts zeros after nops, mold
+// before them. Zero bytes between functions are never code.
+bool isPadding(const Decoder &d, std::span<const uint8_t> bytes, uint64_t address) {
   for (uint64_t off = 0; off < bytes.size();) {
     if (bytes[off] == 0) {
       ++off;
       continue;
     }
-    llvm::MCInst inst;
-    uint64_t size = 0;
-    if (d.disassembler->getInstruction(inst, size, llvm::ArrayRef(bytes.data() + off, bytes.size() - off),
-                                       address + off, llvm::nulls()) !=
-            llvm::MCDisassembler::Success ||
-        size == 0)
+    auto inst = d.decode(bytes.subspan(off), address + off);
+    if (!inst || !inst->isPadding)
       return false;
-    if (!isPaddingInstruction(d.instrInfo->getName(inst.getOpcode())))
-      return false;
-    off += size;
+    off += inst->size;
   }
   return true;
-}
-
-// Linkers fill with nops, int3 or zeros; gold puts zeros after nops, mold
-// before them. Zero bytes between functions are never code.
-bool isPadding(const Decoder &d, std::span<const uint8_t> bytes, uint64_t address) {
-  return isNopRun(d, bytes, address);
-}
-
-// Control cannot continue past this instruction.
-bool endsFlow(const Decoder &d, const llvm::MCInst &inst) {
-  const llvm::MCInstrDesc &desc = d.instrInfo->get(inst.getOpcode());
-  if (desc.isReturn() || desc.isTrap() || desc.isCall())
-    return true; // a call as the last instruction calls something that does not return
-  if (desc.isBranch() && !desc.isConditionalBranch())
-    return true;
-  llvm::StringRef name = d.instrInfo->getName(inst.getOpcode());
-  return name == "HLT" || name == "INT3" || name == "UD2" || name == "UD1Lr" || name == "UD1Wm";
-}
-
-/// The PC-relative operand of an instruction, if it has one.
-struct Operand {
-  bool understood = true;
-  std::optional<Field> field;
-};
-
-Operand pcRelativeOperand(const Decoder &d, const llvm::MCInst &inst, uint64_t a, uint64_t size,
-                          const uint8_t *bytes) {
-  Operand out;
-  uint64_t next = a + size;
-  uint64_t target = 0;
-  Field f;
-  f.kind = Field::CodeRelative;
-  f.base = next;
-  if (d.analysis->evaluateBranch(inst, a, size, target)) {
-    int64_t disp = int64_t(target - next);
-    if (size >= 5 && read32(bytes + size - 4) == disp)
-      f.size = 4;
-    else if (int8_t(bytes[size - 1]) == disp)
-      f.size = 1;
-    else {
-      out.understood = false; // a 16-bit displacement: not produced by compilers
-      return out;
-    }
-    f.place = next - f.size;
-    f.target = target;
-    f.what = "branch";
-    out.field = f;
-  } else if (auto mem = d.analysis->evaluateMemoryOperandAddress(inst, d.subtarget.get(), a, size)) {
-    int32_t disp = int32_t(*mem - next);
-    // The displacement follows a ModRM byte with mod=00, rm=101; an
-    // immediate may follow it, so search rather than assume the end.
-    std::optional<uint64_t> field;
-    int candidates = 0;
-    for (uint64_t p = 1; p + 4 <= size; ++p)
-      if ((bytes[p - 1] & 0xC7) == 0x05 && read32(bytes + p) == disp) {
-        field = a + p;
-        ++candidates;
-      }
-    if (candidates != 1) {
-      out.understood = false;
-      return out;
-    }
-    f.place = *field;
-    f.target = *mem;
-    f.what = "rip-relative operand";
-    out.field = f;
-  }
-  return out;
 }
 
 } // namespace
@@ -293,29 +166,28 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
     for (uint64_t a = blk.start; a < blk.bodyEnd;) {
       if (allZero(at(a), blk.bodyEnd - a))
         break; // padding inside a block without a size
-      llvm::MCInst inst;
-      uint64_t size = 0;
-      if (d.disassembler->getInstruction(inst, size, llvm::ArrayRef(at(a), size_t(blk.bodyEnd - a)), a,
-                                         llvm::nulls()) != llvm::MCDisassembler::Success ||
-          size == 0) {
+      auto inst = d.decode({at(a), size_t(blk.bodyEnd - a)}, a);
+      if (!inst || !inst->understood) {
         ok = false;
         break;
       }
       facts.instructionStart[a - text.start] = true;
-      uint64_t next = a + size;
-      if (!isPaddingInstruction(d.instrInfo->getName(inst.getOpcode()))) {
-        lastEnds = endsFlow(d, inst);
+      uint64_t next = a + inst->size;
+      if (!inst->isPadding) {
+        lastEnds = inst->endsFlow;
         lastEnd = next;
       }
-      Operand op = pcRelativeOperand(d, inst, a, size, at(a));
-      if (!op.understood) {
-        ok = false;
-        break;
-      }
-      if (op.field) {
-        found.push_back({bi, *op.field});
-        if (!text.contains(op.field->target))
-          facts.dataReferences.push_back(op.field->target);
+      if (inst->field) {
+        Field f;
+        f.kind = Field::CodeRelative;
+        f.base = next;
+        f.place = a + inst->field->offset;
+        f.size = inst->field->size;
+        f.target = inst->field->target;
+        f.what = inst->field->isBranch ? "branch" : "rip-relative operand";
+        found.push_back({bi, f});
+        if (!text.contains(f.target))
+          facts.dataReferences.push_back(f.target);
       }
       a = next;
     }
@@ -354,23 +226,23 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
         off = pieceEnd;
         continue;
       }
-      llvm::MCInst inst;
-      uint64_t size = 0;
       uint64_t a = sec.addr() + off;
-      if (d.disassembler->getInstruction(inst, size, llvm::ArrayRef(code.data() + off, pieceEnd - off), a,
-                                         llvm::nulls()) != llvm::MCDisassembler::Success ||
-          size == 0) {
+      auto inst = d.decode(code.subspan(off, pieceEnd - off), a);
+      if (!inst) {
         facts.undecodedSections.push_back(sec.index);
         break;
       }
-      Operand op = pcRelativeOperand(d, inst, a, size, code.data() + off);
-      if (op.field && text.contains(op.field->target)) {
-        Field f = *op.field;
+      if (inst->field && text.contains(inst->field->target)) {
+        Field f;
         f.kind = Field::DataRelative; // the place does not move
+        f.size = inst->field->size;
+        f.place = a + inst->field->offset;
+        f.base = a + inst->size; // the end of the instruction
+        f.target = inst->field->target;
         f.what = "branch from another code section";
         facts.outside.push_back(f);
       }
-      off += size;
+      off += inst->size;
     }
   }
 

@@ -1,6 +1,7 @@
 //===- Internal.h - what the rewrite passes share ---------------*- C++ -*-===//
 #pragma once
 
+#include "elfopt/Elf/EhFrame.h"
 #include "elfopt/Elf/ElfFile.h"
 #include "elfopt/Rewrite/Rewrite.h"
 
@@ -78,20 +79,6 @@ TextInfo findText(const ElfFile &in);
 CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
                       const std::map<uint64_t, uint64_t> &fdeRanges);
 size_t blockAt(const std::vector<Block> &blocks, uint64_t address);
-
-/// .eh_frame: every FDE's pc_begin field, and its LSDA's landing pads.
-struct Fde {
-  uint64_t recordAddress = 0; ///< of the FDE's length field
-  uint64_t fieldAddress = 0;  ///< of pc_begin
-  uint8_t encoding = 0;      ///< DW_EH_PE_* of pc_begin
-  uint64_t pcBegin = 0, pcEnd = 0;
-  std::vector<uint64_t> landingPads; ///< addresses, from the LSDA
-};
-std::vector<Fde> readEhFrame(const ElfFile &in);
-/// Rewrites .eh_frame_hdr's search table in place (same entries), each
-/// FDE's initial location passed through \p map, sorted again.
-void rebuildEhFrameHdr(const ElfFile &in, const std::vector<Fde> &fdes, std::span<uint8_t> hdr,
-                       const AddressMap &map);
 
 /// Why the debug info (line-table sequences, unit address ranges) cannot
 /// follow blocks that move apart, if it cannot: a range that covers blocks

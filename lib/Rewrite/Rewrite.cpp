@@ -730,7 +730,8 @@ void Rewriter::apply(ElfEditor &editor) {
     }
 
   if (const Section *hdr = in.findSection(".eh_frame_hdr"); hdr && hdr->hasFileData())
-    rebuildEhFrameHdr(in, fdes, editor.mutableContents(hdr->index), map);
+    rebuildEhFrameHdr(in, fdes, editor.mutableContents(hdr->index),
+                      [&](uint64_t a) { return map.map(a); });
 
   if (dropDebug) {
     for (const Section &s : in.sections()) {

@@ -13,6 +13,7 @@
 #include "elfopt/Profile/Profile.h"
 #include "elfopt/Record/Recorder.h"
 #include "elfopt/Rewrite/Rewrite.h"
+#include "elfopt/Verify/Verify.h"
 #include "elfopt/Support/Diagnostics.h"
 #include "elfopt/Support/InputFile.h"
 #include "elfopt/Support/OutputFile.h"
@@ -781,7 +782,34 @@ static const char RewriteUsage[] =
     "  --min-match-rate R    with --allow-mismatch, fail below this rate (0.5)\n"
     "  --strip-debug         drop debug info that cannot follow the new layout\n"
     "                        (otherwise such input is refused)\n"
+    "  --no-verify           skip 'elfopt verify' of the result before writing it\n"
     "  --json                print the report as JSON\n";
+
+static json verifyJson(const VerifyReport &v) {
+  return {{"ok", v.ok()},
+          {"functions", v.functions},
+          {"movedFunctions", v.movedFunctions},
+          {"instructions", v.instructions},
+          {"pcRelativeOperands", v.pcRelativeOperands},
+          {"fdes", v.fdes},
+          {"symbols", v.symbols},
+          {"dynamicRelocations", v.dynamicRelocations},
+          {"changedWordsOutsideText", v.changedWords},
+          {"problems", v.problems}};
+}
+
+static void printVerify(const VerifyReport &v) {
+  std::printf("  verify: %s: %llu functions (%llu moved), %llu instructions, %llu PC-relative "
+              "operands, %llu FDEs, %llu symbols, %llu dynamic relocations, %llu changed words "
+              "outside .text\n",
+              v.ok() ? "ok" : "FAILED", (unsigned long long)v.functions,
+              (unsigned long long)v.movedFunctions, (unsigned long long)v.instructions,
+              (unsigned long long)v.pcRelativeOperands, (unsigned long long)v.fdes,
+              (unsigned long long)v.symbols, (unsigned long long)v.dynamicRelocations,
+              (unsigned long long)v.changedWords);
+  for (const std::string &p : v.problems)
+    std::printf("    %s\n", p.c_str());
+}
 
 static int runRewrite(const std::vector<std::string> &args) {
   po::options_description opts;
@@ -790,7 +818,7 @@ static int runRewrite(const std::vector<std::string> &args) {
       "order", po::value<std::string>())("symbol-list", po::value<std::string>())(
       "random-order", po::value<uint64_t>())("object", po::value<std::string>())(
       "allow-mismatch", po::bool_switch())("min-match-rate", po::value<double>())(
-      "strip-debug", po::bool_switch())("json", po::bool_switch());
+      "strip-debug", po::bool_switch())("no-verify", po::bool_switch())("json", po::bool_switch());
   po::positional_options_description pos;
   pos.add("input", 1);
   auto vm = parse("rewrite", args, opts, pos);
@@ -852,6 +880,19 @@ static int runRewrite(const std::vector<std::string> &args) {
     orderSource = "random order";
   }
   RewriteResult result = rewriteText(*file, options);
+  std::optional<VerifyReport> verified;
+  if (!vm["no-verify"].as<bool>()) {
+    auto copy = llvm::MemoryBuffer::getMemBufferCopy(
+        llvm::StringRef(reinterpret_cast<const char *>(result.bytes.data()), result.bytes.size()));
+    auto out = ElfFile::fromBuffer(output + " (rewritten, in memory)", std::move(copy));
+    verified = verifyRewrite(*file, *out);
+    if (!verified->ok()) {
+      printVerify(*verified);
+      fatal(input + ": the rewritten file failed verification; nothing was written (please "
+                    "report this with the input)",
+            ExitInternal);
+    }
+  }
   struct stat st;
   std::optional<mode_t> mode;
   if (::stat(input.c_str(), &st) == 0)
@@ -877,6 +918,9 @@ static int runRewrite(const std::vector<std::string> &args) {
                    {"bondedWhy", r.bondedWhy}};
     j["updated"] = r.fieldsUpdated;
     j["strippedDebug"] = r.strippedDebug;
+    j["orderIgnored"] = r.orderIgnored;
+    if (verified)
+      j["verify"] = verifyJson(*verified);
     std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
     return ExitOk;
   }
@@ -901,7 +945,37 @@ static int runRewrite(const std::vector<std::string> &args) {
     std::printf("    %8llu  %s\n", (unsigned long long)n, what.c_str());
   if (r.strippedDebug)
     std::printf("  debug info dropped (--strip-debug)\n");
+  if (verified)
+    printVerify(*verified);
   return ExitOk;
+}
+
+static const char VerifyUsage[] =
+    "usage: elfopt verify ORIGINAL REWRITTEN [--json]\n\n"
+    "Checks a rewritten file against its original, independently of the\n"
+    "rewriter: from where each function went (.symtab), every instruction,\n"
+    "PC-relative operand, FDE, .eh_frame_hdr entry, symbol, dynamic relocation\n"
+    "and changed word outside .text must follow. Exit 0 when sound, 2 if not.\n";
+
+static int runVerify(const std::vector<std::string> &args) {
+  po::options_description opts;
+  opts.add_options()("original", po::value<std::string>())("rewritten", po::value<std::string>())(
+      "json", po::bool_switch());
+  po::positional_options_description pos;
+  pos.add("original", 1).add("rewritten", 1);
+  auto vm = parse("verify", args, opts, pos);
+  if (!vm.count("original") || !vm.count("rewritten"))
+    throw UsageError{"verify", "give the original and the rewritten file"};
+  auto a = ElfFile::open(vm["original"].as<std::string>());
+  auto b = ElfFile::open(vm["rewritten"].as<std::string>());
+  VerifyReport v = verifyRewrite(*a, *b);
+  if (vm["json"].as<bool>())
+    std::printf("%s\n", verifyJson(v).dump(2, ' ', false, json::error_handler_t::replace).c_str());
+  else {
+    std::printf("%s -> %s\n", a->name().c_str(), b->name().c_str());
+    printVerify(v);
+  }
+  return v.ok() ? ExitOk : ExitBadInput;
 }
 
 const std::vector<Command> &commands() {
@@ -917,6 +991,7 @@ const std::vector<Command> &commands() {
        HashModelUsage, runHashModel},
       {"rewrite", "reorder the functions of .text by a profile's order", RewriteUsage,
        runRewrite},
+      {"verify", "check a rewritten file against its original", VerifyUsage, runVerify},
       {"edit", "low-level edits: add sections, segments and dynamic entries", EditUsage,
        runEdit},
   };

@@ -1,4 +1,4 @@
-//===- EhFrame.cpp - .eh_frame FDEs, their LSDAs, .eh_frame_hdr -----------===//
+//===- EhFrame.cpp - .eh_frame FDEs and their LSDAs -------------------------===//
 //
 // The format is the LSB's (Linux Standard Base, "Exception Frames"); the
 // LSDA is GCC's (libgcc/unwind-dw2-fde.c, libstdc++ eh_personality.cc).
@@ -7,15 +7,16 @@
 // code that throws).
 //
 //===----------------------------------------------------------------------===//
-#include "Internal.h"
+#include "elfopt/Elf/EhFrame.h"
 
 #include "elfopt/Support/Diagnostics.h"
 
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <utility>
 
-namespace elfopt::rewrite {
+namespace elfopt {
 
 namespace {
 
@@ -231,7 +232,7 @@ std::vector<Fde> readEhFrame(const ElfFile &in) {
 }
 
 void rebuildEhFrameHdr(const ElfFile &in, const std::vector<Fde> &fdes, std::span<uint8_t> hdr,
-                       const AddressMap &map) {
+                       const std::function<uint64_t(uint64_t)> &newAddress) {
   const Section *s = in.findSection(".eh_frame_hdr");
   Reader r{{hdr.data(), hdr.size()}, s->addr(), in.where(*s)};
   uint8_t version = uint8_t(r.fixed(1));
@@ -259,7 +260,7 @@ void rebuildEhFrameHdr(const ElfFile &in, const std::vector<Fde> &fdes, std::spa
     auto it = byRecord.find(record);
     if (it == byRecord.end())
       r.bad(".eh_frame_hdr entry names no FDE");
-    int64_t moved = int64_t(map.map(it->second->pcBegin)) - int64_t(it->second->pcBegin);
+    int64_t moved = int64_t(newAddress(it->second->pcBegin)) - int64_t(it->second->pcBegin);
     entries[i] = {int32_t(initial + moved), fde};
   }
   std::sort(entries.begin(), entries.end());
@@ -269,4 +270,31 @@ void rebuildEhFrameHdr(const ElfFile &in, const std::vector<Fde> &fdes, std::spa
   }
 }
 
-} // namespace elfopt::rewrite
+std::vector<std::pair<uint64_t, uint64_t>> readEhFrameHdr(const ElfFile &in) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  const Section *s = in.findSection(".eh_frame_hdr");
+  if (!s || !s->hasFileData())
+    return out;
+  Reader r{in.contents(*s), s->addr(), in.where(*s)};
+  uint8_t version = uint8_t(r.fixed(1));
+  uint8_t ptrEnc = uint8_t(r.fixed(1));
+  uint8_t countEnc = uint8_t(r.fixed(1));
+  uint8_t tableEnc = uint8_t(r.fixed(1));
+  if (version != 1)
+    r.bad("unknown .eh_frame_hdr version " + std::to_string(version));
+  r.pointer(ptrEnc);
+  if (countEnc == PeOmit || tableEnc == PeOmit)
+    return out;
+  if (tableEnc != (PeDatarel | PeSdata4))
+    r.bad(".eh_frame_hdr table encoding " + hex(tableEnc) + " is not supported");
+  uint64_t count = r.pointer(countEnc);
+  r.need(count * 8);
+  for (uint64_t i = 0; i < count; ++i) {
+    int32_t initial = int32_t(r.fixed(4));
+    int32_t fde = int32_t(r.fixed(4));
+    out.push_back({s->addr() + int64_t(initial), s->addr() + int64_t(fde)});
+  }
+  return out;
+}
+
+} // namespace elfopt

@@ -1,0 +1,42 @@
+//===- Verify.h - check a rewritten file against its original ---*- C++ -*-===//
+//
+// Independent of the rewriter: the only thing taken from the rewritten file
+// is where each function went (its .symtab values). From that map alone it
+// checks that
+//   - headers, program headers and every section's place are unchanged;
+//   - every instruction of every function decodes to the same instruction,
+//     and each PC-relative operand refers to the map of what it referred to;
+//   - every FDE covers the map of its old range, and .eh_frame_hdr is
+//     sorted, complete and points at FDEs that start where it says;
+//   - dynamic relocations, symbols, the entry point and DT_INIT/DT_FINI
+//     follow the map;
+//   - outside .text, the only bytes that changed are words that relocations,
+//     the GOT or FDEs describe, and each holds the map of its old value.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "elfopt/Elf/ElfFile.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace elfopt {
+
+struct VerifyReport {
+  uint64_t functions = 0;
+  uint64_t movedFunctions = 0;
+  uint64_t instructions = 0;
+  uint64_t pcRelativeOperands = 0;
+  uint64_t fdes = 0;
+  uint64_t symbols = 0;
+  uint64_t dynamicRelocations = 0;
+  uint64_t changedWords = 0; ///< outside .text, each explained
+  std::vector<std::string> problems; ///< empty when the rewrite is sound
+  bool ok() const { return problems.empty(); }
+};
+
+VerifyReport verifyRewrite(const ElfFile &original, const ElfFile &rewritten);
+
+} // namespace elfopt

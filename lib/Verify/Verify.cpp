@@ -1,0 +1,387 @@
+//===- Verify.cpp ---------------------------------------------------------===//
+#include "elfopt/Verify/Verify.h"
+
+#include "elfopt/Elf/EhFrame.h"
+#include "elfopt/Support/Diagnostics.h"
+#include "elfopt/Target/X86Decoder.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
+
+using namespace llvm::ELF;
+
+namespace elfopt {
+
+namespace {
+
+constexpr size_t MaxProblems = 20; // the first ones say enough
+
+class Verifier {
+public:
+  Verifier(const ElfFile &a, const ElfFile &b) : before(a), after(b) {}
+  VerifyReport run();
+
+private:
+  void problem(const std::string &p) {
+    if (report.problems.size() < MaxProblems)
+      report.problems.push_back(p);
+    else if (report.problems.size() == MaxProblems)
+      report.problems.push_back("... (more problems not listed)");
+  }
+  uint64_t map(uint64_t a, bool inclusiveEnd = false) const;
+  bool checkStructure();
+  void buildMap();
+  void checkCode();
+  void checkUnwind();
+  void checkDynamic();
+  void checkData();
+
+  const ElfFile &before, &after;
+  VerifyReport report;
+  const Section *text = nullptr;
+  struct Moved {
+    uint64_t from, size, to;
+  };
+  std::vector<Moved> functions; // sorted by from
+  std::set<uint64_t> explained; // addresses of words outside .text allowed to change
+};
+
+uint64_t Verifier::map(uint64_t a, bool inclusiveEnd) const {
+  auto it = std::upper_bound(functions.begin(), functions.end(), a,
+                             [](uint64_t x, const Moved &m) { return x < m.from; });
+  if (it == functions.begin())
+    return a;
+  --it;
+  // With inclusiveEnd, the end of a function (a jump to a label after its
+  // last instruction) moves with it, unless another function starts there.
+  return a - it->from < it->size + inclusiveEnd ? a - it->from + it->to : a;
+}
+
+bool Verifier::checkStructure() {
+  const Ehdr &x = before.header(), &y = after.header();
+  if (std::memcmp(x.e_ident, y.e_ident, sizeof x.e_ident) || x.e_type != y.e_type ||
+      x.e_phoff != y.e_phoff || x.e_phnum != y.e_phnum || x.e_shnum != y.e_shnum)
+    problem("ELF header differs beyond e_entry");
+  if (before.segments().size() != after.segments().size() ||
+      std::memcmp(before.segments().data(), after.segments().data(),
+                  before.segments().size() * sizeof(Phdr)))
+    problem("program headers changed");
+  if (before.sections().size() != after.sections().size()) {
+    problem("section count changed");
+    return false;
+  }
+  for (size_t i = 0; i < before.sections().size(); ++i) {
+    const Section &s = before.sections()[i], &t = after.sections()[i];
+    bool debugDropped = t.size() == 0 && (s.name.starts_with(".debug_") || s.name.starts_with(".rela.debug_"));
+    if (s.name != t.name || s.type() != t.type() || s.addr() != t.addr() || s.offset() != t.offset() ||
+        (s.size() != t.size() && !debugDropped) || s.flags() != t.flags())
+      problem("section " + s.name + " changed its place, size or kind");
+  }
+  text = before.findSection(".text");
+  if (!text) {
+    problem("no .text");
+    return false;
+  }
+  return report.problems.empty();
+}
+
+void Verifier::buildMap() {
+  const Section *a = before.findSectionOfType(SHT_SYMTAB);
+  const Section *b = after.findSectionOfType(SHT_SYMTAB);
+  if (!a || !b) {
+    problem("no .symtab to find the functions by");
+    return;
+  }
+  auto x = before.symbols(*a), y = after.symbols(*b);
+  if (x.size() != y.size()) {
+    problem(".symtab has a different number of symbols");
+    return;
+  }
+  std::map<uint64_t, uint64_t> fdeEnd;
+  for (const Fde &f : readEhFrame(before))
+    fdeEnd.emplace(f.pcBegin, f.pcEnd);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const Symbol &s = x[i], &t = y[i];
+    if (s.name != t.name || s.type != t.type || s.binding != t.binding || s.size != t.size || s.shndx != t.shndx)
+      problem("symbol " + std::to_string(i) + " (" + s.name + ") changed beyond its value");
+    if (s.shndx != text->index || !s.isFunction())
+      continue;
+    uint64_t size = s.size;
+    if (!size)
+      if (auto it = fdeEnd.find(s.value); it != fdeEnd.end() && it->second > s.value)
+        size = it->second - s.value;
+    if (size)
+      functions.push_back({s.value, size, t.value});
+  }
+  std::sort(functions.begin(), functions.end(),
+            [](const Moved &l, const Moved &r) { return l.from < r.from || (l.from == r.from && l.size > r.size); });
+  // Aliases and overlaps must agree on the displacement.
+  for (size_t i = 1; i < functions.size(); ++i) {
+    const Moved &p = functions[i - 1], &c = functions[i];
+    if (c.from < p.from + p.size && int64_t(c.to - c.from) != int64_t(p.to - p.from))
+      problem("overlapping functions at " + hex(p.from) + " and " + hex(c.from) + " moved apart");
+  }
+  report.functions = functions.size();
+  for (const Moved &m : functions)
+    report.movedFunctions += m.to != m.from;
+  // One range per run of overlapping functions, so map() is a lookup.
+  std::vector<Moved> merged;
+  for (const Moved &m : functions) {
+    if (!merged.empty() && m.from < merged.back().from + merged.back().size)
+      merged.back().size = std::max(merged.back().size, m.from + m.size - merged.back().from);
+    else
+      merged.push_back(m);
+  }
+  functions = std::move(merged);
+  // Every other symbol in .text moves with the function holding it.
+  for (size_t i = 0; i < x.size(); ++i)
+    if (x[i].shndx == text->index && x[i].type != STT_SECTION) {
+      ++report.symbols;
+      if (y[i].value != map(x[i].value) && !(x[i].isFunction() && x[i].size == 0 && y[i].value == x[i].value))
+        problem("symbol " + x[i].name + " at " + hex(x[i].value) + " is at " + hex(y[i].value) +
+                ", expected " + hex(map(x[i].value)));
+    }
+}
+
+void Verifier::checkCode() {
+  x86_64::Decoder decoder;
+  auto oldText = before.contents(*text), newText = after.contents(*after.findSection(".text"));
+  // Absolute relocations in .text: their fields hold addresses.
+  std::set<uint64_t> absolutePlaces;
+  for (const Section &s : before.sections())
+    if (s.type() == SHT_RELA && !s.isAlloc() && s.header.sh_info == text->index) {
+      auto bytes = before.contents(s);
+      auto *r = reinterpret_cast<const ELFT::Rela *>(bytes.data());
+      for (size_t i = 0; i < bytes.size() / sizeof(ELFT::Rela); ++i) {
+        uint32_t type = r[i].getType(false);
+        if (type == R_X86_64_64 || type == R_X86_64_32 || type == R_X86_64_32S)
+          absolutePlaces.insert(r[i].r_offset);
+      }
+    }
+  uint64_t base = text->addr();
+  for (size_t fi = 0; fi < functions.size(); ++fi) {
+    const Moved &f = functions[fi];
+    uint64_t end = f.from + f.size;
+    if (end > text->addr() + text->size() || f.to + f.size > text->addr() + text->size() || f.to < base) {
+      problem("function at " + hex(f.from) + " lies outside .text");
+      continue;
+    }
+    for (uint64_t a = f.from; a < end;) {
+      std::span<const uint8_t> x = oldText.subspan(a - base, end - a);
+      uint64_t b = a - f.from + f.to;
+      std::span<const uint8_t> y = newText.subspan(b - base, end - a);
+      auto i = decoder.decode(x, a), j = decoder.decode(y, b);
+      if (!i) {
+        // Not decodable in the original either: the bytes must be the same.
+        if (std::memcmp(x.data(), y.data(), x.size()))
+          problem("undecodable bytes at " + hex(a) + " changed");
+        break;
+      }
+      ++report.instructions;
+      if (!j || i->opcode != j->opcode || i->size != j->size) {
+        problem("instruction at " + hex(a) + " became a different instruction at " + hex(b));
+        break;
+      }
+      for (uint64_t k = 0; k < i->size; ++k) {
+        if (x[k] == y[k])
+          continue;
+        if (i->field && k >= i->field->offset && k < i->field->offset + i->field->size) {
+          k = i->field->offset + i->field->size - 1;
+          continue; // checked below
+        }
+        uint64_t place = 0;
+        bool absolute = false;
+        for (uint64_t p = (k >= 7 ? k - 7 : 0); p <= k && !absolute; ++p)
+          if (absolutePlaces.count(a + p)) {
+            absolute = true;
+            place = p;
+          }
+        if (!absolute) {
+          problem("instruction at " + hex(a) + " changed outside its PC-relative field");
+          break;
+        }
+        uint64_t width = std::min<uint64_t>(8, i->size - place), ov = 0, nv = 0;
+        std::memcpy(&ov, x.data() + place, std::min<uint64_t>(width, 4));
+        std::memcpy(&nv, y.data() + place, std::min<uint64_t>(width, 4));
+        if (uint32_t(nv) != uint32_t(map(ov)))
+          problem("absolute address at " + hex(a + place) + " is " + hex(nv) + ", expected " + hex(map(ov)));
+        k = place + 3;
+      }
+      if (i->field && j->field) {
+        ++report.pcRelativeOperands;
+        uint64_t want = map(i->field->target, true);
+        if (j->field->target != want)
+          problem("operand at " + hex(a) + " refers to " + hex(i->field->target) + "; moved to " + hex(b) +
+                  " it refers to " + hex(j->field->target) + ", expected " + hex(want));
+      }
+      a += i->size;
+    }
+  }
+}
+
+void Verifier::checkUnwind() {
+  auto x = readEhFrame(before), y = readEhFrame(after);
+  if (x.size() != y.size()) {
+    problem(".eh_frame has a different number of FDEs");
+    return;
+  }
+  std::map<uint64_t, uint64_t> pcOfRecord;
+  for (size_t i = 0; i < x.size(); ++i) {
+    ++report.fdes;
+    explained.insert(x[i].fieldAddress);
+    // An FDE of hand-written code may start in the padding before its
+    // function; then its last byte says where it belongs.
+    uint64_t length = x[i].pcEnd - x[i].pcBegin;
+    uint64_t want = map(x[i].pcBegin);
+    if (want == x[i].pcBegin && length && map(x[i].pcEnd - 1) != x[i].pcEnd - 1)
+      want = map(x[i].pcEnd - 1) - (length - 1);
+    if (y[i].pcBegin != want || y[i].pcEnd - y[i].pcBegin != length)
+      problem("FDE at " + hex(x[i].recordAddress) + " covers " + hex(y[i].pcBegin) + ", expected " +
+              hex(want));
+    pcOfRecord[y[i].recordAddress] = y[i].pcBegin;
+  }
+  auto hx = readEhFrameHdr(before), hy = readEhFrameHdr(after);
+  if (hx.size() != hy.size())
+    problem(".eh_frame_hdr lost or gained entries");
+  for (size_t i = 0; i < hy.size(); ++i) {
+    if (i && hy[i - 1].first > hy[i].first)
+      problem(".eh_frame_hdr is not sorted at entry " + std::to_string(i));
+    auto it = pcOfRecord.find(hy[i].second);
+    if (it == pcOfRecord.end() || it->second != hy[i].first)
+      problem(".eh_frame_hdr entry " + std::to_string(i) + " does not match its FDE");
+  }
+  if (const Section *h = before.findSection(".eh_frame_hdr"))
+    for (uint64_t a = h->addr(); a < h->addr() + h->size(); a += 4)
+      explained.insert(a);
+}
+
+void Verifier::checkDynamic() {
+  if (map(before.header().e_entry) != after.header().e_entry)
+    problem("entry point is " + hex(after.header().e_entry) + ", expected " + hex(map(before.header().e_entry)));
+  auto x = before.dynamicSlots(), y = after.dynamicSlots();
+  for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
+    bool address = x[i].d_tag == DT_INIT || x[i].d_tag == DT_FINI;
+    uint64_t want = address ? map(x[i].d_un.d_val) : x[i].d_un.d_val;
+    if (x[i].d_tag != y[i].d_tag || y[i].d_un.d_val != want)
+      problem("dynamic entry " + std::to_string(i) + " changed");
+  }
+  for (const Section &s : before.sections()) {
+    if (s.type() == SHT_RELA) {
+      auto bx = before.contents(s), by = after.contents(after.sections()[s.index]);
+      if (bx.size() != by.size())
+        continue; // debug relocations dropped
+      auto *rx = reinterpret_cast<const ELFT::Rela *>(bx.data());
+      auto *ry = reinterpret_cast<const ELFT::Rela *>(by.data());
+      bool isTextRelocations = !s.isAlloc() && s.header.sh_info == text->index;
+      for (size_t i = 0; i < bx.size() / sizeof(ELFT::Rela); ++i) {
+        if (rx[i].r_info != ry[i].r_info) {
+          problem(s.name + " entry " + std::to_string(i) + " changed its type or symbol");
+          continue;
+        }
+        if (s.isAlloc()) {
+          ++report.dynamicRelocations;
+          uint32_t type = rx[i].getType(false);
+          bool addendIsAddress = type == R_X86_64_RELATIVE || type == R_X86_64_IRELATIVE ||
+                                 (type == R_X86_64_64 && rx[i].getSymbol(false) == 0);
+          uint64_t want = addendIsAddress ? map(rx[i].r_addend) : rx[i].r_addend;
+          if (ry[i].r_offset != rx[i].r_offset || uint64_t(ry[i].r_addend) != want)
+            problem(s.name + " entry " + std::to_string(i) + " holds " + hex(ry[i].r_addend) + ", expected " +
+                    hex(want));
+          explained.insert(rx[i].r_offset);
+        } else {
+          uint64_t want = isTextRelocations ? map(rx[i].r_offset) : rx[i].r_offset;
+          if (ry[i].r_offset != want)
+            problem(s.name + " entry " + std::to_string(i) + " is at " + hex(ry[i].r_offset) + ", expected " +
+                    hex(want));
+          if (s.header.sh_info < before.sections().size() && before.sections()[s.header.sh_info].isAlloc())
+            explained.insert(rx[i].r_offset);
+        }
+      }
+    } else if (s.type() == SHT_RELR) {
+      auto bytes = before.contents(s);
+      uint64_t where = 0;
+      for (size_t i = 0; i + 8 <= bytes.size(); i += 8) {
+        uint64_t e;
+        std::memcpy(&e, bytes.data() + i, 8);
+        if (!(e & 1)) {
+          explained.insert(e);
+          where = e + 8;
+        } else {
+          for (unsigned bit = 1; bit < 64; ++bit)
+            if (e & (uint64_t(1) << bit))
+              explained.insert(where + 8 * (bit - 1));
+          where += 8 * 63;
+        }
+      }
+    } else if (s.name == ".got" || s.name == ".got.plt") {
+      for (uint64_t a = s.addr(); a + 8 <= s.addr() + s.size(); a += 8)
+        explained.insert(a);
+    }
+  }
+  // .dynsym values.
+  if (const Section *d = before.findSectionOfType(SHT_DYNSYM)) {
+    auto x = before.symbols(*d), y = after.symbols(after.sections()[d->index]);
+    for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
+      uint64_t want = x[i].shndx == text->index ? map(x[i].value) : x[i].value;
+      if (y[i].value != want)
+        problem(".dynsym " + x[i].name + " is " + hex(y[i].value) + ", expected " + hex(want));
+    }
+  }
+}
+
+void Verifier::checkData() {
+  uint64_t textStart = text->addr(), textEnd = text->addr() + text->size();
+  for (const Section &s : before.sections()) {
+    if (!s.isAlloc() || !s.hasFileData() || s.index == text->index || s.type() == SHT_RELA ||
+        s.type() == SHT_DYNSYM || s.type() == SHT_DYNAMIC)
+      continue;
+    auto x = before.contents(s), y = after.contents(after.sections()[s.index]);
+    for (uint64_t off = 0; off < x.size(); ++off) {
+      if (x[off] == y[off])
+        continue;
+      // The changed word starts at an explained place at most 7 bytes back.
+      uint64_t a = s.addr() + off;
+      std::optional<uint64_t> start;
+      for (uint64_t p = a; p + 8 > a && p >= s.addr(); --p)
+        if (explained.count(p)) {
+          start = p;
+          break;
+        }
+      if (!start) {
+        problem(s.name + ": byte at " + hex(a) + " changed and no relocation, GOT entry or FDE explains it");
+        return;
+      }
+      ++report.changedWords;
+      uint64_t rel = *start - s.addr();
+      uint64_t width = std::min<uint64_t>(8, x.size() - rel);
+      uint64_t ov = 0, nv = 0;
+      std::memcpy(&ov, x.data() + rel, width);
+      std::memcpy(&nv, y.data() + rel, width);
+      if (width == 8 && ov >= textStart && ov < textEnd && nv != map(ov) && s.name != ".eh_frame" &&
+          s.name != ".eh_frame_hdr")
+        problem(s.name + ": address at " + hex(*start) + " is " + hex(nv) + ", expected " + hex(map(ov)));
+      off = rel + width - 1;
+    }
+  }
+}
+
+VerifyReport Verifier::run() {
+  if (!checkStructure())
+    return report;
+  buildMap();
+  checkCode();
+  checkUnwind();
+  checkDynamic();
+  checkData();
+  return report;
+}
+
+} // namespace
+
+VerifyReport verifyRewrite(const ElfFile &original, const ElfFile &rewritten) {
+  return Verifier(original, rewritten).run();
+}
+
+} // namespace elfopt
