@@ -16,7 +16,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
-#include <mutex>
+#include <thread>
 
 using namespace llvm::ELF;
 
@@ -44,22 +44,6 @@ bool allZero(const uint8_t *p, uint64_t n) {
 }
 
 
-// Linkers fill with nops, int3 or zeros; gold puts zeros after nops, mold
-// before them. Zero bytes between functions are never code.
-bool isPadding(const Decoder &d, std::span<const uint8_t> bytes, uint64_t address) {
-  for (uint64_t off = 0; off < bytes.size();) {
-    if (bytes[off] == 0) {
-      ++off;
-      continue;
-    }
-    auto inst = d.decode(bytes.subspan(off), address + off);
-    if (!inst || !inst->isPadding)
-      return false;
-    off += inst->size;
-  }
-  return true;
-}
-
 } // namespace
 
 CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
@@ -75,6 +59,7 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
   // the range of the FDE that starts at it, if one does.
   std::vector<std::pair<uint64_t, uint64_t>> bodies;
   std::vector<uint64_t> unsized;
+  std::vector<uint64_t> cxxStarts; // functions with an Itanium-mangled name
   std::map<unsigned, std::vector<uint64_t>> otherStarts; // other code sections: symbol offsets
   for (const Symbol &s : in.symbols(*symtab)) {
     if (s.shndx != text.section && s.shndx < in.sections().size() && s.type != STT_SECTION &&
@@ -86,6 +71,8 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
     if (s.shndx != text.section || !text.contains(s.value) || s.type == STT_SECTION ||
         s.type == STT_OBJECT || s.type == STT_TLS || s.type == STT_FILE)
       continue;
+    if (s.isFunction() && s.name.starts_with("_Z"))
+      cxxStarts.push_back(s.value);
     if (s.isFunction() && s.size) {
       bodies.push_back({s.value, std::min(s.value + s.size, text.end)});
     } else if (s.isFunction() || s.type == STT_NOTYPE) {
@@ -105,6 +92,7 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
       merged.push_back({b, e});
   }
   std::sort(unsized.begin(), unsized.end());
+  std::sort(cxxStarts.begin(), cxxStarts.end());
 
   Decoder d;
   std::span<const uint8_t> bytes = in.contents(in.sections()[text.section]);
@@ -114,16 +102,32 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
   // Blocks: bodies, with the padding after each; bytes that are neither
   // become blocks of their own, pinned, split at unsized function symbols.
   auto addUnknown = [&](uint64_t b, uint64_t e) {
-    if (!facts.blocks.empty() && isPadding(d, {at(b), size_t(e - b)}, b)) {
-      facts.blocks.back().end = e;
-      return;
+    bool atSymbol = std::binary_search(unsized.begin(), unsized.end(), b);
+    if (!facts.blocks.empty() && !atSymbol) {
+      // Padding before the unknown bytes belongs to the block before:
+      // linkers fill with nops, int3 or zeros (gold puts zeros after nops,
+      // mold before them; zero bytes between functions are never code).
+      uint64_t p = b;
+      while (p < e) {
+        if (*at(p) == 0) {
+          ++p;
+          continue;
+        }
+        auto inst = d.decode({at(p), size_t(e - p)}, p);
+        if (!inst || !inst->isPadding)
+          break;
+        p += inst->size;
+      }
+      facts.blocks.back().end = std::min(p, e);
+      if (p >= e)
+        return;
+      b = p;
     }
     Block u;
     u.start = b;
     u.bodyEnd = u.end = e;
     u.align = alignmentOf(b);
-    u.pinned = std::binary_search(unsized.begin(), unsized.end(), b) ? "function without a size"
-                                                                      : "code without a function symbol";
+    u.pinned = atSymbol ? "function without a size" : "code without a function symbol";
     facts.blocks.push_back(u);
   };
   auto fillGap = [&](uint64_t b, uint64_t e) {
@@ -144,65 +148,89 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
     f.bodyEnd = f.end = e;
     f.align = alignmentOf(b);
     f.isFunction = true;
+    f.isCxx = std::binary_search(cxxStarts.begin(), cxxStarts.end(), b);
     facts.blocks.push_back(f);
     cursor = e;
   }
   if (cursor < text.end)
     fillGap(cursor, text.end);
 
-  // Decode every block's body.
+  // Decode every block's body, in two halves on two threads (a large
+  // binary has millions of instructions). The halves split where no word of
+  // instructionStart is shared.
   facts.instructionStart.assign(text.end - text.start, false);
   struct Pending {
     size_t from;
     Field field;
   };
-  std::vector<Pending> pending;
-  for (size_t bi = 0; bi < facts.blocks.size(); ++bi) {
-    Block &blk = facts.blocks[bi];
-    bool ok = true;
-    bool lastEnds = true;
-    uint64_t lastEnd = blk.start; // of the last instruction that is not padding
-    std::vector<Pending> found;
-    for (uint64_t a = blk.start; a < blk.bodyEnd;) {
-      if (allZero(at(a), blk.bodyEnd - a))
-        break; // padding inside a block without a size
-      auto inst = d.decode({at(a), size_t(blk.bodyEnd - a)}, a);
-      if (!inst || !inst->understood) {
-        ok = false;
-        break;
+  struct Half {
+    std::vector<Pending> pending;
+    std::vector<uint64_t> dataReferences;
+  };
+  auto decodeBlocks = [&](size_t first, size_t last, Half &out) {
+    Decoder local;
+    for (size_t bi = first; bi < last; ++bi) {
+      Block &blk = facts.blocks[bi];
+      bool ok = true;
+      bool lastEnds = true;
+      uint64_t lastEnd = blk.start; // of the last instruction that is not padding
+      size_t mark = out.pending.size();
+      for (uint64_t a = blk.start; a < blk.bodyEnd;) {
+        if (allZero(at(a), blk.bodyEnd - a))
+          break; // padding inside a block without a size
+        auto inst = local.decode({at(a), size_t(blk.bodyEnd - a)}, a);
+        if (!inst || !inst->understood) {
+          ok = false;
+          break;
+        }
+        facts.instructionStart[a - text.start] = true;
+        uint64_t next = a + inst->size;
+        if (!inst->isPadding) {
+          lastEnds = inst->endsFlow;
+          lastEnd = next;
+        }
+        if (inst->field) {
+          Field f;
+          f.kind = Field::CodeRelative;
+          f.base = next;
+          f.place = a + inst->field->offset;
+          f.size = inst->field->size;
+          f.target = inst->field->target;
+          f.what = inst->field->isBranch ? "branch" : "rip-relative operand";
+          out.pending.push_back({bi, f});
+          if (!text.contains(f.target))
+            out.dataReferences.push_back(f.target);
+        }
+        a = next;
       }
-      facts.instructionStart[a - text.start] = true;
-      uint64_t next = a + inst->size;
-      if (!inst->isPadding) {
-        lastEnds = inst->endsFlow;
-        lastEnd = next;
+      blk.decoded = ok;
+      if (!ok) {
+        out.pending.resize(mark);
+        if (blk.pinned.empty())
+          blk.pinned = "instructions LLVM cannot decode";
+        continue;
       }
-      if (inst->field) {
-        Field f;
-        f.kind = Field::CodeRelative;
-        f.base = next;
-        f.place = a + inst->field->offset;
-        f.size = inst->field->size;
-        f.target = inst->field->target;
-        f.what = inst->field->isBranch ? "branch" : "rip-relative operand";
-        found.push_back({bi, f});
-        if (!text.contains(f.target))
-          facts.dataReferences.push_back(f.target);
-      }
-      a = next;
+      blk.fallsThrough = !lastEnds;
+      if (!blk.isFunction && lastEnd > blk.start)
+        blk.bodyEnd = lastEnd; // its trailing padding is free space
     }
-    blk.decoded = ok;
-    if (!ok) {
-      if (blk.pinned.empty())
-        blk.pinned = "instructions LLVM cannot decode";
-      continue;
-    }
-    blk.fallsThrough = !lastEnds;
-    if (!blk.isFunction && lastEnd > blk.start)
-      blk.bodyEnd = lastEnd; // its trailing padding is free space
-    for (auto &p : found)
-      pending.push_back(p);
+  };
+  size_t split = facts.blocks.size() / 2;
+  while (split < facts.blocks.size() && (facts.blocks[split].start - text.start) % 64 != 0)
+    ++split;
+  Half low, high;
+  if (facts.blocks.size() > 1000 && split < facts.blocks.size()) {
+    std::thread worker(decodeBlocks, split, facts.blocks.size(), std::ref(high));
+    decodeBlocks(0, split, low);
+    worker.join();
+  } else {
+    decodeBlocks(0, facts.blocks.size(), low);
   }
+  std::vector<Pending> pending = std::move(low.pending);
+  pending.insert(pending.end(), high.pending.begin(), high.pending.end());
+  facts.dataReferences = std::move(low.dataReferences);
+  facts.dataReferences.insert(facts.dataReferences.end(), high.dataReferences.begin(),
+                              high.dataReferences.end());
 
   // Other code sections (.init, .fini, .plt, glibc's __libc_freeres_fn)
   // stay where they are, but their references into .text must follow it.

@@ -21,6 +21,7 @@ struct Block {
   uint64_t start = 0, bodyEnd = 0, end = 0;
   uint64_t align = 1;
   bool isFunction = false;   ///< described by a function symbol
+  bool isCxx = false;        ///< named in C++: may be a member function pointer's target
   bool decoded = false;      ///< every instruction of the body decoded
   bool fallsThrough = false; ///< the last instruction may continue past bodyEnd
   std::string pinned;        ///< why it must keep its address ("" = movable)

@@ -6,6 +6,7 @@
 #include "elfopt/Target/X86_64.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <numeric>
 #include <unordered_map>
@@ -61,7 +62,7 @@ bool isDebugSection(const std::string &name) {
 struct Relocations {
   const Section *section = nullptr;
   const Section *target = nullptr;
-  std::vector<Symbol> symbols;
+  const std::vector<Symbol> *symbols = nullptr; // of the linked .symtab
   std::span<const ELFT::Rela> entries;
 };
 
@@ -90,19 +91,23 @@ private:
   CodeFacts code;
   std::vector<Fde> fdes;
   std::vector<Relocations> relocations;
+  std::map<unsigned, std::vector<Symbol>> symbolTables; // by section index
   std::vector<Field> fields; // data-side fields; code.fields hold the rest
   std::unordered_map<uint64_t, size_t> fieldAtPlace; // alloc places only
   std::vector<bool> glued; // glued[i]: block i+1 moves with block i
+  std::vector<const Section *> loaded; // allocated sections with file data, by address
   AddressMap map;
   RewriteReport report;
   bool dropDebug = false;
 };
 
 const Section *Rewriter::sectionAt(uint64_t a) const {
-  for (const Section &s : in.sections())
-    if (s.isAlloc() && s.hasFileData() && a >= s.addr() && a - s.addr() < s.size())
-      return &s;
-  return nullptr;
+  auto it = std::upper_bound(loaded.begin(), loaded.end(), a,
+                             [](uint64_t x, const Section *s) { return x < s->addr(); });
+  if (it == loaded.begin())
+    return nullptr;
+  const Section *s = *(it - 1);
+  return a - s->addr() < s->size() ? s : nullptr;
 }
 
 void Rewriter::pinAt(uint64_t a, const char *why) {
@@ -138,14 +143,17 @@ void Rewriter::readRelocations() {
     const Section &symtab = in.sections()[s.header.sh_link];
     if (symtab.type() != SHT_SYMTAB)
       fatal(in.where(s) + ": relocations do not refer to .symtab");
-    r.symbols = in.symbols(symtab);
+    auto &table = symbolTables[symtab.index];
+    if (table.empty())
+      table = in.symbols(symtab);
+    r.symbols = &table;
     auto bytes = in.contents(s);
     r.entries = {reinterpret_cast<const ELFT::Rela *>(bytes.data()), bytes.size() / sizeof(ELFT::Rela)};
     for (const auto &e : r.entries)
-      if (e.getSymbol(false) >= r.symbols.size())
+      if (e.getSymbol(false) >= r.symbols->size())
         fatal(in.where(s, (&e - r.entries.data()) * sizeof(ELFT::Rela)) +
               ": relocation names symbol " + std::to_string(e.getSymbol(false)) + " of " +
-              std::to_string(r.symbols.size()));
+              std::to_string(r.symbols->size()));
     if (r.target->index == text.section)
       textHasRelocations = true;
     relocations.push_back(std::move(r));
@@ -157,6 +165,16 @@ void Rewriter::readRelocations() {
 
 void Rewriter::collectDataFields() {
   auto pcRelTargets = std::span<const uint64_t>(code.dataReferences);
+  // Where a jump table entry may lead: an instruction, or the end of a
+  // function's code (GCC sends cases it knows unreachable there).
+  auto isLabel = [&](uint64_t a) {
+    if (code.isInstructionStart(text, a))
+      return true;
+    if (!text.contains(a - 1) || a - 1 < text.start)
+      return false;
+    const Block &b = code.blocks[blockAt(code.blocks, a - 1)];
+    return b.decoded && a == b.bodyEnd;
+  };
   for (const Relocations &r : relocations) {
     const Section &t = *r.target;
     bool isText = t.index == text.section;
@@ -164,7 +182,7 @@ void Rewriter::collectDataFields() {
       continue;
     auto contents = in.contents(t);
     for (const auto &e : r.entries) {
-      const Symbol &sym = r.symbols[e.getSymbol(false)];
+      const Symbol &sym = (*r.symbols)[e.getSymbol(false)];
       uint32_t type = e.getType(false);
       bool refersToText = sym.shndx == text.section;
       uint64_t sa = sym.value + e.r_addend;
@@ -230,12 +248,12 @@ void Rewriter::collectDataFields() {
         if (it != pcRelTargets.begin()) {
           uint64_t base = *(it - 1);
           uint64_t label = base + int64_t(value);
-          if (sectionAt(base) == &t && code.isInstructionStart(text, label)) {
+          if (sectionAt(base) == &t && isLabel(label)) {
             f.base = base;
             target = label;
           }
         }
-        if (!target && code.isInstructionStart(text, e.r_offset + int64_t(value))) {
+        if (!target && isLabel(e.r_offset + int64_t(value))) {
           f.base = e.r_offset;
           target = e.r_offset + int64_t(value);
         }
@@ -419,6 +437,7 @@ void Rewriter::place() {
   struct Group {
     size_t first, last;
     uint64_t start, bodyEnd, end, align;
+    bool isCxx = false;
     bool pinned = false;
     size_t rank = SIZE_MAX;
   };
@@ -429,6 +448,7 @@ void Rewriter::place() {
       ++j;
     Group g{i, j, code.blocks[i].start, code.blocks[j].bodyEnd, code.blocks[j].end,
             code.blocks[i].align};
+    g.isCxx = code.blocks[i].isCxx;
     for (size_t k = i; k <= j; ++k) {
       code.blocks[k].group = unsigned(groups.size());
       if (!code.blocks[k].pinned.empty())
@@ -477,7 +497,8 @@ void Rewriter::place() {
   // Fill the slots in sequence; a group that does not fit the rest of a slot
   // goes to the next one and later small groups fill the hole. Alignment
   // padding depends on the order, so the original alignments may not leave
-  // room: then only the ordered groups keep theirs, then none does, and as
+  // room: then only the ordered groups keep theirs, then none does (beyond
+  // 2 bytes for C++), and as
   // a last resort the unordered ones are packed largest first.
   std::vector<uint64_t> newStart(groups.size());
   enum Alignment { All, OrderedOnly, None, NoneBestFit, AllBestFit };
@@ -500,8 +521,11 @@ void Rewriter::place() {
       });
     for (size_t g : order) {
       const Group &gr = groups[g];
-      uint64_t align =
-          keep == All || (keep == OrderedOnly && gr.rank != SIZE_MAX) ? gr.align : 1;
+      // A C++ function stays even: the Itanium C++ ABI tells a virtual
+      // member function pointer from a function address by its low bit.
+      uint64_t align = keep == All || (keep == OrderedOnly && gr.rank != SIZE_MAX)
+                           ? gr.align
+                           : std::min<uint64_t>(gr.align, gr.isCxx ? 2 : 1);
       uint64_t size = gr.bodyEnd - gr.start;
       auto fits = [&](size_t s) {
         uint64_t at = (used[s] + align - 1) / align * align;
@@ -622,7 +646,8 @@ void Rewriter::apply(ElfEditor &editor) {
   }
 
   // Every field, recomputed from the original bytes.
-  std::unordered_map<uint64_t, int64_t> delta; // alloc place -> change of its field
+  std::vector<std::pair<uint64_t, int64_t>> delta; // alloc place -> change of its field
+  delta.reserve(code.fields.size() + fields.size());
   auto record = [&](const Field &f) {
     if (f.section)
       return;
@@ -632,7 +657,7 @@ void Rewriter::apply(ElfEditor &editor) {
                     (f.kind == Field::Absolute ? 0
                      : f.kind == Field::CodeRelative ? int64_t(f.base + (place - f.place))
                                                      : int64_t(f.base));
-    delta[f.place] = after - before;
+    delta.push_back({f.place, after - before});
   };
   for (const Field &f : code.fields) {
     writeField(editor, f, newText);
@@ -643,6 +668,7 @@ void Rewriter::apply(ElfEditor &editor) {
     record(f);
   }
   std::memcpy(editor.mutableContents(text.section).data(), newText.data(), newText.size());
+  std::sort(delta.begin(), delta.end());
 
   // Symbols.
   for (const Section &s : in.sections()) {
@@ -669,7 +695,7 @@ void Rewriter::apply(ElfEditor &editor) {
     bool changed = false;
     for (size_t i = 0; i < r.entries.size(); ++i) {
       const auto &e = r.entries[i];
-      const Symbol &sym = r.symbols[e.getSymbol(false)];
+      const Symbol &sym = (*r.symbols)[e.getSymbol(false)];
       uint32_t type = e.getType(false);
       bool symbolMoves = sym.shndx == text.section && sym.type != STT_SECTION;
       int64_t dS = symbolMoves ? int64_t(map.map(sym.value)) - int64_t(sym.value) : 0;
@@ -680,8 +706,8 @@ void Rewriter::apply(ElfEditor &editor) {
         if (sym.shndx == text.section)
           addend = int64_t(map.map(sa)) - int64_t(sym.value) - dS;
       } else if (isPcRelative(type) && r.target->isAlloc()) {
-        auto d = delta.find(e.r_offset);
-        int64_t dField = d == delta.end() ? 0 : d->second;
+        auto d = std::lower_bound(delta.begin(), delta.end(), std::pair<uint64_t, int64_t>(e.r_offset, INT64_MIN));
+        int64_t dField = d != delta.end() && d->first == e.r_offset ? d->second : 0;
         addend = e.r_addend + dField + int64_t(place - e.r_offset) - dS;
       }
       if (place != e.r_offset || addend != e.r_addend) {
@@ -745,26 +771,48 @@ void Rewriter::apply(ElfEditor &editor) {
 }
 
 RewriteResult Rewriter::run() {
+  // ELFOPT_TIMES=1: each phase's wall time on stderr (for bench/).
+  bool times = std::getenv("ELFOPT_TIMES") != nullptr;
+  auto last = std::chrono::steady_clock::now();
+  auto phase = [&](const char *name) {
+    auto now = std::chrono::steady_clock::now();
+    if (times)
+      std::fprintf(stderr, "time %-12s %7.3f s\n", name, std::chrono::duration<double>(now - last).count());
+    last = now;
+  };
   text = findText(in);
+  for (const Section &s : in.sections())
+    if (s.isAlloc() && s.hasFileData() && s.size())
+      loaded.push_back(&s);
+  std::sort(loaded.begin(), loaded.end(), [](const Section *a, const Section *b) { return a->addr() < b->addr(); });
   report.textStart = text.start;
   report.textSize = text.end - text.start;
+  if (!in.findSectionOfType(SHT_SYMTAB))
+    fatal(in.name() + ": no .symtab: function boundaries are unknown in a stripped file; "
+                      "rewrite the unstripped binary and strip the result");
   readRelocations();
   fdes = readEhFrame(in);
   std::map<uint64_t, uint64_t> fdeRanges;
   for (const Fde &f : fdes)
     fdeRanges.emplace(f.pcBegin, f.pcEnd);
+  phase("read");
   code = analyseCode(in, text, fdeRanges);
+  phase("decode");
   bondUnwindRanges();
   computeGlue();
   checkDebugInfo();
   collectDataFields();
+  phase("references");
   place();
+  phase("place");
   ElfEditor editor(in);
   apply(editor);
+  phase("apply");
   RewriteResult result;
   result.bytes = editor.serialize();
   result.report = std::move(report);
   result.map = std::move(map);
+  phase("serialize");
   return result;
 }
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <thread>
 
 using namespace llvm::ELF;
 
@@ -45,7 +46,7 @@ private:
     uint64_t from, size, to;
   };
   std::vector<Moved> functions; // sorted by from
-  std::set<uint64_t> explained; // addresses of words outside .text allowed to change
+  std::vector<uint64_t> explained; // addresses of words outside .text allowed to change (sorted in checkData)
 };
 
 uint64_t Verifier::map(uint64_t a, bool inclusiveEnd) const {
@@ -146,7 +147,6 @@ void Verifier::buildMap() {
 }
 
 void Verifier::checkCode() {
-  x86_64::Decoder decoder;
   auto oldText = before.contents(*text), newText = after.contents(*after.findSection(".text"));
   // Absolute relocations in .text: their fields hold addresses.
   std::set<uint64_t> absolutePlaces;
@@ -160,64 +160,83 @@ void Verifier::checkCode() {
           absolutePlaces.insert(r[i].r_offset);
       }
     }
-  uint64_t base = text->addr();
-  for (size_t fi = 0; fi < functions.size(); ++fi) {
-    const Moved &f = functions[fi];
-    uint64_t end = f.from + f.size;
-    if (end > text->addr() + text->size() || f.to + f.size > text->addr() + text->size() || f.to < base) {
-      problem("function at " + hex(f.from) + " lies outside .text");
-      continue;
-    }
-    for (uint64_t a = f.from; a < end;) {
-      std::span<const uint8_t> x = oldText.subspan(a - base, end - a);
-      uint64_t b = a - f.from + f.to;
-      std::span<const uint8_t> y = newText.subspan(b - base, end - a);
-      auto i = decoder.decode(x, a), j = decoder.decode(y, b);
-      if (!i) {
-        // Not decodable in the original either: the bytes must be the same.
-        if (std::memcmp(x.data(), y.data(), x.size()))
-          problem("undecodable bytes at " + hex(a) + " changed");
-        break;
+  // Two halves on two threads: a large binary has millions of instructions.
+  auto checkRange = [&](size_t first, size_t last, VerifyReport &local) {
+    x86_64::Decoder decoder;
+    uint64_t base = text->addr();
+    for (size_t fi = first; fi < last; ++fi) {
+      const Moved &f = functions[fi];
+      uint64_t end = f.from + f.size;
+      if (end > text->addr() + text->size() || f.to + f.size > text->addr() + text->size() || f.to < base) {
+        local.problems.push_back("function at " + hex(f.from) + " lies outside .text");
+        continue;
       }
-      ++report.instructions;
-      if (!j || i->opcode != j->opcode || i->size != j->size) {
-        problem("instruction at " + hex(a) + " became a different instruction at " + hex(b));
-        break;
-      }
-      for (uint64_t k = 0; k < i->size; ++k) {
-        if (x[k] == y[k])
-          continue;
-        if (i->field && k >= i->field->offset && k < i->field->offset + i->field->size) {
-          k = i->field->offset + i->field->size - 1;
-          continue; // checked below
-        }
-        uint64_t place = 0;
-        bool absolute = false;
-        for (uint64_t p = (k >= 7 ? k - 7 : 0); p <= k && !absolute; ++p)
-          if (absolutePlaces.count(a + p)) {
-            absolute = true;
-            place = p;
-          }
-        if (!absolute) {
-          problem("instruction at " + hex(a) + " changed outside its PC-relative field");
+      for (uint64_t a = f.from; a < end;) {
+        std::span<const uint8_t> x = oldText.subspan(a - base, end - a);
+        uint64_t b = a - f.from + f.to;
+        std::span<const uint8_t> y = newText.subspan(b - base, end - a);
+        auto i = decoder.decode(x, a), j = decoder.decode(y, b);
+        if (!i) {
+          // Not decodable in the original either: the bytes must be the same.
+          if (std::memcmp(x.data(), y.data(), x.size()))
+            local.problems.push_back("undecodable bytes at " + hex(a) + " changed");
           break;
         }
-        uint64_t width = std::min<uint64_t>(8, i->size - place), ov = 0, nv = 0;
-        std::memcpy(&ov, x.data() + place, std::min<uint64_t>(width, 4));
-        std::memcpy(&nv, y.data() + place, std::min<uint64_t>(width, 4));
-        if (uint32_t(nv) != uint32_t(map(ov)))
-          problem("absolute address at " + hex(a + place) + " is " + hex(nv) + ", expected " + hex(map(ov)));
-        k = place + 3;
+        ++local.instructions;
+        if (!j || i->opcode != j->opcode || i->size != j->size) {
+          local.problems.push_back("instruction at " + hex(a) + " became a different instruction at " + hex(b));
+          break;
+        }
+        for (uint64_t k = 0; k < i->size; ++k) {
+          if (x[k] == y[k])
+            continue;
+          if (i->field && k >= i->field->offset && k < i->field->offset + i->field->size) {
+            k = i->field->offset + i->field->size - 1;
+            continue; // checked below
+          }
+          uint64_t place = 0;
+          bool absolute = false;
+          for (uint64_t p = (k >= 7 ? k - 7 : 0); p <= k && !absolute; ++p)
+            if (absolutePlaces.count(a + p)) {
+              absolute = true;
+              place = p;
+            }
+          if (!absolute) {
+            local.problems.push_back("instruction at " + hex(a) + " changed outside its PC-relative field");
+            break;
+          }
+          uint64_t width = std::min<uint64_t>(8, i->size - place), ov = 0, nv = 0;
+          std::memcpy(&ov, x.data() + place, std::min<uint64_t>(width, 4));
+          std::memcpy(&nv, y.data() + place, std::min<uint64_t>(width, 4));
+          if (uint32_t(nv) != uint32_t(map(ov)))
+            local.problems.push_back("absolute address at " + hex(a + place) + " is " + hex(nv) + ", expected " + hex(map(ov)));
+          k = place + 3;
+        }
+        if (i->field && j->field) {
+          ++local.pcRelativeOperands;
+          uint64_t want = map(i->field->target, true);
+          if (j->field->target != want)
+            local.problems.push_back("operand at " + hex(a) + " refers to " + hex(i->field->target) + "; moved to " + hex(b) +
+                    " it refers to " + hex(j->field->target) + ", expected " + hex(want));
+        }
+        a += i->size;
       }
-      if (i->field && j->field) {
-        ++report.pcRelativeOperands;
-        uint64_t want = map(i->field->target, true);
-        if (j->field->target != want)
-          problem("operand at " + hex(a) + " refers to " + hex(i->field->target) + "; moved to " + hex(b) +
-                  " it refers to " + hex(j->field->target) + ", expected " + hex(want));
-      }
-      a += i->size;
     }
+  };
+  VerifyReport low, high;
+  size_t split = functions.size() / 2;
+  if (functions.size() > 1000) {
+    std::thread worker(checkRange, split, functions.size(), std::ref(high));
+    checkRange(0, split, low);
+    worker.join();
+  } else {
+    checkRange(0, functions.size(), low);
+  }
+  for (const VerifyReport *r : {&low, &high}) {
+    report.instructions += r->instructions;
+    report.pcRelativeOperands += r->pcRelativeOperands;
+    for (const std::string &p : r->problems)
+      problem(p);
   }
 }
 
@@ -230,7 +249,7 @@ void Verifier::checkUnwind() {
   std::map<uint64_t, uint64_t> pcOfRecord;
   for (size_t i = 0; i < x.size(); ++i) {
     ++report.fdes;
-    explained.insert(x[i].fieldAddress);
+    explained.push_back(x[i].fieldAddress);
     // An FDE of hand-written code may start in the padding before its
     // function; then its last byte says where it belongs.
     uint64_t length = x[i].pcEnd - x[i].pcBegin;
@@ -254,7 +273,7 @@ void Verifier::checkUnwind() {
   }
   if (const Section *h = before.findSection(".eh_frame_hdr"))
     for (uint64_t a = h->addr(); a < h->addr() + h->size(); a += 4)
-      explained.insert(a);
+      explained.push_back(a);
 }
 
 void Verifier::checkDynamic() {
@@ -289,14 +308,14 @@ void Verifier::checkDynamic() {
           if (ry[i].r_offset != rx[i].r_offset || uint64_t(ry[i].r_addend) != want)
             problem(s.name + " entry " + std::to_string(i) + " holds " + hex(ry[i].r_addend) + ", expected " +
                     hex(want));
-          explained.insert(rx[i].r_offset);
+          explained.push_back(rx[i].r_offset);
         } else {
           uint64_t want = isTextRelocations ? map(rx[i].r_offset) : rx[i].r_offset;
           if (ry[i].r_offset != want)
             problem(s.name + " entry " + std::to_string(i) + " is at " + hex(ry[i].r_offset) + ", expected " +
                     hex(want));
           if (s.header.sh_info < before.sections().size() && before.sections()[s.header.sh_info].isAlloc())
-            explained.insert(rx[i].r_offset);
+            explained.push_back(rx[i].r_offset);
         }
       }
     } else if (s.type() == SHT_RELR) {
@@ -306,18 +325,18 @@ void Verifier::checkDynamic() {
         uint64_t e;
         std::memcpy(&e, bytes.data() + i, 8);
         if (!(e & 1)) {
-          explained.insert(e);
+          explained.push_back(e);
           where = e + 8;
         } else {
           for (unsigned bit = 1; bit < 64; ++bit)
             if (e & (uint64_t(1) << bit))
-              explained.insert(where + 8 * (bit - 1));
+              explained.push_back(where + 8 * (bit - 1));
           where += 8 * 63;
         }
       }
     } else if (s.name == ".got" || s.name == ".got.plt") {
       for (uint64_t a = s.addr(); a + 8 <= s.addr() + s.size(); a += 8)
-        explained.insert(a);
+        explained.push_back(a);
     }
   }
   // .dynsym values.
@@ -332,6 +351,7 @@ void Verifier::checkDynamic() {
 }
 
 void Verifier::checkData() {
+  std::sort(explained.begin(), explained.end());
   uint64_t textStart = text->addr(), textEnd = text->addr() + text->size();
   for (const Section &s : before.sections()) {
     if (!s.isAlloc() || !s.hasFileData() || s.index == text->index || s.type() == SHT_RELA ||
@@ -345,7 +365,7 @@ void Verifier::checkData() {
       uint64_t a = s.addr() + off;
       std::optional<uint64_t> start;
       for (uint64_t p = a; p + 8 > a && p >= s.addr(); --p)
-        if (explained.count(p)) {
+        if (std::binary_search(explained.begin(), explained.end(), p)) {
           start = p;
           break;
         }
