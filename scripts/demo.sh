@@ -3,11 +3,12 @@
 # install what is missing, build elfopt and the example (linked with
 # --emit-relocs), then run elfopt on it and show the figures.
 #
-# Today the pipeline is: inspect (is the binary ready to be optimized?),
-# record (first-touch order of its startup, several runs), order (one order
-# from all runs), evaluate (pages touched, current layout vs the order) and
-# the ELF editor (grow the binary, check it still runs identically). rewrite
-# joins this script when it lands.
+# The pipeline: inspect (is the binary ready to be optimized?), record
+# (first-touch order of its startup, several runs), order (one order from all
+# runs), evaluate (pages touched, current layout vs the order), rewrite (the
+# order applied to the linked binary, verified), then the rewritten program is
+# run, compared with the original, recorded again and scored: the pages its
+# startup really touches, before and after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -46,6 +47,41 @@ echo "$demo/startup-demo.order.json ($(grep -c . "$demo/startup-demo.order.txt")
 step "elfopt evaluate: text pages startup touches, current layout vs the order"
 "$elfopt" evaluate "$program" "$demo/startup-demo.profile.json"
 
+step "elfopt rewrite: the order applied to the linked binary (and verified)"
+"$elfopt" rewrite "$program" --order "$demo/startup-demo.order.json" -o "$demo/startup-demo.optimized"
+
+step "The rewritten program: same output?"
+before=$("$program" 42)
+after=$("$demo/startup-demo.optimized" 42)
+if [[ $before == "$after" ]]; then
+  echo "same output before and after:"
+  echo "$after" | sed 's/^/  /'
+else
+  echo "OUTPUT DIFFERS"; diff <(echo "$before") <(echo "$after"); exit 1
+fi
+
+step "What improved: text pages touched at startup, each binary recorded on its own"
+"$elfopt" record --runs 5 -o "$demo/optimized.profile.json" -- "$demo/startup-demo.optimized" 42 >/dev/null
+b=$("$elfopt" evaluate "$program" "$demo/startup-demo.profile.json" --json)
+a=$("$elfopt" evaluate "$demo/startup-demo.optimized" "$demo/optimized.profile.json" --json)
+python3 - "$b" "$a" <<'PY'
+import json, sys
+b, a = (json.loads(x) for x in sys.argv[1:])
+o, m = b["layouts"]["original"], a["layouts"]["original"]
+print(f"  (elfopt evaluate BINARY PROFILE --json: means over 5 runs)")
+print(f"  {'':24}{'original':>10}{'rewritten':>11}")
+for key, label in [("pages", "4 KiB text pages"), ("windows64k", "64 KiB windows"),
+                   ("backwardSteps", "backward steps")]:
+    print(f"  {label:24}{o[key]:>10}{m[key]:>11}")
+print(f"  lower bound (touched bytes, in pages): {b['lowerBoundPages']}")
+PY
+echo "page faults of one start (perf stat -e page-faults; warm page cache):"
+for bin in "$program" "$demo/startup-demo.optimized"; do
+  if command -v perf >/dev/null && perf stat -x, -e page-faults -o "$demo/perf.out" "$bin" 42 >/dev/null 2>&1; then
+    printf '  %-28s %s\n' "$(basename "$bin")" "$(awk -F, '/page-faults/ {print $1}' "$demo/perf.out")"
+  fi
+done
+
 step "elfopt edit: a 64 KiB section in a new segment, run both, compare"
 head -c 65536 /dev/zero >"$demo/payload"
 "$elfopt" edit "$program" -o "$demo/startup-demo.grown" --add-section .elfopt.demo="$demo/payload" \
@@ -59,6 +95,3 @@ else
   echo "OUTPUT DIFFERS"; diff <(echo "$before") <(echo "$after"); exit 1
 fi
 echo "sizes: $(stat -c %s "$program") -> $(stat -c %s "$demo/startup-demo.grown") bytes"
-echo
-echo "Next: elfopt rewrite applies the order to the linked binary; this script will then run"
-echo "the rewritten program and measure its startup page faults."

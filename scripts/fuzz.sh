@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target for SECONDS (default 60) each:
-#   bash scripts/fuzz.sh [SECONDS] [TARGET...]     targets: elf edit profile hash
+#   bash scripts/fuzz.sh [SECONDS] [TARGET...]     targets: elf edit profile hash rewrite
 # Builds with clang-19 (-fsanitize=fuzzer,address,undefined) in build-fuzz/,
 # seeds each corpus from the test suite's generated inputs, small system
 # binaries and example profiles, keeps the corpus in build-fuzz/corpus/ from
@@ -18,7 +18,7 @@ root=$PWD
 seconds=${1:-60}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(elf edit profile hash)
+((${#targets[@]})) || targets=(elf edit profile hash rewrite)
 
 bash scripts/install-deps.sh
 CC=clang-19 CXX=clang++-19 BUILD_DIR=build-fuzz bash scripts/build.sh \
@@ -36,6 +36,14 @@ seed() { # TARGET DIR: initial corpus
       cp "$f" "$dir/$(basename "$f")"
     done
     ;;
+  rewrite)
+    # Small programs linked with --emit-relocs, each linker and kind.
+    for ld in bfd lld; do
+      gcc -O2 -fuse-ld=$ld -Wl,-q test/inputs/rewrite/subject.c -o "$dir/subject-$ld"
+      gcc -O2 -fuse-ld=$ld -Wl,-q -fPIC -shared -Dmain=subject_main test/inputs/rewrite/subject.c \
+        -o "$dir/libsubject-$ld.so"
+    done
+    gcc -O0 -fno-pie -no-pie -Wl,-q test/inputs/rewrite/subject.c -o "$dir/subject-nopie" ;;
   profile)
     cp profiles/examples/*.json "$dir/" ;;
   hash)
@@ -59,7 +67,7 @@ PY
   esac
 }
 
-declare -A ci_runs=([elf]=30000 [edit]=40000 [profile]=25000 [hash]=400000)
+declare -A ci_runs=([elf]=30000 [edit]=40000 [profile]=25000 [hash]=400000 [rewrite]=3000)
 
 status=0
 for t in "${targets[@]}"; do

@@ -260,10 +260,17 @@ void rebuildEhFrameHdr(const ElfFile &in, const std::vector<Fde> &fdes, std::spa
     auto it = byRecord.find(record);
     if (it == byRecord.end())
       r.bad(".eh_frame_hdr entry names no FDE");
-    int64_t moved = int64_t(newAddress(it->second->pcBegin)) - int64_t(it->second->pcBegin);
-    entries[i] = {int32_t(initial + moved), fde};
+    (void)initial; // regenerated from the FDE itself, which is what unwinders trust
+    int64_t location = int64_t(newAddress(it->second->pcBegin)) - int64_t(s->addr());
+    if (location != int32_t(location))
+      r.bad(".eh_frame_hdr entry out of range");
+    entries[i] = {int32_t(location), fde};
   }
-  std::sort(entries.begin(), entries.end());
+  // Unwinders search by address: sort by what each entry resolves to.
+  std::sort(entries.begin(), entries.end(), [&](const auto &a, const auto &b) {
+    uint64_t x = s->addr() + int64_t(a.first), y = s->addr() + int64_t(b.first);
+    return x < y || (x == y && a.second < b.second);
+  });
   for (uint64_t i = 0; i < count; ++i) {
     std::memcpy(hdr.data() + tablePos + 8 * i, &entries[i].first, 4);
     std::memcpy(hdr.data() + tablePos + 8 * i + 4, &entries[i].second, 4);

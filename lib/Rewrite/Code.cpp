@@ -28,6 +28,17 @@ TextInfo findText(const ElfFile &in) {
   const Section *text = in.findSection(".text");
   if (!text || !text->isExecutable() || !text->isAlloc() || !text->hasFileData())
     fatal(in.name() + ": no executable .text section to reorder");
+  // .text is rewritten whole: nothing else may share its bytes.
+  auto overlaps = [&](uint64_t offset, uint64_t size) {
+    return size && offset < text->offset() + text->size() && text->offset() < offset + size;
+  };
+  for (const Section &s : in.sections())
+    if (s.index != text->index && s.hasFileData() && s.type() != llvm::ELF::SHT_NULL &&
+        overlaps(s.offset(), s.size()))
+      fatal(in.name() + ": section " + s.name + " overlaps .text in the file");
+  if (const Phdr *dynamic = in.findSegment(llvm::ELF::PT_DYNAMIC);
+      dynamic && overlaps(dynamic->p_offset, dynamic->p_filesz))
+    fatal(in.name() + ": the dynamic segment overlaps .text in the file");
   return {text->index, text->addr(), text->addr() + text->size()};
 }
 

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <numeric>
+#include <tuple>
 #include <unordered_map>
 
 using namespace llvm::ELF;
@@ -74,6 +75,7 @@ public:
 private:
   void readRelocations();
   void collectDataFields();
+  void checkOverlaps() const;
   void bondUnwindRanges();
   void computeGlue();
   void checkDebugInfo();
@@ -234,6 +236,18 @@ void Rewriter::collectDataFields() {
         f.what = t.isAlloc() ? "code address in data" : "code address in non-allocated data";
         if (f.size == 8 && offset + 8 > t.size())
           fatal(in.where(*r.section) + ": relocation at " + hex(e.r_offset) + " is outside " + t.name);
+        // The word holds S + A, or nothing when the dynamic relocation
+        // carries it (lld leaves RELATIVE places zero); anything else means
+        // the relocation does not describe the file.
+        uint64_t word = 0, want = f.size == 8 ? sa : (f.isSigned ? uint64_t(int64_t(int32_t(sa))) : uint32_t(sa));
+        std::memcpy(&word, contents.data() + offset, f.size);
+        if (f.size == 4 && f.isSigned)
+          word = uint64_t(int64_t(int32_t(word)));
+        if (word == 0 && want != 0)
+          continue;
+        if (word != want)
+          fatal(in.where(*r.section) + ": relocation at " + hex(e.r_offset) + " says " + hex(want) + ", but " +
+                t.name + " holds " + hex(word) + " there");
         addField(f);
       } else if (type == R_X86_64_PC32 && t.isAlloc()) {
         // A jump table entry is label - table_base; the table base is an
@@ -374,6 +388,26 @@ void Rewriter::collectDataFields() {
     f.target = fde.pcBegin;
     f.what = "FDE pc_begin";
     addField(f);
+  }
+  checkOverlaps();
+}
+
+// Two descriptions of overlapping bytes (a hostile or corrupt relocation
+// section; linkers never write them) would make the output depend on the
+// order of writes.
+void Rewriter::checkOverlaps() const {
+  std::vector<std::tuple<unsigned, uint64_t, uint64_t>> spans; // section, place, end
+  spans.reserve(code.fields.size() + fields.size());
+  for (const auto *list : {&code.fields, &fields})
+    for (const Field &f : *list)
+      spans.push_back({f.section, f.place, f.place + f.size});
+  std::sort(spans.begin(), spans.end());
+  for (size_t i = 1; i < spans.size(); ++i) {
+    auto [s0, p0, e0] = spans[i - 1];
+    auto [s1, p1, e1] = spans[i];
+    if (s0 == s1 && p1 < e0)
+      fatal(in.name() + ": references to code overlap at " + hex(p0) + " and " + hex(p1) +
+            " (a corrupt relocation section?)");
   }
 }
 
@@ -590,10 +624,10 @@ void Rewriter::writeField(ElfEditor &editor, const Field &f, std::vector<uint8_t
   int64_t value = 0;
   switch (f.kind) {
   case Field::CodeRelative:
-    value = int64_t(map.map(f.target)) - int64_t(f.base + (place - f.place));
+    value = int64_t(map.map(f.target) - (f.base + (place - f.place)));
     break;
   case Field::DataRelative:
-    value = int64_t(map.map(f.target)) - int64_t(f.base);
+    value = int64_t(map.map(f.target) - f.base);
     break;
   case Field::Absolute:
     value = int64_t(map.map(f.target));
@@ -652,12 +686,11 @@ void Rewriter::apply(ElfEditor &editor) {
     if (f.section)
       return;
     uint64_t place = text.contains(f.place) ? map.map(f.place) : f.place;
-    int64_t before = int64_t(f.target) - (f.kind == Field::Absolute ? 0 : int64_t(f.base));
-    int64_t after = int64_t(map.map(f.target)) -
-                    (f.kind == Field::Absolute ? 0
-                     : f.kind == Field::CodeRelative ? int64_t(f.base + (place - f.place))
-                                                     : int64_t(f.base));
-    delta.push_back({f.place, after - before});
+    uint64_t before = f.target - (f.kind == Field::Absolute ? 0 : f.base);
+    uint64_t after = map.map(f.target) - (f.kind == Field::Absolute         ? 0
+                                          : f.kind == Field::CodeRelative ? f.base + (place - f.place)
+                                                                          : f.base);
+    delta.push_back({f.place, int64_t(after - before)});
   };
   for (const Field &f : code.fields) {
     writeField(editor, f, newText);
@@ -698,21 +731,22 @@ void Rewriter::apply(ElfEditor &editor) {
       const Symbol &sym = (*r.symbols)[e.getSymbol(false)];
       uint32_t type = e.getType(false);
       bool symbolMoves = sym.shndx == text.section && sym.type != STT_SECTION;
-      int64_t dS = symbolMoves ? int64_t(map.map(sym.value)) - int64_t(sym.value) : 0;
+      // Addends are arithmetic modulo 2^64, as the linker's.
+      uint64_t dS = symbolMoves ? map.map(sym.value) - sym.value : 0;
       uint64_t place = isText ? map.map(e.r_offset) : e.r_offset;
-      int64_t addend = e.r_addend;
+      uint64_t addend = uint64_t(e.r_addend);
       if (isAbsolute(type)) {
-        uint64_t sa = sym.value + e.r_addend;
+        uint64_t sa = sym.value + uint64_t(e.r_addend);
         if (sym.shndx == text.section)
-          addend = int64_t(map.map(sa)) - int64_t(sym.value) - dS;
+          addend = map.map(sa) - sym.value - dS;
       } else if (isPcRelative(type) && r.target->isAlloc()) {
         auto d = std::lower_bound(delta.begin(), delta.end(), std::pair<uint64_t, int64_t>(e.r_offset, INT64_MIN));
-        int64_t dField = d != delta.end() && d->first == e.r_offset ? d->second : 0;
-        addend = e.r_addend + dField + int64_t(place - e.r_offset) - dS;
+        uint64_t dField = d != delta.end() && d->first == e.r_offset ? uint64_t(d->second) : 0;
+        addend = uint64_t(e.r_addend) + dField + (place - e.r_offset) - dS;
       }
-      if (place != e.r_offset || addend != e.r_addend) {
+      if (place != e.r_offset || addend != uint64_t(e.r_addend)) {
         rela[i].r_offset = place;
-        rela[i].r_addend = addend;
+        rela[i].r_addend = int64_t(addend);
         changed = true;
       }
     }

@@ -113,6 +113,11 @@ void Verifier::buildMap() {
     if (!size)
       if (auto it = fdeEnd.find(s.value); it != fdeEnd.end() && it->second > s.value)
         size = it->second - s.value;
+    // The rewriter clips a function to .text; so does the map.
+    uint64_t textEnd = text->addr() + text->size();
+    if (s.value < text->addr() || s.value >= textEnd)
+      continue;
+    size = std::min(size, textEnd - s.value);
     if (size)
       functions.push_back({s.value, size, t.value});
   }
@@ -214,7 +219,15 @@ void Verifier::checkCode() {
         }
         if (i->field && j->field) {
           ++local.pcRelativeOperands;
-          uint64_t want = map(i->field->target, true);
+          // A jump to the end of a function (padding follows) moves with it;
+        // code that starts there is something else.
+        uint64_t t = i->field->target;
+        bool padding = false;
+        if (t >= base && t < base + oldText.size()) {
+          auto next = decoder.decode(oldText.subspan(t - base), t);
+          padding = oldText[t - base] == 0 || (next && next->isPadding);
+        }
+        uint64_t want = map(t, padding);
           if (j->field->target != want)
             local.problems.push_back("operand at " + hex(a) + " refers to " + hex(i->field->target) + "; moved to " + hex(b) +
                     " it refers to " + hex(j->field->target) + ", expected " + hex(want));
@@ -269,7 +282,8 @@ void Verifier::checkUnwind() {
       problem(".eh_frame_hdr is not sorted at entry " + std::to_string(i));
     auto it = pcOfRecord.find(hy[i].second);
     if (it == pcOfRecord.end() || it->second != hy[i].first)
-      problem(".eh_frame_hdr entry " + std::to_string(i) + " does not match its FDE");
+      problem(".eh_frame_hdr entry " + std::to_string(i) + " says " + hex(hy[i].first) + " for the FDE at " +
+              hex(hy[i].second) + (it == pcOfRecord.end() ? ", which is no FDE" : ", which starts at " + hex(it->second)));
   }
   if (const Section *h = before.findSection(".eh_frame_hdr"))
     for (uint64_t a = h->addr(); a < h->addr() + h->size(); a += 4)
@@ -279,7 +293,7 @@ void Verifier::checkUnwind() {
 void Verifier::checkDynamic() {
   if (map(before.header().e_entry) != after.header().e_entry)
     problem("entry point is " + hex(after.header().e_entry) + ", expected " + hex(map(before.header().e_entry)));
-  auto x = before.dynamicSlots(), y = after.dynamicSlots();
+  auto x = before.dynamicEntries(), y = after.dynamicEntries(); // what the loader reads
   for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
     bool address = x[i].d_tag == DT_INIT || x[i].d_tag == DT_FINI;
     uint64_t want = address ? map(x[i].d_un.d_val) : x[i].d_un.d_val;

@@ -1,0 +1,60 @@
+// libFuzzer target: rewrite planning and verification, in memory, on mutated
+// binaries linked with --emit-relocs. A mutated input either fails with a
+// clear error (FatalError) or is rewritten; what is rewritten must load
+// again, and verify must run on it without crashing. The order is every
+// function, reversed, so that nearly everything moves.
+//
+// On hostile inputs (symbols that overlap pinned code, tables that disagree
+// with each other) verify may dispute the rewrite: `elfopt rewrite` then
+// refuses to write anything. That is the designed outcome, so here only
+// crashes, leaks, undefined behaviour and unreadable outputs are findings;
+// ELFOPT_FUZZ_STRICT=1 also aborts on a disputed rewrite, to hunt those.
+#include "elfopt/Elf/Functions.h"
+#include "elfopt/Rewrite/Rewrite.h"
+#include "elfopt/Support/Diagnostics.h"
+#include "elfopt/Verify/Verify.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+using namespace elfopt;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static bool quiet = (setWarningsEnabled(false), true);
+  (void)quiet;
+  std::unique_ptr<ElfFile> file;
+  RewriteResult result;
+  try {
+    file = ElfFile::fromBuffer("fuzz", llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(
+                                           reinterpret_cast<const char *>(data), size)));
+    RewriteOptions options;
+    options.stripDebug = true;
+    for (const Function &f : readFunctions(*file).functions)
+      options.order.insert(options.order.begin(), f.address);
+    result = rewriteText(*file, options);
+  } catch (const FatalError &) {
+    return 0;
+  }
+  std::unique_ptr<ElfFile> out;
+  try {
+    out = ElfFile::fromBuffer("out", llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(
+                                         reinterpret_cast<const char *>(result.bytes.data()),
+                                         result.bytes.size())));
+  } catch (const FatalError &e) {
+    std::fprintf(stderr, "rewritten file rejected: %s\n", e.what());
+    std::abort();
+  }
+  VerifyReport report;
+  try {
+    report = verifyRewrite(*file, *out);
+  } catch (const FatalError &) {
+    return 0; // a table verify reads again may be malformed in the input too
+  }
+  static bool strict = std::getenv("ELFOPT_FUZZ_STRICT") != nullptr;
+  if (!report.ok() && strict) {
+    for (const std::string &p : report.problems)
+      std::fprintf(stderr, "verify: %s\n", p.c_str());
+    std::abort();
+  }
+  return 0;
+}
