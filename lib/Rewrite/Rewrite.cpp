@@ -223,7 +223,7 @@ void Rewriter::collectDataFields() {
         continue;
       }
       uint64_t offset = t.isAlloc() ? e.r_offset - t.addr() : e.r_offset;
-      if (!t.hasFileData() || offset >= t.size() || t.size() - offset < 4)
+      if (!t.hasFileData() || offset >= contents.size() || contents.size() - offset < 4)
         fatal(in.where(*r.section) + ": relocation at " + hex(e.r_offset) + " is outside " + t.name);
       Field f;
       f.place = t.isAlloc() ? e.r_offset : offset;
@@ -234,7 +234,7 @@ void Rewriter::collectDataFields() {
         f.isSigned = type == R_X86_64_32S;
         f.target = sa;
         f.what = t.isAlloc() ? "code address in data" : "code address in non-allocated data";
-        if (f.size == 8 && offset + 8 > t.size())
+        if (offset + f.size > contents.size())
           fatal(in.where(*r.section) + ": relocation at " + hex(e.r_offset) + " is outside " + t.name);
         // The word holds S + A, or nothing when the dynamic relocation
         // carries it (lld leaves RELATIVE places zero); anything else means
