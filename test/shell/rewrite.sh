@@ -4,7 +4,7 @@
 # carried along correctly; the output is deterministic; verify catches a
 # corrupted rewrite; gdb's backtrace inside moved functions is right.
 source "$(dirname "$0")/lib.sh"
-require gcc g++ gdb addr2line llvm-dwarfdump-19 python3
+require gcc g++ gdb addr2line llvm-dwarfdump-19 python3 eu-elflint
 cd "$WORK"
 IN=$SRC/test/inputs/rewrite
 gcc -O2 -Wl,-q "$IN/subject.c" -o subject
@@ -109,4 +109,19 @@ backtrace cxx >bt.orig
 backtrace cxx.r >bt.new
 check "gdb sees depth3 <- depth2 <- depth1 <- main" grep -qz 'depth3.*depth2.*depth1.*main' bt.orig
 check "the same backtrace in the rewritten binary" cmp -s bt.orig bt.new
+
+# With the dynamic symbol passes, in one command, on a shared library.
+gcc -O2 -fPIC -shared -Dmain=subject_main -Wl,-q "$IN/subject.c" -o libsubject.so
+mkdir -p orig new
+cp libsubject.so orig/
+gcc -O2 "$IN/driver.c" -L orig -lsubject -o driver
+check "rewrite --dynsort --gnu-hash=optimize --hashvals" \
+  "$ELFOPT" rewrite libsubject.so --random-order 4 --dynsort --gnu-hash=optimize --hashvals -o new/libsubject.so
+check "the library still serves the program the same" \
+  cmp <(LD_LIBRARY_PATH=orig ./driver; echo $?) <(LD_LIBRARY_PATH=new ./driver; echo $?)
+check "eu-elflint: nothing but the documented hashvals tag" \
+  bash -c "eu-elflint --gnu-ld new/libsubject.so | grep -v 'unknown tag' | grep -q . && exit 1 || exit 0"
+check "--dynsort alone needs no order" "$ELFOPT" rewrite libsubject.so --dynsort -o dynsorted.so
+expect_error 1 "elfopt: error: --gnu-hash rebuilds the table --dynsort sorts; give --dynsort (see 'elfopt help rewrite')" \
+  "$ELFOPT" rewrite libsubject.so --gnu-hash=keep -o x.so
 finish

@@ -116,6 +116,21 @@ static uint64_t parseNumber(const std::string &text, const char *what) {
   throw UsageError{"edit", std::string("invalid ") + what + " '" + text + "'"};
 }
 
+static json dynsortJson(const DynsortResult &r) {
+  auto table = [](const GnuHashCost &c) {
+    return json{{"nbuckets", c.shape.nbuckets},
+                {"bloomWords", c.shape.bloomWords},
+                {"bloomShift", c.shape.bloomShift},
+                {"bytes", c.bytes},
+                {"weightedLines", c.weighted}};
+  };
+  return {{"symbols", r.symbols},
+          {"hashed", r.hashed},
+          {"dynstrBytes", {r.dynstrBefore, r.dynstrAfter}},
+          {"gnuHashBefore", table(r.before)},
+          {"gnuHashAfter", table(r.after)}};
+}
+
 static int runEdit(const std::vector<std::string> &args) {
   po::options_description opts;
   opts.add_options()("input", po::value<std::string>())("output,o", po::value<std::string>())(
@@ -212,19 +227,7 @@ static int runEdit(const std::vector<std::string> &args) {
               {"segmentSize", layout.segmentSize},
               {"movedSections", layout.movedSections}};
     if (sorted)
-      j["dynsort"] = {{"symbols", sorted->symbols},
-                      {"hashed", sorted->hashed},
-                      {"dynstrBytes", {sorted->dynstrBefore, sorted->dynstrAfter}},
-                      {"gnuHashBefore", {{"nbuckets", sorted->before.shape.nbuckets},
-                                         {"bloomWords", sorted->before.shape.bloomWords},
-                                         {"bloomShift", sorted->before.shape.bloomShift},
-                                         {"bytes", sorted->before.bytes},
-                                         {"weightedLines", sorted->before.weighted}}},
-                      {"gnuHashAfter", {{"nbuckets", sorted->after.shape.nbuckets},
-                                        {"bloomWords", sorted->after.shape.bloomWords},
-                                        {"bloomShift", sorted->after.shape.bloomShift},
-                                        {"bytes", sorted->after.bytes},
-                                        {"weightedLines", sorted->after.weighted}}}};
+      j["dynsort"] = dynsortJson(*sorted);
     std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
   }
   return ExitOk;
@@ -783,6 +786,13 @@ static const char RewriteUsage[] =
     "  --strip-debug         drop debug info that cannot follow the new layout\n"
     "                        (otherwise such input is refused)\n"
     "  --no-verify           skip 'elfopt verify' of the result before writing it\n"
+    "  --dynsort             sort .dynsym/.dynstr by GNU hash bucket and rebuild\n"
+    "                        .gnu.hash (see 'elfopt edit'); needs no relocations\n"
+    "  --gnu-hash=MODE       with --dynsort: optimize (default: the cost model's\n"
+    "                        shape within the old size) or keep (same shape)\n"
+    "  --hashvals            add precomputed symbol hashes (.elfopt.hashvals)\n"
+    "Without an order, only the dynamic symbol passes run. verify checks the\n"
+    ".text rewrite, before the dynamic symbol passes renumber .dynsym.\n"
     "  --json                print the report as JSON\n";
 
 static json verifyJson(const VerifyReport &v) {
@@ -818,10 +828,17 @@ static int runRewrite(const std::vector<std::string> &args) {
       "order", po::value<std::string>())("symbol-list", po::value<std::string>())(
       "random-order", po::value<uint64_t>())("object", po::value<std::string>())(
       "allow-mismatch", po::bool_switch())("min-match-rate", po::value<double>())(
-      "strip-debug", po::bool_switch())("no-verify", po::bool_switch())("json", po::bool_switch());
+      "strip-debug", po::bool_switch())("no-verify", po::bool_switch())("json", po::bool_switch())(
+      "dynsort", po::bool_switch())("gnu-hash", po::value<std::string>())("hashvals", po::bool_switch());
   po::positional_options_description pos;
   pos.add("input", 1);
   auto vm = parse("rewrite", args, opts, pos);
+  bool doDynsort = vm["dynsort"].as<bool>(), doHashvals = vm["hashvals"].as<bool>();
+  std::string gnuHash = vm.count("gnu-hash") ? vm["gnu-hash"].as<std::string>() : "optimize";
+  if (gnuHash != "optimize" && gnuHash != "keep")
+    throw UsageError{"rewrite", "--gnu-hash must be optimize or keep"};
+  if (vm.count("gnu-hash") && !doDynsort)
+    throw UsageError{"rewrite", "--gnu-hash rebuilds the table --dynsort sorts; give --dynsort"};
   if (!vm.count("input"))
     throw UsageError{"rewrite", "give the input binary"};
   std::string input = vm["input"].as<std::string>();
@@ -833,15 +850,18 @@ static int runRewrite(const std::vector<std::string> &args) {
     throw UsageError{"rewrite", "the output is the input; use --in-place to rewrite it"};
   int sources = int(vm.count("profile") > 0) + int(vm.count("order")) +
                 int(vm.count("symbol-list")) + int(vm.count("random-order"));
-  if (sources != 1)
-    throw UsageError{"rewrite", "give one of --profile, --order, --symbol-list, --random-order"};
+  if (sources > 1 || (sources == 0 && !doDynsort && !doHashvals))
+    throw UsageError{"rewrite", "give one of --profile, --order, --symbol-list, --random-order "
+                                "(or only --dynsort / --hashvals)"};
 
   auto file = ElfFile::open(input);
   FunctionTable table = readFunctions(*file);
   RewriteOptions options;
   options.stripDebug = vm["strip-debug"].as<bool>();
   std::string orderSource;
-  if (vm.count("profile")) {
+  if (sources == 0) {
+    orderSource = "no reordering";
+  } else if (vm.count("profile")) {
     po::variables_map orderVm = vm;
     OrderInputs inputs;
     // As `order --binary INPUT`: the profiles must be of this file.
@@ -879,18 +899,50 @@ static int runRewrite(const std::vector<std::string> &args) {
       std::swap(options.order[i - 1], options.order[rng() % i]);
     orderSource = "random order";
   }
-  RewriteResult result = rewriteText(*file, options);
+  RewriteResult result;
   std::optional<VerifyReport> verified;
-  if (!vm["no-verify"].as<bool>()) {
+  if (sources) {
+    result = rewriteText(*file, options);
+    if (!vm["no-verify"].as<bool>()) {
+      auto copy = llvm::MemoryBuffer::getMemBufferCopy(
+          llvm::StringRef(reinterpret_cast<const char *>(result.bytes.data()), result.bytes.size()));
+      auto out = ElfFile::fromBuffer(output + " (rewritten, in memory)", std::move(copy));
+      verified = verifyRewrite(*file, *out);
+      if (!verified->ok()) {
+        printVerify(*verified);
+        fatal(input + ": the rewritten file failed verification; nothing was written (please "
+                      "report this with the input)",
+              ExitInternal);
+      }
+    }
+  } else {
+    auto bytes = file->bytes();
+    result.bytes.assign(bytes.begin(), bytes.end());
+  }
+  // The dynamic symbol passes, on what the text rewrite produced.
+  std::optional<DynsortResult> sorted;
+  bool hashvalsAdded = false;
+  if (doDynsort || doHashvals) {
     auto copy = llvm::MemoryBuffer::getMemBufferCopy(
         llvm::StringRef(reinterpret_cast<const char *>(result.bytes.data()), result.bytes.size()));
-    auto out = ElfFile::fromBuffer(output + " (rewritten, in memory)", std::move(copy));
-    verified = verifyRewrite(*file, *out);
-    if (!verified->ok()) {
-      printVerify(*verified);
-      fatal(input + ": the rewritten file failed verification; nothing was written (please "
-                    "report this with the input)",
-            ExitInternal);
+    auto current = ElfFile::fromBuffer(input, std::move(copy));
+    if (!current->findSectionOfType(llvm::ELF::SHT_DYNSYM)) {
+      warn(input + ": no dynamic symbols (statically linked): --dynsort and --hashvals have nothing to do");
+    } else {
+      ElfEditor editor(*current);
+      if (doDynsort) {
+        DynsortOptions dopts;
+        dopts.keepShape = gnuHash == "keep";
+        sorted = dynsort(editor, dopts);
+      }
+      std::optional<unsigned> hv;
+      if (doHashvals)
+        hv = addHashvals(editor, sorted ? &sorted->names : nullptr);
+      editor.layout();
+      if (hv)
+        finishHashvals(editor, *hv);
+      hashvalsAdded = hv.has_value();
+      result.bytes = editor.serialize();
     }
   }
   struct stat st;
@@ -921,32 +973,47 @@ static int runRewrite(const std::vector<std::string> &args) {
     j["orderIgnored"] = r.orderIgnored;
     if (verified)
       j["verify"] = verifyJson(*verified);
+    if (sorted)
+      j["dynsort"] = dynsortJson(*sorted);
+    j["hashvals"] = hashvalsAdded;
     std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
     return ExitOk;
   }
   std::printf("%s -> %s (%s)\n", input.c_str(), output.c_str(), orderSource.c_str());
-  std::printf("  .text: %llu bytes at %s; %llu function blocks\n", (unsigned long long)r.textSize,
-              hex(r.textStart).c_str(), (unsigned long long)r.functions);
-  std::printf("  ordered first: %llu blocks, %llu bytes\n", (unsigned long long)r.orderedPlaced,
-              (unsigned long long)r.orderedFrontBytes);
-  std::printf("  moved: %llu blocks, %llu bytes\n", (unsigned long long)r.movedBlocks,
-              (unsigned long long)r.movedBytes);
-  std::printf("  kept in place: %llu blocks, %llu bytes\n", (unsigned long long)r.pinnedBlocks,
-              (unsigned long long)r.pinnedBytes);
-  for (auto &[why, n] : r.pinnedWhy)
-    std::printf("    %6llu  %s\n", (unsigned long long)n, why.c_str());
-  if (r.bondedBlocks) {
-    std::printf("  moved with a neighbour: %llu blocks\n", (unsigned long long)r.bondedBlocks);
-    for (auto &[why, n] : r.bondedWhy)
+  if (sources) {
+    std::printf("  .text: %llu bytes at %s; %llu function blocks\n", (unsigned long long)r.textSize,
+                hex(r.textStart).c_str(), (unsigned long long)r.functions);
+    std::printf("  ordered first: %llu blocks, %llu bytes\n", (unsigned long long)r.orderedPlaced,
+                (unsigned long long)r.orderedFrontBytes);
+    std::printf("  moved: %llu blocks, %llu bytes\n", (unsigned long long)r.movedBlocks,
+                (unsigned long long)r.movedBytes);
+    std::printf("  kept in place: %llu blocks, %llu bytes\n", (unsigned long long)r.pinnedBlocks,
+                (unsigned long long)r.pinnedBytes);
+    for (auto &[why, n] : r.pinnedWhy)
       std::printf("    %6llu  %s\n", (unsigned long long)n, why.c_str());
+    if (r.bondedBlocks) {
+      std::printf("  moved with a neighbour: %llu blocks\n", (unsigned long long)r.bondedBlocks);
+      for (auto &[why, n] : r.bondedWhy)
+        std::printf("    %6llu  %s\n", (unsigned long long)n, why.c_str());
+    }
+    std::printf("  references updated:\n");
+    for (auto &[what, n] : r.fieldsUpdated)
+      std::printf("    %8llu  %s\n", (unsigned long long)n, what.c_str());
+    if (r.strippedDebug)
+      std::printf("  debug info dropped (--strip-debug)\n");
   }
-  std::printf("  references updated:\n");
-  for (auto &[what, n] : r.fieldsUpdated)
-    std::printf("    %8llu  %s\n", (unsigned long long)n, what.c_str());
-  if (r.strippedDebug)
-    std::printf("  debug info dropped (--strip-debug)\n");
   if (verified)
     printVerify(*verified);
+  if (sorted)
+    std::printf("  dynsort: %u symbols (%u hashed); .dynstr %llu -> %llu bytes; GNU hash %u buckets, "
+                "%u bloom words, shift %u -> %u, %u, %u: %.3f -> %.3f modelled lines per symbol\n",
+                sorted->symbols, sorted->hashed, (unsigned long long)sorted->dynstrBefore,
+                (unsigned long long)sorted->dynstrAfter, sorted->before.shape.nbuckets,
+                sorted->before.shape.bloomWords, sorted->before.shape.bloomShift,
+                sorted->after.shape.nbuckets, sorted->after.shape.bloomWords,
+                sorted->after.shape.bloomShift, sorted->before.weighted, sorted->after.weighted);
+  if (hashvalsAdded)
+    std::printf("  hashvals: .elfopt.hashvals added (DT 0x6ffffe00)\n");
   return ExitOk;
 }
 
