@@ -793,6 +793,8 @@ static const char RewriteUsage[] =
     "  --hashvals            add precomputed symbol hashes (.elfopt.hashvals)\n"
     "Without an order, only the dynamic symbol passes run. verify checks the\n"
     ".text rewrite, before the dynamic symbol passes renumber .dynsym.\n"
+    "  --check               plan, rewrite in memory and verify; write nothing\n"
+    "                        (exit 0 when the rewrite would be sound)\n"
     "  --json                print the report as JSON\n";
 
 static json verifyJson(const VerifyReport &v) {
@@ -829,7 +831,8 @@ static int runRewrite(const std::vector<std::string> &args) {
       "random-order", po::value<uint64_t>())("object", po::value<std::string>())(
       "allow-mismatch", po::bool_switch())("min-match-rate", po::value<double>())(
       "strip-debug", po::bool_switch())("no-verify", po::bool_switch())("json", po::bool_switch())(
-      "dynsort", po::bool_switch())("gnu-hash", po::value<std::string>())("hashvals", po::bool_switch());
+      "dynsort", po::bool_switch())("gnu-hash", po::value<std::string>())("hashvals", po::bool_switch())(
+      "check", po::bool_switch());
   po::positional_options_description pos;
   pos.add("input", 1);
   auto vm = parse("rewrite", args, opts, pos);
@@ -843,10 +846,13 @@ static int runRewrite(const std::vector<std::string> &args) {
     throw UsageError{"rewrite", "give the input binary"};
   std::string input = vm["input"].as<std::string>();
   bool inPlace = vm["in-place"].as<bool>();
-  if (inPlace == bool(vm.count("output")))
+  bool checkOnly = vm["check"].as<bool>();
+  if (checkOnly && (inPlace || vm.count("output")))
+    throw UsageError{"rewrite", "--check writes nothing: give no -o or --in-place"};
+  if (!checkOnly && inPlace == bool(vm.count("output")))
     throw UsageError{"rewrite", "give either -o OUTPUT or --in-place"};
-  std::string output = inPlace ? input : vm["output"].as<std::string>();
-  if (!inPlace && isSameFile(input, output))
+  std::string output = checkOnly ? "(not written: --check)" : inPlace ? input : vm["output"].as<std::string>();
+  if (!inPlace && !checkOnly && isSameFile(input, output))
     throw UsageError{"rewrite", "the output is the input; use --in-place to rewrite it"};
   int sources = int(vm.count("profile") > 0) + int(vm.count("order")) +
                 int(vm.count("symbol-list")) + int(vm.count("random-order"));
@@ -945,11 +951,13 @@ static int runRewrite(const std::vector<std::string> &args) {
       result.bytes = editor.serialize();
     }
   }
-  struct stat st;
-  std::optional<mode_t> mode;
-  if (::stat(input.c_str(), &st) == 0)
-    mode = st.st_mode;
-  writeFileAtomically(output, result.bytes, mode);
+  if (!checkOnly) {
+    struct stat st;
+    std::optional<mode_t> mode;
+    if (::stat(input.c_str(), &st) == 0)
+      mode = st.st_mode;
+    writeFileAtomically(output, result.bytes, mode);
+  }
   const RewriteReport &r = result.report;
   if (vm["json"].as<bool>()) {
     json j;
