@@ -8,7 +8,7 @@
 # runs), evaluate (pages touched, current layout vs the order), rewrite (the
 # order applied to the linked binary, verified), then the rewritten program is
 # run, compared with the original, recorded again and scored: the pages its
-# startup really touches, before and after.
+# startup really touches, before and after, and an HTML report is written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -47,8 +47,10 @@ echo "$demo/startup-demo.order.json ($(grep -c . "$demo/startup-demo.order.txt")
 step "elfopt evaluate: text pages startup touches, current layout vs the order"
 "$elfopt" evaluate "$program" "$demo/startup-demo.profile.json"
 
-step "elfopt rewrite: the order applied to the linked binary (and verified)"
-"$elfopt" rewrite "$program" --order "$demo/startup-demo.order.json" -o "$demo/startup-demo.optimized"
+step "elfopt rewrite: the order applied to the linked binary (verified), with dynsort, an optimized GNU hash and precomputed hashes"
+"$elfopt" rewrite "$program" --order "$demo/startup-demo.order.json" --dynsort --gnu-hash=optimize --hashvals \
+  -o "$demo/startup-demo.optimized"
+"$elfopt" rewrite "$program" --order "$demo/startup-demo.order.json" --check --json >"$demo/rewrite.json"
 
 step "The rewritten program: same output?"
 before=$("$program" 42)
@@ -81,6 +83,10 @@ for bin in "$program" "$demo/startup-demo.optimized"; do
     printf '  %-28s %s\n' "$(basename "$bin")" "$(awk -F, '/page-faults/ {print $1}' "$demo/perf.out")"
   fi
 done
+
+step "elfopt report: one HTML page with all of it"
+"$elfopt" report "$program" "$demo/startup-demo.optimized" "$demo/startup-demo.profile.json" \
+  --rewrite-json "$demo/rewrite.json" -o "$demo/report.html"
 
 step "elfopt edit: a 64 KiB section in a new segment, run both, compare"
 head -c 65536 /dev/zero >"$demo/payload"

@@ -69,6 +69,18 @@ TextLayout TextLayout::withOrder(const FunctionTable &table, const std::vector<u
   return l;
 }
 
+TextLayout TextLayout::byName(const FunctionTable &from, const FunctionTable &to) {
+  TextLayout l;
+  std::unordered_map<std::string, uint64_t> where;
+  for (const Function &f : to.functions)
+    where.emplace(f.name, f.address);
+  for (const Function &f : from.functions) {
+    auto it = where.find(f.name);
+    l.newAddress[f.address] = it == where.end() ? f.address : it->second;
+  }
+  return l;
+}
+
 uint64_t TextLayout::addressOf(uint64_t oldAddress) const {
   auto it = newAddress.find(oldAddress);
   return it == newAddress.end() ? oldAddress : it->second;

@@ -40,6 +40,9 @@ public:
   static TextLayout original(const FunctionTable &table);
   /// The listed functions (by link-time address) first, in order.
   static TextLayout withOrder(const FunctionTable &table, const std::vector<uint64_t> &order);
+  /// Another build of the same program (a rewritten one): each function of
+  /// \p from at the address its namesake has in \p to.
+  static TextLayout byName(const FunctionTable &from, const FunctionTable &to);
   /// New address of the function that starts at \p oldAddress.
   uint64_t addressOf(uint64_t oldAddress) const;
 
