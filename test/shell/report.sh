@@ -32,6 +32,6 @@ if [[ -z $browser ]]; then
 else
   check "headless Chromium renders the page with both maps" bash -c \
     "timeout 60 '$browser' --headless --no-sandbox --disable-gpu --dump-dom 'file://$WORK/report.html' 2>/dev/null |
-     grep -c '<svg' | grep -qx 2"
+     grep -o '<svg' | wc -l | grep -qx 2"
 fi
 finish
