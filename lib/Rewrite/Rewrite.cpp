@@ -808,12 +808,16 @@ RewriteResult Rewriter::run() {
   // ELFOPT_TIMES=1: each phase's wall time on stderr (for bench/).
   bool times = std::getenv("ELFOPT_TIMES") != nullptr;
   auto last = std::chrono::steady_clock::now();
-  auto phase = [&](const char *name) {
+  auto phase = [&](const char *name, const char *next) {
     auto now = std::chrono::steady_clock::now();
     if (times)
       std::fprintf(stderr, "time %-12s %7.3f s\n", name, std::chrono::duration<double>(now - last).count());
     last = now;
+    if (options.progress && next)
+      options.progress(next);
   };
+  if (options.progress)
+    options.progress("reading");
   text = findText(in);
   for (const Section &s : in.sections())
     if (s.isAlloc() && s.hasFileData() && s.size())
@@ -829,24 +833,24 @@ RewriteResult Rewriter::run() {
   std::map<uint64_t, uint64_t> fdeRanges;
   for (const Fde &f : fdes)
     fdeRanges.emplace(f.pcBegin, f.pcEnd);
-  phase("read");
+  phase("read", "decoding .text");
   code = analyseCode(in, text, fdeRanges);
-  phase("decode");
+  phase("decode", "finding references");
   bondUnwindRanges();
   computeGlue();
   checkDebugInfo();
   collectDataFields();
-  phase("references");
+  phase("references", "placing");
   place();
-  phase("place");
+  phase("place", "patching");
   ElfEditor editor(in);
   apply(editor);
-  phase("apply");
+  phase("apply", "writing");
   RewriteResult result;
   result.bytes = editor.serialize();
   result.report = std::move(report);
   result.map = std::move(map);
-  phase("serialize");
+  phase("serialize", nullptr);
   return result;
 }
 

@@ -6,7 +6,8 @@
 # builds and runs: rewrite with a random order, and (at -O2) with the order
 # recorded from the program itself; the result must print the same output
 # and exit status, pass `elfopt verify` (rewrite runs it; it is also run
-# here), and rewrite again with another order. Under the sanitizers only the
+# here), leave eu-elflint with nothing new to say, and survive strip,
+# objcopy and a second rewrite with another order. Under the sanitizers only the
 # -O2 column runs, to stay within CI's time.
 source "$(dirname "$0")/lib.sh"
 require gcc g++ clang-19 clang++-19 ld.bfd ld.gold ld.lld mold eu-elflint
@@ -86,7 +87,12 @@ for lang in c cpp; do
             check "$name: second rewrite runs the same" same_behaviour "$name" "$rewritten.2"
             check "$name: strip works on the output" strip -o "$rewritten.stripped" "$rewritten"
             check "$name: the stripped output runs the same" same_behaviour "$name" "$rewritten.stripped"
+            check "$name: objcopy works on the output" objcopy "$rewritten" "$rewritten.copied"
+            check "$name: the copied output runs the same" same_behaviour "$name" "$rewritten.copied"
           fi
+          # eu-elflint says nothing it did not say about the original.
+          lint() { eu-elflint --gnu-ld "$1" 2>&1 | sed "s|$1|FILE|g"; }
+          check "$name: eu-elflint reports nothing new" cmp -s <(lint "$target") <(lint "$rewritten")
           # A recorded order, as a user would get it.
           if [[ $opt == -O2 && $kind != shared ]]; then
             # record exits with the program's status; the profile is what counts.

@@ -26,6 +26,7 @@
 #include "elfopt/Elf/ElfFile.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -38,6 +39,8 @@ struct RewriteOptions {
   /// Drop .debug_* (and their relocations) instead of refusing when debug
   /// info cannot follow the new layout.
   bool stripDebug = false;
+  /// Called as each phase starts ("decoding", ...): a terminal's progress line.
+  std::function<void(const std::string &phase)> progress;
 };
 
 /// Where each byte of .text went: a sorted list of moved ranges.

@@ -1,0 +1,433 @@
+//===- RewriteCommands.cpp - rewrite, verify, report ------------------------===//
+#include "CommandSupport.h"
+#include "Commands.h"
+#include "elfopt/Dynsym/Dynsort.h"
+#include "elfopt/Dynsym/Hashvals.h"
+#include "elfopt/Edit/ElfEditor.h"
+#include "elfopt/Elf/Functions.h"
+#include "elfopt/Hash/HashTables.h"
+#include "elfopt/Order/Evaluate.h"
+#include "elfopt/Order/Order.h"
+#include "elfopt/Profile/Profile.h"
+#include "elfopt/Report/Report.h"
+#include "elfopt/Rewrite/Rewrite.h"
+#include "elfopt/Support/Diagnostics.h"
+#include "elfopt/Support/InputFile.h"
+#include "elfopt/Support/OutputFile.h"
+#include "elfopt/Verify/Verify.h"
+
+#include <cstdio>
+#include <random>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <unordered_map>
+
+namespace elfopt {
+
+//===----------------------------------------------------------------------===//
+// rewrite
+//===----------------------------------------------------------------------===//
+
+const char RewriteUsage[] =
+    "usage: elfopt rewrite INPUT (--profile P... | --order O | --symbol-list F)\n"
+    "                      -o OUTPUT [options]\n\n"
+    "Moves functions within .text so that the ordered ones come first, in\n"
+    "order, and all others follow in their original order. File size, program\n"
+    "headers and every other section's address stay; every reference to moved\n"
+    "code follows it (relocations, decoded instructions, data, GOT, symbols,\n"
+    ".eh_frame and .eh_frame_hdr, debug info). INPUT must be linked with\n"
+    "-Wl,--emit-relocs (-Wl,-q).\n\n"
+    "  -o, --output FILE     where to write (never INPUT, unless --in-place)\n"
+    "  --in-place            rewrite INPUT itself (atomically)\n"
+    "  --profile FILE        recorded profiles; the order is built as 'elfopt\n"
+    "                        order' builds it (repeatable)\n"
+    "  --order FILE          an order from 'elfopt order' (json)\n"
+    "  --symbol-list FILE    an order as a plain symbol list (lld format)\n"
+    "  --random-order SEED   a random order of all functions (for testing)\n"
+    "  --object NAME         which object of the profiles (default: main)\n"
+    "  --allow-mismatch      accept profiles of another build (match by name)\n"
+    "  --min-match-rate R    with --allow-mismatch, fail below this rate (0.5)\n"
+    "  --strip-debug         drop debug info that cannot follow the new layout\n"
+    "                        (otherwise such input is refused)\n"
+    "  --no-verify           skip 'elfopt verify' of the result before writing it\n"
+    "  --dynsort             sort .dynsym/.dynstr by GNU hash bucket and rebuild\n"
+    "                        .gnu.hash (see 'elfopt edit'); needs no relocations\n"
+    "  --gnu-hash=MODE       with --dynsort: optimize (default: the cost model's\n"
+    "                        shape within the old size) or keep (same shape)\n"
+    "  --hashvals            add precomputed symbol hashes (.elfopt.hashvals)\n"
+    "Without an order, only the dynamic symbol passes run. verify checks the\n"
+    ".text rewrite, before the dynamic symbol passes renumber .dynsym.\n"
+    "  --check               plan, rewrite in memory and verify; write nothing\n"
+    "                        (exit 0 when the rewrite would be sound)\n"
+    "  --json                print the report as JSON\n";
+
+static json verifyJson(const VerifyReport &v) {
+  return {{"ok", v.ok()},
+          {"functions", v.functions},
+          {"movedFunctions", v.movedFunctions},
+          {"instructions", v.instructions},
+          {"pcRelativeOperands", v.pcRelativeOperands},
+          {"fdes", v.fdes},
+          {"symbols", v.symbols},
+          {"dynamicRelocations", v.dynamicRelocations},
+          {"changedWordsOutsideText", v.changedWords},
+          {"problems", v.problems}};
+}
+
+static void printVerify(const VerifyReport &v) {
+  std::printf("  verify: %s: %llu functions (%llu moved), %llu instructions, %llu PC-relative "
+              "operands, %llu FDEs, %llu symbols, %llu dynamic relocations, %llu changed words "
+              "outside .text\n",
+              v.ok() ? "ok" : "FAILED", (unsigned long long)v.functions,
+              (unsigned long long)v.movedFunctions, (unsigned long long)v.instructions,
+              (unsigned long long)v.pcRelativeOperands, (unsigned long long)v.fdes,
+              (unsigned long long)v.symbols, (unsigned long long)v.dynamicRelocations,
+              (unsigned long long)v.changedWords);
+  for (const std::string &p : v.problems)
+    std::printf("    %s\n", p.c_str());
+}
+
+int runRewrite(const std::vector<std::string> &args) {
+  po::options_description opts;
+  opts.add_options()("input", po::value<std::string>())("output,o", po::value<std::string>())(
+      "in-place", po::bool_switch())("profile", po::value<std::vector<std::string>>())(
+      "order", po::value<std::string>())("symbol-list", po::value<std::string>())(
+      "random-order", po::value<uint64_t>())("object", po::value<std::string>())(
+      "allow-mismatch", po::bool_switch())("min-match-rate", po::value<double>())(
+      "strip-debug", po::bool_switch())("no-verify", po::bool_switch())("json", po::bool_switch())(
+      "dynsort", po::bool_switch())("gnu-hash", po::value<std::string>())("hashvals", po::bool_switch())(
+      "check", po::bool_switch());
+  po::positional_options_description pos;
+  pos.add("input", 1);
+  auto vm = parse("rewrite", args, opts, pos);
+  bool doDynsort = vm["dynsort"].as<bool>(), doHashvals = vm["hashvals"].as<bool>();
+  std::string gnuHash = vm.count("gnu-hash") ? vm["gnu-hash"].as<std::string>() : "optimize";
+  if (gnuHash != "optimize" && gnuHash != "keep")
+    throw UsageError{"rewrite", "--gnu-hash must be optimize or keep"};
+  if (vm.count("gnu-hash") && !doDynsort)
+    throw UsageError{"rewrite", "--gnu-hash rebuilds the table --dynsort sorts; give --dynsort"};
+  if (!vm.count("input"))
+    throw UsageError{"rewrite", "give the input binary"};
+  std::string input = vm["input"].as<std::string>();
+  bool inPlace = vm["in-place"].as<bool>();
+  bool checkOnly = vm["check"].as<bool>();
+  if (checkOnly && (inPlace || vm.count("output")))
+    throw UsageError{"rewrite", "--check writes nothing: give no -o or --in-place"};
+  if (!checkOnly && inPlace == bool(vm.count("output")))
+    throw UsageError{"rewrite", "give either -o OUTPUT or --in-place"};
+  std::string output = checkOnly ? "(not written: --check)" : inPlace ? input : vm["output"].as<std::string>();
+  if (!inPlace && !checkOnly && isSameFile(input, output))
+    throw UsageError{"rewrite", "the output is the input; use --in-place to rewrite it"};
+  int sources = int(vm.count("profile") > 0) + int(vm.count("order")) +
+                int(vm.count("symbol-list")) + int(vm.count("random-order"));
+  if (sources > 1 || (sources == 0 && !doDynsort && !doHashvals))
+    throw UsageError{"rewrite", "give one of --profile, --order, --symbol-list, --random-order "
+                                "(or only --dynsort / --hashvals)"};
+
+  auto file = ElfFile::open(input);
+  FunctionTable table = readFunctions(*file);
+  RewriteOptions options;
+  options.stripDebug = vm["strip-debug"].as<bool>();
+  std::string orderSource;
+  if (sources == 0) {
+    orderSource = "no reordering";
+  } else if (vm.count("profile")) {
+    po::variables_map orderVm = vm;
+    OrderInputs inputs;
+    // As `order --binary INPUT`: the profiles must be of this file.
+    orderVm.insert({"binary", po::variable_value(input, false)});
+    loadOrderInputs("rewrite", orderVm, vm["profile"].as<std::vector<std::string>>(), inputs);
+    for (uint32_t f : orderMarkov(inputs.set, inputs.set.runs, {}))
+      options.order.push_back(inputs.set.functions[f].address);
+    orderSource = "markov order of " + std::to_string(inputs.set.runs.size()) + " runs";
+  } else if (vm.count("order")) {
+    OrderFile order = readOrderFile(vm["order"].as<std::string>());
+    std::unordered_map<std::string, uint64_t> byName;
+    for (const Function &f : table.functions)
+      byName.emplace(f.name, f.address);
+    // An order names functions by symbol; addresses are a fallback for
+    // unnamed ones, valid only for the same build.
+    for (const OrderedFunction &f : order.functions) {
+      auto it = byName.find(f.symbol);
+      if (it != byName.end())
+        options.order.push_back(it->second);
+    }
+    orderSource = "order file";
+  } else if (vm.count("symbol-list")) {
+    std::unordered_map<std::string, uint64_t> byName;
+    for (const Function &f : table.functions)
+      byName.emplace(f.name, f.address);
+    for (const std::string &n : readSymbolList(vm["symbol-list"].as<std::string>()))
+      if (auto it = byName.find(n); it != byName.end())
+        options.order.push_back(it->second);
+    orderSource = "symbol list";
+  } else {
+    for (const Function &f : table.functions)
+      options.order.push_back(f.address);
+    std::mt19937_64 rng(vm["random-order"].as<uint64_t>());
+    for (size_t i = options.order.size(); i > 1; --i)
+      std::swap(options.order[i - 1], options.order[rng() % i]);
+    orderSource = "random order";
+  }
+  // Quiet by default; on a terminal, one line that says what is going on.
+  bool showProgress = ::isatty(2) && !vm["json"].as<bool>();
+  if (showProgress)
+    options.progress = [](const std::string &phase) { std::fprintf(stderr, "\relfopt: %-24s", phase.c_str()); };
+  RewriteResult result;
+  std::optional<VerifyReport> verified;
+  if (sources) {
+    result = rewriteText(*file, options);
+    if (showProgress && !vm["no-verify"].as<bool>())
+      options.progress("verifying");
+    if (!vm["no-verify"].as<bool>()) {
+      auto copy = llvm::MemoryBuffer::getMemBufferCopy(
+          llvm::StringRef(reinterpret_cast<const char *>(result.bytes.data()), result.bytes.size()));
+      auto out = ElfFile::fromBuffer(output + " (rewritten, in memory)", std::move(copy));
+      verified = verifyRewrite(*file, *out);
+      if (!verified->ok()) {
+        printVerify(*verified);
+        fatal(input + ": the rewritten file failed verification; nothing was written (please "
+                      "report this with the input)",
+              ExitInternal);
+      }
+    }
+  } else {
+    auto bytes = file->bytes();
+    result.bytes.assign(bytes.begin(), bytes.end());
+  }
+  // The dynamic symbol passes, on what the text rewrite produced.
+  std::optional<DynsortResult> sorted;
+  bool hashvalsAdded = false;
+  if (doDynsort || doHashvals) {
+    auto copy = llvm::MemoryBuffer::getMemBufferCopy(
+        llvm::StringRef(reinterpret_cast<const char *>(result.bytes.data()), result.bytes.size()));
+    auto current = ElfFile::fromBuffer(input, std::move(copy));
+    if (!current->findSectionOfType(llvm::ELF::SHT_DYNSYM)) {
+      warn(input + ": no dynamic symbols (statically linked): --dynsort and --hashvals have nothing to do");
+    } else {
+      ElfEditor editor(*current);
+      if (doDynsort) {
+        DynsortOptions dopts;
+        dopts.keepShape = gnuHash == "keep";
+        sorted = dynsort(editor, dopts);
+      }
+      std::optional<unsigned> hv;
+      if (doHashvals)
+        hv = addHashvals(editor, sorted ? &sorted->names : nullptr);
+      editor.layout();
+      if (hv)
+        finishHashvals(editor, *hv);
+      hashvalsAdded = hv.has_value();
+      result.bytes = editor.serialize();
+    }
+  }
+  if (showProgress)
+    std::fprintf(stderr, "\r%-40s\r", "");
+  if (!checkOnly) {
+    struct stat st;
+    std::optional<mode_t> mode;
+    if (::stat(input.c_str(), &st) == 0)
+      mode = st.st_mode;
+    writeFileAtomically(output, result.bytes, mode);
+  }
+  const RewriteReport &r = result.report;
+  if (vm["json"].as<bool>()) {
+    json j;
+    j["input"] = input;
+    j["output"] = output;
+    j["orderSource"] = orderSource;
+    j["orderedFunctions"] = options.order.size();
+    j["text"] = {{"address", r.textStart}, {"bytes", r.textSize}};
+    j["blocks"] = {{"functions", r.functions},
+                   {"moved", r.movedBlocks},
+                   {"movedBytes", r.movedBytes},
+                   {"orderedPlaced", r.orderedPlaced},
+                   {"orderedBytes", r.orderedFrontBytes},
+                   {"pinned", r.pinnedBlocks},
+                   {"pinnedBytes", r.pinnedBytes},
+                   {"pinnedWhy", r.pinnedWhy},
+                   {"bonded", r.bondedBlocks},
+                   {"bondedWhy", r.bondedWhy}};
+    j["updated"] = r.fieldsUpdated;
+    j["strippedDebug"] = r.strippedDebug;
+    j["orderIgnored"] = r.orderIgnored;
+    if (verified)
+      j["verify"] = verifyJson(*verified);
+    if (sorted)
+      j["dynsort"] = dynsortJson(*sorted);
+    j["hashvals"] = hashvalsAdded;
+    std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+    return ExitOk;
+  }
+  std::printf("%s -> %s (%s)\n", input.c_str(), output.c_str(), orderSource.c_str());
+  if (sources) {
+    std::printf("  .text: %llu bytes at %s; %llu function blocks\n", (unsigned long long)r.textSize,
+                hex(r.textStart).c_str(), (unsigned long long)r.functions);
+    std::printf("  ordered first: %llu blocks, %llu bytes\n", (unsigned long long)r.orderedPlaced,
+                (unsigned long long)r.orderedFrontBytes);
+    std::printf("  moved: %llu blocks, %llu bytes\n", (unsigned long long)r.movedBlocks,
+                (unsigned long long)r.movedBytes);
+    std::printf("  kept in place: %llu blocks, %llu bytes\n", (unsigned long long)r.pinnedBlocks,
+                (unsigned long long)r.pinnedBytes);
+    for (auto &[why, n] : r.pinnedWhy)
+      std::printf("    %6llu  %s\n", (unsigned long long)n, why.c_str());
+    if (r.bondedBlocks) {
+      std::printf("  moved with a neighbour: %llu blocks\n", (unsigned long long)r.bondedBlocks);
+      for (auto &[why, n] : r.bondedWhy)
+        std::printf("    %6llu  %s\n", (unsigned long long)n, why.c_str());
+    }
+    std::printf("  references updated:\n");
+    for (auto &[what, n] : r.fieldsUpdated)
+      std::printf("    %8llu  %s\n", (unsigned long long)n, what.c_str());
+    if (r.strippedDebug)
+      std::printf("  debug info dropped (--strip-debug)\n");
+  }
+  if (verified)
+    printVerify(*verified);
+  if (sorted)
+    std::printf("  dynsort: %u symbols (%u hashed); .dynstr %llu -> %llu bytes; GNU hash %u buckets, "
+                "%u bloom words, shift %u -> %u, %u, %u: %.3f -> %.3f modelled lines per symbol\n",
+                sorted->symbols, sorted->hashed, (unsigned long long)sorted->dynstrBefore,
+                (unsigned long long)sorted->dynstrAfter, sorted->before.shape.nbuckets,
+                sorted->before.shape.bloomWords, sorted->before.shape.bloomShift,
+                sorted->after.shape.nbuckets, sorted->after.shape.bloomWords,
+                sorted->after.shape.bloomShift, sorted->before.weighted, sorted->after.weighted);
+  if (hashvalsAdded)
+    std::printf("  hashvals: .elfopt.hashvals added (DT 0x6ffffe00)\n");
+  return ExitOk;
+}
+
+const char VerifyUsage[] =
+    "usage: elfopt verify ORIGINAL REWRITTEN [--json]\n\n"
+    "Checks a rewritten file against its original, independently of the\n"
+    "rewriter: from where each function went (.symtab), every instruction,\n"
+    "PC-relative operand, FDE, .eh_frame_hdr entry, symbol, dynamic relocation\n"
+    "and changed word outside .text must follow. Exit 0 when sound, 2 if not.\n";
+
+int runVerify(const std::vector<std::string> &args) {
+  po::options_description opts;
+  opts.add_options()("original", po::value<std::string>())("rewritten", po::value<std::string>())(
+      "json", po::bool_switch());
+  po::positional_options_description pos;
+  pos.add("original", 1).add("rewritten", 1);
+  auto vm = parse("verify", args, opts, pos);
+  if (!vm.count("original") || !vm.count("rewritten"))
+    throw UsageError{"verify", "give the original and the rewritten file"};
+  auto a = ElfFile::open(vm["original"].as<std::string>());
+  auto b = ElfFile::open(vm["rewritten"].as<std::string>());
+  VerifyReport v = verifyRewrite(*a, *b);
+  if (vm["json"].as<bool>())
+    std::printf("%s\n", verifyJson(v).dump(2, ' ', false, json::error_handler_t::replace).c_str());
+  else {
+    std::printf("%s -> %s\n", a->name().c_str(), b->name().c_str());
+    printVerify(v);
+  }
+  return v.ok() ? ExitOk : ExitBadInput;
+}
+
+//===----------------------------------------------------------------------===//
+// report
+//===----------------------------------------------------------------------===//
+
+const char ReportUsage[] =
+    "usage: elfopt report ORIGINAL REWRITTEN PROFILE... -o REPORT.html [options]\n\n"
+    "Writes one self-contained HTML page (no scripts, no network): a map of\n"
+    ".text's pages touched at startup in ORIGINAL and in REWRITTEN (PROFILEs\n"
+    "are ORIGINAL's recorded runs; functions are found in REWRITTEN by name),\n"
+    "the evaluate figures of both, their GNU hash figures, and what the rewrite\n"
+    "kept in place or moved together, and why.\n\n"
+    "  -o, --output FILE     the HTML file to write\n"
+    "  --rewrite-json FILE   the output of 'elfopt rewrite --json'\n"
+    "  --object NAME         which object of the profiles (default: main)\n"
+    "  --allow-mismatch      accept profiles of another build (match by name)\n";
+
+static std::string gnuHashLine(const ElfFile &file) {
+  const Section *gnu = file.findSectionOfType(llvm::ELF::SHT_GNU_HASH);
+  const Section *dynsym = file.findSectionOfType(llvm::ELF::SHT_DYNSYM);
+  if (!gnu || !dynsym || dynsym->header.sh_entsize == 0)
+    return "";
+  GnuHashTable t = parseGnuHash(file.contents(*gnu), dynsym->size() / dynsym->header.sh_entsize, file.where(*gnu));
+  HashTableStats st = computeStats(t);
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "%llu symbols, %llu buckets, %llu bloom words (shift %llu), false positives %.4f, "
+                "mean probes: hit %.3f, miss %.3f",
+                (unsigned long long)st.symbols, (unsigned long long)st.nbuckets,
+                (unsigned long long)st.bloomWords, (unsigned long long)st.bloomShift,
+                st.falsePositiveRate, st.meanProbesHit, st.meanProbesMiss);
+  return line;
+}
+
+int runReport(const std::vector<std::string> &args) {
+  po::options_description opts;
+  opts.add_options()("original", po::value<std::string>())("rewritten", po::value<std::string>())(
+      "profiles", po::value<std::vector<std::string>>())("output,o", po::value<std::string>())(
+      "rewrite-json", po::value<std::string>())("object", po::value<std::string>())(
+      "allow-mismatch", po::bool_switch());
+  po::positional_options_description pos;
+  pos.add("original", 1).add("rewritten", 1).add("profiles", -1);
+  auto vm = parse("report", args, opts, pos);
+  if (!vm.count("original") || !vm.count("rewritten") || !vm.count("output"))
+    throw UsageError{"report", "give ORIGINAL, REWRITTEN, the profiles and -o REPORT.html"};
+  std::string original = vm["original"].as<std::string>();
+  std::string rewritten = vm["rewritten"].as<std::string>();
+  po::variables_map orderVm = vm;
+  orderVm.insert({"binary", po::variable_value(original, false)});
+  OrderInputs inputs;
+  loadOrderInputs("report", orderVm,
+                  vm.count("profiles") ? vm["profiles"].as<std::vector<std::string>>()
+                                       : std::vector<std::string>{},
+                  inputs);
+  auto after = ElfFile::open(rewritten);
+  FunctionTable afterTable = readFunctions(*after);
+  TextLayout layouts[2] = {TextLayout::original(inputs.table), TextLayout::byName(inputs.table, afterTable)};
+  const ElfFile *files[2] = {inputs.binary.get(), after.get()};
+  ReportInput report;
+  report.runs = inputs.set.runs.size();
+  ReportSide *sides[2] = {&report.before, &report.after};
+  for (int k = 0; k < 2; ++k) {
+    ReportSide &side = *sides[k];
+    side.file = k == 0 ? original : rewritten;
+    const Section *text = files[k]->findSection(".text");
+    if (!text)
+      fatal(side.file + ": no .text section");
+    side.textStart = text->addr();
+    side.textSize = text->size();
+    side.pageRuns.assign((text->size() + 4095) / 4096, 0);
+    LayoutScore total;
+    for (const auto &run : inputs.set.runs) {
+      LayoutScore one = scoreRun(inputs.set, run, layouts[k]);
+      total += one;
+      if (k == 0)
+        report.lowerBound += one.lowerBound;
+      std::vector<bool> seen(side.pageRuns.size(), false);
+      for (uint32_t f : run) {
+        const OrderedFunction &fn = inputs.set.functions[f];
+        uint64_t start = layouts[k].addressOf(fn.address);
+        uint64_t end = start + std::max<uint64_t>(fn.size, 1);
+        for (uint64_t a = start & ~uint64_t(4095); a < end; a += 4096)
+          if (a >= (side.textStart & ~uint64_t(4095)) && (a - (side.textStart & ~uint64_t(4095))) / 4096 < seen.size())
+            seen[(a - (side.textStart & ~uint64_t(4095))) / 4096] = true;
+      }
+      for (size_t p = 0; p < seen.size(); ++p)
+        side.pageRuns[p] += seen[p];
+    }
+    side.score = total.scaled(report.runs ? 1.0 / double(report.runs) : 0);
+    side.gnuHash = gnuHashLine(*files[k]);
+  }
+  report.lowerBound = report.runs ? report.lowerBound / double(report.runs) : 0;
+  if (vm.count("rewrite-json"))
+    report.rewriteJson = readFileContents(vm["rewrite-json"].as<std::string>());
+  report.command = "elfopt report";
+  for (const std::string &a : args)
+    report.command += " " + a;
+  std::string html = renderReport(report);
+  std::string output = vm["output"].as<std::string>();
+  writeFileAtomically(output, {reinterpret_cast<const uint8_t *>(html.data()), html.size()});
+  std::printf("%s: %zu runs; 4 KiB pages %.2f -> %.2f, 64 KiB windows %.2f -> %.2f\n", output.c_str(),
+              report.runs, report.before.score.pages, report.after.score.pages,
+              report.before.score.windows64k, report.after.score.windows64k);
+  return ExitOk;
+}
+
+} // namespace elfopt
