@@ -21,7 +21,7 @@ echo "== tests under sanitizers"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$JOBS" --timeout 2400
 
-echo "== fuzzing (regressions, then ${FUZZ_SECONDS:-30} s per target)"
+echo "== fuzzing (regressions, then ${FUZZ_SECONDS:-30} s per target; with CI=true a fixed number of inputs)"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 
 # One closing line for CI: every stage above stops the script on a failure.
