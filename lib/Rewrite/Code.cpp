@@ -26,7 +26,8 @@ using x86_64::Decoder;
 
 TextInfo findText(const ElfFile &in) {
   const Section *text = in.findSection(".text");
-  if (!text || !text->isExecutable() || !text->isAlloc() || !text->hasFileData())
+  if (!text || !text->isExecutable() || !text->isAlloc() || !text->hasFileData() || text->size() == 0 ||
+      in.contents(*text).size() != text->size())
     fatal(in.name() + ": no executable .text section to reorder");
   // .text is rewritten whole: nothing else may share its bytes.
   auto overlaps = [&](uint64_t offset, uint64_t size) {

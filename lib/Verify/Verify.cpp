@@ -66,8 +66,8 @@ bool Verifier::checkStructure() {
       x.e_phoff != y.e_phoff || x.e_phnum != y.e_phnum || x.e_shnum != y.e_shnum)
     problem("ELF header differs beyond e_entry");
   if (before.segments().size() != after.segments().size() ||
-      std::memcmp(before.segments().data(), after.segments().data(),
-                  before.segments().size() * sizeof(Phdr)))
+      (!before.segments().empty() && std::memcmp(before.segments().data(), after.segments().data(),
+                                                 before.segments().size() * sizeof(Phdr))))
     problem("program headers changed");
   if (before.sections().size() != after.sections().size()) {
     problem("section count changed");
