@@ -2,9 +2,7 @@
 #include "elfopt/Elf/Functions.h"
 #include "elfopt/Support/Diagnostics.h"
 
-#include "llvm/DebugInfo/DWARF/DWARFDataExtractor.h"
-#include "llvm/DebugInfo/DWARF/DWARFDebugFrame.h"
-#include "llvm/TargetParser/Triple.h"
+#include "elfopt/Elf/EhFrame.h"
 
 #include <algorithm>
 #include <map>
@@ -68,31 +66,27 @@ void addSymbols(const ElfFile &file, const Section &table, std::map<uint64_t, Ca
       offer(out, sym.value, sym.name, sym.size, bindingRank(sym.binding), sym.shndx);
 }
 
+// Our own .eh_frame reader, not LLVM's DWARFDebugFrame: fuzzing found
+// inputs on which LLVM 19's parser reaches unreachable code (a crash in a
+// release build) instead of returning an error.
 void addEhFrame(const ElfFile &file, std::map<uint64_t, Candidate> &out) {
-  const Section *eh = file.findSection(".eh_frame");
-  if (!eh || !eh->hasFileData() || eh->size() == 0)
-    return;
-  auto bytes = file.contents(*eh);
-  llvm::DWARFDataExtractor data(llvm::ArrayRef<uint8_t>(bytes.data(), bytes.size()),
-                                /*IsLittleEndian=*/true, /*AddressSize=*/8);
-  llvm::DWARFDebugFrame frames(llvm::Triple::x86_64, /*IsEH=*/true, eh->addr());
-  if (llvm::Error err = frames.parse(data)) {
-    warn(file.where(*eh) + ": cannot read FDEs: " + llvm::toString(std::move(err)) +
-         "; functions without a dynamic symbol are not known");
+  std::vector<Fde> fdes;
+  try {
+    fdes = readEhFrame(file);
+  } catch (const FatalError &e) {
+    warn(std::string(e.what()) + "; functions without a dynamic symbol are not known");
     return;
   }
-  for (const llvm::dwarf::FrameEntry &entry : frames.entries()) {
-    const auto *fde = llvm::dyn_cast<llvm::dwarf::FDE>(&entry);
-    if (!fde || fde->getAddressRange() == 0)
+  for (const Fde &fde : fdes) {
+    if (fde.pcEnd <= fde.pcBegin)
       continue;
-    uint64_t start = fde->getInitialLocation();
-    unsigned section = codeSectionAt(file, start);
+    unsigned section = codeSectionAt(file, fde.pcBegin);
     if (section == 0)
       continue;
     char name[32];
-    std::snprintf(name, sizeof name, "fde@0x%llx", (unsigned long long)start);
+    std::snprintf(name, sizeof name, "fde@0x%llx", (unsigned long long)fde.pcBegin);
     // An FDE name ranks below any symbol; its range is the function's size.
-    offer(out, start, name, fde->getAddressRange(), 3, section);
+    offer(out, fde.pcBegin, name, fde.pcEnd - fde.pcBegin, 3, section);
   }
 }
 
