@@ -648,6 +648,8 @@ void Rewriter::writeField(ElfEditor &editor, const Field &f, std::vector<uint8_t
     out = newText.data() + (place - text.start);
   } else {
     const Section *s = sectionAt(f.place);
+    if (!s || f.place - s->addr() + f.size > s->size())
+      fatal(in.name() + ": " + f.what + " at " + hex(f.place) + " is not in a loaded section");
     out = editor.mutableContents(s->index).data() + (f.place - s->addr());
   }
   int64_t old = 0;
@@ -820,7 +822,7 @@ RewriteResult Rewriter::run() {
     options.progress("reading");
   text = findText(in);
   for (const Section &s : in.sections())
-    if (s.isAlloc() && s.hasFileData() && s.size())
+    if (s.isAlloc() && s.hasFileData() && s.size() && in.contents(s).size() == s.size())
       loaded.push_back(&s);
   std::sort(loaded.begin(), loaded.end(), [](const Section *a, const Section *b) { return a->addr() < b->addr(); });
   report.textStart = text.start;
