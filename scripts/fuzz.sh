@@ -43,7 +43,10 @@ seed() { # TARGET DIR: initial corpus
       gcc -O2 -fuse-ld=$ld -Wl,-q -fPIC -shared -Dmain=subject_main test/inputs/rewrite/subject.c \
         -o "$dir/libsubject-$ld.so"
     done
-    gcc -O0 -fno-pie -no-pie -Wl,-q test/inputs/rewrite/subject.c -o "$dir/subject-nopie" ;;
+    gcc -O0 -fno-pie -no-pie -Wl,-q test/inputs/rewrite/subject.c -o "$dir/subject-nopie"
+    # With debug info, so that the DWARF line and range readers are fuzzed too.
+    gcc -O2 -g -ffunction-sections -Wl,-q test/inputs/rewrite/subject.c -o "$dir/subject-g"
+    clang-19 -O1 -gdwarf-4 -Wl,-q test/inputs/rewrite/subject.c -o "$dir/subject-clang-g" ;;
   profile)
     cp profiles/examples/*.json "$dir/" ;;
   hash)

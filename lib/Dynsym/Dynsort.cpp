@@ -1,5 +1,6 @@
 //===- Dynsort.cpp --------------------------------------------------------===//
 #include "elfopt/Dynsym/Dynsort.h"
+#include "elfopt/Dynsym/LookupMix.h"
 #include "elfopt/Hash/HashTables.h"
 #include "elfopt/Support/Diagnostics.h"
 
@@ -101,9 +102,9 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
     fatal(n + ": .dynsym has no string table");
   const Section &dynstr = in.sections()[dynsym->header.sh_link];
   const Section *gnu = linkedSection(in, SHT_GNU_HASH, dynsym->index);
-  if (!gnu)
-    fatal(n + ": no .gnu.hash: dynsort needs one (a file with only SysV .hash is not "
-              "supported yet)");
+  const Section *sysv = linkedSection(in, SHT_HASH, dynsym->index);
+  if (!gnu && !sysv)
+    fatal(n + ": .dynsym has no hash table (neither .gnu.hash nor .hash)");
   if (in.dynamicValue(DtSyminfo))
     fatal(n + ": has DT_SYMINFO, which dynsort does not renumber");
   for (const Section &s : in.sections())
@@ -111,36 +112,70 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
       fatal(n + ": SHT_REL relocations against .dynsym are not supported");
   if (in.dynamicValue(DT_SYMTAB) != dynsym->addr() || in.dynamicValue(DT_STRTAB) != dynstr.addr())
     fatal(n + ": DT_SYMTAB/DT_STRTAB do not point at .dynsym/.dynstr");
+  if (gnu && in.dynamicValue(DT_GNU_HASH) != gnu->addr())
+    fatal(n + ": DT_GNU_HASH does not point at " + gnu->name);
 
   auto symBytes = editor.mutableContents(dynsym->index);
   size_t count = symBytes.size() / sizeof(Sym);
+  if (count == 0)
+    fatal(n + ": .dynsym is empty");
   std::vector<Sym> syms(count);
   std::memcpy(syms.data(), symBytes.data(), count * sizeof(Sym));
   std::vector<Symbol> named = in.symbols(*dynsym);
-  GnuHashTable old = parseGnuHash(in.contents(*gnu), count, in.where(*gnu));
 
   DynsortResult result;
   result.symbols = uint32_t(count);
-  std::vector<uint32_t> hashes;
-  for (size_t i = old.symoffset; i < count; ++i)
-    hashes.push_back(gnuHash(named[i].name));
-  result.hashed = uint32_t(hashes.size());
-  CostModelOptions model = options.model;
-  if (!model.budgetBytes)
-    model.budgetBytes = gnu->size();
-  GnuHashShape oldShape{old.nbuckets, uint32_t(old.bloom.size()), old.bloomShift};
-  result.before = costOf(hashes, oldShape, model);
-  result.after = options.keepShape ? result.before : optimizeShape(hashes, model);
-  if (result.after.bytes > gnu->size())
-    result.after = result.before; // cannot happen with the default budget
-  const GnuHashShape &shape = result.after.shape;
-
-  // The new order: everything below symoffset stays; the hashed symbols by
-  // bucket, then by their old index.
+  // The symbols the GNU table leaves out stay in front, in their order. An
+  // existing table says which they are; for a file with only SysV .hash
+  // they are the locals and the undefined symbols, moved in front of the
+  // defined ones (locals stay first: sh_info counts them).
   std::vector<uint32_t> order(count);
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin() + old.symoffset, order.end(), [&](uint32_t a, uint32_t b) {
-    return hashes[a - old.symoffset] % shape.nbuckets < hashes[b - old.symoffset] % shape.nbuckets;
+  uint32_t symoffset;
+  std::optional<GnuHashTable> old;
+  if (gnu) {
+    old = parseGnuHash(in.contents(*gnu), count, in.where(*gnu));
+    symoffset = old->symoffset;
+  } else {
+    auto rank = [&](uint32_t i) {
+      return i == 0 ? 0 : named[i].binding == STB_LOCAL ? 1 : !named[i].isDefined() ? 2 : 3;
+    };
+    std::stable_sort(order.begin(), order.end(),
+                     [&](uint32_t a, uint32_t b) { return rank(a) < rank(b); });
+    symoffset = uint32_t(std::find_if(order.begin(), order.end(),
+                                      [&](uint32_t i) { return rank(i) == 3; }) -
+                         order.begin());
+    result.builtFromSysv = true;
+  }
+  std::vector<uint32_t> hashOf(count, 0); // by old index
+  std::vector<uint32_t> hashes;
+  for (size_t k = symoffset; k < count; ++k) {
+    hashOf[order[k]] = gnuHash(named[order[k]].name);
+    hashes.push_back(hashOf[order[k]]);
+  }
+  result.hashed = uint32_t(hashes.size());
+
+  CostModelOptions model;
+  result.mix = estimateLookupMix(in);
+  result.missesPerHitGiven = options.missesPerHit.has_value();
+  model.missesPerHit = options.missesPerHit.value_or(result.mix.missesPerHit());
+  result.missesPerHit = model.missesPerHit;
+  uint64_t oldBytes = gnu ? gnu->size() : 0;
+  GnuHashShape oldShape = gnu ? GnuHashShape{old->nbuckets, uint32_t(old->bloom.size()), old->bloomShift}
+                              : bfdShape(uint32_t(hashes.size()));
+  result.before = costOf(hashes, oldShape, model);
+  // Within the old table's bytes unless told otherwise; a file without a
+  // GNU table gets at most what ld.bfd would have built.
+  model.budgetBytes = options.budgetBytes ? options.budgetBytes : gnu ? oldBytes : result.before.bytes;
+  result.after = options.keepShape ? result.before : optimizeShape(hashes, model);
+  if (result.after.bytes > model.budgetBytes && !options.keepShape)
+    result.after = result.before; // nothing fits the budget: the old shape
+  const GnuHashShape &shape = result.after.shape;
+
+  // The new order: the unhashed symbols as above; the hashed ones by
+  // bucket, then by their old index.
+  std::stable_sort(order.begin() + symoffset, order.end(), [&](uint32_t a, uint32_t b) {
+    return hashOf[a] % shape.nbuckets < hashOf[b] % shape.nbuckets;
   });
   std::vector<uint32_t> newIndex(count);
   for (uint32_t k = 0; k < count; ++k)
@@ -254,7 +289,7 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
       std::memcpy(b.data() + off + 8, &info, 8);
     }
   }
-  if (const Section *sysv = linkedSection(in, SHT_HASH, dynsym->index)) {
+  if (sysv) {
     auto b = editor.mutableContents(sysv->index);
     uint32_t nb;
     std::memcpy(&nb, b.data(), 4);
@@ -271,32 +306,36 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
     std::memcpy(b.data() + 8, bucket.data(), 4 * nb);
     std::memcpy(b.data() + 8 + 4 * uint64_t(nb), chain.data(), 4 * count);
   }
-  // .gnu.hash for the new order.
-  {
+  // .gnu.hash for the new order: in place when it fits, else in a new
+  // section (in the new segment) that DT_GNU_HASH will point at.
+  std::vector<uint32_t> sortedHashes;
+  for (uint32_t k = symoffset; k < count; ++k)
+    sortedHashes.push_back(hashOf[order[k]]);
+  std::vector<uint8_t> table = buildGnuHash(shape, symoffset, sortedHashes);
+  if (gnu && table.size() <= oldBytes) {
     auto b = editor.mutableContents(gnu->index);
-    std::vector<uint64_t> bloom(shape.bloomWords, 0);
-    std::vector<uint32_t> buckets(shape.nbuckets, 0), chain(count - old.symoffset, 0);
-    for (uint32_t k = old.symoffset; k < count; ++k) {
-      uint32_t h = hashes[order[k] - old.symoffset];
-      bloom[(h / 64) % shape.bloomWords] |= gnuBloomBits(h, shape.bloomShift);
-      uint32_t bucket = h % shape.nbuckets;
-      if (buckets[bucket] == 0)
-        buckets[bucket] = k;
-      bool last = k + 1 == count ||
-                  hashes[order[k + 1] - old.symoffset] % shape.nbuckets != bucket;
-      chain[k - old.symoffset] = (h & ~1u) | (last ? 1u : 0u);
-    }
-    uint32_t header[4] = {shape.nbuckets, old.symoffset, shape.bloomWords, shape.bloomShift};
     std::fill(b.begin(), b.end(), 0);
-    std::memcpy(b.data(), header, 16);
-    std::memcpy(b.data() + 16, bloom.data(), 8 * bloom.size());
-    std::memcpy(b.data() + 16 + 8 * bloom.size(), buckets.data(), 4 * buckets.size());
-    if (!chain.empty()) // a program may export nothing
-      std::memcpy(b.data() + 16 + 8 * bloom.size() + 4 * buckets.size(), chain.data(),
-                  4 * chain.size());
-    editor.shrinkSection(gnu->index, result.after.bytes);
+    std::memcpy(b.data(), table.data(), table.size());
+    editor.shrinkSection(gnu->index, table.size());
+  } else {
+    if (!gnu)
+      editor.addDynamicEntry(DT_GNU_HASH, 0); // the address is known after layout
+    else
+      editor.retireSection(gnu->index, ".elfopt.old.gnu.hash");
+    NewSection s;
+    s.name = ".gnu.hash";
+    s.type = SHT_GNU_HASH;
+    s.align = 8;
+    s.link = dynsym->index;
+    s.data = std::move(table);
+    result.newTable = editor.addSection(std::move(s));
   }
   return result;
+}
+
+void finishDynsort(ElfEditor &editor, const DynsortResult &result) {
+  if (result.newTable)
+    editor.setDynamicEntry(DT_GNU_HASH, editor.sectionAddress(*result.newTable));
 }
 
 } // namespace elfopt

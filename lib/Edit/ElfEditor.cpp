@@ -40,6 +40,18 @@ void ElfEditor::shrinkSection(unsigned index, uint64_t newSize) {
   shdrs[index].sh_size = newSize;
 }
 
+void ElfEditor::retireSection(unsigned index, const std::string &newName) {
+  if (laidOut || index == 0 || index >= inputSectionCount())
+    fatal(in.name() + ": internal: bad retireSection(" + std::to_string(index) + ")", ExitInternal);
+  auto bytes = mutableContents(index);
+  std::fill(bytes.begin(), bytes.end(), 0);
+  shdrs[index].sh_type = SHT_PROGBITS;
+  shdrs[index].sh_link = 0;
+  shdrs[index].sh_info = 0;
+  shdrs[index].sh_entsize = 0;
+  retiredNames[index] = newName;
+}
+
 std::span<uint8_t> ElfEditor::mutableNewContents(unsigned index) {
   if (index < inputSectionCount() || index >= shdrs.size())
     fatal(in.name() + ": section " + std::to_string(index) + " was not added by elfopt",
@@ -127,6 +139,8 @@ void ElfEditor::setDynamicEntry(int64_t tag, uint64_t value) {
 bool ElfEditor::isEvictable(unsigned index) const {
   const Shdr &s = shdrs[index];
   const std::string &name = in.sections()[index].name;
+  if (retiredNames.count(index))
+    return true; // it was a dynamic table, found only through .dynamic
   switch (s.sh_type) {
   case SHT_NOTE:
   case SHT_GNU_HASH:
@@ -334,7 +348,7 @@ const LayoutSummary &ElfEditor::layout() {
     return summary;
   laidOut = true;
   keptPrefix = image.size();
-  if (added.empty()) {
+  if (added.empty() && retiredNames.empty()) {
     summary.outputSize = image.size();
     return summary;
   }
@@ -356,6 +370,11 @@ const LayoutSummary &ElfEditor::layout() {
   shstrtab.assign(oldNames.begin(), oldNames.end());
   if (shstrtab.empty() || shstrtab.back() != 0)
     shstrtab.push_back(0);
+  for (auto &[index, name] : retiredNames) {
+    shdrs[index].sh_name = uint32_t(shstrtab.size());
+    shstrtab.insert(shstrtab.end(), name.begin(), name.end());
+    shstrtab.push_back(0);
+  }
   for (size_t k = 0; k < added.size(); ++k) {
     shdrs[inputSectionCount() + k].sh_name = uint32_t(shstrtab.size());
     shstrtab.insert(shstrtab.end(), added[k].name.begin(), added[k].name.end());

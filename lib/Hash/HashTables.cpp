@@ -197,4 +197,31 @@ HashTableStats computeStats(const SysvHashTable &t) {
   return s;
 }
 
+std::vector<uint8_t> buildGnuHash(const GnuHashShape &shape, uint32_t symoffset,
+                                  std::span<const uint32_t> hashes) {
+  std::vector<uint64_t> bloom(shape.bloomWords, 0);
+  std::vector<uint32_t> buckets(shape.nbuckets, 0), chain(hashes.size(), 0);
+  for (size_t k = 0; k < hashes.size(); ++k) {
+    uint32_t h = hashes[k];
+    bloom[(h / 64) % shape.bloomWords] |= gnuBloomBits(h, shape.bloomShift);
+    uint32_t bucket = h % shape.nbuckets;
+    if (buckets[bucket] == 0)
+      buckets[bucket] = uint32_t(symoffset + k);
+    bool last = k + 1 == hashes.size() || hashes[k + 1] % shape.nbuckets != bucket;
+    chain[k] = (h & ~1u) | (last ? 1u : 0u);
+  }
+  uint32_t header[4] = {shape.nbuckets, symoffset, shape.bloomWords, shape.bloomShift};
+  std::vector<uint8_t> out(16 + 8 * bloom.size() + 4 * (buckets.size() + chain.size()));
+  uint8_t *p = out.data();
+  std::memcpy(p, header, 16);
+  p += 16;
+  std::memcpy(p, bloom.data(), 8 * bloom.size());
+  p += 8 * bloom.size();
+  std::memcpy(p, buckets.data(), 4 * buckets.size());
+  p += 4 * buckets.size();
+  if (!chain.empty()) // a program may export nothing
+    std::memcpy(p, chain.data(), 4 * chain.size());
+  return out;
+}
+
 } // namespace elfopt

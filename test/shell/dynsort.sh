@@ -59,12 +59,67 @@ for ld in bfd gold lld mold; do
       test "$(LD_BIND_NOW=$bind LD_LIBRARY_PATH=$ld/sorted $ld/sorted/vmain)" = "versioned 12 15"
   done
 done
+mkdir -p big
 "$ELFOPT" edit bfd/libmany.so -o again.so --dynsort
 check "same input, byte-identical output" cmp -s again.so bfd/sorted/libmany.so
 "$ELFOPT" edit bfd/libmany.so -o keep.so --dynsort --keep-hash-shape
 check "--keep-hash-shape keeps the parameters" test \
   "$(llvm-readelf-19 --gnu-hash-table keep.so | grep -E 'Num Buckets|Mask Words|Shift')" = \
   "$(llvm-readelf-19 --gnu-hash-table bfd/libmany.so | grep -E 'Num Buckets|Mask Words|Shift')"
+
+# A larger table than the old one (--hash-budget): a new .gnu.hash in the new
+# segment, DT_GNU_HASH pointing at it, the old one retired.
+"$ELFOPT" edit bfd/libmany.so -o big/libmany.so --dynsort --hash-budget 1000000 --json >big.json 2>&1 ||
+  fail "--hash-budget: edit failed: $(cat big.json)"
+check "--hash-budget: the table grew and moved" python3 -c "
+import json; d = json.load(open('big.json'))['dynsort']
+assert d['gnuHashMoved'] and d['gnuHashAfter']['bytes'] > d['gnuHashBefore']['bytes'], d"
+check "... DT_GNU_HASH is the new section's address" python3 - big/libmany.so <<'PY'
+import re, subprocess, sys
+d = subprocess.run(["llvm-readelf-19", "-d", sys.argv[1]], capture_output=True, text=True).stdout
+s = subprocess.run(["llvm-readelf-19", "-SW", sys.argv[1]], capture_output=True, text=True).stdout
+tag = int(re.search(r"\(GNU_HASH\)\s+0x([0-9a-f]+)", d).group(1), 16)
+sec = int(re.search(r"\.gnu\.hash\s+GNU_HASH\s+([0-9a-f]+)", s).group(1), 16)
+assert tag == sec and tag != 0, (hex(tag), hex(sec))
+PY
+check "... and the old one is retired" bash -c "llvm-readelf-19 -SW big/libmany.so | grep -q '.elfopt.old.gnu.hash.*PROGBITS'"
+new=$(elflint_new bfd/libmany.so big/libmany.so)
+check "... eu-elflint reports nothing new ($new)" test -z "$new"
+check "... .dynsym in bucket order" bucket_order big/libmany.so
+cp bfd/main big/
+for bind in "" 1; do
+  check "... the program runs with it, LD_BIND_NOW='$bind'" test \
+    "$(LD_BIND_NOW=$bind LD_LIBRARY_PATH=bfd big/main x 2>&1; echo $?)" = "$(LD_LIBRARY_PATH=bfd bfd/main x 2>&1; echo $?)"
+done
+
+# A library with only SysV .hash gets a GNU hash table (and a DT_GNU_HASH in
+# a spare slot); the loader then uses it.
+mkdir -p sysv/sorted
+gcc -O2 -fPIC -shared -Wl,--hash-style=sysv -o sysv/libgrow.so "$IN/grow-lib.c"
+gcc -O2 -Wl,--hash-style=sysv -o sysv/main "$IN/grow-main.c" -Lsysv -lgrow
+"$ELFOPT" edit sysv/libgrow.so -o sysv/sorted/libgrow.so --dynsort --json >sysv.json 2>&1 ||
+  fail "SysV-only library: dynsort failed: $(cat sysv.json)"
+check "SysV-only library: said so in the report" python3 -c "
+import json; assert json.load(open('sysv.json'))['dynsort']['builtFromSysvHash']"
+check "... it has .gnu.hash and DT_GNU_HASH now" bash -c \
+  "llvm-readelf-19 -d sysv/sorted/libgrow.so | grep -q GNU_HASH && llvm-readelf-19 -S sysv/sorted/libgrow.so | grep -q 'gnu.hash.*GNU_HASH'"
+new=$(elflint_new sysv/libgrow.so sysv/sorted/libgrow.so)
+check "... eu-elflint reports nothing new ($new)" test -z "$new"
+check "... .dynsym in bucket order" bucket_order sysv/sorted/libgrow.so
+for bind in "" 1; do
+  check "... the program runs with it, LD_BIND_NOW='$bind'" test \
+    "$(LD_BIND_NOW=$bind LD_LIBRARY_PATH=sysv/sorted sysv/main x 2>&1; echo $?)" = \
+    "$(LD_LIBRARY_PATH=sysv sysv/main x 2>&1; echo $?)"
+done
+# The same, with nowhere to put DT_GNU_HASH: one clear error, nothing written.
+clang-19 --ld-path=/usr/lib/llvm-19/bin/ld.lld -O2 -fPIC -shared -Wl,--hash-style=sysv -o sysv/liblld.so "$IN/grow-lib.c"
+err=$("$ELFOPT" edit sysv/liblld.so -o sysv/never.so --dynsort 2>&1); status=$?
+check "SysV-only library without a spare dynamic slot: exit 2, one line ($err)" \
+  test "$status" = 2 -a "$(wc -l <<<"$err")" = 1
+check "... naming the file and the missing slot" bash -c "grep -q 'sysv/liblld.so.*no spare' <<<'$err'"
+check "... and nothing is written" test ! -e sysv/never.so
+err=$("$ELFOPT" edit bfd/libmany.so -o x.so --hash-budget 100 2>&1); status=$?
+check "GNU hash options without --dynsort: usage error ($err)" test "$status" = 1 -a ! -e x.so
 
 # dlopen and dlsym through a sorted library.
 gcc -O1 -shared -fPIC -o libplugin.so "$IN/record/plugin.c"

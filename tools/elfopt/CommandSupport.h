@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,20 @@ void loadOrderInputs(const char *command, const po::variables_map &vm,
                      const std::vector<std::string> &profilePaths, OrderInputs &in);
 
 json dynsortJson(const DynsortResult &r);
+
+/// The GNU hash model options `edit` and `rewrite` share:
+/// --hash-misses-per-hit R, --hash-budget BYTES.
+void addHashModelOptions(po::options_description &options);
+DynsortOptions dynsortOptions(const char *command, const po::variables_map &vm, bool keepShape);
+
+/// The dynamic symbol passes on one editor: dynsort, then hashvals (over the
+/// sorted names). plan before editor.layout(), finish after it.
+struct DynsymPasses {
+  std::optional<DynsortResult> sorted;
+  std::optional<unsigned> hashvals; ///< the .elfopt.hashvals section
+};
+DynsymPasses planDynsymPasses(ElfEditor &editor, const DynsortOptions *dynsort, bool hashvals);
+void finishDynsymPasses(ElfEditor &editor, const DynsymPasses &passes);
 
 // Defined in RewriteCommands.cpp.
 extern const char RewriteUsage[], VerifyUsage[], ReportUsage[];

@@ -2,6 +2,7 @@
 #include "Commands.h"
 #include "CommandSupport.h"
 #include "elfopt/Dynsym/Dynsort.h"
+#include "elfopt/Dynsym/LookupMix.h"
 #include "elfopt/Dynsym/Hashvals.h"
 #include "elfopt/Edit/ElfEditor.h"
 #include "elfopt/Elf/ElfFile.h"
@@ -98,8 +99,15 @@ static const char EditUsage[] =
     "                            section added by --add-section\n"
     "  --dynsort                 sort .dynsym into GNU hash order and .dynstr with\n"
     "                            it, rebuild .gnu.hash with the cost model's shape\n"
-    "                            (within its size) and renumber every reference\n"
+    "                            and renumber every reference; a file with only\n"
+    "                            SysV .hash gets a .gnu.hash too\n"
     "  --keep-hash-shape         with --dynsort: keep the GNU hash parameters\n"
+    "  --hash-misses-per-hit R   with --dynsort: weigh R failed lookups per\n"
+    "                            successful one (default: estimated from the\n"
+    "                            file's own relocations; see README.md)\n"
+    "  --hash-budget BYTES       with --dynsort: largest GNU hash table to build\n"
+    "                            (default: the old table's size); a larger table\n"
+    "                            goes into a new segment\n"
     "  --add-hashvals            add precomputed GNU hashes of the .dynsym names\n"
     "                            (.elfopt.hashvals, DT_ELFOPT_HASHVALS 0x6ffffe00;\n"
     "                            see README.md)\n"
@@ -116,6 +124,45 @@ static uint64_t parseNumber(const std::string &text, const char *what) {
   throw UsageError{"edit", std::string("invalid ") + what + " '" + text + "'"};
 }
 
+void addHashModelOptions(po::options_description &options) {
+  options.add_options()("hash-misses-per-hit", po::value<double>())("hash-budget", po::value<uint64_t>());
+}
+
+DynsortOptions dynsortOptions(const char *command, const po::variables_map &vm, bool keepShape) {
+  DynsortOptions o;
+  o.keepShape = keepShape;
+  if (vm.count("hash-misses-per-hit")) {
+    double r = vm["hash-misses-per-hit"].as<double>();
+    if (!(r >= 0 && r <= 1e6))
+      throw UsageError{command, "--hash-misses-per-hit must be between 0 and 1000000"};
+    o.missesPerHit = r;
+  }
+  if (vm.count("hash-budget")) {
+    o.budgetBytes = vm["hash-budget"].as<uint64_t>();
+    if (o.budgetBytes < 32 || o.budgetBytes > (uint64_t(1) << 32))
+      throw UsageError{command, "--hash-budget must be between 32 bytes and 4 GiB"};
+  }
+  if (keepShape && (o.missesPerHit || o.budgetBytes))
+    throw UsageError{command, "the GNU hash model options do not apply when its shape is kept"};
+  return o;
+}
+
+DynsymPasses planDynsymPasses(ElfEditor &editor, const DynsortOptions *dynsortOpts, bool hashvals) {
+  DynsymPasses p;
+  if (dynsortOpts)
+    p.sorted = dynsort(editor, *dynsortOpts);
+  if (hashvals)
+    p.hashvals = addHashvals(editor, p.sorted ? &p.sorted->names : nullptr);
+  return p;
+}
+
+void finishDynsymPasses(ElfEditor &editor, const DynsymPasses &p) {
+  if (p.sorted)
+    finishDynsort(editor, *p.sorted);
+  if (p.hashvals)
+    finishHashvals(editor, *p.hashvals);
+}
+
 json dynsortJson(const DynsortResult &r) {
   auto table = [](const GnuHashCost &c) {
     return json{{"nbuckets", c.shape.nbuckets},
@@ -126,6 +173,11 @@ json dynsortJson(const DynsortResult &r) {
   };
   return {{"symbols", r.symbols},
           {"hashed", r.hashed},
+          {"lookupsEstimated", {{"hits", r.mix.hits}, {"misses", r.mix.misses}}},
+          {"missesPerHit", r.missesPerHit},
+          {"missesPerHitFrom", r.missesPerHitGiven ? "option" : "relocations"},
+          {"builtFromSysvHash", r.builtFromSysv},
+          {"gnuHashMoved", r.newTable.has_value() && !r.builtFromSysv},
           {"dynstrBytes", {r.dynstrBefore, r.dynstrAfter}},
           {"gnuHashBefore", table(r.before)},
           {"gnuHashAfter", table(r.after)}};
@@ -138,6 +190,7 @@ static int runEdit(const std::vector<std::string> &args) {
       "add-dynamic", po::value<std::vector<std::string>>())("json", po::bool_switch())(
       "add-hashvals", po::bool_switch())("dynsort", po::bool_switch())(
       "keep-hash-shape", po::bool_switch());
+  addHashModelOptions(opts);
   po::positional_options_description pos;
   pos.add("input", 1);
   auto vm = parse("edit", args, opts, pos);
@@ -189,18 +242,17 @@ static int runEdit(const std::vector<std::string> &args) {
   for (const char *flag : {"dynsort", "add-hashvals"})
     if (vm[flag].as<bool>() && !hasDynsym)
       warn(input + ": no dynamic symbols (statically linked): --" + flag + " has nothing to do");
-  std::optional<DynsortResult> sorted;
-  if (vm["dynsort"].as<bool>() && hasDynsym) {
-    DynsortOptions dopts;
-    dopts.keepShape = vm["keep-hash-shape"].as<bool>();
-    sorted = dynsort(editor, dopts);
-  }
-  std::optional<unsigned> hashvals;
-  if (vm["add-hashvals"].as<bool>() && hasDynsym)
-    hashvals = addHashvals(editor, sorted ? &sorted->names : nullptr);
+  DynsortOptions dopts = dynsortOptions("edit", vm, vm["keep-hash-shape"].as<bool>());
+  if (!vm["dynsort"].as<bool>() &&
+      (vm.count("hash-misses-per-hit") || vm.count("hash-budget") || dopts.keepShape))
+    throw UsageError{"edit", "the GNU hash options shape the table --dynsort builds; give --dynsort"};
+  DynsymPasses passes;
+  if (hasDynsym)
+    passes = planDynsymPasses(editor, vm["dynsort"].as<bool>() ? &dopts : nullptr,
+                              vm["add-hashvals"].as<bool>());
+  const std::optional<DynsortResult> &sorted = passes.sorted;
   const LayoutSummary &layout = editor.layout();
-  if (hashvals)
-    finishHashvals(editor, *hashvals);
+  finishDynsymPasses(editor, passes);
   for (auto &[tag, value] : dynamics) {
     if (!value.starts_with("@"))
       continue;
@@ -668,8 +720,9 @@ static const char HashModelUsage[] =
     "touched per lookup (see README.md, 'GNU hash cost model'), for FILE's\n"
     "table as it is, for what ld.bfd, ld.bfd -O1, gold, lld and mold would\n"
     "build for the same symbols, and for the cheapest shape under the budget.\n\n"
-    "  --misses-per-hit R   unsuccessful lookups per successful one (default 8:\n"
-    "                       a program searches several libraries per symbol)\n"
+    "  --misses-per-hit R   unsuccessful lookups per successful one (default:\n"
+    "                       estimated from FILE's own relocations; see\n"
+    "                       README.md and bench/lookup-mix.sh to measure it)\n"
     "  --budget BYTES       largest table to consider (default: the size of\n"
     "                       FILE's table, so the result fits in place)\n"
     "  --json               print the figures as JSON\n";
@@ -700,6 +753,8 @@ static int runHashModel(const std::vector<std::string> &args) {
     if (current ? i >= current->symoffset : syms[i].isDefined())
       hashes.push_back(gnuHash(syms[i].name));
   CostModelOptions options;
+  LookupMix mix = estimateLookupMix(*file);
+  options.missesPerHit = mix.missesPerHit();
   if (vm.count("misses-per-hit"))
     options.missesPerHit = vm["misses-per-hit"].as<double>();
   if (!(options.missesPerHit >= 0))
@@ -724,6 +779,8 @@ static int runHashModel(const std::vector<std::string> &args) {
     j["file"] = path;
     j["hashedSymbols"] = n;
     j["missesPerHit"] = options.missesPerHit;
+    j["missesPerHitFrom"] = vm.count("misses-per-hit") ? "option" : "relocations";
+    j["lookupsEstimated"] = {{"hits", mix.hits}, {"misses", mix.misses}};
     j["budgetBytes"] = options.budgetBytes;
     json tables = json::array();
     for (auto &[name, c] : rows)
@@ -740,10 +797,13 @@ static int runHashModel(const std::vector<std::string> &args) {
     std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
     return ExitOk;
   }
-  std::printf("%s: %u hashed symbols; cost per resolved symbol = hit + %.1f x miss "
+  std::printf("%s: %u hashed symbols; cost per resolved symbol = hit + %.2f x miss "
               "(64-byte lines)%s\n",
               path.c_str(), n, options.missesPerHit,
               options.budgetBytes ? (", budget " + std::to_string(options.budgetBytes) + " bytes").c_str() : "");
+  if (!vm.count("misses-per-hit"))
+    std::printf("  (%.2f: its own relocations make %llu lookups that miss in it and %llu that hit)\n",
+                options.missesPerHit, (unsigned long long)mix.misses, (unsigned long long)mix.hits);
   std::printf("  %-11s %8s %6s %5s %9s %8s %8s %8s %9s\n", "table", "buckets", "bloom", "shift",
               "bytes", "FP", "miss", "hit", "weighted");
   for (auto &[name, c] : rows)

@@ -54,6 +54,9 @@ const char RewriteUsage[] =
     "                        .gnu.hash (see 'elfopt edit'); needs no relocations\n"
     "  --gnu-hash=MODE       with --dynsort: optimize (default: the cost model's\n"
     "                        shape within the old size) or keep (same shape)\n"
+    "  --hash-misses-per-hit R, --hash-budget BYTES\n"
+    "                        with --gnu-hash=optimize: the model's weight of\n"
+    "                        failed lookups and its size limit (see 'elfopt edit')\n"
     "  --hashvals            add precomputed symbol hashes (.elfopt.hashvals)\n"
     "Without an order, only the dynamic symbol passes run. verify checks the\n"
     ".text rewrite, before the dynamic symbol passes renumber .dynsym.\n"
@@ -97,6 +100,7 @@ int runRewrite(const std::vector<std::string> &args) {
       "strip-debug", po::bool_switch())("no-verify", po::bool_switch())("json", po::bool_switch())(
       "dynsort", po::bool_switch())("gnu-hash", po::value<std::string>())("hashvals", po::bool_switch())(
       "check", po::bool_switch());
+  addHashModelOptions(opts);
   po::positional_options_description pos;
   pos.add("input", 1);
   auto vm = parse("rewrite", args, opts, pos);
@@ -104,8 +108,9 @@ int runRewrite(const std::vector<std::string> &args) {
   std::string gnuHash = vm.count("gnu-hash") ? vm["gnu-hash"].as<std::string>() : "optimize";
   if (gnuHash != "optimize" && gnuHash != "keep")
     throw UsageError{"rewrite", "--gnu-hash must be optimize or keep"};
-  if (vm.count("gnu-hash") && !doDynsort)
+  if ((vm.count("gnu-hash") || vm.count("hash-misses-per-hit") || vm.count("hash-budget")) && !doDynsort)
     throw UsageError{"rewrite", "--gnu-hash rebuilds the table --dynsort sorts; give --dynsort"};
+  DynsortOptions dopts = dynsortOptions("rewrite", vm, gnuHash == "keep");
   if (!vm.count("input"))
     throw UsageError{"rewrite", "give the input binary"};
   std::string input = vm["input"].as<std::string>();
@@ -206,18 +211,11 @@ int runRewrite(const std::vector<std::string> &args) {
       warn(input + ": no dynamic symbols (statically linked): --dynsort and --hashvals have nothing to do");
     } else {
       ElfEditor editor(*current);
-      if (doDynsort) {
-        DynsortOptions dopts;
-        dopts.keepShape = gnuHash == "keep";
-        sorted = dynsort(editor, dopts);
-      }
-      std::optional<unsigned> hv;
-      if (doHashvals)
-        hv = addHashvals(editor, sorted ? &sorted->names : nullptr);
+      DynsymPasses passes = planDynsymPasses(editor, doDynsort ? &dopts : nullptr, doHashvals);
       editor.layout();
-      if (hv)
-        finishHashvals(editor, *hv);
-      hashvalsAdded = hv.has_value();
+      finishDynsymPasses(editor, passes);
+      sorted = passes.sorted;
+      hashvalsAdded = passes.hashvals.has_value();
       result.bytes = editor.serialize();
     }
   }
@@ -284,14 +282,27 @@ int runRewrite(const std::vector<std::string> &args) {
   }
   if (verified)
     printVerify(*verified);
-  if (sorted)
-    std::printf("  dynsort: %u symbols (%u hashed); .dynstr %llu -> %llu bytes; GNU hash %u buckets, "
-                "%u bloom words, shift %u -> %u, %u, %u: %.3f -> %.3f modelled lines per symbol\n",
-                sorted->symbols, sorted->hashed, (unsigned long long)sorted->dynstrBefore,
-                (unsigned long long)sorted->dynstrAfter, sorted->before.shape.nbuckets,
-                sorted->before.shape.bloomWords, sorted->before.shape.bloomShift,
+  if (sorted) {
+    std::printf("  dynsort: %u symbols (%u hashed); .dynstr %llu -> %llu bytes\n", sorted->symbols,
+                sorted->hashed, (unsigned long long)sorted->dynstrBefore,
+                (unsigned long long)sorted->dynstrAfter);
+    std::printf("  GNU hash%s: %u buckets, %u bloom words, shift %u, %llu bytes -> %u, %u, %u, %llu "
+                "bytes%s\n",
+                sorted->builtFromSysv ? " (new; had only SysV .hash; before = ld.bfd's rule)" : "",
+                sorted->before.shape.nbuckets, sorted->before.shape.bloomWords,
+                sorted->before.shape.bloomShift, (unsigned long long)sorted->before.bytes,
                 sorted->after.shape.nbuckets, sorted->after.shape.bloomWords,
-                sorted->after.shape.bloomShift, sorted->before.weighted, sorted->after.weighted);
+                sorted->after.shape.bloomShift, (unsigned long long)sorted->after.bytes,
+                sorted->newTable && !sorted->builtFromSysv ? ", in a new segment" : "");
+    std::printf("    modelled cache lines per resolved symbol (hit + %.2f x miss): %.3f -> %.3f; the "
+                "ratio %s\n",
+                sorted->missesPerHit, sorted->before.weighted, sorted->after.weighted,
+                sorted->missesPerHitGiven
+                    ? "from --hash-misses-per-hit"
+                    : ("estimated from its relocations (" + std::to_string(sorted->mix.misses) +
+                       " lookups miss, " + std::to_string(sorted->mix.hits) + " hit)")
+                          .c_str());
+  }
   if (hashvalsAdded)
     std::printf("  hashvals: .elfopt.hashvals added (DT 0x6ffffe00)\n");
   return ExitOk;

@@ -10,8 +10,16 @@
 //     chain reads adjacent strings), then the other strings (DT_NEEDED,
 //     SONAME, RUNPATH, version names); a name that is the suffix of another
 //     shares its bytes. It never grows;
-//   - .gnu.hash: rebuilt with the cost model's shape within its old size
-//     (or with its old shape), .hash rebuilt with its old bucket count;
+//   - .gnu.hash: rebuilt with the cost model's shape (or its old shape).
+//     The model weighs misses against hits as estimateLookupMix() finds
+//     (LookupMix.h) unless told a ratio, under a byte budget that defaults
+//     to the old table's size. A table larger than the old one goes into a
+//     new section in the editor's new segment, DT_GNU_HASH follows it, and
+//     the old one is retired (zeroed, renamed .elfopt.old.gnu.hash). A file
+//     with only SysV .hash gets a GNU table too (a new section and a new
+//     DT_GNU_HASH in a spare slot): its locals and undefined symbols are
+//     moved in front, the table starts after them;
+//   - .hash: rebuilt with its old bucket count;
 //   - every place that holds a dynamic symbol index or a .dynstr offset is
 //     renumbered: relocation sections linked to .dynsym (.rela.dyn,
 //     .rela.plt; their order is kept, so PLT stubs stay right), .gnu.version,
@@ -20,8 +28,11 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "elfopt/Dynsym/LookupMix.h"
 #include "elfopt/Edit/ElfEditor.h"
 #include "elfopt/Hash/CostModel.h"
+
+#include <optional>
 
 #include <string>
 #include <vector>
@@ -29,17 +40,26 @@
 namespace elfopt {
 
 struct DynsortOptions {
-  bool keepShape = false;          ///< keep the GNU hash parameters as they are
-  CostModelOptions model;          ///< budget defaults to the old table's size
+  bool keepShape = false;             ///< keep the GNU hash parameters as they are
+  std::optional<double> missesPerHit; ///< default: estimateLookupMix()
+  uint64_t budgetBytes = 0;           ///< 0: the old table's size
 };
 
 struct DynsortResult {
   uint32_t symbols = 0, hashed = 0;
+  LookupMix mix;                  ///< estimated from the file's relocations
+  double missesPerHit = 0;        ///< what the model used
+  bool missesPerHitGiven = false; ///< from DynsortOptions, not the estimate
+  bool builtFromSysv = false;     ///< the file had only SysV .hash
+  std::optional<unsigned> newTable; ///< the new .gnu.hash section, if any
   GnuHashCost before, after;
   uint64_t dynstrBefore = 0, dynstrAfter = 0;
   std::vector<std::string> names; ///< .dynsym names in the new order
 };
 
 DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options);
+
+/// After editor.layout(): points DT_GNU_HASH at a new table, if dynsort made one.
+void finishDynsort(ElfEditor &editor, const DynsortResult &result);
 
 } // namespace elfopt

@@ -28,6 +28,7 @@
 #include "elfopt/Elf/ElfFile.h"
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -85,6 +86,12 @@ public:
   /// need fewer bytes); the bytes after the new end keep their place.
   void shrinkSection(unsigned sectionIndex, uint64_t newSize);
 
+  /// Takes an input section out of service when a new section replaces it
+  /// (e.g. a larger .gnu.hash): its bytes are zeroed and keep their place,
+  /// its type becomes SHT_PROGBITS and its name \p newName, so that no tool
+  /// reads it as what it was.
+  void retireSection(unsigned sectionIndex, const std::string &newName);
+
   /// Sets the entry point (e_entry).
   void setEntry(uint64_t entry) { ehdr.e_entry = entry; }
 
@@ -116,6 +123,7 @@ private:
   std::vector<Phdr> phdrs;
   std::vector<Shdr> shdrs; ///< input sections followed by added ones
   std::vector<NewSection> added;
+  std::map<unsigned, std::string> retiredNames; ///< input section -> new name
   std::vector<uint8_t> shstrtab;
   Evicted evicted;
   size_t growHeaderSegment = 0;      ///< index in phdrs

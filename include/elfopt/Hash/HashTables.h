@@ -18,6 +18,7 @@
 #pragma once
 
 #include "elfopt/Elf/ElfFile.h"
+#include "elfopt/Hash/CostModel.h"
 
 #include <cstdint>
 #include <optional>
@@ -78,6 +79,12 @@ GnuHashTable parseGnuHash(std::span<const uint8_t> data, uint64_t dynsymCount,
                           const std::string &where);
 SysvHashTable parseSysvHash(std::span<const uint8_t> data, uint64_t dynsymCount,
                             const std::string &where);
+
+/// The bytes of a GNU hash table of \p shape whose symbols start at
+/// .dynsym[symoffset] and have the names hashing to \p hashes, in .dynsym
+/// order, which must already be sorted by bucket (hash % nbuckets).
+std::vector<uint8_t> buildGnuHash(const GnuHashShape &shape, uint32_t symoffset,
+                                  std::span<const uint32_t> hashes);
 
 HashTableStats computeStats(const GnuHashTable &table);
 HashTableStats computeStats(const SysvHashTable &table);
