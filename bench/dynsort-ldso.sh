@@ -12,7 +12,7 @@ ELFOPT=$(realpath "${ELFOPT:-$here/../build/tools/elfopt/elfopt}")
 work=${ELFOPT_BENCH_DIR:-/tmp/elfopt-bench}/dynsort
 mkdir -p "$work/sorted"
 lib=/usr/lib/llvm-19/lib/libLLVM.so.19.1
-"$ELFOPT" edit "$lib" -o "$work/sorted/libLLVM.so.19.1" --dynsort
+"$ELFOPT" edit "$lib" -o "$work/sorted/libLLVM.so.19.1" --dynsort ${DYNSORT_ARGS:-} --json | python3 -c "import json,sys; d=json.load(sys.stdin)['dynsort']; print('table:', d['gnuHashBefore'], '->', d['gnuHashAfter'], 'misses per hit', round(d['missesPerHit'], 3))"
 cmd=(/usr/lib/llvm-19/bin/llc --version)
 ldso=$(readlink -f /lib64/ld-linux-x86-64.so.2)
 # Runs callgrind with its cache simulation; prints ld.so's instructions (Ir)
