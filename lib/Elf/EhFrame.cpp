@@ -175,6 +175,9 @@ std::vector<Fde> readEhFrame(const ElfFile &in) {
       Cie cie;
       uint8_t version = uint8_t(r.fixed(1));
       std::string aug = r.cstring();
+      // Anything else would leave the FDEs' layout unknown.
+      if (!aug.empty() && aug[0] != 'z' && aug != "eh")
+        r.bad("unknown CIE augmentation '" + aug + "'");
       if (aug.find("eh") != std::string::npos)
         r.fixed(8);
       r.uleb();

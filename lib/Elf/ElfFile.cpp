@@ -159,6 +159,13 @@ void ElfFile::validate() {
             ", size " + hex(s.sh_size) + ") points past the end of the file (" +
             std::to_string(size) + " bytes)");
   }
+  // gABI: SHF_COMPRESSED cannot be used with SHF_ALLOC. Tools that
+  // decompress every compressed section (LLVM's DWARF reader does) must not
+  // be handed a loaded table that claims to be compressed.
+  for (size_t i = 1; i < shdrs.size(); ++i)
+    if ((shdrs[i].sh_flags & SHF_COMPRESSED) && (shdrs[i].sh_flags & SHF_ALLOC))
+      fatal(n + ": section header " + std::to_string(i) +
+            " is both loaded and compressed (SHF_ALLOC with SHF_COMPRESSED), which ELF forbids");
   // Sections must not share file bytes: every later pass assumes a byte of
   // the file belongs to at most one section.
   std::vector<const Shdr *> withData;

@@ -14,11 +14,15 @@
 
 #include "elfopt/Support/Diagnostics.h"
 
+#include <cstring>
+
 #include "llvm/DebugInfo/DWARF/DWARFContext.h"
 #include "llvm/DebugInfo/DWARF/DWARFDebugLine.h"
 #include "llvm/Object/ELFObjectFile.h"
 
 namespace elfopt::rewrite {
+
+constexpr uint64_t MaxDecompressionRatio = 1100; // zlib's limit is 1032:1
 
 std::optional<std::string> debugInfoProblem(const ElfFile &in, const std::vector<Block> &blocks,
                                             const std::vector<bool> &glued) {
@@ -48,6 +52,23 @@ std::optional<std::string> debugInfoProblem(const ElfFile &in, const std::vector
         return;
       }
   };
+
+  // LLVM's DWARF reader decompresses every compressed section up front, to
+  // the size its header claims; a hostile header would have it allocate
+  // gigabytes. Real debug sections compress a few times, never a thousand.
+  for (const Section &s : in.sections()) {
+    if (!(s.flags() & llvm::ELF::SHF_COMPRESSED))
+      continue;
+    auto data = in.contents(s);
+    ELFT::Chdr chdr;
+    if (data.size() < sizeof(chdr))
+      return "its debug info cannot be read: compressed section " + s.name + " has no header";
+    std::memcpy(&chdr, data.data(), sizeof(chdr));
+    uint64_t claimed = chdr.ch_size;
+    if (claimed > MaxDecompressionRatio * data.size() + (1u << 20))
+      return "its debug info cannot be read: compressed section " + s.name + " claims " +
+             std::to_string(claimed) + " bytes from " + std::to_string(data.size());
+  }
 
   auto bytes = in.bytes();
   llvm::MemoryBufferRef ref(llvm::StringRef(reinterpret_cast<const char *>(bytes.data()), bytes.size()),

@@ -3,8 +3,9 @@
 # over the minimal ELF of make-elf.py and over a program compiled here, cut at
 # each of its header boundaries) must give its expected exit code and one
 # error line naming the file, within 2 s and 256 MB, under inspect and edit;
-# no output file may appear. Then malformed .gnu.hash tables in a real shared
-# library, and hostile profiles.
+# no output file may appear. Then broken relocations, .eh_frame, symbols and
+# compressed debug info under rewrite, malformed .gnu.hash tables in a real
+# shared library, and hostile profiles.
 source "$(dirname "$0")/lib.sh"
 require gcc python3 llvm-readelf-19
 cd "$WORK"
@@ -31,6 +32,35 @@ while IFS=$'\t' read -r name code message; do
   check "$name: no output file" test ! -e "out-$name"
 done <corpus/expected.txt
 echo "hostile-input: $cases corpus files"
+
+# Tables rewrite reads, broken in a real program linked with --emit-relocs
+# (make-hostile-rewrite.py): static relocations, .eh_frame, symbols and
+# compressed debug info. Each gives its one expected line and exit code.
+gcc -O2 -Wl,-q -o rprog "$SRC/test/inputs/rewrite/subject.c"
+gcc -O2 -g -Wl,-q -o rprog-g "$SRC/test/inputs/rewrite/subject.c"
+python3 "$SRC/test/inputs/make-hostile-rewrite.py" rcorpus rprog rprog-g
+chmod +x rcorpus/*
+while IFS=$'\t' read -r name code line; do
+  err=$(with_memory_limit 512 timeout 5 "$ELFOPT" rewrite "rcorpus/$name" -o "rout-$name" --random-order 1 2>&1 >/dev/null)
+  status=$?
+  expected="elfopt: ${line//\{file\}/rcorpus/$name}"
+  if [[ $status != "$code" ]]; then
+    fail "rewrite $name: exit $status, expected $code: $err"
+  elif [[ $err != "$expected" ]]; then
+    fail "rewrite $name: $err"$'\n'"      expected: $expected"
+  else
+    pass
+  fi
+  if [[ $code == 0 ]]; then
+    check "rewrite $name: the output runs as the original does" \
+      test "$(./rout-$name 3 2>&1; echo $?)" = "$(./rprog 3 2>&1; echo $?)"
+  else
+    check "rewrite $name: no output file" test ! -e "rout-$name"
+  fi
+done <rcorpus/expected.txt
+"$ELFOPT" rewrite rcorpus/debug-info-claims-a-terabyte -o rout-stripped --random-order 1 --strip-debug >/dev/null 2>&1
+check "... with --strip-debug the debug info is dropped and the program runs" \
+  test "$(./rout-stripped 3 2>&1; echo $?)" = "$(./rprog 3 2>&1; echo $?)"
 
 # .gnu.hash of a real library, broken three ways.
 gcc -shared -fPIC -o lib.so "$SRC/test/inputs/grow-lib.c"
