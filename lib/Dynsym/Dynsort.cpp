@@ -158,9 +158,14 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
   result.hashed = uint32_t(hashes.size());
 
   CostModelOptions model;
-  result.mix = estimateLookupMix(in);
-  result.missesPerHitGiven = options.missesPerHit.has_value();
-  model.missesPerHit = options.missesPerHit.value_or(result.mix.missesPerHit());
+  if (options.missesPerHit) {
+    model.missesPerHit = *options.missesPerHit;
+    result.missesPerHitFrom = "option";
+  } else {
+    result.mix = options.lookups ? *options.lookups : estimateLookupMix(in);
+    result.missesPerHitFrom = options.lookups ? options.lookupsSource : "relocations";
+    model.missesPerHit = result.mix.missesPerHit();
+  }
   result.missesPerHit = model.missesPerHit;
   uint64_t oldBytes = gnu ? gnu->size() : 0;
   GnuHashShape oldShape = gnu ? GnuHashShape{old->nbuckets, uint32_t(old->bloom.size()), old->bloomShift}

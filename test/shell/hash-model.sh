@@ -52,6 +52,23 @@ def words(r):
     d = json.loads(subprocess.run(['$ELFOPT', 'hash-model', 'bfd3000.so', '--json', '--misses-per-hit', r, '--budget', '100000'], capture_output=True, text=True, check=True).stdout)
     return {x['table']: x for x in d['tables']}['elfopt']['bloomWords']
 assert words('50') >= words('0.01'), (words('50'), words('0.01'))"
+# --lookups-for simulates the loader's lookups; glibc's own count
+# (LD_DEBUG=symbols,bindings) must agree for every library: Debian's llc-19
+# (18 libraries, versions, two DT_SYMBOLIC ICU libraries), and programs here
+# with a versioned library and a -Bsymbolic one.
+mkdir -p sim
+gcc -O2 -fPIC -shared -Wl,--version-script="$SRC/test/inputs/versioned.map" -o sim/libversioned.so "$SRC/test/inputs/versioned.c"
+gcc -O2 -o sim/vmain "$SRC/test/inputs/versioned-main.c" -Lsim -lversioned -Wl,-rpath,'$ORIGIN'
+gcc -O2 -fPIC -shared -Wl,-Bsymbolic -o sim/libgrow.so "$SRC/test/inputs/grow-lib.c"
+gcc -O2 -o sim/main "$SRC/test/inputs/grow-main.c" -Wl,--no-as-needed -Lsim -lgrow -lversioned -Wl,-rpath,'$ORIGIN'
+for program in /usr/lib/llvm-19/bin/llc sim/vmain sim/main; do
+  out=$(ELFOPT=$ELFOPT python3 "$SRC/bench/lookup-mix.py" --check 0.01 "$program" --version 2>&1)
+  check "simulated lookups agree with glibc's for $program:"$'\n'"$out" test $? = 0
+  check "... for more than one library of $program" test "$(grep -c '^lib' <<<"$out")" -ge 2
+done
+err=$("$ELFOPT" hash-model sim/libgrow.so --lookups-for /usr/bin/true 2>&1); status=$?
+check "--lookups-for a program that does not load the library: exit 2 ($err)" \
+  test $status = 2 -a "$err" = "elfopt: error: /usr/bin/true does not load libgrow.so (looked for its DT_SONAME and file name among the DT_NEEDED libraries)"
 gcc -static -o static "$SRC/test/inputs/record/order.c"
 expect_error 2 "elfopt: error: static: no dynamic symbols (a static file): nothing to model" "$ELFOPT" hash-model static
 finish

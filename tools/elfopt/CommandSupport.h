@@ -43,9 +43,11 @@ void loadOrderInputs(const char *command, const po::variables_map &vm,
 json dynsortJson(const DynsortResult &r);
 
 /// The GNU hash model options `edit` and `rewrite` share:
-/// --hash-misses-per-hit R, --hash-budget BYTES.
+/// --hash-misses-per-hit R, --hash-budget BYTES, --hash-lookups-for PROGRAM
+/// (simulates PROGRAM's start to count the lookups \p file sees).
 void addHashModelOptions(po::options_description &options);
-DynsortOptions dynsortOptions(const char *command, const po::variables_map &vm, bool keepShape);
+DynsortOptions dynsortOptions(const char *command, const po::variables_map &vm, bool keepShape,
+                              const ElfFile &file);
 
 /// The dynamic symbol passes on one editor: dynsort, then hashvals (over the
 /// sorted names). plan before editor.layout(), finish after it.

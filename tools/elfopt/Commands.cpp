@@ -105,6 +105,9 @@ static const char EditUsage[] =
     "  --hash-misses-per-hit R   with --dynsort: weigh R failed lookups per\n"
     "                            successful one (default: estimated from the\n"
     "                            file's own relocations; see README.md)\n"
+    "  --hash-lookups-for PROGRAM  with --dynsort: weigh them as PROGRAM's start\n"
+    "                            would look symbols up in IN (a simulation of\n"
+    "                            the loader over PROGRAM's libraries)\n"
     "  --hash-budget BYTES       with --dynsort: largest GNU hash table to build\n"
     "                            (default: the old table's size); a larger table\n"
     "                            goes into a new segment\n"
@@ -125,12 +128,22 @@ static uint64_t parseNumber(const std::string &text, const char *what) {
 }
 
 void addHashModelOptions(po::options_description &options) {
-  options.add_options()("hash-misses-per-hit", po::value<double>())("hash-budget", po::value<uint64_t>());
+  options.add_options()("hash-misses-per-hit", po::value<double>())("hash-budget", po::value<uint64_t>())(
+      "hash-lookups-for", po::value<std::string>());
 }
 
-DynsortOptions dynsortOptions(const char *command, const po::variables_map &vm, bool keepShape) {
+DynsortOptions dynsortOptions(const char *command, const po::variables_map &vm, bool keepShape,
+                              const ElfFile &file) {
   DynsortOptions o;
   o.keepShape = keepShape;
+  if (vm.count("hash-lookups-for") && vm.count("hash-misses-per-hit"))
+    throw UsageError{command, "give --hash-lookups-for or --hash-misses-per-hit, not both"};
+  if (vm.count("hash-lookups-for") && !keepShape) {
+    std::string program = vm["hash-lookups-for"].as<std::string>();
+    SimulatedScope sim = simulateLookupMix(file, program);
+    o.lookups = sim.mix;
+    o.lookupsSource = "a start of " + program;
+  }
   if (vm.count("hash-misses-per-hit")) {
     double r = vm["hash-misses-per-hit"].as<double>();
     if (!(r >= 0 && r <= 1e6))
@@ -142,7 +155,7 @@ DynsortOptions dynsortOptions(const char *command, const po::variables_map &vm, 
     if (o.budgetBytes < 32 || o.budgetBytes > (uint64_t(1) << 32))
       throw UsageError{command, "--hash-budget must be between 32 bytes and 4 GiB"};
   }
-  if (keepShape && (o.missesPerHit || o.budgetBytes))
+  if (keepShape && (o.missesPerHit || o.budgetBytes || vm.count("hash-lookups-for")))
     throw UsageError{command, "the GNU hash model options do not apply when its shape is kept"};
   return o;
 }
@@ -175,7 +188,7 @@ json dynsortJson(const DynsortResult &r) {
           {"hashed", r.hashed},
           {"lookupsEstimated", {{"hits", r.mix.hits}, {"misses", r.mix.misses}}},
           {"missesPerHit", r.missesPerHit},
-          {"missesPerHitFrom", r.missesPerHitGiven ? "option" : "relocations"},
+          {"missesPerHitFrom", r.missesPerHitFrom},
           {"builtFromSysvHash", r.builtFromSysv},
           {"gnuHashMoved", r.newTable.has_value() && !r.builtFromSysv},
           {"dynstrBytes", {r.dynstrBefore, r.dynstrAfter}},
@@ -242,10 +255,12 @@ static int runEdit(const std::vector<std::string> &args) {
   for (const char *flag : {"dynsort", "add-hashvals"})
     if (vm[flag].as<bool>() && !hasDynsym)
       warn(input + ": no dynamic symbols (statically linked): --" + flag + " has nothing to do");
-  DynsortOptions dopts = dynsortOptions("edit", vm, vm["keep-hash-shape"].as<bool>());
-  if (!vm["dynsort"].as<bool>() &&
-      (vm.count("hash-misses-per-hit") || vm.count("hash-budget") || dopts.keepShape))
+  if (!vm["dynsort"].as<bool>() && (vm.count("hash-misses-per-hit") || vm.count("hash-budget") ||
+                                    vm.count("hash-lookups-for") || vm["keep-hash-shape"].as<bool>()))
     throw UsageError{"edit", "the GNU hash options shape the table --dynsort builds; give --dynsort"};
+  DynsortOptions dopts;
+  if (vm["dynsort"].as<bool>() && hasDynsym)
+    dopts = dynsortOptions("edit", vm, vm["keep-hash-shape"].as<bool>(), *file);
   DynsymPasses passes;
   if (hasDynsym)
     passes = planDynsymPasses(editor, vm["dynsort"].as<bool>() ? &dopts : nullptr,
@@ -715,7 +730,7 @@ static int runEvaluate(const std::vector<std::string> &args) {
 //===----------------------------------------------------------------------===//
 
 static const char HashModelUsage[] =
-    "usage: elfopt hash-model FILE [--misses-per-hit R] [--budget BYTES] [--json]\n\n"
+    "usage: elfopt hash-model FILE [--misses-per-hit R | --lookups-for PROGRAM] [--budget BYTES] [--json]\n\n"
     "The GNU hash table's cost to the dynamic linker, in 64-byte cache lines\n"
     "touched per lookup (see README.md, 'GNU hash cost model'), for FILE's\n"
     "table as it is, for what ld.bfd, ld.bfd -O1, gold, lld and mold would\n"
@@ -723,6 +738,8 @@ static const char HashModelUsage[] =
     "  --misses-per-hit R   unsuccessful lookups per successful one (default:\n"
     "                       estimated from FILE's own relocations; see\n"
     "                       README.md and bench/lookup-mix.sh to measure it)\n"
+    "  --lookups-for PROGRAM  count the lookups FILE sees when PROGRAM starts\n"
+    "                       (a simulation of the loader over its libraries)\n"
     "  --budget BYTES       largest table to consider (default: the size of\n"
     "                       FILE's table, so the result fits in place)\n"
     "  --json               print the figures as JSON\n";
@@ -730,7 +747,7 @@ static const char HashModelUsage[] =
 static int runHashModel(const std::vector<std::string> &args) {
   po::options_description opts;
   opts.add_options()("file", po::value<std::string>())("misses-per-hit", po::value<double>())(
-      "budget", po::value<uint64_t>())("json", po::bool_switch());
+      "budget", po::value<uint64_t>())("json", po::bool_switch())("lookups-for", po::value<std::string>());
   po::positional_options_description pos;
   pos.add("file", 1);
   auto vm = parse("hash-model", args, opts, pos);
@@ -753,7 +770,18 @@ static int runHashModel(const std::vector<std::string> &args) {
     if (current ? i >= current->symoffset : syms[i].isDefined())
       hashes.push_back(gnuHash(syms[i].name));
   CostModelOptions options;
-  LookupMix mix = estimateLookupMix(*file);
+  if (vm.count("misses-per-hit") && vm.count("lookups-for"))
+    throw UsageError{"hash-model", "give --lookups-for or --misses-per-hit, not both"};
+  LookupMix mix;
+  std::string from = "option";
+  if (vm.count("lookups-for")) {
+    std::string program = vm["lookups-for"].as<std::string>();
+    mix = simulateLookupMix(*file, program).mix;
+    from = "a start of " + program;
+  } else if (!vm.count("misses-per-hit")) {
+    mix = estimateLookupMix(*file);
+    from = "its own relocations";
+  }
   options.missesPerHit = mix.missesPerHit();
   if (vm.count("misses-per-hit"))
     options.missesPerHit = vm["misses-per-hit"].as<double>();
@@ -779,7 +807,7 @@ static int runHashModel(const std::vector<std::string> &args) {
     j["file"] = path;
     j["hashedSymbols"] = n;
     j["missesPerHit"] = options.missesPerHit;
-    j["missesPerHitFrom"] = vm.count("misses-per-hit") ? "option" : "relocations";
+    j["missesPerHitFrom"] = from;
     j["lookupsEstimated"] = {{"hits", mix.hits}, {"misses", mix.misses}};
     j["budgetBytes"] = options.budgetBytes;
     json tables = json::array();
@@ -802,8 +830,8 @@ static int runHashModel(const std::vector<std::string> &args) {
               path.c_str(), n, options.missesPerHit,
               options.budgetBytes ? (", budget " + std::to_string(options.budgetBytes) + " bytes").c_str() : "");
   if (!vm.count("misses-per-hit"))
-    std::printf("  (%.2f: its own relocations make %llu lookups that miss in it and %llu that hit)\n",
-                options.missesPerHit, (unsigned long long)mix.misses, (unsigned long long)mix.hits);
+    std::printf("  (%.2f: from %s, %llu lookups miss in it and %llu hit)\n", options.missesPerHit,
+                from.c_str(), (unsigned long long)mix.misses, (unsigned long long)mix.hits);
   std::printf("  %-11s %8s %6s %5s %9s %8s %8s %8s %9s\n", "table", "buckets", "bloom", "shift",
               "bytes", "FP", "miss", "hit", "weighted");
   for (auto &[name, c] : rows)

@@ -54,7 +54,7 @@ const char RewriteUsage[] =
     "                        .gnu.hash (see 'elfopt edit'); needs no relocations\n"
     "  --gnu-hash=MODE       with --dynsort: optimize (default: the cost model's\n"
     "                        shape within the old size) or keep (same shape)\n"
-    "  --hash-misses-per-hit R, --hash-budget BYTES\n"
+    "  --hash-misses-per-hit R, --hash-lookups-for PROGRAM, --hash-budget BYTES\n"
     "                        with --gnu-hash=optimize: the model's weight of\n"
     "                        failed lookups and its size limit (see 'elfopt edit')\n"
     "  --hashvals            add precomputed symbol hashes (.elfopt.hashvals)\n"
@@ -108,9 +108,10 @@ int runRewrite(const std::vector<std::string> &args) {
   std::string gnuHash = vm.count("gnu-hash") ? vm["gnu-hash"].as<std::string>() : "optimize";
   if (gnuHash != "optimize" && gnuHash != "keep")
     throw UsageError{"rewrite", "--gnu-hash must be optimize or keep"};
-  if ((vm.count("gnu-hash") || vm.count("hash-misses-per-hit") || vm.count("hash-budget")) && !doDynsort)
+  if ((vm.count("gnu-hash") || vm.count("hash-misses-per-hit") || vm.count("hash-budget") ||
+       vm.count("hash-lookups-for")) &&
+      !doDynsort)
     throw UsageError{"rewrite", "--gnu-hash rebuilds the table --dynsort sorts; give --dynsort"};
-  DynsortOptions dopts = dynsortOptions("rewrite", vm, gnuHash == "keep");
   if (!vm.count("input"))
     throw UsageError{"rewrite", "give the input binary"};
   std::string input = vm["input"].as<std::string>();
@@ -211,6 +212,9 @@ int runRewrite(const std::vector<std::string> &args) {
       warn(input + ": no dynamic symbols (statically linked): --dynsort and --hashvals have nothing to do");
     } else {
       ElfEditor editor(*current);
+      DynsortOptions dopts;
+      if (doDynsort)
+        dopts = dynsortOptions("rewrite", vm, gnuHash == "keep", *current);
       DynsymPasses passes = planDynsymPasses(editor, doDynsort ? &dopts : nullptr, doHashvals);
       editor.layout();
       finishDynsymPasses(editor, passes);
@@ -297,10 +301,13 @@ int runRewrite(const std::vector<std::string> &args) {
     std::printf("    modelled cache lines per resolved symbol (hit + %.2f x miss): %.3f -> %.3f; the "
                 "ratio %s\n",
                 sorted->missesPerHit, sorted->before.weighted, sorted->after.weighted,
-                sorted->missesPerHitGiven
+                sorted->missesPerHitFrom == "option"
                     ? "from --hash-misses-per-hit"
-                    : ("estimated from its relocations (" + std::to_string(sorted->mix.misses) +
-                       " lookups miss, " + std::to_string(sorted->mix.hits) + " hit)")
+                    : ("from " +
+                       (sorted->missesPerHitFrom == "relocations" ? std::string("its own relocations")
+                                                                  : sorted->missesPerHitFrom) +
+                       " (" + std::to_string(sorted->mix.misses) + " lookups miss in it, " +
+                       std::to_string(sorted->mix.hits) + " hit)")
                           .c_str());
   }
   if (hashvalsAdded)

@@ -41,15 +41,17 @@ namespace elfopt {
 
 struct DynsortOptions {
   bool keepShape = false;             ///< keep the GNU hash parameters as they are
-  std::optional<double> missesPerHit; ///< default: estimateLookupMix()
+  std::optional<double> missesPerHit; ///< default: from lookups, else estimateLookupMix()
+  std::optional<LookupMix> lookups;   ///< e.g. simulateLookupMix()'s
+  std::string lookupsSource;          ///< where they come from, for reports
   uint64_t budgetBytes = 0;           ///< 0: the old table's size
 };
 
 struct DynsortResult {
   uint32_t symbols = 0, hashed = 0;
-  LookupMix mix;                  ///< estimated from the file's relocations
+  LookupMix mix;                  ///< the lookups behind missesPerHit
   double missesPerHit = 0;        ///< what the model used
-  bool missesPerHitGiven = false; ///< from DynsortOptions, not the estimate
+  std::string missesPerHitFrom;   ///< "option", "relocations" or the lookups' source
   bool builtFromSysv = false;     ///< the file had only SysV .hash
   std::optional<unsigned> newTable; ///< the new .gnu.hash section, if any
   GnuHashCost before, after;

@@ -14,8 +14,17 @@
 // a symbol the object defines is a hit in it; one to an undefined symbol is
 // a miss in it (its dependencies, which define it, come after it in the
 // scope). Lookups made by other objects are not visible, so for a leaf
-// library that others import from this is a lower bound on misses; pass a
-// measured ratio (bench/lookup-mix.sh) when the workload is known.
+// library that others import from this is a lower bound on misses.
+//
+// simulateLookupMix() sees them: given a program that loads the object, it
+// builds the global scope glibc builds at startup (the program, then its
+// DT_NEEDED libraries breadth-first, found through RUNPATH/RPATH,
+// /etc/ld.so.conf and the default directories) and replays every symbol
+// relocation of every object in it against that scope: a lookup probes each
+// object in order until one defines the name. The object's hits and misses
+// are the lookups that reach it. Symbol versions are not modelled (names
+// only), nor dlopen, nor lazy binding (every relocation counts, as with
+// LD_BIND_NOW=1).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -23,6 +32,8 @@
 #include "elfopt/Elf/ElfFile.h"
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace elfopt {
 
@@ -35,5 +46,17 @@ struct LookupMix {
 };
 
 LookupMix estimateLookupMix(const ElfFile &file);
+
+struct SimulatedScope {
+  LookupMix mix;
+  std::vector<std::string> objects;  ///< the scope, in search order
+  std::vector<std::string> notFound; ///< DT_NEEDED names not found
+  size_t position = 0;               ///< of the file in objects
+};
+
+/// The lookups \p file sees when \p programPath starts (its own contents
+/// stand in for the copy the program would load). Fatal error when the
+/// program does not load a library with the file's DT_SONAME or file name.
+SimulatedScope simulateLookupMix(const ElfFile &file, const std::string &programPath);
 
 } // namespace elfopt
