@@ -181,8 +181,11 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
   // compares ld.so executes; measured on libLLVM-19 (bench/dynsort-ldso.sh),
   // shapes it rated 0.2% better ran 0.3% more ld.so instructions. Below
   // that resolution a new shape is not worth the risk: keep the old one.
-  if (gnu && result.after.weighted > result.before.weighted * (1 - MinModelledGain))
+  result.best = result.after;
+  if (gnu && !options.keepShape && result.after.weighted > result.before.weighted * (1 - MinModelledGain)) {
+    result.gainTooSmall = result.after.weighted < result.before.weighted;
     result.after = result.before;
+  }
   const GnuHashShape &shape = result.after.shape;
 
   // The new order: the unhashed symbols as above; the hashed ones by

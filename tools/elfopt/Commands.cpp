@@ -193,7 +193,9 @@ json dynsortJson(const DynsortResult &r) {
           {"gnuHashMoved", r.newTable.has_value() && !r.builtFromSysv},
           {"dynstrBytes", {r.dynstrBefore, r.dynstrAfter}},
           {"gnuHashBefore", table(r.before)},
-          {"gnuHashAfter", table(r.after)}};
+          {"gnuHashAfter", table(r.after)},
+          {"gnuHashBest", table(r.best)},
+          {"keptShapeGainTooSmall", r.gainTooSmall}};
 }
 
 static int runEdit(const std::vector<std::string> &args) {

@@ -309,6 +309,11 @@ int runRewrite(const std::vector<std::string> &args) {
                        " (" + std::to_string(sorted->mix.misses) + " lookups miss in it, " +
                        std::to_string(sorted->mix.hits) + " hit)")
                           .c_str());
+    if (sorted->gainTooSmall)
+      std::printf("    shape kept: the best within the budget (%u, %u, %u, %llu bytes) models %.3f, "
+                  "less than 0.5%% better\n",
+                  sorted->best.shape.nbuckets, sorted->best.shape.bloomWords, sorted->best.shape.bloomShift,
+                  (unsigned long long)sorted->best.bytes, sorted->best.weighted);
   }
   if (hashvalsAdded)
     std::printf("  hashvals: .elfopt.hashvals added (DT 0x6ffffe00)\n");

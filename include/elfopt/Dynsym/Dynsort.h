@@ -55,6 +55,8 @@ struct DynsortResult {
   bool builtFromSysv = false;     ///< the file had only SysV .hash
   std::optional<unsigned> newTable; ///< the new .gnu.hash section, if any
   GnuHashCost before, after;
+  GnuHashCost best;               ///< the model's best shape within the budget
+  bool gainTooSmall = false;      ///< best gained < 0.5%: after = before
   uint64_t dynstrBefore = 0, dynstrAfter = 0;
   std::vector<std::string> names; ///< .dynsym names in the new order
 };
