@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 #include <numeric>
+#include <span>
 
 using namespace llvm::ELF;
 
@@ -91,6 +92,59 @@ private:
   std::vector<std::string> order;
   std::vector<size_t> host, offsets;
 };
+
+// glibc caches the last symbol each object looked up, so relocations against
+// one symbol cost one lookup only when adjacent. Linkers group them
+// (-z combreloc, the default); an input linked with -z nocombreloc gets
+// them grouped here: each symbol's relocations move up to its first one,
+// symbols keep the order of their first relocation, relocations without a
+// symbol keep their place relative to each other (R_X86_64_RELATIVE ones in
+// front, as DT_RELACOUNT may require; IRELATIVE ones last, after the data
+// their resolvers read). Left alone when two relocations share an offset
+// (their order would matter).
+void groupRelocationsBySymbol(std::span<uint8_t> bytes, DynsortResult &result) {
+  size_t n = bytes.size() / sizeof(ELFT::Rela);
+  std::vector<ELFT::Rela> relas(n);
+  std::memcpy(relas.data(), bytes.data(), n * sizeof(ELFT::Rela));
+  auto symbolOf = [](const ELFT::Rela &r) { return uint32_t(uint64_t(r.r_info) >> 32); };
+  auto typeOf = [](const ELFT::Rela &r) { return uint32_t(uint64_t(r.r_info) & 0xffffffff); };
+  std::vector<uint64_t> offsets(n);
+  for (size_t i = 0; i < n; ++i)
+    offsets[i] = relas[i].r_offset;
+  std::sort(offsets.begin(), offsets.end());
+  if (std::adjacent_find(offsets.begin(), offsets.end()) != offsets.end())
+    return;
+  std::map<uint32_t, size_t> firstOf; // symbol -> position of its first relocation
+  auto runs = [&](const std::vector<ELFT::Rela> &v) {
+    uint64_t count = 0;
+    for (size_t i = 0; i < v.size(); ++i)
+      count += symbolOf(v[i]) && (i == 0 || symbolOf(v[i - 1]) != symbolOf(v[i]));
+    return count;
+  };
+  for (size_t i = 0; i < n; ++i)
+    firstOf.emplace(symbolOf(relas[i]), i);
+  auto rank = [&](const ELFT::Rela &r) {
+    uint32_t type = typeOf(r);
+    if (type == R_X86_64_RELATIVE)
+      return 0;
+    return type == R_X86_64_IRELATIVE ? 2 : 1;
+  };
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  // (rank, position of the group): a symbol's group sits where its first
+  // relocation was; a relocation without a symbol is a group of its own.
+  auto key = [&](size_t i) {
+    uint32_t sym = symbolOf(relas[i]);
+    return std::pair<int, size_t>(rank(relas[i]), sym ? firstOf[sym] : i);
+  };
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return key(a) < key(b); });
+  std::vector<ELFT::Rela> sorted(n);
+  for (size_t k = 0; k < n; ++k)
+    sorted[k] = relas[order[k]];
+  result.relocationRunsBefore += runs(relas);
+  result.relocationRunsAfter += runs(sorted);
+  std::memcpy(bytes.data(), sorted.data(), n * sizeof(ELFT::Rela));
+}
 
 } // namespace
 
@@ -304,6 +358,8 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
       info = (uint64_t(newIndex[sym]) << 32) | (info & 0xffffffff);
       std::memcpy(b.data() + off + 8, &info, 8);
     }
+    if (s.addr() != in.dynamicValue(DT_JMPREL).value_or(~0ull)) // PLT stubs index .rela.plt
+      groupRelocationsBySymbol(b, result);
   }
   if (sysv) {
     auto b = editor.mutableContents(sysv->index);

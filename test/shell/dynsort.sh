@@ -121,6 +121,32 @@ check "... and nothing is written" test ! -e sysv/never.so
 err=$("$ELFOPT" edit bfd/libmany.so -o x.so --hash-budget 100 2>&1); status=$?
 check "GNU hash options without --dynsort: usage error ($err)" test "$status" = 1 -a ! -e x.so
 
+# -z nocombreloc leaves relocations against one symbol apart (one lookup
+# each); dynsort groups them, and leaves already grouped ones as they are.
+mkdir -p nc/sorted
+python3 -c "print('\n'.join(f'int ext_{i}(int x) {{ return x + {i}; }}' for i in range(20)))" >nc/ext.c
+python3 -c "print('\n'.join(f'extern int ext_{i % 20}(int); int (*ptr_{i})(int) = ext_{i % 20};' for i in range(200)))" >nc/nc.c
+cat >nc/main.c <<'EOF'
+#include <stdio.h>
+extern int (*ptr_7)(int), (*ptr_199)(int);
+int main(void) { printf("%d %d\n", ptr_7(1), ptr_199(2)); return 0; }
+EOF
+gcc -shared -fPIC -o nc/libext.so nc/ext.c
+gcc -shared -fPIC -o nc/libnc.so nc/nc.c -Lnc -lext -Wl,-z,nocombreloc
+gcc -o nc/main nc/main.c -Lnc -lnc -Wl,-rpath-link,nc
+"$ELFOPT" edit nc/libnc.so -o nc/sorted/libnc.so --dynsort --json >nc.json
+check "nocombreloc: 180 fewer runs of relocations against one symbol (200 -> 20, plus crt's)" python3 -c "
+import json; b, a = json.load(open('nc.json'))['dynsort']['relocationRuns']; assert b - a == 180, (b, a)"
+new=$(elflint_new nc/libnc.so nc/sorted/libnc.so)
+check "... eu-elflint reports nothing new ($new)" test -z "$new"
+cp nc/libext.so nc/sorted/
+check "... the program runs as before (LD_BIND_NOW=1)" \
+  test "$(LD_BIND_NOW=1 LD_LIBRARY_PATH=nc/sorted nc/main)" = "8 21"
+check "... and the same relocations are there" \
+  test "$(llvm-readelf-19 -rW nc/libnc.so | awk '{print $1, $3, $5}' | sort)" = "$(llvm-readelf-19 -rW nc/sorted/libnc.so | awk '{print $1, $3, $5}' | sort)"
+check "combreloc (the default): the relocations keep their order" \
+  test "$(llvm-readelf-19 -rW bfd/libmany.so | awk '{print $1}')" = "$(llvm-readelf-19 -rW bfd/sorted/libmany.so | awk '{print $1}')"
+
 # dlopen and dlsym through a sorted library.
 gcc -O1 -shared -fPIC -o libplugin.so "$IN/record/plugin.c"
 gcc -O1 -o loader "$IN/record/loader.c" -ldl

@@ -192,6 +192,7 @@ json dynsortJson(const DynsortResult &r) {
           {"builtFromSysvHash", r.builtFromSysv},
           {"gnuHashMoved", r.newTable.has_value() && !r.builtFromSysv},
           {"dynstrBytes", {r.dynstrBefore, r.dynstrAfter}},
+          {"relocationRuns", {r.relocationRunsBefore, r.relocationRunsAfter}},
           {"gnuHashBefore", table(r.before)},
           {"gnuHashAfter", table(r.after)},
           {"gnuHashBest", table(r.best)},

@@ -287,9 +287,11 @@ int runRewrite(const std::vector<std::string> &args) {
   if (verified)
     printVerify(*verified);
   if (sorted) {
-    std::printf("  dynsort: %u symbols (%u hashed); .dynstr %llu -> %llu bytes\n", sorted->symbols,
-                sorted->hashed, (unsigned long long)sorted->dynstrBefore,
-                (unsigned long long)sorted->dynstrAfter);
+    std::printf("  dynsort: %u symbols (%u hashed); .dynstr %llu -> %llu bytes; runs of relocations "
+                "against one symbol (one lookup each) %llu -> %llu\n",
+                sorted->symbols, sorted->hashed, (unsigned long long)sorted->dynstrBefore,
+                (unsigned long long)sorted->dynstrAfter, (unsigned long long)sorted->relocationRunsBefore,
+                (unsigned long long)sorted->relocationRunsAfter);
     std::printf("  GNU hash%s: %u buckets, %u bloom words, shift %u, %llu bytes -> %u, %u, %u, %llu "
                 "bytes%s\n",
                 sorted->builtFromSysv ? " (new; had only SysV .hash; before = ld.bfd's rule)" : "",

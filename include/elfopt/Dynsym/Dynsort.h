@@ -58,6 +58,9 @@ struct DynsortResult {
   GnuHashCost best;               ///< the model's best shape within the budget
   bool gainTooSmall = false;      ///< best gained < 0.5%: after = before
   uint64_t dynstrBefore = 0, dynstrAfter = 0;
+  /// Runs of adjacent relocations against one symbol (outside .rela.plt):
+  /// each costs the loader one lookup.
+  uint64_t relocationRunsBefore = 0, relocationRunsAfter = 0;
   std::vector<std::string> names; ///< .dynsym names in the new order
 };
 
