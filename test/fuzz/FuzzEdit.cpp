@@ -52,11 +52,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // that loads again.
   try {
     ElfEditor sorter(*file);
-    DynsortResult sorted = dynsort(sorter, {});
+    DynsortOptions options;
+    if (size % 2) // also the path that moves a larger table to a new segment
+      options.budgetBytes = 1 << 20;
+    DynsortResult sorted = dynsort(sorter, options);
     std::optional<unsigned> hv;
     if (sorter.spareDynamicSlots() > 0)
       hv = addHashvals(sorter, &sorted.names);
     sorter.layout();
+    finishDynsort(sorter, sorted);
     if (hv)
       finishHashvals(sorter, *hv);
     auto bytes = sorter.serialize();
