@@ -171,19 +171,15 @@ void readLdSoConf(const std::string &path, std::vector<std::string> &dirs, unsig
 }
 
 std::vector<std::string> splitPath(const std::string &list, const std::string &origin) {
+  llvm::SmallVector<llvm::StringRef, 8> parts;
+  llvm::StringRef(list).split(parts, ':', -1, /*KeepEmpty=*/false);
   std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos <= list.size()) {
-    size_t end = list.find(':', pos);
-    if (end == std::string::npos)
-      end = list.size();
-    std::string dir = list.substr(pos, end - pos);
+  for (llvm::StringRef part : parts) {
+    std::string dir = part.str();
     for (const char *token : {"$ORIGIN", "${ORIGIN}"})
       for (size_t at; (at = dir.find(token)) != std::string::npos;)
         dir.replace(at, std::strlen(token), origin);
-    if (!dir.empty())
-      out.push_back(dir);
-    pos = end + 1;
+    out.push_back(dir);
   }
   return out;
 }

@@ -151,6 +151,26 @@ std::vector<uint64_t> landingPads(const ElfFile &in, uint64_t lsda, uint64_t fun
   return pads;
 }
 
+// Reads .eh_frame_hdr's header; returns the number of entries of its
+// search table (0 without one: unwinders then walk .eh_frame) and leaves
+// \p r at the table, whose bytes it has checked are there.
+uint64_t searchTableEntries(Reader &r) {
+  uint8_t version = uint8_t(r.fixed(1));
+  uint8_t ptrEnc = uint8_t(r.fixed(1));
+  uint8_t countEnc = uint8_t(r.fixed(1));
+  uint8_t tableEnc = uint8_t(r.fixed(1));
+  if (version != 1)
+    r.bad("unknown .eh_frame_hdr version " + std::to_string(version));
+  r.pointer(ptrEnc);
+  if (countEnc == PeOmit || tableEnc == PeOmit)
+    return 0;
+  if (tableEnc != (PeDatarel | PeSdata4))
+    r.bad(".eh_frame_hdr table encoding " + hex(tableEnc) + " is not supported");
+  uint64_t count = r.pointer(countEnc);
+  r.need(count * 8);
+  return count;
+}
+
 } // namespace
 
 std::vector<Fde> readEhFrame(const ElfFile &in) {
@@ -238,20 +258,8 @@ void rebuildEhFrameHdr(const ElfFile &in, const std::vector<Fde> &fdes, std::spa
                        const std::function<uint64_t(uint64_t)> &newAddress) {
   const Section *s = in.findSection(".eh_frame_hdr");
   Reader r{{hdr.data(), hdr.size()}, s->addr(), in.where(*s)};
-  uint8_t version = uint8_t(r.fixed(1));
-  uint8_t ptrEnc = uint8_t(r.fixed(1));
-  uint8_t countEnc = uint8_t(r.fixed(1));
-  uint8_t tableEnc = uint8_t(r.fixed(1));
-  if (version != 1)
-    r.bad("unknown .eh_frame_hdr version " + std::to_string(version));
-  r.pointer(ptrEnc);
-  if (countEnc == PeOmit || tableEnc == PeOmit)
-    return; // no search table: unwinders walk .eh_frame
-  if (tableEnc != (PeDatarel | PeSdata4))
-    r.bad(".eh_frame_hdr table encoding " + hex(tableEnc) + " is not supported");
-  uint64_t count = r.pointer(countEnc);
+  uint64_t count = searchTableEntries(r);
   uint64_t tablePos = r.pos;
-  r.need(count * 8);
   std::map<uint64_t, const Fde *> byRecord;
   for (const Fde &f : fdes)
     byRecord[f.recordAddress] = &f;
@@ -286,19 +294,7 @@ std::vector<std::pair<uint64_t, uint64_t>> readEhFrameHdr(const ElfFile &in) {
   if (!s || !s->hasFileData())
     return out;
   Reader r{in.contents(*s), s->addr(), in.where(*s)};
-  uint8_t version = uint8_t(r.fixed(1));
-  uint8_t ptrEnc = uint8_t(r.fixed(1));
-  uint8_t countEnc = uint8_t(r.fixed(1));
-  uint8_t tableEnc = uint8_t(r.fixed(1));
-  if (version != 1)
-    r.bad("unknown .eh_frame_hdr version " + std::to_string(version));
-  r.pointer(ptrEnc);
-  if (countEnc == PeOmit || tableEnc == PeOmit)
-    return out;
-  if (tableEnc != (PeDatarel | PeSdata4))
-    r.bad(".eh_frame_hdr table encoding " + hex(tableEnc) + " is not supported");
-  uint64_t count = r.pointer(countEnc);
-  r.need(count * 8);
+  uint64_t count = searchTableEntries(r);
   for (uint64_t i = 0; i < count; ++i) {
     int32_t initial = int32_t(r.fixed(4));
     int32_t fde = int32_t(r.fixed(4));
