@@ -2,6 +2,7 @@
 #include "Internal.h"
 
 #include "elfopt/Edit/ElfEditor.h"
+#include "elfopt/Elf/Relocations.h"
 #include "elfopt/Support/Diagnostics.h"
 #include "elfopt/Target/X86_64.h"
 
@@ -306,10 +307,7 @@ void Rewriter::collectDataFields() {
       auto bytes = in.contents(s);
       auto *rela = reinterpret_cast<const ELFT::Rela *>(bytes.data());
       for (size_t i = 0; i < bytes.size() / sizeof(ELFT::Rela); ++i) {
-        uint32_t type = rela[i].getType(false);
-        bool addendIsAddress = type == R_X86_64_RELATIVE || type == R_X86_64_IRELATIVE ||
-                               (type == R_X86_64_64 && rela[i].getSymbol(false) == 0);
-        if (!addendIsAddress || !inText(uint64_t(rela[i].r_addend)))
+        if (!dynamicAddendIsAddress(rela[i]) || !inText(uint64_t(rela[i].r_addend)))
           continue;
         // The word itself may hold the address too (ld.bfd writes it).
         auto word = wordAt(rela[i].r_offset);
@@ -324,9 +322,7 @@ void Rewriter::collectDataFields() {
         }
       }
     } else if (s.type() == SHT_RELR) {
-      auto bytes = in.contents(s);
-      uint64_t where = 0;
-      auto consider = [&](uint64_t a) {
+      for (uint64_t a : decodeRelr(in.contents(s))) {
         auto word = wordAt(a);
         if (word && inText(*word)) {
           Field f;
@@ -336,19 +332,6 @@ void Rewriter::collectDataFields() {
           f.target = *word;
           f.what = "RELR-relocated word";
           addField(f);
-        }
-      };
-      for (size_t i = 0; i + 8 <= bytes.size(); i += 8) {
-        uint64_t entry;
-        std::memcpy(&entry, bytes.data() + i, 8);
-        if (!(entry & 1)) {
-          consider(entry);
-          where = entry + 8;
-        } else {
-          for (unsigned bit = 1; bit < 64; ++bit)
-            if (entry & (uint64_t(1) << bit))
-              consider(where + 8 * (bit - 1));
-          where += 8 * 63;
         }
       }
     } else if ((s.name == ".got" || s.name == ".got.plt") && s.hasFileData()) {
@@ -763,10 +746,7 @@ void Rewriter::apply(ElfEditor &editor) {
     auto bytes = editor.mutableContents(s.index);
     auto *rela = reinterpret_cast<ELFT::Rela *>(bytes.data());
     for (size_t i = 0; i < bytes.size() / sizeof(ELFT::Rela); ++i) {
-      uint32_t type = rela[i].getType(false);
-      bool addendIsAddress = type == R_X86_64_RELATIVE || type == R_X86_64_IRELATIVE ||
-                             (type == R_X86_64_64 && rela[i].getSymbol(false) == 0);
-      if (!addendIsAddress)
+      if (!dynamicAddendIsAddress(rela[i]))
         continue;
       uint64_t v = map.map(uint64_t(rela[i].r_addend));
       if (v != uint64_t(rela[i].r_addend)) {

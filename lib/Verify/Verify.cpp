@@ -2,6 +2,7 @@
 #include "elfopt/Verify/Verify.h"
 
 #include "elfopt/Elf/EhFrame.h"
+#include "elfopt/Elf/Relocations.h"
 #include "elfopt/Support/Diagnostics.h"
 #include "elfopt/Target/X86Decoder.h"
 
@@ -315,10 +316,7 @@ void Verifier::checkDynamic() {
         }
         if (s.isAlloc()) {
           ++report.dynamicRelocations;
-          uint32_t type = rx[i].getType(false);
-          bool addendIsAddress = type == R_X86_64_RELATIVE || type == R_X86_64_IRELATIVE ||
-                                 (type == R_X86_64_64 && rx[i].getSymbol(false) == 0);
-          uint64_t want = addendIsAddress ? map(rx[i].r_addend) : rx[i].r_addend;
+          uint64_t want = dynamicAddendIsAddress(rx[i]) ? map(rx[i].r_addend) : rx[i].r_addend;
           if (ry[i].r_offset != rx[i].r_offset || uint64_t(ry[i].r_addend) != want)
             problem(s.name + " entry " + std::to_string(i) + " holds " + hex(ry[i].r_addend) + ", expected " +
                     hex(want));
@@ -333,21 +331,8 @@ void Verifier::checkDynamic() {
         }
       }
     } else if (s.type() == SHT_RELR) {
-      auto bytes = before.contents(s);
-      uint64_t where = 0;
-      for (size_t i = 0; i + 8 <= bytes.size(); i += 8) {
-        uint64_t e;
-        std::memcpy(&e, bytes.data() + i, 8);
-        if (!(e & 1)) {
-          explained.push_back(e);
-          where = e + 8;
-        } else {
-          for (unsigned bit = 1; bit < 64; ++bit)
-            if (e & (uint64_t(1) << bit))
-              explained.push_back(where + 8 * (bit - 1));
-          where += 8 * 63;
-        }
-      }
+      for (uint64_t a : decodeRelr(before.contents(s)))
+        explained.push_back(a);
     } else if (s.name == ".got" || s.name == ".got.plt") {
       for (uint64_t a = s.addr(); a + 8 <= s.addr() + s.size(); a += 8)
         explained.push_back(a);

@@ -4,7 +4,7 @@
 # carried along correctly; the output is deterministic; verify catches a
 # corrupted rewrite; gdb's backtrace inside moved functions is right.
 source "$(dirname "$0")/lib.sh"
-require gcc g++ gdb addr2line llvm-dwarfdump-19 python3 eu-elflint
+require gcc g++ clang-19 gdb addr2line llvm-dwarfdump-19 python3 eu-elflint /usr/lib/llvm-19/bin/ld.lld
 cd "$WORK"
 IN=$SRC/test/inputs/rewrite
 gcc -O2 -Wl,-q "$IN/subject.c" -o subject
@@ -124,4 +124,12 @@ check "eu-elflint: nothing but the documented hashvals tag" \
 check "--dynsort alone needs no order" "$ELFOPT" rewrite libsubject.so --dynsort -o dynsorted.so
 expect_error 1 "elfopt: error: --gnu-hash rebuilds the table --dynsort sorts; give --dynsort (see 'elfopt help rewrite')" \
   "$ELFOPT" rewrite libsubject.so --gnu-hash=keep -o x.so
+# Packed relative relocations (SHT_RELR, lld -z pack-relative-relocs): the
+# words they relocate follow their code.
+clang-19 --ld-path=/usr/lib/llvm-19/bin/ld.lld -O2 -fPIE -pie -Wl,-z,pack-relative-relocs -Wl,-q \
+  "$IN/subject.c" -o relr
+check "RELR: the input has .relr.dyn" bash -c "readelf -SW relr | grep -q '\.relr\.dyn'"
+"$ELFOPT" rewrite relr --random-order 5 -o relr.out >/dev/null 2>&1
+check "RELR: rewritten, verified and run with the same output" \
+  test "$(./relr.out 3 2>&1; echo $?)" = "$(./relr 3 2>&1; echo $?)"
 finish
