@@ -253,7 +253,7 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
 
   // .dynstr: names in the new order, then every other string it holds.
   StringLayout strings;
-  for (uint32_t k = 1; k < count; ++k)
+  for (uint32_t k = 0; k < count; ++k) // entry 0 too: a hostile one has a name
     strings.add(named[order[k]].name);
   auto dynamic = editor.mutableDynamic();
   for (const Dyn &d : dynamic)

@@ -83,10 +83,21 @@ unsigned ElfEditor::addSection(NewSection section) {
 }
 
 std::span<Dyn> ElfEditor::dynamicSlots() {
-  for (const Phdr &p : phdrs)
-    if (p.p_type == PT_DYNAMIC)
-      return {reinterpret_cast<Dyn *>(image.data() + p.p_offset),
-              size_t(p.p_filesz / sizeof(Dyn))};
+  for (const Phdr &p : phdrs) {
+    if (p.p_type != PT_DYNAMIC)
+      continue;
+    // The slots are edited in place: they must be bytes of their own, or an
+    // edit of another table (say .dynstr) would rewrite them behind our back.
+    if (p.p_offset % alignof(Dyn))
+      fatal(in.name() + ": PT_DYNAMIC at offset " + hex(p.p_offset) + " is not 8-byte aligned");
+    uint64_t end = p.p_offset + p.p_filesz / sizeof(Dyn) * sizeof(Dyn);
+    for (const Section &s : in.sections())
+      if (s.type() != SHT_DYNAMIC && s.hasFileData() && s.size() && s.offset() < end &&
+          p.p_offset < s.offset() + s.size())
+        fatal(in.name() + ": PT_DYNAMIC (offset " + hex(p.p_offset) + ", " + std::to_string(p.p_filesz) +
+              " bytes) overlaps section '" + s.name + "'");
+    return {reinterpret_cast<Dyn *>(image.data() + p.p_offset), size_t(p.p_filesz / sizeof(Dyn))};
+  }
   return {};
 }
 
