@@ -35,16 +35,25 @@ for line in sys.stdin:
         ir += row.get('Ir', 0); d1 += row.get('D1mr', 0) + row.get('D1mw', 0)
 print(ir, d1)"
 }
-echo "command: LD_BIND_NOW=1 [LD_LIBRARY_PATH=sorted] ${cmd[*]}"
-echo "libLLVM: $lib -> $work/sorted/libLLVM.so.19.1 (elfopt edit --dynsort)"
+# Every library llc loads (libc included; ld.so is the interpreter and stays),
+# each dynsorted with the lookups llc's start makes in it.
+mkdir -p "$work/all"
+for l in $(ldd "${cmd[0]}" | awk '/=>/ && $3 ~ /^\// {print $3}'); do
+  "$ELFOPT" rewrite "$l" -o "$work/all/$(basename "$l")" --dynsort --hash-lookups-for "${cmd[0]}" ${DYNSORT_ARGS:-} >/dev/null
+done
+echo "command: LD_BIND_NOW=1 [LD_LIBRARY_PATH=DIR] ${cmd[*]}"
+echo "libLLVM: $lib -> $work/sorted/libLLVM.so.19.1 (elfopt edit --dynsort ${DYNSORT_ARGS:-})"
+echo "all: its $(ls "$work/all" | wc -l) libraries -> $work/all (elfopt rewrite --dynsort --hash-lookups-for ${cmd[0]} ${DYNSORT_ARGS:-})"
 read -r ir_a d1_a < <(count "")
 read -r ir_b d1_b < <(count "$work/sorted")
-echo "ld.so instructions (callgrind Ir): original $ir_a, dynsorted $ir_b, ratio $(python3 -c "print(round($ir_b / $ir_a, 4))")"
-echo "ld.so L1 data misses (D1mr+D1mw):  original $d1_a, dynsorted $d1_b, ratio $(python3 -c "print(round($d1_b / max($d1_a, 1), 4))")"
+read -r ir_c d1_c < <(count "$work/all")
+ratio() { python3 -c "print(round($2 / max($1, 1), 4))"; }
+echo "ld.so instructions (callgrind Ir): original $ir_a, libLLVM dynsorted $ir_b ($(ratio $ir_a $ir_b)), all $ir_c ($(ratio $ir_a $ir_c))"
+echo "ld.so L1 data misses (D1mr+D1mw):  original $d1_a, libLLVM dynsorted $d1_b ($(ratio $d1_a $d1_b)), all $d1_c ($(ratio $d1_a $d1_c))"
 reloc() {
   for i in 1 2 3 4 5; do
     env LD_BIND_NOW=1 LD_DEBUG=statistics ${1:+LD_LIBRARY_PATH=$1} "${cmd[@]}" 2>&1 >/dev/null |
       awk '/time needed for relocation/ {print $(NF-2)}'
   done | sort -n | sed -n 3p
 }
-echo "LD_DEBUG=statistics relocation cycles (median of 5): original $(reloc ""), dynsorted $(reloc "$work/sorted")"
+echo "LD_DEBUG=statistics relocation cycles (median of 5): original $(reloc ""), libLLVM dynsorted $(reloc "$work/sorted"), all $(reloc "$work/all")"
