@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `elfopt inspect` hash figures against llvm-readelf's on real libraries and
-# on generated ones with GNU, SysV and both tables: parameters, the full
+# `elfopt inspect` hash figures against llvm-readelf's on real libraries, on
+# generated ones with GNU, SysV and both tables, and on tables elfopt's
+# dynsort wrote (in place, grown, new): parameters, the full
 # chain-length histogram, and the mean probes of a successful lookup
 # recomputed from llvm-readelf's histogram.
 source "$(dirname "$0")/lib.sh"
@@ -18,6 +19,14 @@ for lib in libz.so.1 libc.so.6 libstdc++.so.6 libLLVM-19.so; do
   [[ -e $f ]] || f=/usr/lib/llvm-19/lib/$lib
   [[ -e $f ]] && files+=("$f")
 done
+
+# Tables elfopt wrote: rebuilt in place, grown into a new segment, and built
+# for a library that had only SysV .hash.
+"$ELFOPT" rewrite "$WORK/both.so" -o "$WORK/both-sorted.so" --dynsort >/dev/null &&
+  "$ELFOPT" rewrite "$WORK/many.so" -o "$WORK/many-grown.so" --dynsort --hash-budget 200000 >/dev/null &&
+  "$ELFOPT" rewrite "$WORK/sysv.so" -o "$WORK/sysv-gnu.so" --dynsort >/dev/null ||
+  fail "dynsort of the generated libraries"
+files+=("$WORK/both-sorted.so" "$WORK/many-grown.so" "$WORK/sysv-gnu.so")
 
 for f in "${files[@]}"; do
   "$ELFOPT" inspect --json "$f" >"$WORK/inspect.json" || { fail "inspect $f"; continue; }
