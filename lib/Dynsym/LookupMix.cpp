@@ -1,6 +1,7 @@
 //===- LookupMix.cpp ------------------------------------------------------===//
 #include "elfopt/Dynsym/LookupMix.h"
 
+#include "elfopt/Elf/Versions.h"
 #include "elfopt/Support/Diagnostics.h"
 
 #include <cstring>
@@ -10,8 +11,6 @@
 #include <map>
 #include <memory>
 #include <set>
-#include <span>
-#include <stdexcept>
 #include <unordered_map>
 
 using namespace llvm::ELF;
@@ -51,96 +50,6 @@ bool exports(const Symbol &s) {
   uint8_t visibility = s.other & 3;
   return s.isDefined() && s.binding != STB_LOCAL && visibility != STV_HIDDEN &&
          visibility != STV_INTERNAL && !s.name.empty();
-}
-
-// Symbol versions, as far as lookups need them: .gnu.version, and the names
-// of the version indices .gnu.version_d defines and .gnu.version_r needs.
-// A malformed table leaves the object unversioned (the simulation is advice).
-struct Versions {
-  std::vector<uint16_t> versym;
-  std::map<uint16_t, std::string> names;
-
-  /// The version a lookup of symbol \p i asks for; null: none.
-  const std::string *needed(uint32_t i) const {
-    if (i >= versym.size() || (versym[i] & 0x7fff) < 2)
-      return nullptr;
-    auto it = names.find(versym[i] & 0x7fff);
-    return it == names.end() ? nullptr : &it->second;
-  }
-  /// Whether definition \p i answers a lookup asking for \p wanted.
-  bool matches(uint32_t i, const std::string *wanted) const {
-    if (versym.empty() || i >= versym.size())
-      return true; // an unversioned object answers every lookup
-    uint16_t index = versym[i] & 0x7fff;
-    bool hidden = versym[i] & 0x8000;
-    if (!wanted)
-      return !hidden; // the default version (or the only one)
-    if (index < 2)
-      return !hidden; // a global definition answers any version
-    auto it = names.find(index);
-    return it != names.end() && it->second == *wanted;
-  }
-};
-
-Versions readVersions(const ElfFile &file, size_t symbolCount) {
-  Versions v;
-  auto read = [&](std::span<const uint8_t> b, uint64_t at, auto &out) {
-    if (at > b.size() || b.size() - at < sizeof(out))
-      throw std::out_of_range("version table");
-    std::memcpy(&out, b.data() + at, sizeof(out));
-  };
-  try {
-    for (const Section &s : file.sections()) {
-      if (s.type() != SHT_GNU_versym && s.type() != SHT_GNU_verdef && s.type() != SHT_GNU_verneed)
-        continue;
-      auto b = file.contents(s);
-      if (s.type() == SHT_GNU_versym) {
-        v.versym.resize(std::min<size_t>(b.size() / 2, symbolCount));
-        std::memcpy(v.versym.data(), b.data(), v.versym.size() * 2);
-        continue;
-      }
-      if (s.header.sh_link >= file.sections().size())
-        continue;
-      auto strings = file.contents(file.sections()[s.header.sh_link]);
-      auto string = [&](uint32_t offset) {
-        if (offset >= strings.size())
-          throw std::out_of_range("version name");
-        const char *p = reinterpret_cast<const char *>(strings.data()) + offset;
-        return std::string(p, strnlen(p, strings.size() - offset));
-      };
-      uint64_t off = 0;
-      for (unsigned guard = 0; guard < 65536; ++guard) {
-        if (s.type() == SHT_GNU_verdef) {
-          ELFT::Verdef d;
-          ELFT::Verdaux a;
-          read(b, off, d);
-          read(b, off + d.vd_aux, a);
-          v.names[d.vd_ndx] = string(a.vda_name);
-          if (!d.vd_next)
-            break;
-          off += d.vd_next;
-        } else {
-          ELFT::Verneed n;
-          read(b, off, n);
-          uint64_t aux = off + n.vn_aux;
-          for (unsigned k = 0; k < n.vn_cnt; ++k) {
-            ELFT::Vernaux a;
-            read(b, aux, a);
-            v.names[a.vna_other] = string(a.vna_name);
-            if (!a.vna_next)
-              break;
-            aux += a.vna_next;
-          }
-          if (!n.vn_next)
-            break;
-          off += n.vn_next;
-        }
-      }
-    }
-  } catch (const std::out_of_range &) {
-    return {};
-  }
-  return v;
 }
 
 // Directories of /etc/ld.so.conf, with its include lines, in order.
@@ -283,11 +192,11 @@ SimulatedScope simulateLookupMix(const ElfFile &file, const std::string &program
   // Every exported definition of each name, in scope order; a lookup takes
   // the first whose version matches (glibc's check_match).
   std::vector<std::vector<Symbol>> symbols(scope.size());
-  std::vector<Versions> versions(scope.size());
+  std::vector<SymbolVersions> versions(scope.size());
   std::unordered_map<std::string, std::vector<std::pair<uint32_t, uint32_t>>> definitions;
   for (size_t k = 0; k < scope.size(); ++k) {
     symbols[k] = dynamicSymbols(*scope[k].elf);
-    versions[k] = readVersions(*scope[k].elf, symbols[k].size());
+    versions[k] = readSymbolVersions(*scope[k].elf, symbols[k].size());
     for (size_t i = 0; i < symbols[k].size(); ++i)
       if (exports(symbols[k][i]))
         definitions[symbols[k][i].name].emplace_back(uint32_t(k), uint32_t(i));
@@ -299,7 +208,7 @@ SimulatedScope simulateLookupMix(const ElfFile &file, const std::string &program
     auto flags = scope[k].elf->dynamicValue(DT_FLAGS);
     bool symbolic = scope[k].elf->dynamicValue(DT_SYMBOLIC) || (flags && (*flags & DF_SYMBOLIC));
     forEachLookup(*scope[k].elf, symbols[k], [&](uint64_t sym) {
-      const std::string *wanted = versions[k].needed(uint32_t(sym));
+      const std::string *wanted = versions[k].name(uint32_t(sym));
       if (symbolic) {
         bool defined = exports(symbols[k][sym]) && versions[k].matches(uint32_t(sym), wanted);
         if (k == result.position)

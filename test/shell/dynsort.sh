@@ -147,6 +147,45 @@ check "... and the same relocations are there" \
 check "combreloc (the default): the relocations keep their order" \
   test "$(llvm-readelf-19 -rW bfd/libmany.so | awk '{print $1}')" = "$(llvm-readelf-19 -rW bfd/sorted/libmany.so | awk '{print $1}')"
 
+# verify checks the dynamic symbol passes by name; it catches a broken table
+# and a relocation moved to another symbol.
+check "verify: a sorted library is sound" "$ELFOPT" verify bfd/libmany.so bfd/sorted/libmany.so
+check "verify: so is a table grown into a new segment" "$ELFOPT" verify bfd/libmany.so big/libmany.so
+check "verify: and a SysV-only library given a GNU table" "$ELFOPT" verify sysv/libgrow.so sysv/sorted/libgrow.so
+python3 - bfd/sorted/libmany.so broken-bucket.so broken-reloc.so <<'PY'
+import re, struct, subprocess, sys
+src, bucket_out, reloc_out = sys.argv[1:]
+data = bytearray(open(src, "rb").read())
+shoff, = struct.unpack_from("<Q", data, 0x28)
+shnum, shstrndx = struct.unpack_from("<HH", data, 0x3C)
+hdr = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + 64 * i) for i in range(shnum)]
+names = [data[hdr[shstrndx][4] + h[0]:data.index(b"\0", hdr[shstrndx][4] + h[0])].decode() for h in hdr]
+gnu = hdr[names.index(".gnu.hash")][4]
+nb, symoffset, bloom, shift = struct.unpack_from("<IIII", data, gnu)
+buckets = gnu + 16 + 8 * bloom
+# Point the first non-empty bucket at the next one's chain.
+b = bytearray(data)
+first = next(i for i in range(nb) if struct.unpack_from("<I", data, buckets + 4 * i)[0])
+second = next(i for i in range(first + 1, nb) if struct.unpack_from("<I", data, buckets + 4 * i)[0])
+struct.pack_into("<I", b, buckets + 4 * first, struct.unpack_from("<I", data, buckets + 4 * second)[0])
+open(bucket_out, "wb").write(b)
+# The first relocation against a symbol, moved to the next symbol.
+r = bytearray(data)
+rela = hdr[names.index(".rela.dyn")]
+for off in range(rela[4], rela[4] + rela[5], 24):
+    info, = struct.unpack_from("<Q", r, off + 8)
+    if info >> 32:
+        struct.pack_into("<Q", r, off + 8, info + (1 << 32))
+        break
+open(reloc_out, "wb").write(r)
+PY
+out=$("$ELFOPT" verify bfd/libmany.so broken-bucket.so); status=$?
+check "verify: a bucket pointing at another chain is caught (exit $status)" \
+  bash -c "[[ $status == 2 ]] && grep -q '.gnu.hash does not find' <<<'$out'"
+out=$("$ELFOPT" verify bfd/libmany.so broken-reloc.so); status=$?
+check "verify: a relocation moved to another symbol is caught (exit $status)" \
+  bash -c "[[ $status == 2 ]] && grep -q '.rela.dyn: relocations changed' <<<'$out'"
+
 # dlopen and dlsym through a sorted library.
 gcc -O1 -shared -fPIC -o libplugin.so "$IN/record/plugin.c"
 gcc -O1 -o loader "$IN/record/loader.c" -ldl
@@ -163,6 +202,7 @@ new=$(elflint_new "$llvm" llvm/libLLVM.so.19.1)
 check "libLLVM-19: eu-elflint reports only the hashvals tag ($new)" \
   test "$(grep -vc 'unknown tag' <<<"$new")" = 0
 check "libLLVM-19: .dynsym in bucket order" bucket_order llvm/libLLVM.so.19.1
+check "verify: libLLVM-19 dynsorted with hashvals is sound" "$ELFOPT" verify "$llvm" llvm/libLLVM.so.19.1
 printf 'define i32 @f(i32 %%x) {\n  %%y = mul i32 %%x, 7\n  %%z = add i32 %%y, 3\n  ret i32 %%z\n}\n' >t.ll
 /usr/lib/llvm-19/bin/llc t.ll -o a.s
 /usr/lib/llvm-19/bin/opt -O2 t.ll -S -o a.ll
