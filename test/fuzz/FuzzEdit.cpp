@@ -4,6 +4,7 @@
 // section where layout() said and the program headers still valid.
 #include "elfopt/Dynsym/Dynsort.h"
 #include "elfopt/Dynsym/Hashvals.h"
+#include "elfopt/Verify/VerifyDynsym.h"
 #include "elfopt/Edit/ElfEditor.h"
 #include "elfopt/Support/Diagnostics.h"
 
@@ -64,8 +65,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (hv)
       finishHashvals(sorter, *hv);
     auto bytes = sorter.serialize();
-    ElfFile::fromBuffer("sorted", llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(
-                                      reinterpret_cast<const char *>(bytes.data()), bytes.size())));
+    auto sortedFile = ElfFile::fromBuffer("sorted", llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(
+                                                        reinterpret_cast<const char *>(bytes.data()), bytes.size())));
+    // What dynsort wrote must mean what the input meant.
+    DynsymVerifyReport check = verifyDynamicSymbols(*file, *sortedFile);
+    if (!check.ok()) {
+      for (const std::string &p : check.problems)
+        std::fprintf(stderr, "verify dynamic symbols: %s\n", p.c_str());
+      std::abort();
+    }
   } catch (const FatalError &) {
   }
   const Section *added =
