@@ -3,6 +3,7 @@
 #include "CommandSupport.h"
 #include "elfopt/Dynsym/Dynsort.h"
 #include "elfopt/Dynsym/LookupMix.h"
+#include "elfopt/Verify/VerifyDynsym.h"
 #include "elfopt/Dynsym/Hashvals.h"
 #include "elfopt/Edit/ElfEditor.h"
 #include "elfopt/Elf/ElfFile.h"
@@ -281,6 +282,20 @@ static int runEdit(const std::vector<std::string> &args) {
     editor.setDynamicEntry(int64_t(tag), editor.sectionAddress(it->second));
   }
   std::vector<uint8_t> bytes = editor.serialize();
+  if (passes.sorted || passes.hashvals) {
+    // The dynamic symbol passes must not change what the loader resolves.
+    auto written = ElfFile::fromBuffer(output + " (in memory)",
+                                       llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(
+                                           reinterpret_cast<const char *>(bytes.data()), bytes.size())));
+    DynsymVerifyReport check = verifyDynamicSymbols(*file, *written);
+    if (!check.ok()) {
+      for (const std::string &p : check.problems)
+        std::fprintf(stderr, "  %s\n", p.c_str());
+      fatal(input + ": the dynamic symbol passes failed verification; nothing was written (please "
+                    "report this with the input)",
+            ExitInternal);
+    }
+  }
   struct stat st;
   std::optional<mode_t> mode;
   if (::stat(input.c_str(), &st) == 0)
