@@ -25,6 +25,19 @@ const Section *linkedSection(const ElfFile &f, uint32_t type, unsigned dynsym) {
   return nullptr;
 }
 
+// The section the loader reaches through dynamic tag \p tag (it never looks
+// at section links); without the tag, the section linked to \p link.
+const Section *tableOf(const ElfFile &f, int64_t tag, uint32_t type, unsigned link) {
+  auto address = f.dynamicValue(tag);
+  if (!address)
+    return linkedSection(f, type, link);
+  for (const Section &s : f.sections())
+    if (s.type() == type && s.addr() == *address)
+      return &s;
+  fatal(f.name() + ": dynamic tag " + hex(uint64_t(tag)) + " points at " + hex(*address) +
+        ", where no section of type " + hex(type) + " starts");
+}
+
 // Tags whose value is a .dynstr offset (DT_CONFIG, DT_DEPAUDIT, DT_AUDIT by
 // value: LLVM's enum does not name them).
 constexpr int64_t DtConfig = 0x6ffffefa, DtDepaudit = 0x6ffffefb, DtAudit = 0x6ffffefc;
@@ -308,8 +321,8 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
       off += next;
     }
   };
-  walkVersions(linkedSection(in, SHT_GNU_verneed, dynstr.index), true);
-  walkVersions(linkedSection(in, SHT_GNU_verdef, dynstr.index), false);
+  walkVersions(tableOf(in, DT_VERNEED, SHT_GNU_verneed, dynstr.index), true);
+  walkVersions(tableOf(in, DT_VERDEF, SHT_GNU_verdef, dynstr.index), false);
   for (const NameField &f : versionNames)
     strings.add(f.value);
   strings.finalize();
@@ -335,7 +348,7 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
     uint32_t v = strings.offsetOf(f.value);
     std::memcpy(editor.mutableContents(f.section).data() + f.at, &v, 4);
   }
-  if (const Section *versym = linkedSection(in, SHT_GNU_versym, dynsym->index)) {
+  if (const Section *versym = tableOf(in, DT_VERSYM, SHT_GNU_versym, dynsym->index)) {
     auto b = editor.mutableContents(versym->index);
     if (b.size() < count * 2)
       fatal(in.where(*versym) + ": shorter than .dynsym");

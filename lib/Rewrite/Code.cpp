@@ -86,7 +86,8 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
     if (s.isFunction() && s.name.starts_with("_Z"))
       cxxStarts.push_back(s.value);
     if (s.isFunction() && s.size) {
-      bodies.push_back({s.value, std::min(s.value + s.size, text.end)});
+      // text.contains(s.value): no wrap-around in text.end - s.value.
+      bodies.push_back({s.value, s.size > text.end - s.value ? text.end : s.value + s.size});
     } else if (s.isFunction() || s.type == STT_NOTYPE) {
       auto fde = fdeRanges.find(s.value);
       if (s.isFunction() && fde != fdeRanges.end() && fde->second > s.value)

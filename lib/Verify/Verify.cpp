@@ -173,7 +173,9 @@ void Verifier::checkCode() {
     for (size_t fi = first; fi < last; ++fi) {
       const Moved &f = functions[fi];
       uint64_t end = f.from + f.size;
-      if (end > text->addr() + text->size() || f.to + f.size > text->addr() + text->size() || f.to < base) {
+      // Without sums that could wrap: the rewritten .symtab may be hostile.
+      if (end > text->addr() + text->size() || f.to < base || f.to - base > text->size() ||
+          f.size > text->size() - (f.to - base)) {
         local.problems.push_back("function at " + hex(f.from) + " lies outside .text");
         continue;
       }
