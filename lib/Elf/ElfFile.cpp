@@ -55,6 +55,11 @@ std::unique_ptr<ElfFile> ElfFile::open(const std::string &path) {
   return fromBuffer(path, std::move(*bufferOrErr));
 }
 
+std::unique_ptr<ElfFile> ElfFile::fromBytes(const std::string &name, std::span<const uint8_t> bytes) {
+  return fromBuffer(name, MemoryBuffer::getMemBufferCopy(
+                              StringRef(reinterpret_cast<const char *>(bytes.data()), bytes.size()), name));
+}
+
 std::unique_ptr<ElfFile> ElfFile::fromBuffer(const std::string &name,
                                              std::unique_ptr<MemoryBuffer> buffer) {
   std::unique_ptr<ElfFile> file(new ElfFile);

@@ -18,8 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   (void)quiet;
   std::unique_ptr<ElfFile> file;
   try {
-    file = ElfFile::fromBuffer("fuzz", llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(
-                                           reinterpret_cast<const char *>(data), size)));
+    file = ElfFile::fromBytes("fuzz", {data, size});
   } catch (const FatalError &) {
     return 0;
   }
@@ -43,8 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // What we wrote must be a file we accept, with the section where planned.
   std::unique_ptr<ElfFile> again;
   try {
-    again = ElfFile::fromBuffer("out", llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(
-                                           reinterpret_cast<const char *>(out.data()), out.size())));
+    again = ElfFile::fromBytes("out", {out.data(), out.size()});
   } catch (const FatalError &e) {
     std::fprintf(stderr, "output rejected: %s\n", e.what());
     std::abort();
@@ -65,8 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (hv)
       finishHashvals(sorter, *hv);
     auto bytes = sorter.serialize();
-    auto sortedFile = ElfFile::fromBuffer("sorted", llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(
-                                                        reinterpret_cast<const char *>(bytes.data()), bytes.size())));
+    auto sortedFile = ElfFile::fromBytes("sorted", {bytes.data(), bytes.size()});
     // What dynsort wrote must mean what the input meant.
     DynsymVerifyReport check = verifyDynamicSymbols(*file, *sortedFile);
     if (!check.ok()) {

@@ -25,8 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::unique_ptr<ElfFile> file;
   RewriteResult result;
   try {
-    file = ElfFile::fromBuffer("fuzz", llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(
-                                           reinterpret_cast<const char *>(data), size)));
+    file = ElfFile::fromBytes("fuzz", {data, size});
     RewriteOptions options;
     options.stripDebug = true;
     for (const Function &f : readFunctions(*file).functions)
@@ -37,9 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   std::unique_ptr<ElfFile> out;
   try {
-    out = ElfFile::fromBuffer("out", llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(
-                                         reinterpret_cast<const char *>(result.bytes.data()),
-                                         result.bytes.size())));
+    out = ElfFile::fromBytes("out", {result.bytes.data(), result.bytes.size()});
   } catch (const FatalError &e) {
     std::fprintf(stderr, "rewritten file rejected: %s\n", e.what());
     std::abort();

@@ -284,9 +284,7 @@ static int runEdit(const std::vector<std::string> &args) {
   std::vector<uint8_t> bytes = editor.serialize();
   if (passes.sorted || passes.hashvals) {
     // The dynamic symbol passes must not change what the loader resolves.
-    auto written = ElfFile::fromBuffer(output + " (in memory)",
-                                       llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(
-                                           reinterpret_cast<const char *>(bytes.data()), bytes.size())));
+    auto written = ElfFile::fromBytes(output + " (in memory)", bytes);
     DynsymVerifyReport check = verifyDynamicSymbols(*file, *written);
     if (!check.ok()) {
       for (const std::string &p : check.problems)

@@ -196,9 +196,7 @@ int runRewrite(const std::vector<std::string> &args) {
     if (showProgress && !vm["no-verify"].as<bool>())
       options.progress("verifying");
     if (!vm["no-verify"].as<bool>()) {
-      auto copy = llvm::MemoryBuffer::getMemBufferCopy(
-          llvm::StringRef(reinterpret_cast<const char *>(result.bytes.data()), result.bytes.size()));
-      auto out = ElfFile::fromBuffer(output + " (rewritten, in memory)", std::move(copy));
+      auto out = ElfFile::fromBytes(output + " (rewritten, in memory)", result.bytes);
       verified = verifyRewrite(*file, *out);
       if (!verified->ok()) {
         printVerify(*verified);
@@ -216,9 +214,7 @@ int runRewrite(const std::vector<std::string> &args) {
   std::optional<DynsymVerifyReport> dynsymVerified;
   bool hashvalsAdded = false;
   if (doDynsort || doHashvals) {
-    auto copy = llvm::MemoryBuffer::getMemBufferCopy(
-        llvm::StringRef(reinterpret_cast<const char *>(result.bytes.data()), result.bytes.size()));
-    auto current = ElfFile::fromBuffer(input, std::move(copy));
+    auto current = ElfFile::fromBytes(input, result.bytes);
     if (!current->findSectionOfType(llvm::ELF::SHT_DYNSYM)) {
       warn(input + ": no dynamic symbols (statically linked): --dynsort and --hashvals have nothing to do");
     } else {
@@ -233,9 +229,7 @@ int runRewrite(const std::vector<std::string> &args) {
       hashvalsAdded = passes.hashvals.has_value();
       result.bytes = editor.serialize();
       if (!vm["no-verify"].as<bool>()) {
-        auto copy = llvm::MemoryBuffer::getMemBufferCopy(
-            llvm::StringRef(reinterpret_cast<const char *>(result.bytes.data()), result.bytes.size()));
-        auto out = ElfFile::fromBuffer(output + " (rewritten, in memory)", std::move(copy));
+        auto out = ElfFile::fromBytes(output + " (rewritten, in memory)", result.bytes);
         dynsymVerified = verifyDynamicSymbols(*current, *out);
         if (!dynsymVerified->ok()) {
           printDynsymVerify(*dynsymVerified);

@@ -77,6 +77,8 @@ public:
   /// Same checks on bytes already in memory; \p name is used in messages.
   static std::unique_ptr<ElfFile> fromBuffer(const std::string &name,
                                              std::unique_ptr<llvm::MemoryBuffer> buffer);
+  /// Same, on a copy of \p bytes (e.g. a file a pass produced in memory).
+  static std::unique_ptr<ElfFile> fromBytes(const std::string &name, std::span<const uint8_t> bytes);
 
   const std::string &name() const { return fileName; }
   std::span<const uint8_t> bytes() const;
