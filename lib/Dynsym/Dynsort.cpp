@@ -117,6 +117,8 @@ private:
 // (their order would matter).
 void groupRelocationsBySymbol(std::span<uint8_t> bytes, DynsortResult &result) {
   size_t n = bytes.size() / sizeof(ELFT::Rela);
+  if (n < 2)
+    return;
   std::vector<ELFT::Rela> relas(n);
   std::memcpy(relas.data(), bytes.data(), n * sizeof(ELFT::Rela));
   auto symbolOf = [](const ELFT::Rela &r) { return uint32_t(uint64_t(r.r_info) >> 32); };

@@ -33,9 +33,21 @@ SymbolVersions readSymbolVersions(const ElfFile &file, size_t symbolCount) {
       throw std::out_of_range("version table");
     std::memcpy(&out, b.data() + at, sizeof(out));
   };
+  // The tables the loader reads: those the dynamic tags point at (it never
+  // looks at section types); without dynamic tags, the sections by type.
+  auto wanted = [&](const Section &s) {
+    int64_t tag = s.type() == SHT_GNU_versym   ? DT_VERSYM
+                  : s.type() == SHT_GNU_verdef ? DT_VERDEF
+                  : s.type() == SHT_GNU_verneed ? DT_VERNEED
+                                                : 0;
+    if (!tag)
+      return false;
+    auto address = file.dynamicValue(tag);
+    return address ? *address == s.addr() : !file.findSectionOfType(SHT_DYNAMIC);
+  };
   try {
     for (const Section &s : file.sections()) {
-      if (s.type() != SHT_GNU_versym && s.type() != SHT_GNU_verdef && s.type() != SHT_GNU_verneed)
+      if (!wanted(s))
         continue;
       auto b = file.contents(s);
       if (s.type() == SHT_GNU_versym) {
@@ -58,8 +70,10 @@ SymbolVersions readSymbolVersions(const ElfFile &file, size_t symbolCount) {
           ELFT::Verdef d;
           ELFT::Verdaux a;
           read(b, off, d);
-          read(b, off + d.vd_aux, a);
-          v.names[d.vd_ndx] = string(a.vda_name);
+          if (d.vd_cnt) { // the first auxiliary entry names the version
+            read(b, off + d.vd_aux, a);
+            v.names[d.vd_ndx] = string(a.vda_name);
+          }
           if (!d.vd_next)
             break;
           off += d.vd_next;

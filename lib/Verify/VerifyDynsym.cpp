@@ -30,9 +30,14 @@ struct Context {
 // What identifies a dynamic symbol to the loader, apart from its index.
 using SymbolKey = std::tuple<std::string, uint64_t, uint64_t, uint8_t, uint8_t, uint8_t, uint16_t, std::string>;
 
-SymbolKey keyOf(const Symbol &s, const SymbolVersions &v, uint32_t i, bool withValue) {
+// A value relative to its section: the editor may move a section out of the
+// way of the program headers, and the symbols in it along.
+SymbolKey keyOf(const ElfFile &f, const Symbol &s, const SymbolVersions &v, uint32_t i, bool withValue) {
   const std::string *version = v.name(i);
-  return {s.name, withValue ? s.value : 0, s.size, s.type, s.binding, s.other, s.shndx,
+  uint64_t value = s.value;
+  if (s.shndx != SHN_UNDEF && s.shndx < SHN_LORESERVE && s.shndx < f.sections().size())
+    value -= f.sections()[s.shndx].addr();
+  return {s.name, withValue ? value : 0, s.size, s.type, s.binding, s.other, s.shndx,
           (version ? *version : std::string()) + (v.hidden(i) ? " (hidden)" : "")};
 }
 
@@ -109,19 +114,23 @@ DynsymVerifyReport verifyDynamicSymbols(const ElfFile &before, const ElfFile &af
     c.problem(".dynsym has " + std::to_string(b.size()) + " entries, expected " + std::to_string(a.size()));
   std::vector<SymbolKey> ka, kb;
   for (uint32_t i = 0; i < a.size(); ++i)
-    ka.push_back(keyOf(a[i], va, i, !textMoved));
+    ka.push_back(keyOf(before, a[i], va, i, !textMoved));
   for (uint32_t i = 0; i < b.size(); ++i)
-    kb.push_back(keyOf(b[i], vb, i, !textMoved));
+    kb.push_back(keyOf(after, b[i], vb, i, !textMoved));
   std::sort(ka.begin(), ka.end());
   std::sort(kb.begin(), kb.end());
   if (ka != kb) {
     std::vector<SymbolKey> missing, extra;
     std::set_difference(ka.begin(), ka.end(), kb.begin(), kb.end(), std::back_inserter(missing));
     std::set_difference(kb.begin(), kb.end(), ka.begin(), ka.end(), std::back_inserter(extra));
+    auto describe = [](const SymbolKey &k) {
+      return "'" + std::get<0>(k) + "' (value " + hex(std::get<1>(k)) + ", size " + std::to_string(std::get<2>(k)) +
+             ", section " + std::to_string(std::get<6>(k)) + ", version '" + std::get<7>(k) + "')";
+    };
     for (const SymbolKey &k : missing)
-      c.problem(".dynsym lost or changed " + std::get<0>(k) + " (version '" + std::get<7>(k) + "')");
+      c.problem(".dynsym lost or changed " + describe(k));
     for (const SymbolKey &k : extra)
-      c.problem(".dynsym has a new or changed " + std::get<0>(k) + " (version '" + std::get<7>(k) + "')");
+      c.problem(".dynsym has a new or changed " + describe(k));
   }
 
   // Every symbol the GNU table holds must be found where it is.

@@ -30,7 +30,7 @@ struct SymbolVersions {
 };
 
 /// Reads the version tables of \p file for its \p symbolCount dynamic
-/// symbols. Malformed tables leave the result empty (unversioned): callers
+/// symbols, those its DT_VERSYM, DT_VERDEF and DT_VERNEED point at. Malformed tables leave the result empty (unversioned): callers
 /// use it for advice and checks, never to write.
 SymbolVersions readSymbolVersions(const ElfFile &file, size_t symbolCount);
 
