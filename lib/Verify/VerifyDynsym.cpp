@@ -204,7 +204,8 @@ DynsymVerifyReport verifyDynamicSymbols(const ElfFile &before, const ElfFile &af
   if (na != nb)
     c.problem("version names changed");
 
-  if (auto at = after.dynamicValue(DT_ELFOPT_HASHVALS)) {
+  auto at = after.dynamicValue(DT_ELFOPT_HASHVALS);
+  if (at && !before.dynamicValue(DT_ELFOPT_HASHVALS)) { // added by the passes
     const Section *hv = after.findSection(HashvalsSectionName);
     if (!hv || hv->addr() != *at || hv->size() != 4 * b.size()) {
       c.problem(std::string(HashvalsSectionName) + " is missing, elsewhere or of the wrong size");
