@@ -231,7 +231,12 @@ const Section *ElfFile::findSectionOfType(uint32_t type) const {
 std::span<const uint8_t> ElfFile::contents(const Section &section) const {
   if (!section.hasFileData() || section.type() == SHT_NULL)
     return {};
-  return bytes().subspan(section.offset(), section.size());
+  // validate() checked every section with bytes; an empty one may still
+  // claim any offset.
+  auto all = bytes();
+  if (section.offset() > all.size() || section.size() > all.size() - section.offset())
+    return {};
+  return all.subspan(section.offset(), section.size());
 }
 
 std::optional<uint64_t> ElfFile::offsetOfAddress(uint64_t addr, uint64_t size) const {

@@ -254,6 +254,7 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
     // Decode from each symbol to the next: zero padding between functions
     // would otherwise throw the decoder off.
     std::vector<uint64_t> starts = otherStarts[sec.index];
+    std::erase_if(starts, [&](uint64_t o) { return o > code.size(); }); // the header may claim more
     starts.push_back(0);
     starts.push_back(code.size());
     std::sort(starts.begin(), starts.end());

@@ -14,7 +14,12 @@
 
 #include "elfopt/Support/Diagnostics.h"
 
+#include <cerrno>
 #include <cstring>
+#include <functional>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "llvm/DebugInfo/DWARF/DWARFContext.h"
 #include "llvm/DebugInfo/DWARF/DWARFDebugLine.h"
@@ -23,6 +28,61 @@
 namespace elfopt::rewrite {
 
 constexpr uint64_t MaxDecompressionRatio = 1100; // zlib's limit is 1032:1
+
+namespace {
+
+// LLVM's DWARF reader trusts its input: fuzzing found malformed units that
+// make it read out of bounds (DataExtractor::getULEB128, DWARFFormValue).
+// So it runs in a child process, where such a crash becomes an error message
+// instead of ours. The child sends back one byte (0: no problem, 1: a
+// problem, followed by its text).
+std::optional<std::string> inChildProcess(const std::function<std::optional<std::string>()> &work) {
+  const std::string failed = "its debug info cannot be read (LLVM's DWARF reader failed on it)";
+  int fds[2];
+  if (::pipe(fds) != 0)
+    fatal("cannot create a pipe to read debug info: " + std::string(std::strerror(errno)));
+  pid_t pid = ::fork();
+  if (pid < 0)
+    fatal("cannot fork to read debug info: " + std::string(std::strerror(errno)));
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::string out;
+    try {
+      auto problem = work();
+      out = problem ? "1" + *problem : "0";
+    } catch (...) {
+      ::_exit(1);
+    }
+    for (size_t done = 0; done < out.size();) {
+      ssize_t n = ::write(fds[1], out.data() + done, out.size() - done);
+      if (n <= 0 && errno != EINTR)
+        ::_exit(1);
+      done += n > 0 ? size_t(n) : 0;
+    }
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string got;
+  char buffer[4096];
+  for (;;) {
+    ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+    if (n > 0)
+      got.append(buffer, size_t(n));
+    else if (n == 0 || errno != EINTR)
+      break;
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || got.empty())
+    return failed;
+  if (got[0] == '0')
+    return std::nullopt;
+  return got.substr(1);
+}
+
+} // namespace
 
 std::optional<std::string> debugInfoProblem(const ElfFile &in, const std::vector<Block> &blocks,
                                             const std::vector<bool> &glued) {
@@ -70,6 +130,7 @@ std::optional<std::string> debugInfoProblem(const ElfFile &in, const std::vector
              std::to_string(claimed) + " bytes from " + std::to_string(data.size());
   }
 
+  return inChildProcess([&]() -> std::optional<std::string> {
   auto bytes = in.bytes();
   llvm::MemoryBufferRef ref(llvm::StringRef(reinterpret_cast<const char *>(bytes.data()), bytes.size()),
                             in.name());
@@ -105,6 +166,7 @@ std::optional<std::string> debugInfoProblem(const ElfFile &in, const std::vector
   if (errors)
     return "its debug info has " + std::to_string(errors) + " errors";
   return std::nullopt;
+  });
 }
 
 } // namespace elfopt::rewrite

@@ -779,7 +779,11 @@ void Rewriter::apply(ElfEditor &editor) {
     for (const Section &s : in.sections()) {
       bool debugRelocations = s.type() == SHT_RELA && !s.isAlloc() && s.header.sh_info < in.sections().size() &&
                               isDebugSection(in.sections()[s.header.sh_info].name);
-      if (isDebugSection(s.name) || debugRelocations)
+      // By name, but only what a debug section can be: never the section
+      // name table or a loaded section that a hostile name makes look like one.
+      bool debugBytes = isDebugSection(s.name) && s.type() == SHT_PROGBITS && !s.isAlloc() &&
+                        s.index != in.header().e_shstrndx;
+      if (debugBytes || debugRelocations)
         editor.shrinkSection(s.index, 0);
     }
     report.strippedDebug = true;
