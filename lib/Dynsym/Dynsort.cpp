@@ -18,19 +18,12 @@ namespace {
 
 constexpr double MinModelledGain = 0.005;
 
-const Section *linkedSection(const ElfFile &f, uint32_t type, unsigned dynsym) {
-  for (const Section &s : f.sections())
-    if (s.type() == type && s.header.sh_link == dynsym)
-      return &s;
-  return nullptr;
-}
-
 // The section the loader reaches through dynamic tag \p tag (it never looks
 // at section links); without the tag, the section linked to \p link.
 const Section *tableOf(const ElfFile &f, int64_t tag, uint32_t type, unsigned link) {
   auto address = f.dynamicValue(tag);
   if (!address)
-    return linkedSection(f, type, link);
+    return f.findLinkedSection(type, link);
   for (const Section &s : f.sections())
     if (s.type() == type && s.addr() == *address)
       return &s;
@@ -38,20 +31,7 @@ const Section *tableOf(const ElfFile &f, int64_t tag, uint32_t type, unsigned li
         ", where no section of type " + hex(type) + " starts");
 }
 
-// Tags whose value is a .dynstr offset (DT_CONFIG, DT_DEPAUDIT, DT_AUDIT by
-// value: LLVM's enum does not name them).
-constexpr int64_t DtConfig = 0x6ffffefa, DtDepaudit = 0x6ffffefb, DtAudit = 0x6ffffefc;
 constexpr int64_t DtSyminfo = 0x6ffffeff;
-
-bool isStringTag(int64_t tag) {
-  switch (tag) {
-  case DT_NEEDED: case DT_SONAME: case DT_RPATH: case DT_RUNPATH: case DT_AUXILIARY:
-  case DT_FILTER: case DtConfig: case DtDepaudit: case DtAudit:
-    return true;
-  default:
-    return false;
-  }
-}
 
 // A string table where a string that ends another shares its bytes; the
 // first strings added come first.
@@ -172,8 +152,8 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
   if (dynsym->header.sh_link == 0 || dynsym->header.sh_link >= in.sections().size())
     fatal(n + ": .dynsym has no string table");
   const Section &dynstr = in.sections()[dynsym->header.sh_link];
-  const Section *gnu = linkedSection(in, SHT_GNU_HASH, dynsym->index);
-  const Section *sysv = linkedSection(in, SHT_HASH, dynsym->index);
+  const Section *gnu = in.findLinkedSection(SHT_GNU_HASH, dynsym->index);
+  const Section *sysv = in.findLinkedSection(SHT_HASH, dynsym->index);
   if (!gnu && !sysv)
     fatal(n + ": .dynsym has no hash table (neither .gnu.hash nor .hash)");
   if (in.dynamicValue(DtSyminfo))
@@ -272,7 +252,7 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
     strings.add(named[order[k]].name);
   auto dynamic = editor.mutableDynamic();
   for (const Dyn &d : dynamic)
-    if (isStringTag(d.d_tag))
+    if (isDynamicStringTag(d.d_tag))
       strings.add(in.dynamicString(d.d_un.d_val));
   auto dynstrBytes = editor.mutableContents(dynstr.index);
   auto stringAt = [&](uint64_t offset, const char *what) {
@@ -344,7 +324,7 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
     result.names.push_back(named[order[k]].name);
   }
   for (Dyn &d : dynamic)
-    if (isStringTag(d.d_tag))
+    if (isDynamicStringTag(d.d_tag))
       d.d_un.d_val = strings.offsetOf(in.dynamicString(d.d_un.d_val));
   for (const NameField &f : versionNames) {
     uint32_t v = strings.offsetOf(f.value);

@@ -221,6 +221,25 @@ const Section *ElfFile::findSection(std::string_view name) const {
   return nullptr;
 }
 
+const Section *ElfFile::findLinkedSection(uint32_t type, unsigned link) const {
+  for (const Section &s : sectionList)
+    if (s.type() == type && s.header.sh_link == link)
+      return &s;
+  return nullptr;
+}
+
+bool isDynamicStringTag(int64_t tag) {
+  // DT_CONFIG, DT_DEPAUDIT, DT_AUDIT by value: LLVM's enum does not name them.
+  constexpr int64_t DtConfig = 0x6ffffefa, DtDepaudit = 0x6ffffefb, DtAudit = 0x6ffffefc;
+  switch (tag) {
+  case DT_NEEDED: case DT_SONAME: case DT_RPATH: case DT_RUNPATH: case DT_AUXILIARY:
+  case DT_FILTER: case DtConfig: case DtDepaudit: case DtAudit:
+    return true;
+  default:
+    return false;
+  }
+}
+
 const Section *ElfFile::findSectionOfType(uint32_t type) const {
   for (const Section &s : sectionList)
     if (s.index != 0 && s.type() == type)

@@ -41,13 +41,6 @@ SymbolKey keyOf(const ElfFile &f, const Symbol &s, const SymbolVersions &v, uint
           (version ? *version : std::string()) + (v.hidden(i) ? " (hidden)" : "")};
 }
 
-const Section *linked(const ElfFile &f, uint32_t type, unsigned dynsym) {
-  for (const Section &s : f.sections())
-    if (s.type() == type && s.header.sh_link == dynsym)
-      return &s;
-  return nullptr;
-}
-
 // The relocations of one section, by what they mean.
 using RelocationKey = std::tuple<uint64_t, uint32_t, std::string, int64_t>;
 
@@ -69,13 +62,8 @@ std::vector<RelocationKey> relocationsOf(const ElfFile &f, const Section &s, con
 std::vector<std::string> dynamicStrings(const ElfFile &f) {
   std::vector<std::string> out;
   for (const Dyn &d : f.dynamicEntries())
-    switch (d.d_tag) {
-    case DT_NEEDED: case DT_SONAME: case DT_RPATH: case DT_RUNPATH: case DT_AUXILIARY: case DT_FILTER:
+    if (isDynamicStringTag(d.d_tag))
       out.push_back(std::to_string(d.d_tag) + "=" + f.dynamicString(d.d_un.d_val));
-      break;
-    default:
-      break;
-    }
   return out;
 }
 
@@ -134,7 +122,7 @@ DynsymVerifyReport verifyDynamicSymbols(const ElfFile &before, const ElfFile &af
   }
 
   // Every symbol the GNU table holds must be found where it is.
-  if (const Section *gnu = linked(after, SHT_GNU_HASH, dsB->index)) {
+  if (const Section *gnu = after.findLinkedSection(SHT_GNU_HASH, dsB->index)) {
     if (after.dynamicValue(DT_GNU_HASH) != gnu->addr())
       c.problem("DT_GNU_HASH does not point at " + gnu->name);
     GnuHashTable t = parseGnuHash(after.contents(*gnu), b.size(), after.where(*gnu));
@@ -159,10 +147,10 @@ DynsymVerifyReport verifyDynamicSymbols(const ElfFile &before, const ElfFile &af
       if (!found)
         c.problem(".gnu.hash does not find " + b[i].name + " (.dynsym " + std::to_string(i) + ")");
     }
-  } else if (linked(before, SHT_GNU_HASH, dsA->index)) {
+  } else if (before.findLinkedSection(SHT_GNU_HASH, dsA->index)) {
     c.problem(".gnu.hash is gone");
   }
-  if (const Section *sysv = linked(after, SHT_HASH, dsB->index)) {
+  if (const Section *sysv = after.findLinkedSection(SHT_HASH, dsB->index)) {
     SysvHashTable t = parseSysvHash(after.contents(*sysv), b.size(), after.where(*sysv));
     for (uint32_t i = 1; i < b.size(); ++i) {
       if (!b[i].isDefined())

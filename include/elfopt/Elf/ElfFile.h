@@ -69,6 +69,11 @@ struct Symbol {
   }
 };
 
+/// Whether a dynamic entry's value is an offset into .dynstr (DT_NEEDED,
+/// DT_SONAME, DT_RPATH, DT_RUNPATH, DT_AUXILIARY, DT_FILTER, DT_CONFIG,
+/// DT_DEPAUDIT, DT_AUDIT).
+bool isDynamicStringTag(int64_t tag);
+
 class ElfFile {
 public:
   /// Reads and validates \p path. Throws FatalError (exit code 2) with a
@@ -88,6 +93,9 @@ public:
 
   const Section *findSection(std::string_view name) const;
   const Section *findSectionOfType(uint32_t type) const;
+  /// The first section of \p type whose sh_link is \p link (e.g. the
+  /// .gnu.hash of a .dynsym).
+  const Section *findLinkedSection(uint32_t type, unsigned link) const;
   /// The section's bytes; empty for SHT_NOBITS.
   std::span<const uint8_t> contents(const Section &section) const;
 
