@@ -5,6 +5,7 @@
 #include "elfopt/Elf/Relocations.h"
 #include "elfopt/Support/Diagnostics.h"
 #include "elfopt/Target/X86Decoder.h"
+#include "elfopt/Target/X86_64.h"
 
 #include <algorithm>
 #include <cstring>
@@ -36,6 +37,7 @@ private:
   bool checkStructure();
   void buildMap();
   void checkCode();
+  void checkOtherCode();
   void checkUnwind();
   void checkDynamic();
   void checkData();
@@ -47,7 +49,39 @@ private:
     uint64_t from, size, to;
   };
   std::vector<Moved> functions; // sorted by from
-  std::vector<uint64_t> explained; // addresses of words outside .text allowed to change (sorted in checkData)
+
+  /// A word outside .text that may hold a code address, and how to read it.
+  /// Reading each word as what it is matters: a PIC jump table's last 4-byte
+  /// entry followed by zero padding, read as an 8-byte word, looks like an
+  /// address in .text when .rodata lies below it (lld, mold).
+  struct Word {
+    enum Kind : uint8_t {
+      Address,         ///< holds an address: the map of its old value
+      TableEntry,      ///< 32-bit `target - base`; see expectedEntry()
+      AddressIfMoved,  ///< GOT word: the map of its old value, or unchanged
+      Unwind,          ///< .eh_frame/.eh_frame_hdr; checkUnwind checks it
+      Operand,         ///< an operand in other code; checkOtherCode checks it
+      Fixed,           ///< must not change
+    };
+    uint64_t place = 0;
+    uint8_t width = 8;
+    Kind kind = Fixed;
+    bool isSigned = false;
+  };
+  void explain(uint64_t place, uint8_t width, Word::Kind kind, bool isSigned = false) {
+    explained.push_back({place, width, kind, isSigned});
+  }
+  void explainStaticRelocation(const Section &target, const ELFT::Rela &r);
+  bool isLabel(uint64_t a) const;
+  uint64_t expectedEntry(const Section &s, uint64_t place, uint32_t oldValue) const;
+  void checkWord(const Section &s, const Word &w, std::span<const uint8_t> x, std::span<const uint8_t> y);
+
+  std::vector<Word> explained; // sorted and one per place in checkData
+  /// Per byte of the original .text: 1 where a decoded instruction starts.
+  std::vector<uint8_t> instructionStart;
+  /// Addresses outside .text that decoded code refers to RIP-relatively:
+  /// jump table bases among them. Sorted.
+  std::vector<uint64_t> dataReferences;
 };
 
 uint64_t Verifier::map(uint64_t a, bool inclusiveEnd) const {
@@ -162,12 +196,13 @@ void Verifier::checkCode() {
       auto *r = reinterpret_cast<const ELFT::Rela *>(bytes.data());
       for (size_t i = 0; i < bytes.size() / sizeof(ELFT::Rela); ++i) {
         uint32_t type = r[i].getType(false);
-        if (type == R_X86_64_64 || type == R_X86_64_32 || type == R_X86_64_32S)
+        if (x86_64::isAbsoluteRelocation(type))
           absolutePlaces.insert(r[i].r_offset);
       }
     }
   // Two halves on two threads: a large binary has millions of instructions.
-  auto checkRange = [&](size_t first, size_t last, VerifyReport &local) {
+  instructionStart.assign(oldText.size(), 0);
+  auto checkRange = [&](size_t first, size_t last, VerifyReport &local, std::vector<uint64_t> &refs) {
     x86_64::Decoder decoder;
     uint64_t base = text->addr();
     for (size_t fi = first; fi < last; ++fi) {
@@ -191,6 +226,9 @@ void Verifier::checkCode() {
           break;
         }
         ++local.instructions;
+        instructionStart[a - base] = 1; // threads write disjoint bytes
+        if (i->field && (i->field->target < base || i->field->target - base >= oldText.size()))
+          refs.push_back(i->field->target);
         if (!j || i->opcode != j->opcode || i->size != j->size) {
           local.problems.push_back("instruction at " + hex(a) + " became a different instruction at " + hex(b));
           break;
@@ -240,19 +278,76 @@ void Verifier::checkCode() {
     }
   };
   VerifyReport low, high;
+  std::vector<uint64_t> lowRefs, highRefs;
   size_t split = functions.size() / 2;
   if (functions.size() > 1000) {
-    std::thread worker(checkRange, split, functions.size(), std::ref(high));
-    checkRange(0, split, low);
+    std::thread worker(checkRange, split, functions.size(), std::ref(high), std::ref(highRefs));
+    checkRange(0, split, low, lowRefs);
     worker.join();
   } else {
-    checkRange(0, functions.size(), low);
+    checkRange(0, functions.size(), low, lowRefs);
   }
+  dataReferences = std::move(lowRefs);
+  dataReferences.insert(dataReferences.end(), highRefs.begin(), highRefs.end());
+  std::sort(dataReferences.begin(), dataReferences.end());
+  dataReferences.erase(std::unique(dataReferences.begin(), dataReferences.end()), dataReferences.end());
   for (const VerifyReport *r : {&low, &high}) {
     report.instructions += r->instructions;
     report.pcRelativeOperands += r->pcRelativeOperands;
     for (const std::string &p : r->problems)
       problem(p);
+  }
+}
+
+// Code sections other than .text (.init, .plt, glibc's __libc_freeres_fn)
+// stay in place; each operand of theirs that reaches into .text must reach
+// the map of what it reached. Decoded from each symbol to the next, as zero
+// padding between functions would throw the decoder off; a section that does
+// not decode must keep its bytes (checkData sees every changed byte).
+void Verifier::checkOtherCode() {
+  std::map<unsigned, std::vector<uint64_t>> starts; // section -> symbol offsets
+  if (const Section *symtab = before.findSectionOfType(SHT_SYMTAB))
+    for (const Symbol &sym : before.symbols(*symtab))
+      if (sym.shndx < before.sections().size() && sym.type != STT_SECTION) {
+        const Section &home = before.sections()[sym.shndx];
+        if (home.isExecutable() && sym.value >= home.addr() && sym.value - home.addr() < home.size())
+          starts[sym.shndx].push_back(sym.value - home.addr());
+      }
+  x86_64::Decoder decoder;
+  uint64_t textStart = text->addr(), textEnd = text->addr() + text->size();
+  for (const Section &s : before.sections()) {
+    if (!s.isExecutable() || !s.isAlloc() || !s.hasFileData() || s.index == text->index)
+      continue;
+    auto x = before.contents(s), y = after.contents(after.sections()[s.index]);
+    std::vector<uint64_t> cuts = starts[s.index];
+    cuts.push_back(0);
+    cuts.push_back(x.size());
+    std::sort(cuts.begin(), cuts.end());
+    cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+    size_t piece = 0;
+    for (uint64_t off = 0; off < x.size();) {
+      while (cuts[piece + 1] <= off)
+        ++piece;
+      uint64_t end = cuts[piece + 1];
+      if (std::all_of(x.begin() + off, x.begin() + end, [](uint8_t b) { return b == 0; })) {
+        off = end;
+        continue;
+      }
+      uint64_t a = s.addr() + off;
+      auto i = decoder.decode(x.subspan(off, end - off), a);
+      if (!i)
+        break;
+      if (i->field && i->field->target >= textStart && i->field->target < textEnd) {
+        auto j = decoder.decode(y.subspan(off, end - off), a);
+        uint64_t want = map(i->field->target);
+        ++report.pcRelativeOperands;
+        if (!j || j->size != i->size || !j->field || j->field->target != want)
+          problem(s.name + ": operand at " + hex(a) + " refers to " + hex(i->field->target) + "; it must refer to " +
+                  hex(want));
+        explain(a + i->field->offset, i->field->size, Word::Operand);
+      }
+      off += i->size;
+    }
   }
 }
 
@@ -265,7 +360,7 @@ void Verifier::checkUnwind() {
   std::map<uint64_t, uint64_t> pcOfRecord;
   for (size_t i = 0; i < x.size(); ++i) {
     ++report.fdes;
-    explained.push_back(x[i].fieldAddress);
+    explain(x[i].fieldAddress, 8, Word::Unwind);
     // An FDE of hand-written code may start in the padding before its
     // function; then its last byte says where it belongs.
     uint64_t length = x[i].pcEnd - x[i].pcBegin;
@@ -290,7 +385,7 @@ void Verifier::checkUnwind() {
   }
   if (const Section *h = before.findSection(".eh_frame_hdr"))
     for (uint64_t a = h->addr(); a < h->addr() + h->size(); a += 4)
-      explained.push_back(a);
+      explain(a, 4, Word::Unwind);
 }
 
 void Verifier::checkDynamic() {
@@ -322,22 +417,23 @@ void Verifier::checkDynamic() {
           if (ry[i].r_offset != rx[i].r_offset || uint64_t(ry[i].r_addend) != want)
             problem(s.name + " entry " + std::to_string(i) + " holds " + hex(ry[i].r_addend) + ", expected " +
                     hex(want));
-          explained.push_back(rx[i].r_offset);
+          explain(rx[i].r_offset, 8, dynamicAddendIsAddress(rx[i]) ? Word::Address : Word::Fixed);
         } else {
           uint64_t want = isTextRelocations ? map(rx[i].r_offset) : rx[i].r_offset;
           if (ry[i].r_offset != want)
             problem(s.name + " entry " + std::to_string(i) + " is at " + hex(ry[i].r_offset) + ", expected " +
                     hex(want));
-          if (s.header.sh_info < before.sections().size() && before.sections()[s.header.sh_info].isAlloc())
-            explained.push_back(rx[i].r_offset);
+          if (s.header.sh_info < before.sections().size() && before.sections()[s.header.sh_info].isAlloc() &&
+              s.header.sh_info != text->index)
+            explainStaticRelocation(before.sections()[s.header.sh_info], rx[i]);
         }
       }
     } else if (s.type() == SHT_RELR) {
       for (uint64_t a : decodeRelr(before.contents(s)))
-        explained.push_back(a);
+        explain(a, 8, Word::Address);
     } else if (s.name == ".got" || s.name == ".got.plt") {
       for (uint64_t a = s.addr(); a + 8 <= s.addr() + s.size(); a += 8)
-        explained.push_back(a);
+        explain(a, 8, Word::AddressIfMoved);
     }
   }
   // .dynsym values.
@@ -351,40 +447,128 @@ void Verifier::checkDynamic() {
   }
 }
 
-void Verifier::checkData() {
-  std::sort(explained.begin(), explained.end());
+void Verifier::explainStaticRelocation(const Section &target, const ELFT::Rela &r) {
+  uint32_t type = r.getType(false);
+  if (x86_64::relocationFieldSize(type) == 0)
+    return;
+  if (x86_64::isAbsoluteRelocation(type))
+    explain(r.r_offset, x86_64::relocationFieldSize(type), Word::Address, type == R_X86_64_32S);
+  else if (target.isExecutable())
+    return; // an operand: checkOtherCode decodes it
+  else if (type == R_X86_64_PC32 && target.name != ".eh_frame")
+    explain(r.r_offset, 4, Word::TableEntry);
+  else if (target.name == ".eh_frame" || target.name == ".eh_frame_hdr")
+    explain(r.r_offset, x86_64::relocationFieldSize(type), Word::Unwind);
+  else
+    explain(r.r_offset, x86_64::relocationFieldSize(type), Word::Fixed);
+}
+
+// Where a jump table entry may lead: an instruction, or the end of a
+// function (GCC sends cases it knows unreachable there).
+bool Verifier::isLabel(uint64_t a) const {
+  uint64_t base = text->addr();
+  if (a < base || a - base >= instructionStart.size())
+    return a == base + instructionStart.size() && !functions.empty() &&
+           functions.back().from + functions.back().size == a;
+  if (instructionStart[a - base])
+    return true;
+  auto it = std::upper_bound(functions.begin(), functions.end(), a - 1,
+                             [](uint64_t x, const Moved &m) { return x < m.from; });
+  return it != functions.begin() && (it - 1)->from + (it - 1)->size == a;
+}
+
+// The value a 32-bit relative word at \p place must hold after the move. A
+// jump table entry is `label - base`, where the base is the closest address
+// at or below it that code refers to; failing that, a word is
+// `target - place`. A word that is neither refers to nothing that moves.
+uint64_t Verifier::expectedEntry(const Section &s, uint64_t place, uint32_t oldValue) const {
+  int64_t value = int32_t(oldValue);
+  std::vector<uint64_t> bases;
+  auto it = std::upper_bound(dataReferences.begin(), dataReferences.end(), place);
+  if (it != dataReferences.begin() && *(it - 1) >= s.addr())
+    bases.push_back(*(it - 1));
+  bases.push_back(place);
+  for (uint64_t b : bases) {
+    uint64_t target = b + value;
+    if (isLabel(target))
+      return uint32_t(oldValue + (map(target, true) - target));
+  }
+  return oldValue;
+}
+
+void Verifier::checkWord(const Section &s, const Word &w, std::span<const uint8_t> x,
+                         std::span<const uint8_t> y) {
+  uint64_t rel = w.place - s.addr();
+  uint64_t ov = 0, nv = 0;
+  std::memcpy(&ov, x.data() + rel, w.width);
+  std::memcpy(&nv, y.data() + rel, w.width);
+  uint64_t want = ov;
   uint64_t textStart = text->addr(), textEnd = text->addr() + text->size();
+  switch (w.kind) {
+  case Word::Address:
+  case Word::AddressIfMoved: {
+    uint64_t address = w.width == 4 && w.isSigned ? uint64_t(int64_t(int32_t(ov))) : ov;
+    if (address >= textStart && address < textEnd)
+      want = map(address) & (w.width == 8 ? ~0ull : 0xffffffffull);
+    if (w.kind == Word::AddressIfMoved && nv == ov)
+      want = ov;
+    break;
+  }
+  case Word::TableEntry:
+    want = expectedEntry(s, w.place, uint32_t(ov));
+    break;
+  case Word::Unwind:
+  case Word::Operand:
+    return;
+  case Word::Fixed:
+    break;
+  }
+  if (nv != ov)
+    ++report.changedWords;
+  if (nv != want)
+    problem(s.name + ": " + (w.kind == Word::TableEntry ? "relative entry" : "word") + " at " + hex(w.place) +
+            " is " + hex(nv) + ", expected " + hex(want));
+}
+
+void Verifier::checkData() {
+  // One description per place; an address beats anything else said of it
+  // (a static R_X86_64_64 and its RELATIVE dynamic relocation agree).
+  std::sort(explained.begin(), explained.end(), [](const Word &a, const Word &b) {
+    return a.place != b.place ? a.place < b.place : a.kind != b.kind ? a.kind < b.kind : a.width > b.width;
+  });
+  explained.erase(std::unique(explained.begin(), explained.end(),
+                              [](const Word &a, const Word &b) { return a.place == b.place; }),
+                  explained.end());
   for (const Section &s : before.sections()) {
     if (!s.isAlloc() || !s.hasFileData() || s.index == text->index || s.type() == SHT_RELA ||
         s.type() == SHT_DYNSYM || s.type() == SHT_DYNAMIC)
       continue;
     auto x = before.contents(s), y = after.contents(after.sections()[s.index]);
-    for (uint64_t off = 0; off < x.size(); ++off) {
-      if (x[off] == y[off])
-        continue;
-      // The changed word starts at an explained place at most 7 bytes back.
-      uint64_t a = s.addr() + off;
-      std::optional<uint64_t> start;
-      for (uint64_t p = a; p + 8 > a && p >= s.addr(); --p)
-        if (std::binary_search(explained.begin(), explained.end(), p)) {
-          start = p;
-          break;
+    bool unwind = s.name == ".eh_frame" || s.name == ".eh_frame_hdr";
+    auto first = std::lower_bound(explained.begin(), explained.end(), s.addr(),
+                                  [](const Word &w, uint64_t a) { return w.place < a; });
+    // Every described word holds what it must, changed or not.
+    uint64_t covered = s.addr(); // bytes below are described or unchanged
+    for (auto it = first; it != explained.end() && it->place < s.addr() + x.size(); ++it) {
+      uint64_t rel = it->place - s.addr();
+      if (x.size() - rel < it->width) {
+        problem(s.name + ": a relocation at " + hex(it->place) + " reaches past the section's end");
+        return;
+      }
+      for (uint64_t a = covered; a < it->place; ++a)
+        if (x[a - s.addr()] != y[a - s.addr()]) {
+          problem(s.name + ": byte at " + hex(a) + " changed and no relocation, GOT entry or FDE explains it");
+          return;
         }
-      if (!start) {
+      if (!unwind)
+        checkWord(s, *it, x, y);
+      covered = std::max(covered, it->place + it->width);
+    }
+    for (uint64_t a = covered; a < s.addr() + x.size(); ++a)
+      if (x[a - s.addr()] != y[a - s.addr()]) {
         problem(s.name + ": byte at " + hex(a) + " changed and no relocation, GOT entry or FDE explains it");
         return;
       }
-      ++report.changedWords;
-      uint64_t rel = *start - s.addr();
-      uint64_t width = std::min<uint64_t>(8, x.size() - rel);
-      uint64_t ov = 0, nv = 0;
-      std::memcpy(&ov, x.data() + rel, width);
-      std::memcpy(&nv, y.data() + rel, width);
-      if (width == 8 && ov >= textStart && ov < textEnd && nv != map(ov) && s.name != ".eh_frame" &&
-          s.name != ".eh_frame_hdr")
-        problem(s.name + ": address at " + hex(*start) + " is " + hex(nv) + ", expected " + hex(map(ov)));
-      off = rel + width - 1;
-    }
   }
 }
 
@@ -393,6 +577,7 @@ VerifyReport Verifier::run() {
     return report;
   buildMap();
   checkCode();
+  checkOtherCode();
   checkUnwind();
   checkDynamic();
   checkData();

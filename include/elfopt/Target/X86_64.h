@@ -1,14 +1,15 @@
 //===- X86_64.h - the x86-64 facts generic code must not spell out -*- C++ -*-===//
 //
-// Instruction bytes and register access used by the recorder and the
-// rewriter. Kept in one place so that generic code never hard-codes an
-// opcode or a register offset.
+// Instruction bytes, register access and relocation types used by the
+// recorder, the rewriter and verify. Kept in one place so that generic code
+// never hard-codes an opcode, a register offset or an R_X86_64_* rule.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <llvm/BinaryFormat/ELF.h>
 #include <sys/user.h>
 
 namespace elfopt::x86_64 {
@@ -24,5 +25,44 @@ inline constexpr size_t StackPointerOffset = offsetof(user_regs_struct, rsp);
 
 /// Padding between functions: int3, so a stray jump traps at once.
 inline constexpr uint8_t PaddingByte = 0xCC;
+
+/// Relocations whose field holds S + A: an address, not a displacement.
+inline bool isAbsoluteRelocation(uint32_t type) {
+  using namespace llvm::ELF;
+  return type == R_X86_64_64 || type == R_X86_64_32 || type == R_X86_64_32S;
+}
+
+/// Relocations whose field depends on the place: S + A - P and the GOT forms
+/// of it.
+inline bool isPcRelativeRelocation(uint32_t type) {
+  using namespace llvm::ELF;
+  switch (type) {
+  case R_X86_64_PC8: case R_X86_64_PC16: case R_X86_64_PC32: case R_X86_64_PC64:
+  case R_X86_64_PLT32: case R_X86_64_GOTPCREL: case R_X86_64_GOTPCRELX:
+  case R_X86_64_REX_GOTPCRELX: case R_X86_64_GOTPC32: case R_X86_64_GOTPC64:
+  case R_X86_64_GOTPCREL64: case R_X86_64_TLSGD: case R_X86_64_TLSLD:
+  case R_X86_64_GOTTPOFF: case R_X86_64_GOTPC32_TLSDESC:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/// Bytes of the field a relocation of \p type writes (psABI table 4.9).
+inline uint8_t relocationFieldSize(uint32_t type) {
+  using namespace llvm::ELF;
+  switch (type) {
+  case R_X86_64_NONE: return 0;
+  case R_X86_64_8: case R_X86_64_PC8: return 1;
+  case R_X86_64_16: case R_X86_64_PC16: return 2;
+  case R_X86_64_64: case R_X86_64_PC64: case R_X86_64_GOTOFF64: case R_X86_64_GOTPC64:
+  case R_X86_64_GOTPCREL64: case R_X86_64_GOT64: case R_X86_64_PLTOFF64: case R_X86_64_SIZE64:
+  case R_X86_64_DTPMOD64: case R_X86_64_DTPOFF64: case R_X86_64_TPOFF64: case R_X86_64_RELATIVE:
+  case R_X86_64_GLOB_DAT: case R_X86_64_JUMP_SLOT: case R_X86_64_IRELATIVE: case R_X86_64_TLSDESC:
+    return type == R_X86_64_TLSDESC ? 16 : 8;
+  default:
+    return 4;
+  }
+}
 
 } // namespace elfopt::x86_64
