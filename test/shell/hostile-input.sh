@@ -107,12 +107,14 @@ def profile(path, n, reverse):
       'runs': [{'stopReason': 'exit', 'partial': False, 'exitCode': 0, 'signal': None, 'durationNs': 1, 'threads': 1, 'objects': [{'object': 0, 'loaded': True, 'loadBase': 0, 'touches': t}]}]}, open(path, 'w'))
 profile('large.json', 1000000, False)
 profile('reversed.json', 200000, True)"
-  check "a 1,000,000-touch profile (86 MB) reads in under 15 s and 400 MB of RSS" bash -c "
-    out=\$(/usr/bin/time -f 'rss %M' timeout 15 '$ELFOPT' profile show large.json 2>&1)
+  # Memory is the bound checked; the timeouts only stop a quadratic blow-up
+  # (minutes) without failing a loaded machine (speed is measured in bench/).
+  check "a 1,000,000-touch profile (86 MB) reads within 400 MB of RSS" bash -c "
+    out=\$(/usr/bin/time -f 'rss %M' timeout 120 '$ELFOPT' profile show large.json 2>&1)
     [[ \$out == *'1000000 first touches'* ]] && (( \$(grep -o 'rss [0-9]*' <<<\"\$out\" | cut -d' ' -f2) < 409600 ))"
   # Chains joined in reverse address order were quadratic (24 GB, killed).
-  check "a 200,000-touch profile in reverse address order is ordered in under 15 s and 1 GB" bash -c "
-    out=\$(/usr/bin/time -f 'rss %M' timeout 15 '$ELFOPT' order reversed.json -o reversed.order 2>&1)
+  check "a 200,000-touch profile in reverse address order is ordered within 1 GB" bash -c "
+    out=\$(/usr/bin/time -f 'rss %M' timeout 120 '$ELFOPT' order reversed.json -o reversed.order 2>&1)
     [[ -s reversed.order ]] && (( \$(grep -o 'rss [0-9]*' <<<\"\$out\" | cut -d' ' -f2) < 1048576 ))"
 fi
 p badobj.json '{"format":"elfopt-profile","version":1,"command":[],"objects":[],"runs":[{"stopReason":"exit","partial":false,"exitCode":0,"signal":null,"durationNs":1,"threads":1,"objects":[{"object":7,"loaded":true,"loadBase":0,"touches":[]}]}]}'
