@@ -65,6 +65,31 @@ std::string reasons(const nlohmann::json &counts) {
   return out + "</table>";
 }
 
+// The named functions kept in place, each with its reason: the first 50
+// (the --json output lists them all).
+std::string keptList(const nlohmann::json &kept) {
+  constexpr size_t Shown = 50;
+  if (!kept.is_array())
+    return "";
+  auto text = [](const nlohmann::json &k, const char *key) {
+    return k.is_object() && k.contains(key) && k[key].is_string() ? k[key].get<std::string>() : std::string();
+  };
+  std::string rows;
+  size_t named = 0;
+  for (const auto &k : kept) {
+    std::string name = text(k, "name"), where = text(k, "where");
+    if (name.empty())
+      continue;
+    if (named++ == Shown)
+      break;
+    rows += "<tr><td>" + escape(name) + "</td><td>" + escape(text(k, "reason")) +
+            (where.empty() ? "" : " at " + escape(where)) + "</td></tr>";
+  }
+  if (rows.empty())
+    return "";
+  return "<table><tr><th>function</th><th>why</th></tr>" + rows + "</table>";
+}
+
 } // namespace
 
 std::string renderReport(const ReportInput &in) {
@@ -119,6 +144,7 @@ std::string renderReport(const ReportInput &in) {
         if (b.contains(key))
           h << "<tr><td>" << key << "</td><td class=n>" << b[key].dump() << "</td></tr>";
       h << "</table><h3>Kept in place</h3>" << reasons(b.value("pinnedWhy", nlohmann::json::object()))
+        << keptList(r.value("kept", nlohmann::json::array()))
         << "<h3>Moved together with a neighbour</h3>"
         << reasons(b.value("bondedWhy", nlohmann::json::object())) << "<h3>References updated</h3>"
         << reasons(r.value("updated", nlohmann::json::object()));

@@ -12,11 +12,11 @@
 #include "elfopt/Support/Diagnostics.h"
 #include "elfopt/Target/X86Decoder.h"
 
-
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <thread>
+#include <unordered_map>
 
 using namespace llvm::ELF;
 
@@ -49,6 +49,14 @@ size_t blockAt(const std::vector<Block> &blocks, uint64_t address) {
   return it == blocks.begin() ? blocks.size() : size_t(it - blocks.begin() - 1);
 }
 
+std::string describe(const std::vector<Block> &blocks, uint64_t address) {
+  size_t i = blockAt(blocks, address);
+  if (i == blocks.size() || blocks[i].name.empty())
+    return hex(address);
+  uint64_t offset = address - blocks[i].start;
+  return offset ? blocks[i].name + "+" + hex(offset) : blocks[i].name;
+}
+
 namespace {
 
 bool allZero(const uint8_t *p, uint64_t n) {
@@ -72,6 +80,7 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
   std::vector<std::pair<uint64_t, uint64_t>> bodies;
   std::vector<uint64_t> unsized;
   std::vector<uint64_t> cxxStarts; // functions with an Itanium-mangled name
+  std::unordered_map<uint64_t, std::string> names; // function start -> name
   std::map<unsigned, std::vector<uint64_t>> otherStarts; // other code sections: symbol offsets
   for (const Symbol &s : in.symbols(*symtab)) {
     if (s.shndx != text.section && s.shndx < in.sections().size() && s.type != STT_SECTION &&
@@ -85,6 +94,8 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
       continue;
     if (s.isFunction() && s.name.starts_with("_Z"))
       cxxStarts.push_back(s.value);
+    if (s.isFunction() && !s.name.empty())
+      names.emplace(s.value, s.name); // the first symbol at an address names it
     if (s.isFunction() && s.size) {
       // text.contains(s.value): no wrap-around in text.end - s.value.
       bodies.push_back({s.value, s.size > text.end - s.value ? text.end : s.value + s.size});
@@ -138,9 +149,11 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
     }
     Block u;
     u.start = b;
+    if (auto it = names.find(b); it != names.end())
+      u.name = it->second;
     u.bodyEnd = u.end = e;
     u.align = alignmentOf(b);
-    u.pinned = atSymbol ? "function without a size" : "code without a function symbol";
+    pin(u, atSymbol ? "function without a size" : "code without a function symbol");
     facts.blocks.push_back(u);
   };
   auto fillGap = [&](uint64_t b, uint64_t e) {
@@ -162,6 +175,8 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
     f.align = alignmentOf(b);
     f.isFunction = true;
     f.isCxx = std::binary_search(cxxStarts.begin(), cxxStarts.end(), b);
+    if (auto it = names.find(b); it != names.end())
+      f.name = it->second;
     facts.blocks.push_back(f);
     cursor = e;
   }
@@ -188,12 +203,14 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
       bool lastEnds = true;
       uint64_t lastEnd = blk.start; // of the last instruction that is not padding
       size_t mark = out.pending.size();
+      uint64_t failedAt = 0;
       for (uint64_t a = blk.start; a < blk.bodyEnd;) {
         if (allZero(at(a), blk.bodyEnd - a))
           break; // padding inside a block without a size
         auto inst = local.decode({at(a), size_t(blk.bodyEnd - a)}, a);
         if (!inst || !inst->understood) {
           ok = false;
+          failedAt = a;
           break;
         }
         facts.instructionStart[a - text.start] = true;
@@ -219,8 +236,7 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
       blk.decoded = ok;
       if (!ok) {
         out.pending.resize(mark);
-        if (blk.pinned.empty())
-          blk.pinned = "instructions LLVM cannot decode";
+        pin(blk, "instructions LLVM cannot decode", describe(facts.blocks, failedAt));
         continue;
       }
       blk.fallsThrough = !lastEnds;
@@ -290,9 +306,9 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
 
   // Check each displacement's target and record the constraints it puts on
   // the layout.
-  auto pin = [&](size_t bi, const char *why) {
-    if (bi < facts.blocks.size() && facts.blocks[bi].pinned.empty())
-      facts.blocks[bi].pinned = why;
+  auto pinBlock = [&](size_t bi, const char *why, uint64_t at) {
+    if (bi < facts.blocks.size())
+      pin(facts.blocks[bi], why, describe(facts.blocks, at));
   };
   for (Pending &p : pending) {
     Field &f = p.field;
@@ -304,14 +320,12 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
       if (to != p.from && !atInstruction) {
         // Into the middle of an instruction or of undecoded bytes: data,
         // or code we do not understand. Keep both where they are.
-        pin(p.from, "refers into the middle of other code");
-        pin(to, "referred to at an address that is not an instruction");
+        pinBlock(p.from, "refers into the middle of other code", f.place);
+        pinBlock(to, "referred to at an address that is not an instruction", f.target);
         continue; // unchanged: neither end moves
       }
-      if (to != p.from && f.size == 1) {
-        facts.bonds.push_back({p.from, to});
-        facts.bondReasons.push_back("8-bit branch to another function");
-      }
+      if (to != p.from && f.size == 1)
+        facts.bonds.push_back({p.from, to, "8-bit branch to another function"});
     }
     facts.fields.push_back(f);
   }
@@ -320,14 +334,12 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
     const Block &tb = facts.blocks[to];
     if (tb.decoded ? facts.instructionStart[f.target - text.start] : f.target == tb.start)
       return false;
-    pin(to, "referred to at an address that is not an instruction");
+    pinBlock(to, "referred to at an address that is not an instruction", f.target);
     return true;
   });
   for (size_t bi = 0; bi + 1 < facts.blocks.size(); ++bi)
-    if (facts.blocks[bi].decoded && facts.blocks[bi].fallsThrough) {
-      facts.bonds.push_back({bi, bi + 1});
-      facts.bondReasons.push_back("falls through into the next function");
-    }
+    if (facts.blocks[bi].decoded && facts.blocks[bi].fallsThrough)
+      facts.bonds.push_back({bi, bi + 1, "falls through into the next function"});
   std::sort(facts.dataReferences.begin(), facts.dataReferences.end());
   facts.dataReferences.erase(std::unique(facts.dataReferences.begin(), facts.dataReferences.end()),
                              facts.dataReferences.end());

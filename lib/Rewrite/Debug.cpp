@@ -84,8 +84,7 @@ std::optional<std::string> inChildProcess(const std::function<std::optional<std:
 
 } // namespace
 
-std::optional<std::string> debugInfoProblem(const ElfFile &in, const std::vector<Block> &blocks,
-                                            const std::vector<bool> &glued) {
+std::optional<std::string> debugInfoProblem(const ElfFile &in, const std::vector<Block> &blocks) {
   const Section *info = in.findSection(".debug_info");
   const Section *line = in.findSection(".debug_line");
   if ((!info || info->size() == 0) && (!line || line->size() == 0))
@@ -93,10 +92,6 @@ std::optional<std::string> debugInfoProblem(const ElfFile &in, const std::vector
   if (blocks.empty())
     return std::nullopt;
 
-  // Group of each block: blocks glued together share one.
-  std::vector<size_t> group(blocks.size());
-  for (size_t i = 1; i < blocks.size(); ++i)
-    group[i] = glued[i - 1] ? group[i - 1] : group[i - 1] + 1;
   uint64_t textStart = blocks.front().start, textEnd = blocks.back().end;
   uint64_t spanning = 0;
   std::string example;
@@ -105,7 +100,7 @@ std::optional<std::string> debugInfoProblem(const ElfFile &in, const std::vector
       return;
     size_t a = blockAt(blocks, lo), b = blockAt(blocks, hi - 1);
     for (size_t k = a; k < b; ++k)
-      if (group[k] != group[k + 1] && !(!blocks[k].pinned.empty() && !blocks[k + 1].pinned.empty())) {
+      if (blocks[k].group != blocks[k + 1].group && !(!blocks[k].pinned.empty() && !blocks[k + 1].pinned.empty())) {
         if (example.empty())
           example = what + " [" + hex(lo) + ", " + hex(hi) + ")";
         ++spanning;

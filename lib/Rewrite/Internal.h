@@ -24,9 +24,31 @@ struct Block {
   bool isCxx = false;        ///< named in C++: may be a member function pointer's target
   bool decoded = false;      ///< every instruction of the body decoded
   bool fallsThrough = false; ///< the last instruction may continue past bodyEnd
+  std::string name;          ///< the function symbol at start, or ""
   std::string pinned;        ///< why it must keep its address ("" = movable)
+  std::string pinnedAt;      ///< where that reason was found ("foo+0x3a"), or ""
   unsigned group = 0;        ///< blocks of one group move together
   uint64_t newStart = 0;
+};
+
+/// Keeps \p b at its address. The first reason given is the one reported;
+/// \p at says where it was found, if anywhere in particular.
+inline void pin(Block &b, std::string why, std::string at = "") {
+  if (!b.pinned.empty())
+    return;
+  b.pinned = std::move(why);
+  b.pinnedAt = std::move(at);
+}
+
+/// Two blocks whose distance must not change, and why.
+struct Bond {
+  size_t first = 0, second = 0;
+  const char *why = "";
+};
+
+/// A maximal run of bonded blocks [first, last]: they move as one.
+struct Group {
+  size_t first = 0, last = 0;
 };
 
 /// A field that holds a code address or a displacement to or from code.
@@ -67,9 +89,8 @@ struct CodeFacts {
   /// Addresses outside .text that code refers to RIP-relatively (jump
   /// table bases among them), sorted.
   std::vector<uint64_t> dataReferences;
-  /// Pairs of block indices whose distance must not change (short branches).
-  std::vector<std::pair<size_t, size_t>> bonds;
-  std::vector<std::string> bondReasons;
+  /// Blocks whose distance must not change (short branches, fall-through).
+  std::vector<Bond> bonds;
   bool isInstructionStart(const TextInfo &t, uint64_t a) const {
     return t.contains(a) && instructionStart[a - t.start];
   }
@@ -80,11 +101,13 @@ TextInfo findText(const ElfFile &in);
 CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
                       const std::map<uint64_t, uint64_t> &fdeRanges);
 size_t blockAt(const std::vector<Block> &blocks, uint64_t address);
+/// \p address as `name+0xoffset` of the block holding it, or as a hex
+/// address when that block has no name.
+std::string describe(const std::vector<Block> &blocks, uint64_t address);
 
 /// Why the debug info (line-table sequences, unit address ranges) cannot
 /// follow blocks that move apart, if it cannot: a range that covers blocks
-/// of different glue groups. \p glued as in the planner.
-std::optional<std::string> debugInfoProblem(const ElfFile &in, const std::vector<Block> &blocks,
-                                            const std::vector<bool> &glued);
+/// of different groups (Block::group).
+std::optional<std::string> debugInfoProblem(const ElfFile &in, const std::vector<Block> &blocks);
 
 } // namespace elfopt::rewrite

@@ -1,5 +1,6 @@
 //===- Rewrite.cpp - plan the new .text and carry every reference along ---===//
 #include "Internal.h"
+#include "Place.h"
 
 #include "elfopt/Edit/ElfEditor.h"
 #include "elfopt/Elf/Relocations.h"
@@ -39,23 +40,8 @@ uint64_t AddressMap::map(uint64_t a) const {
 namespace rewrite {
 namespace {
 
-bool isAbsolute(uint32_t type) {
-  return type == R_X86_64_64 || type == R_X86_64_32 || type == R_X86_64_32S;
-}
-
-// Types whose field depends on the place: S + A - P and the GOT forms of it.
-bool isPcRelative(uint32_t type) {
-  switch (type) {
-  case R_X86_64_PC8: case R_X86_64_PC16: case R_X86_64_PC32: case R_X86_64_PC64:
-  case R_X86_64_PLT32: case R_X86_64_GOTPCREL: case R_X86_64_GOTPCRELX:
-  case R_X86_64_REX_GOTPCRELX: case R_X86_64_GOTPC32: case R_X86_64_GOTPC64:
-  case R_X86_64_GOTPCREL64: case R_X86_64_TLSGD: case R_X86_64_TLSLD:
-  case R_X86_64_GOTTPOFF: case R_X86_64_GOTPC32_TLSDESC:
-    return true;
-  default:
-    return false;
-  }
-}
+using x86_64::isAbsoluteRelocation;
+using x86_64::isPcRelativeRelocation;
 
 bool isDebugSection(const std::string &name) {
   return name.starts_with(".debug_") || name.starts_with(".zdebug_");
@@ -78,14 +64,15 @@ private:
   void collectDataFields();
   void checkOverlaps() const;
   void bondUnwindRanges();
-  void computeGlue();
+  void computeGroups();
   void checkDebugInfo();
   void place();
   void dumpBlocks() const;
   void apply(ElfEditor &editor);
   void writeField(ElfEditor &editor, const Field &f, std::vector<uint8_t> &newText);
   const Section *sectionAt(uint64_t address) const;
-  void pinAt(uint64_t address, const char *why);
+  /// Pins the block holding \p address, for a reference at \p from.
+  void pinAt(uint64_t address, const char *why, uint64_t from);
   void addField(const Field &f);
 
   const ElfFile &in;
@@ -98,6 +85,7 @@ private:
   std::vector<Field> fields; // data-side fields; code.fields hold the rest
   std::unordered_map<uint64_t, size_t> fieldAtPlace; // alloc places only
   std::vector<bool> glued; // glued[i]: block i+1 moves with block i
+  std::vector<Group> groups; // runs of glued blocks, in address order
   std::vector<const Section *> loaded; // allocated sections with file data, by address
   AddressMap map;
   RewriteReport report;
@@ -113,12 +101,10 @@ const Section *Rewriter::sectionAt(uint64_t a) const {
   return a - s->addr() < s->size() ? s : nullptr;
 }
 
-void Rewriter::pinAt(uint64_t a, const char *why) {
+void Rewriter::pinAt(uint64_t a, const char *why, uint64_t from) {
   if (!text.contains(a))
     return;
-  Block &b = code.blocks[blockAt(code.blocks, a)];
-  if (b.pinned.empty())
-    b.pinned = why;
+  pin(code.blocks[blockAt(code.blocks, a)], why, "referred to from " + hex(from));
 }
 
 void Rewriter::addField(const Field &f) {
@@ -193,16 +179,16 @@ void Rewriter::collectDataFields() {
         if (!text.contains(e.r_offset))
           fatal(in.where(*r.section) + ": relocation at " + hex(e.r_offset) + " is outside .text");
         size_t bi = blockAt(code.blocks, e.r_offset);
-        if (!code.blocks[bi].decoded && refersToText && !isAbsolute(type)) {
+        if (!code.blocks[bi].decoded && refersToText && !isAbsoluteRelocation(type)) {
           // Undecoded code keeps its place, so its field stays right only if
           // its target stays too.
-          pinAt(sa, "target of undecoded code");
-          pinAt(sa + 4, "target of undecoded code");
+          pinAt(sa, "target of undecoded code", e.r_offset);
+          pinAt(sa + 4, "target of undecoded code", e.r_offset);
         }
-        if (refersToText && isAbsolute(type)) {
+        if (refersToText && isAbsoluteRelocation(type)) {
           Field f;
           f.kind = Field::Absolute;
-          f.size = type == R_X86_64_64 ? 8 : 4;
+          f.size = x86_64::relocationFieldSize(type);
           f.isSigned = type == R_X86_64_32S;
           f.place = e.r_offset;
           f.target = sa;
@@ -213,13 +199,13 @@ void Rewriter::collectDataFields() {
       }
       if (!refersToText)
         continue;
-      if (t.isExecutable() && !isAbsolute(type)) {
+      if (t.isExecutable() && !isAbsoluteRelocation(type)) {
         // Decoding found this section's references (code.outside); if it did
         // not decode, keep whatever the field reaches where it is.
         if (std::find(code.undecodedSections.begin(), code.undecodedSections.end(), t.index) !=
             code.undecodedSections.end()) {
-          pinAt(sa, "target of undecoded code");
-          pinAt(sa + 4, "target of undecoded code");
+          pinAt(sa, "target of undecoded code", e.r_offset);
+          pinAt(sa + 4, "target of undecoded code", e.r_offset);
         }
         continue;
       }
@@ -229,9 +215,9 @@ void Rewriter::collectDataFields() {
       Field f;
       f.place = t.isAlloc() ? e.r_offset : offset;
       f.section = t.isAlloc() ? 0 : t.index;
-      if (isAbsolute(type)) {
+      if (isAbsoluteRelocation(type)) {
         f.kind = Field::Absolute;
-        f.size = type == R_X86_64_64 ? 8 : 4;
+        f.size = x86_64::relocationFieldSize(type);
         f.isSigned = type == R_X86_64_32S;
         f.target = sa;
         f.what = t.isAlloc() ? "code address in data" : "code address in non-allocated data";
@@ -273,7 +259,7 @@ void Rewriter::collectDataFields() {
           target = e.r_offset + int64_t(value);
         }
         if (!target) {
-          pinAt(sa, "target of a relative data entry with no known base");
+          pinAt(sa, "target of a relative data entry with no known base", e.r_offset);
           continue;
         }
         f.target = *target;
@@ -282,8 +268,8 @@ void Rewriter::collectDataFields() {
       } else {
         // S + A is the target, or four bytes short of it for fields that
         // end an instruction; keep both where they are.
-        pinAt(sa, "target of an unusual relocation type");
-        pinAt(sa + 4, "target of an unusual relocation type");
+        pinAt(sa, "target of an unusual relocation type", e.r_offset);
+        pinAt(sa + 4, "target of an unusual relocation type", e.r_offset);
       }
     }
   }
@@ -401,8 +387,7 @@ void Rewriter::bondUnwindRanges() {
     size_t i = blockAt(code.blocks, a), j = blockAt(code.blocks, b);
     if (i == j)
       return;
-    code.bonds.push_back({i, j});
-    code.bondReasons.push_back(why);
+    code.bonds.push_back({i, j, why});
   };
   for (const Fde &f : fdes) {
     if (f.pcEnd > f.pcBegin)
@@ -412,23 +397,34 @@ void Rewriter::bondUnwindRanges() {
   }
 }
 
-void Rewriter::computeGlue() {
+// A bond between blocks a < b glues every block from a to b, so the groups
+// are the maximal runs of glued neighbours.
+void Rewriter::computeGroups() {
   size_t n = code.blocks.size();
   glued.assign(n, false);
-  for (size_t k = 0; k < code.bonds.size(); ++k) {
-    auto [a, b] = code.bonds[k];
-    if (a > b)
-      std::swap(a, b);
+  for (const Bond &bond : code.bonds) {
+    auto [a, b] = std::minmax(bond.first, bond.second);
     for (size_t i = a; i < b; ++i)
       if (!glued[i]) {
         glued[i] = true;
-        ++report.bondedWhy[code.bondReasons[k]];
+        ++report.bondedWhy[bond.why];
       }
+  }
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j + 1 < n && glued[j])
+      ++j;
+    for (size_t k = i; k <= j; ++k)
+      code.blocks[k].group = unsigned(groups.size());
+    if (j > i)
+      report.bondedBlocks += j - i + 1;
+    groups.push_back({i, j});
+    i = j + 1;
   }
 }
 
 void Rewriter::checkDebugInfo() {
-  auto problem = debugInfoProblem(in, code.blocks, glued);
+  auto problem = debugInfoProblem(in, code.blocks);
   if (!problem)
     return;
   if (!options.stripDebug)
@@ -449,32 +445,22 @@ void Rewriter::dumpBlocks() const {
 }
 
 void Rewriter::place() {
-  size_t n = code.blocks.size();
-  // Groups: maximal runs of glued blocks.
-  struct Group {
+  // What placement needs of each group.
+  struct Placed {
     size_t first, last;
     uint64_t start, bodyEnd, end, align;
     bool isCxx = false;
     bool pinned = false;
     size_t rank = SIZE_MAX;
   };
-  std::vector<Group> groups;
-  for (size_t i = 0; i < n;) {
-    size_t j = i;
-    while (j + 1 < n && glued[j])
-      ++j;
-    Group g{i, j, code.blocks[i].start, code.blocks[j].bodyEnd, code.blocks[j].end,
-            code.blocks[i].align};
-    g.isCxx = code.blocks[i].isCxx;
-    for (size_t k = i; k <= j; ++k) {
-      code.blocks[k].group = unsigned(groups.size());
-      if (!code.blocks[k].pinned.empty())
-        g.pinned = true;
-    }
-    if (j > i)
-      report.bondedBlocks += j - i + 1;
-    groups.push_back(g);
-    i = j + 1;
+  std::vector<Placed> placed;
+  for (const Group &g : groups) {
+    const Block &first = code.blocks[g.first], &last = code.blocks[g.last];
+    Placed one{g.first, g.last, first.start, last.bodyEnd, last.end, first.align};
+    one.isCxx = first.isCxx;
+    for (size_t k = g.first; k <= g.last; ++k)
+      one.pinned |= !code.blocks[k].pinned.empty();
+    placed.push_back(one);
   }
   for (const Block &b : code.blocks) {
     report.functions += b.isFunction;
@@ -482,6 +468,7 @@ void Rewriter::place() {
       ++report.pinnedBlocks;
       report.pinnedBytes += b.end - b.start;
       ++report.pinnedWhy[b.pinned];
+      report.kept.push_back({b.name, b.start, b.end - b.start, b.pinned, b.pinnedAt});
     }
   }
   // Ranks from the order; a group ranks by its first ordered member.
@@ -489,102 +476,26 @@ void Rewriter::place() {
     uint64_t a = options.order[pos];
     if (!text.contains(a))
       continue;
-    Group &g = groups[code.blocks[blockAt(code.blocks, a)].group];
+    Placed &g = placed[code.blocks[blockAt(code.blocks, a)].group];
     g.rank = std::min(g.rank, pos);
   }
-  std::vector<size_t> sequence;
-  for (size_t g = 0; g < groups.size(); ++g)
-    if (!groups[g].pinned)
-      sequence.push_back(g);
-  std::stable_sort(sequence.begin(), sequence.end(),
-                   [&](size_t a, size_t b) { return groups[a].rank < groups[b].rank; });
-
-  // Free space: .text minus the pinned groups' code.
-  std::vector<std::pair<uint64_t, uint64_t>> slots;
-  uint64_t cursor = text.start;
-  for (const Group &g : groups)
-    if (g.pinned) {
-      if (g.start > cursor)
-        slots.push_back({cursor, g.start});
-      cursor = std::max(cursor, g.bodyEnd);
-    }
-  if (cursor < text.end)
-    slots.push_back({cursor, text.end});
-
-  // Fill the slots in sequence; a group that does not fit the rest of a slot
-  // goes to the next one and later small groups fill the hole. Alignment
-  // padding depends on the order, so the original alignments may not leave
-  // room: then only the ordered groups keep theirs, then none does (beyond
-  // 2 bytes for C++), and as
-  // a last resort the unordered ones are packed largest first.
-  std::vector<uint64_t> newStart(groups.size());
-  enum Alignment { All, OrderedOnly, None, NoneBestFit, AllBestFit };
-  auto tryPlace = [&](Alignment keep) {
-    std::vector<uint64_t> used(slots.size());
-    for (size_t s = 0; s < slots.size(); ++s)
-      used[s] = slots[s].first;
-    size_t current = 0;
-    std::vector<size_t> order = sequence;
-    auto packed = [&](const Group &g) { return keep == AllBestFit || (keep == NoneBestFit && g.rank == SIZE_MAX); };
-    if (keep >= NoneBestFit) // those packed largest first: bin packing
-      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-        if (keep == AllBestFit)
-          return groups[a].bodyEnd - groups[a].start > groups[b].bodyEnd - groups[b].start;
-        if ((groups[a].rank == SIZE_MAX) != (groups[b].rank == SIZE_MAX))
-          return groups[a].rank != SIZE_MAX;
-        if (groups[a].rank != SIZE_MAX)
-          return false;
-        return groups[a].bodyEnd - groups[a].start > groups[b].bodyEnd - groups[b].start;
-      });
-    for (size_t g : order) {
-      const Group &gr = groups[g];
-      // A C++ function stays even: the Itanium C++ ABI tells a virtual
-      // member function pointer from a function address by its low bit.
-      uint64_t align = keep == All || (keep == OrderedOnly && gr.rank != SIZE_MAX)
-                           ? gr.align
-                           : std::min<uint64_t>(gr.align, gr.isCxx ? 2 : 1);
-      uint64_t size = gr.bodyEnd - gr.start;
-      auto fits = [&](size_t s) {
-        uint64_t at = (used[s] + align - 1) / align * align;
-        return at + size <= slots[s].second ? std::optional(at) : std::nullopt;
-      };
-      std::optional<uint64_t> at;
-      size_t s = current;
-      if (packed(gr)) {
-        size_t best = slots.size();
-        for (size_t k = 0; k < slots.size(); ++k)
-          if (fits(k) && (best == slots.size() || slots[k].second - used[k] < slots[best].second - used[best]))
-            best = k;
-        s = best;
-        if (s < slots.size())
-          at = fits(s);
-      }
-      for (; !at && s < slots.size() && !(at = fits(s)); ++s) {
-      }
-      if (!at) // the holes left behind
-        for (s = 0; s < current && !(at = fits(s)); ++s) {
-        }
-      if (!at)
-        return false;
-      newStart[g] = *at;
-      used[s] = *at + size;
-      if (s > current)
-        current = s;
-    }
-    return true;
-  };
-  if (!tryPlace(All) && !tryPlace(OrderedOnly) && !tryPlace(None) && !tryPlace(NoneBestFit)) {
+  std::vector<PlaceItem> items;
+  for (const Placed &g : placed)
+    items.push_back({g.start, g.bodyEnd, g.align, g.isCxx, g.pinned, g.rank});
+  Placement placement = placeItems(items, text.start, text.end);
+  if (placement.orderIgnored) {
     warn(in.name() + ": the functions fit around the ones kept in place only when packed by "
                      "size; the order is not followed");
     report.orderIgnored = true;
   }
-  if (report.orderIgnored && !tryPlace(AllBestFit)) {
+  if (!placement.fits) {
     dumpBlocks();
     fatal(in.name() + ": the movable functions do not fit around the pinned ones in .text");
   }
+  const std::vector<uint64_t> &newStart = placement.newStart;
 
-  for (size_t g = 0; g < groups.size(); ++g) {
-    const Group &gr = groups[g];
+  for (size_t g = 0; g < placed.size(); ++g) {
+    const Placed &gr = placed[g];
     uint64_t to = gr.pinned ? gr.start : newStart[g];
     for (size_t k = gr.first; k <= gr.last; ++k)
       code.blocks[k].newStart = code.blocks[k].start - gr.start + to;
@@ -593,10 +504,16 @@ void Rewriter::place() {
       report.movedBlocks += gr.last - gr.first + 1;
       report.movedBytes += gr.bodyEnd - gr.start;
     }
-    if (gr.rank != SIZE_MAX) {
-      report.orderedPlaced += 1;
-      report.orderedFrontBytes += gr.bodyEnd - gr.start;
-    }
+    // Ordered functions, counted once each: a group may hold several, or
+    // none (an order address in bytes no symbol describes).
+    if (gr.rank != SIZE_MAX)
+      for (size_t k = gr.first; k <= gr.last; ++k) {
+        const Block &b = code.blocks[k];
+        if (!b.isFunction)
+          continue;
+        (gr.pinned ? report.orderedPinned : report.orderedPlaced) += 1;
+        (gr.pinned ? report.orderedPinnedBytes : report.orderedFrontBytes) += b.bodyEnd - b.start;
+      }
   }
   map.finish();
   dumpBlocks();
@@ -651,17 +568,13 @@ void Rewriter::apply(ElfEditor &editor) {
   // int3 in between.
   auto oldText = in.contents(in.sections()[text.section]);
   std::vector<uint8_t> newText(oldText.size(), x86_64::PaddingByte);
-  for (size_t i = 0; i < code.blocks.size();) {
-    size_t j = i;
-    while (j + 1 < code.blocks.size() && glued[j])
-      ++j;
-    const Block &first = code.blocks[i];
+  for (const Group &g : groups) {
+    const Block &first = code.blocks[g.first];
     // Up to the end of the last body: the padding after it is free space
     // that moved code may now use.
-    uint64_t end = code.blocks[j].bodyEnd;
+    uint64_t end = code.blocks[g.last].bodyEnd;
     std::memcpy(newText.data() + (first.newStart - text.start), oldText.data() + (first.start - text.start),
                 end - first.start);
-    i = j + 1;
   }
 
   // Every field, recomputed from the original bytes.
@@ -720,11 +633,11 @@ void Rewriter::apply(ElfEditor &editor) {
       uint64_t dS = symbolMoves ? map.map(sym.value) - sym.value : 0;
       uint64_t place = isText ? map.map(e.r_offset) : e.r_offset;
       uint64_t addend = uint64_t(e.r_addend);
-      if (isAbsolute(type)) {
+      if (isAbsoluteRelocation(type)) {
         uint64_t sa = sym.value + uint64_t(e.r_addend);
         if (sym.shndx == text.section)
           addend = map.map(sa) - sym.value - dS;
-      } else if (isPcRelative(type) && r.target->isAlloc()) {
+      } else if (isPcRelativeRelocation(type) && r.target->isAlloc()) {
         auto d = std::lower_bound(delta.begin(), delta.end(), std::pair<uint64_t, int64_t>(e.r_offset, INT64_MIN));
         uint64_t dField = d != delta.end() && d->first == e.r_offset ? uint64_t(d->second) : 0;
         addend = uint64_t(e.r_addend) + dField + (place - e.r_offset) - dS;
@@ -823,7 +736,7 @@ RewriteResult Rewriter::run() {
   code = analyseCode(in, text, fdeRanges);
   phase("decode", "finding references");
   bondUnwindRanges();
-  computeGlue();
+  computeGroups();
   checkDebugInfo();
   collectDataFields();
   phase("references", "placing");

@@ -61,15 +61,26 @@ private:
   std::vector<Range> ranges;
 };
 
+/// A block that keeps its address, and why.
+struct KeptBlock {
+  std::string name;    ///< its function, or "" for bytes no symbol describes
+  uint64_t address = 0, size = 0;
+  std::string reason;  ///< as counted in RewriteReport::pinnedWhy
+  std::string where;   ///< where the reason was found ("foo+0x3a"), or ""
+};
+
 struct RewriteReport {
   uint64_t functions = 0;       ///< function symbols' blocks in .text
   uint64_t movedBlocks = 0;     ///< blocks whose address changed
   uint64_t movedBytes = 0;
   uint64_t orderedPlaced = 0;   ///< ordered functions placed at the front
   uint64_t orderedFrontBytes = 0;
+  uint64_t orderedPinned = 0;   ///< ordered functions that had to stay in place
+  uint64_t orderedPinnedBytes = 0;
   uint64_t pinnedBlocks = 0;
   uint64_t pinnedBytes = 0;
   std::map<std::string, uint64_t> pinnedWhy; ///< reason -> blocks
+  std::vector<KeptBlock> kept;                ///< each pinned block, by address
   uint64_t bondedBlocks = 0;    ///< blocks moved together with a neighbour
   std::map<std::string, uint64_t> bondedWhy;
   std::map<std::string, uint64_t> fieldsUpdated; ///< kind -> fields changed

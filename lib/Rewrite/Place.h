@@ -1,0 +1,35 @@
+//===- Place.h - where each group of blocks goes in the new .text -*- C++ -*-===//
+//
+// Placement is pure: groups in, new start addresses out. Pinned groups keep
+// their place and cut .text into free slots; the others fill the slots in
+// order of rank (the order's position of their first ordered function),
+// unordered ones after, in address order.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace elfopt::rewrite {
+
+/// A group of blocks as placement sees it.
+struct PlaceItem {
+  uint64_t start = 0, bodyEnd = 0; ///< its code; padding after bodyEnd is free
+  uint64_t align = 1;
+  bool isCxx = false;             ///< keeps an even address in every case
+  bool pinned = false;            ///< stays at start
+  size_t rank = SIZE_MAX;         ///< SIZE_MAX: not in the order
+};
+
+struct Placement {
+  std::vector<uint64_t> newStart; ///< per item (pinned items: their start)
+  bool orderIgnored = false;      ///< only packing by size fit
+  bool fits = true;               ///< false: not even packing by size fit
+};
+
+/// Places \p items (sorted by start, not overlapping) in [textStart, textEnd).
+Placement placeItems(const std::vector<PlaceItem> &items, uint64_t textStart, uint64_t textEnd);
+
+} // namespace elfopt::rewrite
