@@ -4,6 +4,7 @@
 #include "elfopt/Dynsym/Dynsort.h"
 #include "elfopt/Elf/ElfFile.h"
 #include "elfopt/Elf/Functions.h"
+#include "elfopt/Order/Inputs.h"
 #include "elfopt/Order/Order.h"
 #include "elfopt/Profile/Profile.h"
 
@@ -26,19 +27,11 @@ po::variables_map parse(const char *command, const std::vector<std::string> &arg
                         const po::options_description &options,
                         const po::positional_options_description &positional);
 
-/// Profiles, their runs and (with --binary) the file they are laid out for.
-struct OrderInputs {
-  std::vector<Profile> profiles;
-  std::vector<std::string> names;
-  RunSet set;
-  std::unique_ptr<ElfFile> binary;
-  FunctionTable table;
-};
-
-/// Reads the profiles and gathers the runs, as `order` does (--object,
-/// --binary, --allow-mismatch, --min-match-rate in \p vm).
-void loadOrderInputs(const char *command, const po::variables_map &vm,
-                     const std::vector<std::string> &profilePaths, OrderInputs &in);
+/// --object, --allow-mismatch and --min-match-rate, as `order`, `evaluate`
+/// and `rewrite` take them.
+ProfileMatch profileMatch(const po::variables_map &vm);
+/// The positional "profiles" of \p command; at least one (UsageError).
+std::vector<std::string> profilePaths(const char *command, const po::variables_map &vm);
 
 json dynsortJson(const DynsortResult &r);
 
@@ -48,15 +41,6 @@ json dynsortJson(const DynsortResult &r);
 void addHashModelOptions(po::options_description &options);
 DynsortOptions dynsortOptions(const char *command, const po::variables_map &vm, bool keepShape,
                               const ElfFile &file);
-
-/// The dynamic symbol passes on one editor: dynsort, then hashvals (over the
-/// sorted names). plan before editor.layout(), finish after it.
-struct DynsymPasses {
-  std::optional<DynsortResult> sorted;
-  std::optional<unsigned> hashvals; ///< the .elfopt.hashvals section
-};
-DynsymPasses planDynsymPasses(ElfEditor &editor, const DynsortOptions *dynsort, bool hashvals);
-void finishDynsymPasses(ElfEditor &editor, const DynsymPasses &passes);
 
 // Defined in RewriteCommands.cpp.
 extern const char RewriteUsage[], VerifyUsage[], ReportUsage[];

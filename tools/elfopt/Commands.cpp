@@ -1,6 +1,8 @@
 //===- Commands.cpp - option parsing for each subcommand --------------------===//
 #include "Commands.h"
 #include "CommandSupport.h"
+#include "elfopt/Dynsym/Passes.h"
+#include "elfopt/Pipeline/Optimize.h"
 #include "elfopt/Dynsym/Dynsort.h"
 #include "elfopt/Dynsym/LookupMix.h"
 #include "elfopt/Verify/VerifyDynsym.h"
@@ -161,22 +163,6 @@ DynsortOptions dynsortOptions(const char *command, const po::variables_map &vm, 
   return o;
 }
 
-DynsymPasses planDynsymPasses(ElfEditor &editor, const DynsortOptions *dynsortOpts, bool hashvals) {
-  DynsymPasses p;
-  if (dynsortOpts)
-    p.sorted = dynsort(editor, *dynsortOpts);
-  if (hashvals)
-    p.hashvals = addHashvals(editor, p.sorted ? &p.sorted->names : nullptr);
-  return p;
-}
-
-void finishDynsymPasses(ElfEditor &editor, const DynsymPasses &p) {
-  if (p.sorted)
-    finishDynsort(editor, *p.sorted);
-  if (p.hashvals)
-    finishHashvals(editor, *p.hashvals);
-}
-
 json dynsortJson(const DynsortResult &r) {
   auto table = [](const GnuHashCost &c) {
     return json{{"nbuckets", c.shape.nbuckets},
@@ -282,23 +268,14 @@ static int runEdit(const std::vector<std::string> &args) {
     editor.setDynamicEntry(int64_t(tag), editor.sectionAddress(it->second));
   }
   std::vector<uint8_t> bytes = editor.serialize();
-  if (passes.sorted || passes.hashvals) {
+  if (passes.any()) {
     // The dynamic symbol passes must not change what the loader resolves.
     auto written = ElfFile::fromBytes(output + " (in memory)", bytes);
     DynsymVerifyReport check = verifyDynamicSymbols(*file, *written);
-    if (!check.ok()) {
-      for (const std::string &p : check.problems)
-        std::fprintf(stderr, "  %s\n", p.c_str());
-      fatal(input + ": the dynamic symbol passes failed verification; nothing was written (please "
-                    "report this with the input)",
-            ExitInternal);
-    }
+    if (!check.ok())
+      failVerification(input, "the dynamic symbol passes", check.problems);
   }
-  struct stat st;
-  std::optional<mode_t> mode;
-  if (::stat(input.c_str(), &st) == 0)
-    mode = st.st_mode;
-  writeFileAtomically(output, bytes, mode);
+  writeOutput(input, output, bytes);
 
   if (vm["json"].as<bool>()) {
     json j = {{"input", input},
@@ -526,44 +503,20 @@ static const char OrderUsage[] =
     "                           (1.0 = by a whole run for one no run touches)\n";
 
 
-void loadOrderInputs(const char *command, const po::variables_map &vm,
-                            const std::vector<std::string> &profilePaths, OrderInputs &in) {
-  if (profilePaths.empty())
+ProfileMatch profileMatch(const po::variables_map &vm) {
+  ProfileMatch m;
+  if (vm.count("object"))
+    m.object = vm["object"].as<std::string>();
+  m.allowMismatch = vm.count("allow-mismatch") && vm["allow-mismatch"].as<bool>();
+  if (vm.count("min-match-rate"))
+    m.minMatchRate = vm["min-match-rate"].as<double>();
+  return m;
+}
+
+std::vector<std::string> profilePaths(const char *command, const po::variables_map &vm) {
+  if (!vm.count("profiles") || vm["profiles"].as<std::vector<std::string>>().empty())
     throw UsageError{command, "give at least one profile"};
-  for (const std::string &path : profilePaths) {
-    in.profiles.push_back(readProfile(path));
-    in.names.push_back(path);
-  }
-  std::string object = vm.count("object") ? vm["object"].as<std::string>() : "main";
-  bool allowMismatch = vm.count("allow-mismatch") && vm["allow-mismatch"].as<bool>();
-  std::optional<ObjectIdentity> expected;
-  std::vector<OrderedFunction> functions;
-  if (vm.count("binary")) {
-    std::string path = vm["binary"].as<std::string>();
-    in.binary = ElfFile::open(path);
-    in.table = readFunctions(*in.binary);
-    expected = identifyObject(object, path);
-    functions = functionsOf(in.table);
-  }
-  in.set = collectRuns(in.profiles, in.names, object, expected ? &*expected : nullptr,
-                       in.binary ? &functions : nullptr, allowMismatch);
-  if (allowMismatch) {
-    double minRate = vm.count("min-match-rate") ? vm["min-match-rate"].as<double>() : 0.5;
-    char rate[64];
-    std::snprintf(rate, sizeof rate, "%.1f%%", 100 * in.set.matchRate);
-    if (in.set.matchRate < 1.0)
-      warn(std::string("profiles of another build: ") + rate +
-           " of their first touches matched a function by name");
-    if (in.set.matchRate < minRate)
-      fatal(std::string("only ") + rate + " of the first touches matched (--min-match-rate " +
-            std::to_string(minRate) + "); record a new profile");
-  }
-  size_t touches = 0;
-  for (const auto &run : in.set.runs)
-    touches += run.size();
-  if (in.set.runs.empty() || touches == 0)
-    fatal(in.names[0] + (in.names.size() > 1 ? " (and the others)" : "") +
-          ": no recorded first touches of object '" + object + "'");
+  return vm["profiles"].as<std::vector<std::string>>();
 }
 
 static int runOrder(const std::vector<std::string> &args) {
@@ -589,11 +542,10 @@ static int runOrder(const std::vector<std::string> &args) {
     params.rarityPenalty = vm["rarity-penalty"].as<double>();
   if (params.window == 0 || !(params.decay > 0 && params.decay <= 1) || !(params.rarityPenalty >= 0))
     throw UsageError{"order", "--window must be >= 1, --decay in (0, 1], --rarity-penalty >= 0"};
-  OrderInputs in;
-  loadOrderInputs("order", vm,
-                  vm.count("profiles") ? vm["profiles"].as<std::vector<std::string>>()
-                                       : std::vector<std::string>{},
-                  in);
+  std::optional<std::string> binary;
+  if (vm.count("binary"))
+    binary = vm["binary"].as<std::string>();
+  OrderInputs in = loadOrderInputs(profilePaths("order", vm), profileMatch(vm), binary ? &*binary : nullptr);
   std::vector<uint32_t> order = orderMarkov(in.set, in.set.runs, params);
   std::string text = format == "json"  ? orderToJson(in.set, order, params, in.profiles.size())
                      : format == "lld" ? orderToSymbolList(in.set, order)
@@ -642,11 +594,8 @@ static int runEvaluate(const std::vector<std::string> &args) {
   auto vm = parse("evaluate", args, opts, pos);
   if (!vm.count("binary"))
     throw UsageError{"evaluate", "give the binary and its profiles"};
-  OrderInputs in;
-  loadOrderInputs("evaluate", vm,
-                  vm.count("profiles") ? vm["profiles"].as<std::vector<std::string>>()
-                                       : std::vector<std::string>{},
-                  in);
+  std::string binary = vm["binary"].as<std::string>();
+  OrderInputs in = loadOrderInputs(profilePaths("evaluate", vm), profileMatch(vm), &binary);
   const RunSet &set = in.set;
   auto addresses = [&](const std::vector<uint32_t> &order) {
     std::vector<uint64_t> out;
@@ -693,17 +642,12 @@ static int runEvaluate(const std::vector<std::string> &args) {
   } else {
     std::vector<uint64_t> proposed;
     std::string label = "markov";
+    // The same matching as `rewrite`, so both score the same layout.
     if (vm.count("order")) {
-      for (const OrderedFunction &f : readOrderFile(vm["order"].as<std::string>()).functions)
-        proposed.push_back(f.address);
+      proposed = orderAddresses(readOrderFile(vm["order"].as<std::string>()), in.table);
       label = "order";
     } else if (vm.count("symbol-list")) {
-      std::unordered_map<std::string, uint64_t> byName;
-      for (const Function &f : in.table.functions)
-        byName.emplace(f.name, f.address);
-      for (const std::string &n : readSymbolList(vm["symbol-list"].as<std::string>()))
-        if (byName.count(n))
-          proposed.push_back(byName[n]);
+      proposed = symbolListAddresses(readSymbolList(vm["symbol-list"].as<std::string>()), in.table);
       label = "symbol-list";
     } else {
       proposed = addresses(orderMarkov(set, set.runs, {}));

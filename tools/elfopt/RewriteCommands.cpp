@@ -8,6 +8,7 @@
 #include "elfopt/Hash/HashTables.h"
 #include "elfopt/Order/Evaluate.h"
 #include "elfopt/Order/Order.h"
+#include "elfopt/Pipeline/Optimize.h"
 #include "elfopt/Profile/Profile.h"
 #include "elfopt/Report/Report.h"
 #include "elfopt/Rewrite/Rewrite.h"
@@ -100,173 +101,56 @@ static void printVerify(const VerifyReport &v) {
     std::printf("    %s\n", p.c_str());
 }
 
-int runRewrite(const std::vector<std::string> &args) {
-  po::options_description opts;
-  opts.add_options()("input", po::value<std::string>())("output,o", po::value<std::string>())(
-      "in-place", po::bool_switch())("profile", po::value<std::vector<std::string>>())(
-      "order", po::value<std::string>())("symbol-list", po::value<std::string>())(
-      "random-order", po::value<uint64_t>())("object", po::value<std::string>())(
-      "allow-mismatch", po::bool_switch())("min-match-rate", po::value<double>())(
-      "strip-debug", po::bool_switch())("no-verify", po::bool_switch())("json", po::bool_switch())(
-      "dynsort", po::bool_switch())("gnu-hash", po::value<std::string>())("hashvals", po::bool_switch())(
-      "check", po::bool_switch());
-  addHashModelOptions(opts);
-  po::positional_options_description pos;
-  pos.add("input", 1);
-  auto vm = parse("rewrite", args, opts, pos);
-  bool doDynsort = vm["dynsort"].as<bool>(), doHashvals = vm["hashvals"].as<bool>();
-  std::string gnuHash = vm.count("gnu-hash") ? vm["gnu-hash"].as<std::string>() : "optimize";
-  if (gnuHash != "optimize" && gnuHash != "keep")
-    throw UsageError{"rewrite", "--gnu-hash must be optimize or keep"};
-  if ((vm.count("gnu-hash") || vm.count("hash-misses-per-hit") || vm.count("hash-budget") ||
-       vm.count("hash-lookups-for")) &&
-      !doDynsort)
-    throw UsageError{"rewrite", "--gnu-hash rebuilds the table --dynsort sorts; give --dynsort"};
-  if (!vm.count("input"))
-    throw UsageError{"rewrite", "give the input binary"};
-  std::string input = vm["input"].as<std::string>();
-  bool inPlace = vm["in-place"].as<bool>();
-  bool checkOnly = vm["check"].as<bool>();
-  if (checkOnly && (inPlace || vm.count("output")))
-    throw UsageError{"rewrite", "--check writes nothing: give no -o or --in-place"};
-  if (!checkOnly && inPlace == bool(vm.count("output")))
-    throw UsageError{"rewrite", "give either -o OUTPUT or --in-place"};
-  std::string output = checkOnly ? "(not written: --check)" : inPlace ? input : vm["output"].as<std::string>();
-  if (!inPlace && !checkOnly && isSameFile(input, output))
-    throw UsageError{"rewrite", "the output is the input; use --in-place to rewrite it"};
-  int sources = int(vm.count("profile") > 0) + int(vm.count("order")) +
-                int(vm.count("symbol-list")) + int(vm.count("random-order"));
-  if (sources > 1 || (sources == 0 && !doDynsort && !doHashvals))
-    throw UsageError{"rewrite", "give one of --profile, --order, --symbol-list, --random-order "
-                                "(or only --dynsort / --hashvals)"};
+// The functions kept in place, by name: the first few in the text report
+// (--json lists every one).
+static void printKept(const std::vector<KeptBlock> &kept) {
+  constexpr size_t Shown = 10;
+  size_t named = 0;
+  for (const KeptBlock &k : kept) {
+    if (k.name.empty())
+      continue;
+    if (named++ == Shown) {
+      std::printf("    ... (--json lists all %zu)\n", kept.size());
+      break;
+    }
+    std::printf("    kept: %s (%s%s%s)\n", k.name.c_str(), k.reason.c_str(), k.where.empty() ? "" : " at ",
+                k.where.c_str());
+  }
+}
 
-  auto file = ElfFile::open(input);
-  FunctionTable table = readFunctions(*file);
-  RewriteOptions options;
-  options.stripDebug = vm["strip-debug"].as<bool>();
-  std::string orderSource;
-  if (sources == 0) {
-    orderSource = "no reordering";
-  } else if (vm.count("profile")) {
-    po::variables_map orderVm = vm;
-    OrderInputs inputs;
-    // As `order --binary INPUT`: the profiles must be of this file.
-    orderVm.insert({"binary", po::variable_value(input, false)});
-    loadOrderInputs("rewrite", orderVm, vm["profile"].as<std::vector<std::string>>(), inputs);
-    for (uint32_t f : orderMarkov(inputs.set, inputs.set.runs, {}))
-      options.order.push_back(inputs.set.functions[f].address);
-    orderSource = "markov order of " + std::to_string(inputs.set.runs.size()) + " runs";
-  } else if (vm.count("order")) {
-    OrderFile order = readOrderFile(vm["order"].as<std::string>());
-    std::unordered_map<std::string, uint64_t> byName;
-    for (const Function &f : table.functions)
-      byName.emplace(f.name, f.address);
-    // An order names functions by symbol; addresses are a fallback for
-    // unnamed ones, valid only for the same build.
-    for (const OrderedFunction &f : order.functions) {
-      auto it = byName.find(f.symbol);
-      if (it != byName.end())
-        options.order.push_back(it->second);
-    }
-    orderSource = "order file";
-  } else if (vm.count("symbol-list")) {
-    std::unordered_map<std::string, uint64_t> byName;
-    for (const Function &f : table.functions)
-      byName.emplace(f.name, f.address);
-    for (const std::string &n : readSymbolList(vm["symbol-list"].as<std::string>()))
-      if (auto it = byName.find(n); it != byName.end())
-        options.order.push_back(it->second);
-    orderSource = "symbol list";
-  } else {
-    for (const Function &f : table.functions)
-      options.order.push_back(f.address);
-    std::mt19937_64 rng(vm["random-order"].as<uint64_t>());
-    for (size_t i = options.order.size(); i > 1; --i)
-      std::swap(options.order[i - 1], options.order[rng() % i]);
-    orderSource = "random order";
-  }
-  // Quiet by default; on a terminal, one line that says what is going on.
-  bool showProgress = ::isatty(2) && !vm["json"].as<bool>();
-  if (showProgress)
-    options.progress = [](const std::string &phase) { std::fprintf(stderr, "\relfopt: %-24s", phase.c_str()); };
-  RewriteResult result;
-  std::optional<VerifyReport> verified;
-  if (sources) {
-    result = rewriteText(*file, options);
-    if (showProgress && !vm["no-verify"].as<bool>())
-      options.progress("verifying");
-    if (!vm["no-verify"].as<bool>()) {
-      auto out = ElfFile::fromBytes(output + " (rewritten, in memory)", result.bytes);
-      verified = verifyRewrite(*file, *out);
-      if (!verified->ok()) {
-        printVerify(*verified);
-        fatal(input + ": the rewritten file failed verification; nothing was written (please "
-                      "report this with the input)",
-              ExitInternal);
-      }
-    }
-  } else {
-    auto bytes = file->bytes();
-    result.bytes.assign(bytes.begin(), bytes.end());
-  }
-  // The dynamic symbol passes, on what the text rewrite produced.
-  std::optional<DynsortResult> sorted;
-  std::optional<DynsymVerifyReport> dynsymVerified;
-  bool hashvalsAdded = false;
-  if (doDynsort || doHashvals) {
-    auto current = ElfFile::fromBytes(input, result.bytes);
-    if (!current->findSectionOfType(llvm::ELF::SHT_DYNSYM)) {
-      warn(input + ": no dynamic symbols (statically linked): --dynsort and --hashvals have nothing to do");
-    } else {
-      ElfEditor editor(*current);
-      DynsortOptions dopts;
-      if (doDynsort)
-        dopts = dynsortOptions("rewrite", vm, gnuHash == "keep", *current);
-      DynsymPasses passes = planDynsymPasses(editor, doDynsort ? &dopts : nullptr, doHashvals);
-      editor.layout();
-      finishDynsymPasses(editor, passes);
-      sorted = passes.sorted;
-      hashvalsAdded = passes.hashvals.has_value();
-      result.bytes = editor.serialize();
-      if (!vm["no-verify"].as<bool>()) {
-        auto out = ElfFile::fromBytes(output + " (rewritten, in memory)", result.bytes);
-        dynsymVerified = verifyDynamicSymbols(*current, *out);
-        if (!dynsymVerified->ok()) {
-          printDynsymVerify(*dynsymVerified);
-          fatal(input + ": the dynamic symbol passes failed verification; nothing was written (please "
-                        "report this with the input)",
-                ExitInternal);
-        }
-      }
-    }
-  }
-  if (showProgress)
-    std::fprintf(stderr, "\r%-40s\r", "");
-  if (!checkOnly) {
-    struct stat st;
-    std::optional<mode_t> mode;
-    if (::stat(input.c_str(), &st) == 0)
-      mode = st.st_mode;
-    writeFileAtomically(output, result.bytes, mode);
-  }
-  const RewriteReport &r = result.report;
-  if (vm["json"].as<bool>()) {
+// The rewrite's report: JSON, or text for a person.
+static void printRewrite(const std::string &input, const std::string &output, const OptimizeResult &result,
+                         bool asJson) {
+  const RewriteReport &r = result.rewrite;
+  const std::optional<VerifyReport> &verified = result.verified;
+  const std::optional<DynsortResult> &sorted = result.sorted;
+  const std::optional<DynsymVerifyReport> &dynsymVerified = result.dynsymVerified;
+  if (asJson) {
     json j;
     j["input"] = input;
     j["output"] = output;
-    j["orderSource"] = orderSource;
-    j["orderedFunctions"] = options.order.size();
+    j["orderSource"] = result.orderSource;
+    j["orderedFunctions"] = result.orderedFunctions;
     j["text"] = {{"address", r.textStart}, {"bytes", r.textSize}};
     j["blocks"] = {{"functions", r.functions},
                    {"moved", r.movedBlocks},
                    {"movedBytes", r.movedBytes},
                    {"orderedPlaced", r.orderedPlaced},
                    {"orderedBytes", r.orderedFrontBytes},
+                   {"orderedPinned", r.orderedPinned},
+                   {"orderedPinnedBytes", r.orderedPinnedBytes},
                    {"pinned", r.pinnedBlocks},
                    {"pinnedBytes", r.pinnedBytes},
                    {"pinnedWhy", r.pinnedWhy},
                    {"bonded", r.bondedBlocks},
                    {"bondedWhy", r.bondedWhy}};
+    j["kept"] = json::array();
+    for (const KeptBlock &k : r.kept)
+      j["kept"].push_back({{"name", k.name},
+                           {"address", k.address},
+                           {"size", k.size},
+                           {"reason", k.reason},
+                           {"where", k.where}});
     j["updated"] = r.fieldsUpdated;
     j["strippedDebug"] = r.strippedDebug;
     j["orderIgnored"] = r.orderIgnored;
@@ -274,7 +158,7 @@ int runRewrite(const std::vector<std::string> &args) {
       j["verify"] = verifyJson(*verified);
     if (sorted)
       j["dynsort"] = dynsortJson(*sorted);
-    j["hashvals"] = hashvalsAdded;
+    j["hashvals"] = result.hashvalsAdded;
     if (dynsymVerified)
       j["verifyDynamicSymbols"] = {{"ok", dynsymVerified->ok()},
                                    {"symbols", dynsymVerified->symbols},
@@ -282,20 +166,24 @@ int runRewrite(const std::vector<std::string> &args) {
                                    {"relocations", dynsymVerified->relocations},
                                    {"problems", dynsymVerified->problems}};
     std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
-    return ExitOk;
+    return;
   }
-  std::printf("%s -> %s (%s)\n", input.c_str(), output.c_str(), orderSource.c_str());
-  if (sources) {
+  std::printf("%s -> %s (%s)\n", input.c_str(), output.c_str(), result.orderSource.c_str());
+  if (result.rewroteText) {
     std::printf("  .text: %llu bytes at %s; %llu function blocks\n", (unsigned long long)r.textSize,
                 hex(r.textStart).c_str(), (unsigned long long)r.functions);
-    std::printf("  ordered first: %llu blocks, %llu bytes\n", (unsigned long long)r.orderedPlaced,
+    std::printf("  ordered first: %llu functions, %llu bytes\n", (unsigned long long)r.orderedPlaced,
                 (unsigned long long)r.orderedFrontBytes);
+    if (r.orderedPinned)
+      std::printf("  ordered but kept in place: %llu functions, %llu bytes\n", (unsigned long long)r.orderedPinned,
+                  (unsigned long long)r.orderedPinnedBytes);
     std::printf("  moved: %llu blocks, %llu bytes\n", (unsigned long long)r.movedBlocks,
                 (unsigned long long)r.movedBytes);
     std::printf("  kept in place: %llu blocks, %llu bytes\n", (unsigned long long)r.pinnedBlocks,
                 (unsigned long long)r.pinnedBytes);
     for (auto &[why, n] : r.pinnedWhy)
       std::printf("    %6llu  %s\n", (unsigned long long)n, why.c_str());
+    printKept(r.kept);
     if (r.bondedBlocks) {
       std::printf("  moved with a neighbour: %llu blocks\n", (unsigned long long)r.bondedBlocks);
       for (auto &[why, n] : r.bondedWhy)
@@ -340,12 +228,90 @@ int runRewrite(const std::vector<std::string> &args) {
                   sorted->best.shape.nbuckets, sorted->best.shape.bloomWords, sorted->best.shape.bloomShift,
                   (unsigned long long)sorted->best.bytes, sorted->best.weighted);
   }
-  if (hashvalsAdded)
+  if (result.hashvalsAdded)
     std::printf("  hashvals: .elfopt.hashvals added (DT 0x6ffffe00)\n");
   if (dynsymVerified)
     printDynsymVerify(*dynsymVerified);
+}
+
+int runRewrite(const std::vector<std::string> &args) {
+  po::options_description opts;
+  opts.add_options()("input", po::value<std::string>())("output,o", po::value<std::string>())(
+      "in-place", po::bool_switch())("profile", po::value<std::vector<std::string>>())(
+      "order", po::value<std::string>())("symbol-list", po::value<std::string>())(
+      "random-order", po::value<uint64_t>())("object", po::value<std::string>())(
+      "allow-mismatch", po::bool_switch())("min-match-rate", po::value<double>())(
+      "strip-debug", po::bool_switch())("no-verify", po::bool_switch())("json", po::bool_switch())(
+      "dynsort", po::bool_switch())("gnu-hash", po::value<std::string>())("hashvals", po::bool_switch())(
+      "check", po::bool_switch());
+  addHashModelOptions(opts);
+  po::positional_options_description pos;
+  pos.add("input", 1);
+  auto vm = parse("rewrite", args, opts, pos);
+  bool doDynsort = vm["dynsort"].as<bool>(), doHashvals = vm["hashvals"].as<bool>();
+  std::string gnuHash = vm.count("gnu-hash") ? vm["gnu-hash"].as<std::string>() : "optimize";
+  if (gnuHash != "optimize" && gnuHash != "keep")
+    throw UsageError{"rewrite", "--gnu-hash must be optimize or keep"};
+  if ((vm.count("gnu-hash") || vm.count("hash-misses-per-hit") || vm.count("hash-budget") ||
+       vm.count("hash-lookups-for")) &&
+      !doDynsort)
+    throw UsageError{"rewrite", "--gnu-hash rebuilds the table --dynsort sorts; give --dynsort"};
+  if (!vm.count("input"))
+    throw UsageError{"rewrite", "give the input binary"};
+  std::string input = vm["input"].as<std::string>();
+  bool inPlace = vm["in-place"].as<bool>();
+  bool checkOnly = vm["check"].as<bool>();
+  if (checkOnly && (inPlace || vm.count("output")))
+    throw UsageError{"rewrite", "--check writes nothing: give no -o or --in-place"};
+  if (!checkOnly && inPlace == bool(vm.count("output")))
+    throw UsageError{"rewrite", "give either -o OUTPUT or --in-place"};
+  std::string output = checkOnly ? "(not written: --check)" : inPlace ? input : vm["output"].as<std::string>();
+  if (!inPlace && !checkOnly && isSameFile(input, output))
+    throw UsageError{"rewrite", "the output is the input; use --in-place to rewrite it"};
+  int sources = int(vm.count("profile") > 0) + int(vm.count("order")) +
+                int(vm.count("symbol-list")) + int(vm.count("random-order"));
+  if (sources > 1 || (sources == 0 && !doDynsort && !doHashvals))
+    throw UsageError{"rewrite", "give one of --profile, --order, --symbol-list, --random-order "
+                                "(or only --dynsort / --hashvals)"};
+
+  OptimizeOptions options;
+  options.stripDebug = vm["strip-debug"].as<bool>();
+  options.verify = !vm["no-verify"].as<bool>();
+  options.hashvals = doHashvals;
+  OrderRequest &order = options.order;
+  if (vm.count("profile")) {
+    order.source = OrderRequest::Profiles;
+    order.paths = vm["profile"].as<std::vector<std::string>>();
+    order.match = profileMatch(vm);
+  } else if (vm.count("order")) {
+    order.source = OrderRequest::OrderFile;
+    order.paths = {vm["order"].as<std::string>()};
+  } else if (vm.count("symbol-list")) {
+    order.source = OrderRequest::SymbolList;
+    order.paths = {vm["symbol-list"].as<std::string>()};
+  } else if (vm.count("random-order")) {
+    order.source = OrderRequest::Random;
+    order.seed = vm["random-order"].as<uint64_t>();
+  }
+  auto file = ElfFile::open(input);
+  // A static file has no dynamic symbols: the pipeline says so and skips them.
+  if (doDynsort)
+    options.dynsort = file->findSectionOfType(llvm::ELF::SHT_DYNSYM)
+                          ? dynsortOptions("rewrite", vm, gnuHash == "keep", *file)
+                          : DynsortOptions{};
+  // Quiet by default; on a terminal, one line that says what is going on.
+  bool showProgress = ::isatty(2) && !vm["json"].as<bool>();
+  if (showProgress)
+    options.progress = [](const std::string &phase) { std::fprintf(stderr, "\relfopt: %-24s", phase.c_str()); };
+  OptimizeResult result = optimize(*file, options);
+  if (showProgress)
+    std::fprintf(stderr, "\r%-40s\r", "");
+  if (!checkOnly)
+    writeOutput(input, output, result.bytes);
+  printRewrite(input, output, result, vm["json"].as<bool>());
   return ExitOk;
 }
+
 
 const char VerifyUsage[] =
     "usage: elfopt verify ORIGINAL REWRITTEN [--json]\n\n"
@@ -444,13 +410,7 @@ int runReport(const std::vector<std::string> &args) {
     throw UsageError{"report", "give ORIGINAL, REWRITTEN, the profiles and -o REPORT.html"};
   std::string original = vm["original"].as<std::string>();
   std::string rewritten = vm["rewritten"].as<std::string>();
-  po::variables_map orderVm = vm;
-  orderVm.insert({"binary", po::variable_value(original, false)});
-  OrderInputs inputs;
-  loadOrderInputs("report", orderVm,
-                  vm.count("profiles") ? vm["profiles"].as<std::vector<std::string>>()
-                                       : std::vector<std::string>{},
-                  inputs);
+  OrderInputs inputs = loadOrderInputs(profilePaths("report", vm), profileMatch(vm), &original);
   auto after = ElfFile::open(rewritten);
   FunctionTable afterTable = readFunctions(*after);
   TextLayout layouts[2] = {TextLayout::original(inputs.table), TextLayout::byName(inputs.table, afterTable)};

@@ -1,0 +1,79 @@
+//===- Optimize.h - the whole rewrite as one library call -------*- C++ -*-===//
+//
+// optimize() is `elfopt rewrite` without the command line: it reads nothing
+// but the input file and the order source, writes nothing, and returns the
+// output bytes with every pass's report. Its passes, in order, are listed
+// in one function (lib/Pipeline/Optimize.cpp):
+//   order source -> function addresses, rewrite .text (analyse, plan, apply),
+//   verify it, the dynamic symbol passes, verify those, serialize.
+// A verification that fails stops the run (FatalError, exit code 3) with
+// every problem listed under the error line, and nothing is written.
+// writeOutput() is how `rewrite` and `edit` put a result on disk.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "elfopt/Dynsym/Dynsort.h"
+#include "elfopt/Elf/ElfFile.h"
+#include "elfopt/Order/Inputs.h"
+#include "elfopt/Rewrite/Rewrite.h"
+#include "elfopt/Verify/Verify.h"
+#include "elfopt/Verify/VerifyDynsym.h"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace elfopt {
+
+/// Where the function order comes from.
+struct OrderRequest {
+  enum Source { None, Profiles, OrderFile, SymbolList, Random };
+  Source source = None;
+  std::vector<std::string> paths; ///< the profiles, or the one order file or list
+  uint64_t seed = 0;              ///< Random: a shuffle of every function
+  ProfileMatch match;             ///< Profiles: which object, how strictly
+};
+
+struct OptimizeOptions {
+  OrderRequest order;
+  bool stripDebug = false; ///< drop debug info that cannot follow the layout
+  bool verify = true;
+  std::optional<DynsortOptions> dynsort; ///< sort .dynsym and rebuild .gnu.hash
+  bool hashvals = false;                 ///< add .elfopt.hashvals
+  /// Called as each phase starts: a terminal's progress line.
+  std::function<void(const std::string &phase)> progress;
+};
+
+struct OptimizeResult {
+  std::vector<uint8_t> bytes;
+  std::string orderSource;   ///< what the order came from, for reports
+  size_t orderedFunctions = 0;
+  bool rewroteText = false;  ///< an order was given
+  RewriteReport rewrite;
+  std::optional<VerifyReport> verified;
+  std::optional<DynsortResult> sorted;
+  bool hashvalsAdded = false;
+  std::optional<DynsymVerifyReport> dynsymVerified;
+};
+
+/// The function addresses of \p in that \p request puts first, in order;
+/// \p description says where they came from.
+std::vector<uint64_t> resolveOrder(const ElfFile &in, const OrderRequest &request, std::string &description);
+
+/// Runs the passes on \p in. Throws FatalError naming the file when the input
+/// cannot be rewritten or a verification fails.
+OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options);
+
+/// Stops the run, nothing written, with \p problems under the error line:
+/// what every verified pass does when its check fails.
+[[noreturn]] void failVerification(const std::string &input, const std::string &what,
+                                   const std::vector<std::string> &problems);
+
+/// Writes \p bytes to \p output atomically with \p input's permission bits.
+void writeOutput(const std::string &input, const std::string &output, std::span<const uint8_t> bytes);
+
+} // namespace elfopt

@@ -1,0 +1,132 @@
+//===- Optimize.cpp - the whole rewrite as one library call ---------------===//
+#include "elfopt/Pipeline/Optimize.h"
+
+#include "elfopt/Dynsym/Passes.h"
+#include "elfopt/Edit/ElfEditor.h"
+#include "elfopt/Elf/Functions.h"
+#include "elfopt/Order/Order.h"
+#include "elfopt/Support/Diagnostics.h"
+#include "elfopt/Support/OutputFile.h"
+
+#include <random>
+#include <sys/stat.h>
+
+namespace elfopt {
+
+std::vector<uint64_t> resolveOrder(const ElfFile &in, const OrderRequest &request, std::string &description) {
+  std::vector<uint64_t> order;
+  switch (request.source) {
+  case OrderRequest::None:
+    description = "no reordering";
+    break;
+  case OrderRequest::Profiles: {
+    // As `order --binary INPUT`: the profiles must be of this file.
+    std::string path = in.name();
+    OrderInputs inputs = loadOrderInputs(request.paths, request.match, &path);
+    for (uint32_t f : orderMarkov(inputs.set, inputs.set.runs, {}))
+      order.push_back(inputs.set.functions[f].address);
+    description = "markov order of " + std::to_string(inputs.set.runs.size()) + " runs";
+    break;
+  }
+  case OrderRequest::OrderFile:
+    order = orderAddresses(readOrderFile(request.paths.at(0)), readFunctions(in));
+    description = "order file";
+    break;
+  case OrderRequest::SymbolList:
+    order = symbolListAddresses(readSymbolList(request.paths.at(0)), readFunctions(in));
+    description = "symbol list";
+    break;
+  case OrderRequest::Random: {
+    for (const Function &f : readFunctions(in).functions)
+      order.push_back(f.address);
+    std::mt19937_64 rng(request.seed);
+    for (size_t i = order.size(); i > 1; --i)
+      std::swap(order[i - 1], order[rng() % i]);
+    description = "random order";
+    break;
+  }
+  }
+  return order;
+}
+
+void failVerification(const std::string &input, const std::string &what, const std::vector<std::string> &problems) {
+  std::string message = input + ": " + what + " failed verification; nothing was written (please report this "
+                                              "with the input)";
+  for (const std::string &p : problems)
+    message += "\n  " + p;
+  fatal(message, ExitInternal);
+}
+
+namespace {
+
+// The .text rewrite, checked by verify before anything else sees it.
+void rewriteAndVerify(const ElfFile &in, const OptimizeOptions &options, OptimizeResult &result) {
+  RewriteOptions rewrite;
+  rewrite.order = resolveOrder(in, options.order, result.orderSource);
+  rewrite.stripDebug = options.stripDebug;
+  rewrite.progress = options.progress;
+  result.orderedFunctions = rewrite.order.size();
+  RewriteResult rewritten = rewriteText(in, rewrite);
+  result.bytes = std::move(rewritten.bytes);
+  result.rewrite = std::move(rewritten.report);
+  result.rewroteText = true;
+  if (!options.verify)
+    return;
+  if (options.progress)
+    options.progress("verifying");
+  auto out = ElfFile::fromBytes(in.name() + " (rewritten, in memory)", result.bytes);
+  result.verified = verifyRewrite(in, *out);
+  if (!result.verified->ok())
+    failVerification(in.name(), "the rewritten file", result.verified->problems);
+}
+
+// dynsort and hashvals on what the .text rewrite produced; they renumber
+// .dynsym, so they come after its verification.
+void dynamicSymbolPasses(const ElfFile &in, const OptimizeOptions &options, OptimizeResult &result) {
+  auto current = ElfFile::fromBytes(in.name(), result.bytes);
+  if (!current->findSectionOfType(llvm::ELF::SHT_DYNSYM)) {
+    warn(in.name() + ": no dynamic symbols (statically linked): --dynsort and --hashvals have nothing to do");
+    return;
+  }
+  ElfEditor editor(*current);
+  DynsymPasses passes = planDynsymPasses(editor, options.dynsort ? &*options.dynsort : nullptr, options.hashvals);
+  editor.layout();
+  finishDynsymPasses(editor, passes);
+  result.sorted = passes.sorted;
+  result.hashvalsAdded = passes.hashvals.has_value();
+  result.bytes = editor.serialize();
+  if (!options.verify)
+    return;
+  auto out = ElfFile::fromBytes(in.name() + " (rewritten, in memory)", result.bytes);
+  result.dynsymVerified = verifyDynamicSymbols(*current, *out);
+  if (!result.dynsymVerified->ok())
+    failVerification(in.name(), "the dynamic symbol passes", result.dynsymVerified->problems);
+}
+
+} // namespace
+
+OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
+  OptimizeResult result;
+  // Reorder .text (and verify it) when an order was asked for.
+  if (options.order.source != OrderRequest::None) {
+    rewriteAndVerify(in, options, result);
+  } else {
+    result.orderSource = "no reordering";
+    auto bytes = in.bytes();
+    result.bytes.assign(bytes.begin(), bytes.end());
+  }
+  // Then the dynamic symbol passes, on the result.
+  if (options.dynsort || options.hashvals)
+    dynamicSymbolPasses(in, options, result);
+  return result;
+}
+
+void writeOutput(const std::string &input, const std::string &output, std::span<const uint8_t> bytes) {
+  struct stat st;
+  std::optional<mode_t> mode;
+  if (::stat(input.c_str(), &st) == 0)
+    mode = st.st_mode;
+  writeFileAtomically(output, bytes, mode);
+}
+
+} // namespace elfopt
