@@ -83,7 +83,7 @@ std::string keptList(const nlohmann::json &kept) {
     if (named++ == Shown)
       break;
     rows += "<tr><td>" + escape(name) + "</td><td>" + escape(text(k, "reason")) +
-            (where.empty() ? "" : " at " + escape(where)) + "</td></tr>";
+            (where.empty() ? "" : ", " + escape(where)) + "</td></tr>";
   }
   if (rows.empty())
     return "";

@@ -236,7 +236,7 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
       blk.decoded = ok;
       if (!ok) {
         out.pending.resize(mark);
-        pin(blk, "instructions LLVM cannot decode", describe(facts.blocks, failedAt));
+        pin(blk, "instructions LLVM cannot decode", "at " + describe(facts.blocks, failedAt));
         continue;
       }
       blk.fallsThrough = !lastEnds;
@@ -308,7 +308,7 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
   // the layout.
   auto pinBlock = [&](size_t bi, const char *why, uint64_t at) {
     if (bi < facts.blocks.size())
-      pin(facts.blocks[bi], why, describe(facts.blocks, at));
+      pin(facts.blocks[bi], why, "at " + describe(facts.blocks, at));
   };
   for (Pending &p : pending) {
     Field &f = p.field;

@@ -26,7 +26,7 @@ struct Block {
   bool fallsThrough = false; ///< the last instruction may continue past bodyEnd
   std::string name;          ///< the function symbol at start, or ""
   std::string pinned;        ///< why it must keep its address ("" = movable)
-  std::string pinnedAt;      ///< where that reason was found ("foo+0x3a"), or ""
+  std::string pinnedAt;      ///< where that reason was found ("at foo+0x3a"), or ""
   unsigned group = 0;        ///< blocks of one group move together
   uint64_t newStart = 0;
 };

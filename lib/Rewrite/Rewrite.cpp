@@ -104,7 +104,9 @@ const Section *Rewriter::sectionAt(uint64_t a) const {
 void Rewriter::pinAt(uint64_t a, const char *why, uint64_t from) {
   if (!text.contains(a))
     return;
-  pin(code.blocks[blockAt(code.blocks, a)], why, "referred to from " + hex(from));
+  const Section *s = sectionAt(from);
+  pin(code.blocks[blockAt(code.blocks, a)], why,
+      "from " + (s ? s->name + "+" + hex(from - s->addr()) : hex(from)));
 }
 
 void Rewriter::addField(const Field &f) {

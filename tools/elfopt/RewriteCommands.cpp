@@ -113,7 +113,7 @@ static void printKept(const std::vector<KeptBlock> &kept) {
       std::printf("    ... (--json lists all %zu)\n", kept.size());
       break;
     }
-    std::printf("    kept: %s (%s%s%s)\n", k.name.c_str(), k.reason.c_str(), k.where.empty() ? "" : " at ",
+    std::printf("    kept: %s (%s%s%s)\n", k.name.c_str(), k.reason.c_str(), k.where.empty() ? "" : ", ",
                 k.where.c_str());
   }
 }

@@ -66,7 +66,7 @@ struct KeptBlock {
   std::string name;    ///< its function, or "" for bytes no symbol describes
   uint64_t address = 0, size = 0;
   std::string reason;  ///< as counted in RewriteReport::pinnedWhy
-  std::string where;   ///< where the reason was found ("foo+0x3a"), or ""
+  std::string where;   ///< where the reason was found ("at foo+0x3a", "from .rodata+0x10"), or ""
 };
 
 struct RewriteReport {
