@@ -9,8 +9,6 @@ namespace elfopt {
 namespace {
 struct State {
   std::mutex lock;
-  unsigned errors = 0;
-  ExitCode firstCode = ExitOk;
   bool warningsEnabled = true;
 };
 State &state() {
@@ -28,30 +26,6 @@ void warn(const std::string &message) {
   std::lock_guard<std::mutex> guard(s.lock);
   if (s.warningsEnabled)
     std::fprintf(stderr, "elfopt: warning: %s\n", message.c_str());
-}
-
-void error(const std::string &message, ExitCode code) {
-  auto &s = state();
-  std::lock_guard<std::mutex> guard(s.lock);
-  std::fprintf(stderr, "elfopt: error: %s\n", message.c_str());
-  if (s.errors++ == 0)
-    s.firstCode = code;
-}
-
-void checkpoint() {
-  auto &s = state();
-  std::lock_guard<std::mutex> guard(s.lock);
-  if (s.errors != 0)
-    // Messages were printed already; an empty message tells the driver so.
-    throw FatalError(s.firstCode, "");
-}
-
-unsigned errorCount() { return state().errors; }
-
-void resetDiagnostics() {
-  auto &s = state();
-  s.errors = 0;
-  s.firstCode = ExitOk;
 }
 
 void setWarningsEnabled(bool enabled) { state().warningsEnabled = enabled; }

@@ -5,20 +5,25 @@
 // file size, program headers and every other section's address stay; only
 // contents change.
 //
-// The pipeline, one way through:
-//   1. analyse  (Code.cpp)    decode every function of .text with LLVM MC and
-//      collect every field that holds a code address or a PC-relative
-//      displacement: decoded operands (the assembler resolves calls between
-//      functions of one section without a relocation, so relocations alone
-//      miss them), static relocations of every other section, .eh_frame,
-//      dynamic relocations, RELR words, GOT words, symbols, e_entry,
-//      DT_INIT/DT_FINI.
-//   2. plan     (Plan.cpp)     cut .text into blocks (a function and the
-//      padding after it), bond blocks that must stay adjacent (fall-through,
-//      short branches between them, an FDE or line-table sequence spanning
-//      them), pin what cannot move safely, and place the rest.
-//   3. rewrite  (Rewrite.cpp)  copy blocks to their new places and recompute
-//      every field from the original bytes, through the address map.
+// One way through, all in memory (lib/Pipeline runs verify afterwards):
+//   1. analyse (Code.cpp): cut .text into blocks (a function and the padding
+//      after it; bytes no symbol describes are blocks of their own, pinned),
+//      decode every block with LLVM MC, and record each PC-relative operand
+//      (the assembler resolves calls within a section without a relocation,
+//      so relocations alone miss them), short branches and fall-through
+//      between blocks (bonds), and the references of other code sections.
+//   2. collect (Rewrite.cpp): every other field that holds a code address or
+//      a displacement to code: static relocations (PIC jump table entries
+//      against the table base that code refers to), dynamic relocations,
+//      RELR and GOT words, FDEs; bond blocks one FDE or landing pad spans;
+//      pin what cannot move safely, each with its reason and place.
+//   3. plan (Rewrite.cpp, Place.cpp): groups of bonded blocks; check that the
+//      debug info can follow them (Debug.cpp; --strip-debug drops it if
+//      not); place the groups around the pinned ones, in order.
+//   4. apply (Rewrite.cpp): copy blocks to their new places and recompute
+//      every field from the original bytes through the address map, then
+//      symbols, relocations, the entry point, DT_INIT/DT_FINI and
+//      .eh_frame_hdr.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

@@ -1,9 +1,10 @@
 //===- Diagnostics.h - errors, warnings and exit codes ---------*- C++ -*-===//
 //
-// elfopt reports problems in three levels, as lld does: a warning is printed
-// and work goes on; an error is printed, work goes on with a safe default, and
-// the next checkpoint() stops the run (so one run lists every problem, not
-// just the first); a fatal error stops at once (input too corrupt to go on).
+// elfopt reports problems in two levels: a warning is printed and work goes
+// on; a fatal error stops the run. What can be handled safely is not an error
+// at all: a function that cannot move is kept in place and reported with its
+// reason (RewriteReport::kept), and verify lists every problem it finds, so
+// one run already shows all of them.
 //
 // Every message names a place: the file, and where it helps, the section or
 // symbol. Stopping is an exception carrying the exit code, caught by the
@@ -40,15 +41,6 @@ public:
 /// Prints "elfopt: warning: MESSAGE" unless warnings are silenced.
 void warn(const std::string &message);
 
-/// Prints "elfopt: error: MESSAGE" and remembers that the run failed.
-void error(const std::string &message, ExitCode code = ExitBadInput);
-
-/// Stops with the exit code of the first error() if there was one.
-void checkpoint();
-
-/// Number of error() calls so far (for tests).
-unsigned errorCount();
-void resetDiagnostics();
 void setWarningsEnabled(bool enabled);
 
 /// "0x1a2b" formatting used in every message.
