@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, builds, runs every test
-# (unit tests and integration tests that compile, link, edit and run real
-# programs); rebuilds with AddressSanitizer and UndefinedBehaviorSanitizer and
-# runs every test again under them; then runs each libFuzzer target over its
-# regression reproducers and for FUZZ_SECONDS (default 30) of new inputs.
+# The whole test suite: installs what is missing, builds, runs the unit tests
+# (seconds; a broken algorithm stops here) and then every other test
+# (integration tests that compile, link, edit and run real programs);
+# rebuilds with AddressSanitizer and UndefinedBehaviorSanitizer and runs every
+# test again under them, unit tests first; then runs each libFuzzer target
+# over its regression reproducers and for FUZZ_SECONDS (default 30) of new
+# inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,19 +14,26 @@ export JOBS=${JOBS:-2}
 
 echo "== build"
 BUILD_DIR=build bash scripts/build.sh >/dev/null
+echo "== unit tests"
+ctest --test-dir build --output-on-failure -j "$JOBS" -L unit
 echo "== tests"
-ctest --test-dir build --output-on-failure -j "$JOBS" --timeout 1500
+ctest --test-dir build --output-on-failure -j "$JOBS" --timeout 1500 -LE unit
 
 echo "== sanitizer build (ASan + UBSan)"
 BUILD_DIR=build-asan bash scripts/build.sh -DELFOPT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 echo "== tests under sanitizers"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$JOBS" --timeout 2400
+sanitized() {
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$@"
+}
+sanitized ctest --test-dir build-asan --output-on-failure -j "$JOBS" -L unit
+sanitized ctest --test-dir build-asan --output-on-failure -j "$JOBS" --timeout 2400 -LE unit
 
 echo "== fuzzing (regressions, then ${FUZZ_SECONDS:-30} s per target; with CI=true a fixed number of inputs)"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 
 # One closing line for CI: every stage above stops the script on a failure.
+# Each test ran once per build (unit tests with -L unit, the rest with
+# -LE unit), so the totals of ctest -N count them exactly.
 tests=$(ctest --test-dir build -N | awk '/Total Tests:/ {print $3}')
 asan_tests=$(ctest --test-dir build-asan -N | awk '/Total Tests:/ {print $3}')
 echo "summary: $((tests + asan_tests + 4)) passed, 0 failed"

@@ -129,22 +129,24 @@ GnuHashShape bfdOptimizedShape(const std::vector<uint32_t> &hashes, uint64_t dyn
 
 GnuHashShape goldShape(uint32_t count) { return bfdShape(count); }
 
-// lld (SyntheticSections.cpp): buckets max(n / 4, 1); bloom of the next
-// power of two of 12 bits per symbol, in 64-bit words; shift 26.
+// lld (SyntheticSections.cpp): buckets max(n / 4, 1); bloom: 12 bits per
+// symbol in 64-bit words (rounded down), then llvm::NextPowerOf2, which is
+// strictly greater (4 words become 8); 1 word for no symbol; shift 26.
 GnuHashShape lldShape(uint32_t count) {
   GnuHashShape s;
   s.nbuckets = std::max<uint32_t>(count / 4, 1);
-  s.bloomWords = uint32_t(std::bit_ceil(std::max<uint64_t>(uint64_t(count) * 12 / 64, 1)));
+  s.bloomWords = uint32_t(std::bit_ceil(uint64_t(count) * 12 / 64 + 1));
   s.bloomShift = 26;
   return s;
 }
 
-// mold: buckets n / 8 + 1; 12 bits per symbol rounded up to a power of two
-// number of words; shift 26.
+// mold (output-chunks.cc): buckets n / 8 + 1; bloom: 12 bits per symbol in
+// 64-bit words (rounded down), then bit_ceil (4 words stay 4; at least 1);
+// shift 26.
 GnuHashShape moldShape(uint32_t count) {
   GnuHashShape s;
   s.nbuckets = count / 8 + 1;
-  s.bloomWords = uint32_t(std::bit_ceil(std::max<uint64_t>((uint64_t(count) * 12 + 63) / 64, 1)));
+  s.bloomWords = uint32_t(std::bit_ceil(std::max<uint64_t>(uint64_t(count) * 12 / 64, 1)));
   s.bloomShift = 26;
   return s;
 }

@@ -22,6 +22,12 @@
 
 namespace elfopt::x86_64 {
 
+namespace {
+struct AddressingRegisters {
+  unsigned rip = 0, fs = 0, gs = 0;
+};
+} // namespace
+
 struct Decoder::Impl {
   std::unique_ptr<llvm::MCRegisterInfo> registers;
   std::unique_ptr<llvm::MCAsmInfo> asmInfo;
@@ -30,6 +36,7 @@ struct Decoder::Impl {
   std::unique_ptr<llvm::MCContext> context;
   std::unique_ptr<llvm::MCDisassembler> disassembler;
   std::unique_ptr<llvm::MCInstrAnalysis> analysis;
+  AddressingRegisters addressing; ///< register numbers, found by name
 };
 
 Decoder::Decoder() : impl(std::make_unique<Impl>()) {
@@ -55,6 +62,18 @@ Decoder::Decoder() : impl(std::make_unique<Impl>()) {
   m.analysis.reset(target->createMCInstrAnalysis(m.instrInfo.get()));
   if (!m.disassembler || !m.analysis)
     fatal("LLVM's x86-64 disassembler could not be created", ExitInternal);
+  AddressingRegisters &regs = m.addressing;
+  for (unsigned r = 1; r < m.registers->getNumRegs(); ++r) {
+    llvm::StringRef name = m.registers->getName(r);
+    if (name == "RIP")
+      regs.rip = r;
+    else if (name == "FS")
+      regs.fs = r;
+    else if (name == "GS")
+      regs.gs = r;
+  }
+  if (!regs.rip || !regs.fs || !regs.gs)
+    fatal("LLVM's x86-64 register names lack RIP, FS or GS", ExitInternal);
 }
 
 Decoder::~Decoder() = default;
@@ -70,6 +89,38 @@ int32_t read32(const uint8_t *p) {
 bool isPaddingName(llvm::StringRef name) {
   return name.starts_with("NOOP") || name == "NOP" || name == "INT3" ||
          name.starts_with("DATA16_PREFIX") || name == "CS_PREFIX";
+}
+
+// The address a RIP-relative memory operand refers to. LLVM's analysis
+// gives up on an operand with a segment register, yet in 64-bit mode CS,
+// DS, ES and SS have base 0: such a prefix (padding an assembler adds for
+// branch alignment, or CET's notrack, which is DS) leaves the operand an
+// address of the file, and its displacement must follow the layout like
+// any other. FS and GS add a base the file knows nothing of: rip + disp is
+// then no address of the file and cannot be mapped, so the instruction is
+// marked not understood (its code stays in place).
+std::optional<uint64_t> ripRelativeAddress(const llvm::MCInstrAnalysis &analysis,
+                                           const llvm::MCSubtargetInfo *subtarget,
+                                           const AddressingRegisters &regs, const llvm::MCInst &inst,
+                                           uint64_t a, uint64_t size, Instruction &out) {
+  if (auto mem = analysis.evaluateMemoryOperandAddress(inst, subtarget, a, size))
+    return mem;
+  // An x86 memory operand is five MC operands: base, scale, index,
+  // displacement, segment.
+  for (unsigned i = 0; i + 4 < inst.getNumOperands(); ++i) {
+    const llvm::MCOperand &base = inst.getOperand(i), &segment = inst.getOperand(i + 4);
+    if (!base.isReg() || base.getReg() != regs.rip || !inst.getOperand(i + 3).isImm() ||
+        !segment.isReg() || !segment.getReg())
+      continue;
+    if (segment.getReg() == regs.fs || segment.getReg() == regs.gs) {
+      out.understood = false;
+      return std::nullopt;
+    }
+    llvm::MCInst plain = inst;
+    plain.getOperand(i + 4).setReg(0);
+    return analysis.evaluateMemoryOperandAddress(plain, subtarget, a, size);
+  }
+  return std::nullopt;
 }
 
 } // namespace
@@ -111,7 +162,8 @@ std::optional<Instruction> Decoder::decode(std::span<const uint8_t> bytes, uint6
     }
     f.offset = size - f.size;
     out.field = f;
-  } else if (auto mem = m.analysis->evaluateMemoryOperandAddress(inst, m.subtarget.get(), a, size)) {
+  } else if (auto mem = ripRelativeAddress(*m.analysis, m.subtarget.get(), m.addressing, inst, a,
+                                           size, out)) {
     int32_t disp = int32_t(*mem - next);
     // The displacement follows a ModRM byte with mod=00, rm=101; an
     // immediate may follow it, so search rather than assume the end.
