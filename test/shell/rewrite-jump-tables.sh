@@ -61,9 +61,12 @@ open(out, "wb").write(data)
 PY
 }
 
+# Under the sanitizers (a slow debug build) only -O2, to stay within CI's time.
+opts=(-O2 -O3)
+[[ ${ELFOPT_SANITIZED:-0} == 1 ]] && opts=(-O2)
 ran=0
 for cc in gcc clang-19; do
-  for opt in -O2 -O3; do
+  for opt in "${opts[@]}"; do
     for ld in bfd gold lld mold; do
       for kind in pie shared; do
         name=$cc$opt-$ld-$kind
@@ -98,7 +101,7 @@ for cc in gcc clang-19; do
     done
   done
 done
-check "32 builds ran" test "$ran" == 32
+check "every build ran" test "$ran" == $((16 * ${#opts[@]}))
 
 # verify still reads each entry: one entry off by one, and the padding after
 # it changed, are both refused and named.
