@@ -8,20 +8,26 @@
 #include "Commands.h"
 #include "elfopt/Support/Diagnostics.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 
 using namespace elfopt;
 
+// GNU's layout ("Usage:", "  or:", two spaces before each summary), which
+// help2man turns into the man page's SYNOPSIS and a list of commands.
 static void printGeneralHelp(FILE *out) {
-  std::fprintf(out, "usage: elfopt <command> [options]\n"
-                    "       elfopt help <command>\n"
-                    "       elfopt --version\n\n"
+  std::fprintf(out, "Usage: elfopt <command> [options]\n"
+                    "  or:  elfopt help <command>\n"
+                    "  or:  elfopt --version\n\n"
                     "A post-link optimizer for x86-64 ELF executables and shared libraries.\n\n"
                     "Commands:\n");
+  int width = 0;
   for (const Command &c : commands())
-    std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+    width = std::max(width, static_cast<int>(std::strlen(c.name)));
+  for (const Command &c : commands())
+    std::fprintf(out, "  %-*s  %s\n", width, c.name, c.summary);
   std::fprintf(out, "\nExit codes: 0 success, 1 usage error, 2 bad input, 3 internal error.\n");
 }
 
