@@ -1,5 +1,6 @@
 # elfopt as a post-build step.
 #
+#   find_package(elfopt REQUIRED)  # an installed elfopt (lib/cmake/elfopt), or
 #   include(ElfoptOptimize)        # with this directory on CMAKE_MODULE_PATH
 #   elfopt_optimize(<target>
 #                   [PROFILE <file>...]       recorded profiles (elfopt record)
@@ -15,7 +16,8 @@
 # build, before anything was recorded) are skipped with a message, so the
 # same CMakeLists works before and after recording.
 #
-# ELFOPT_EXECUTABLE names the elfopt binary (found on PATH by default).
+# ELFOPT_EXECUTABLE names the elfopt binary: with find_package, the one
+# installed with this file; with include(), found on PATH.
 # Set ELFOPT_DISABLE=ON to build without the post-build step.
 
 find_program(ELFOPT_EXECUTABLE elfopt)
