@@ -349,11 +349,12 @@ void Rewriter::collectDataFields() {
     Field f;
     bool relative = (fde.encoding & 0x70) == 0x10;
     f.kind = relative ? Field::DataRelative : Field::Absolute;
-    uint8_t format = fde.encoding & 0x0f;
-    f.size = format == 0x02 || format == 0x0a ? 2 : (format == 0x00 || format == 0x04 || format == 0x0c) ? 8 : 4;
-    if (format == 0x01 || format == 0x09)
+    // No format: LEB128 (readEhFrame has refused undefined ones).
+    auto format = encodedPointerFormat(fde.encoding);
+    if (!format)
       fatal(in.name() + ": FDE at " + hex(fde.recordAddress) + " has a LEB128 pc_begin");
-    f.isSigned = format >= 0x09;
+    f.size = format->size;
+    f.isSigned = format->isSigned;
     f.place = fde.fieldAddress;
     f.base = fde.fieldAddress;
     f.target = fde.pcBegin;
