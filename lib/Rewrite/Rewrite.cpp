@@ -94,6 +94,18 @@ private:
   void place();
   void dumpBlocks() const;
   void apply(ElfEditor &editor);
+  /// Alloc place -> change of the value of its field, sorted.
+  using FieldDeltas = std::vector<std::pair<uint64_t, int64_t>>;
+  std::vector<uint8_t> copyMovedCode() const;
+  int64_t fieldDelta(const Field &f) const;
+  FieldDeltas writeFields(ElfEditor &editor, std::vector<uint8_t> &newText);
+  void moveSymbols(ElfEditor &editor);
+  void updateStaticRelocations(ElfEditor &editor, const FieldDeltas &delta);
+  std::pair<uint64_t, uint64_t> updatedRelocation(const Relocations &r, const ELFT::Rela &e,
+                                                  const FieldDeltas &delta) const;
+  void updateDynamicRelocations(ElfEditor &editor);
+  void updateEntryPoints(ElfEditor &editor);
+  void dropDebugSections(ElfEditor &editor);
   void writeField(ElfEditor &editor, const Field &f, std::vector<uint8_t> &newText);
   const Section *sectionAt(uint64_t address) const;
   /// Pins the block holding \p address, for a reference at \p from.
@@ -623,8 +635,30 @@ void Rewriter::writeField(ElfEditor &editor, const Field &f, std::vector<uint8_t
 }
 
 void Rewriter::apply(ElfEditor &editor) {
-  // The new .text: pinned code in place, moved groups at their new start,
-  // int3 in between.
+  // The code first: fields are then patched into the moved copy.
+  std::vector<uint8_t> newText = copyMovedCode();
+  // Fields before relocations: a PC-relative addend follows its field's change.
+  FieldDeltas delta = writeFields(editor, newText);
+  // Symbols, so that tools (and verify) find each function at its new address.
+  moveSymbols(editor);
+  // After writeFields, for the deltas: S + A (- P) must still give each field.
+  updateStaticRelocations(editor, delta);
+  // The loader's view: dynamic relocation addends that are code addresses.
+  updateDynamicRelocations(editor);
+  // Where the loader starts code: e_entry, DT_INIT and DT_FINI.
+  updateEntryPoints(editor);
+  // Unwinders binary-search .eh_frame_hdr: it is sorted by the new addresses.
+  if (const Section *hdr = in.findSection(".eh_frame_hdr"); hdr && hdr->hasFileData())
+    rebuildEhFrameHdr(in, fdes, editor.mutableContents(hdr->index),
+                      [&](uint64_t a) { return map.map(a); });
+  // checkDebugInfo decided the debug info cannot follow the new layout.
+  if (dropDebug)
+    dropDebugSections(editor);
+}
+
+// The new .text: pinned code in place, moved groups at their new start,
+// int3 in between.
+std::vector<uint8_t> Rewriter::copyMovedCode() const {
   auto oldText = in.contents(in.sections()[text.section]);
   std::vector<uint8_t> newText(oldText.size(), x86_64::PaddingByte);
   for (const Group &g : groups) {
@@ -635,32 +669,36 @@ void Rewriter::apply(ElfEditor &editor) {
     std::memcpy(newText.data() + (first.newStart - text.start), oldText.data() + (first.start - text.start),
                 end - first.start);
   }
+  return newText;
+}
 
-  // Every field, recomputed from the original bytes.
-  std::vector<std::pair<uint64_t, int64_t>> delta; // alloc place -> change of its field
+// The change of the value of field \p f, which lives at a loaded address.
+int64_t Rewriter::fieldDelta(const Field &f) const {
+  uint64_t place = text.contains(f.place) ? map.map(f.place) : f.place;
+  uint64_t before = f.target - (f.kind == Field::Absolute ? 0 : f.base);
+  uint64_t after = map.map(f.target) - (f.kind == Field::Absolute         ? 0
+                                        : f.kind == Field::CodeRelative ? f.base + (place - f.place)
+                                                                        : f.base);
+  return int64_t(after - before);
+}
+
+// Every field, recomputed from the original bytes; then the new .text is
+// written. Returns each loaded field's change of value, sorted by place.
+Rewriter::FieldDeltas Rewriter::writeFields(ElfEditor &editor, std::vector<uint8_t> &newText) {
+  FieldDeltas delta;
   delta.reserve(code.fields.size() + fields.size());
-  auto record = [&](const Field &f) {
-    if (f.section)
-      return;
-    uint64_t place = text.contains(f.place) ? map.map(f.place) : f.place;
-    uint64_t before = f.target - (f.kind == Field::Absolute ? 0 : f.base);
-    uint64_t after = map.map(f.target) - (f.kind == Field::Absolute         ? 0
-                                          : f.kind == Field::CodeRelative ? f.base + (place - f.place)
-                                                                          : f.base);
-    delta.push_back({f.place, int64_t(after - before)});
-  };
-  for (const Field &f : code.fields) {
-    writeField(editor, f, newText);
-    record(f);
-  }
-  for (const Field &f : fields) {
-    writeField(editor, f, newText);
-    record(f);
-  }
+  for (const auto *list : {&code.fields, &fields})
+    for (const Field &f : *list) {
+      writeField(editor, f, newText);
+      if (!f.section)
+        delta.push_back({f.place, fieldDelta(f)});
+    }
   std::memcpy(editor.mutableContents(text.section).data(), newText.data(), newText.size());
   std::sort(delta.begin(), delta.end());
+  return delta;
+}
 
-  // Symbols.
+void Rewriter::moveSymbols(ElfEditor &editor) {
   for (const Section &s : in.sections()) {
     if (s.type() != SHT_SYMTAB && s.type() != SHT_DYNSYM)
       continue;
@@ -675,32 +713,18 @@ void Rewriter::apply(ElfEditor &editor) {
         }
       }
   }
+}
 
-  // Static relocations: places that moved, and addends so that S + A (- P)
-  // still gives each field, as a linker would have written them.
+// Static relocations: places that moved, and addends so that S + A (- P)
+// still gives each field, as a linker would have written them.
+void Rewriter::updateStaticRelocations(ElfEditor &editor, const FieldDeltas &delta) {
   for (const Relocations &r : relocations) {
     auto bytes = editor.mutableContents(r.section->index);
     auto *rela = reinterpret_cast<ELFT::Rela *>(bytes.data());
-    bool isText = r.target->index == text.section;
     bool changed = false;
     for (size_t i = 0; i < r.entries.size(); ++i) {
       const auto &e = r.entries[i];
-      const Symbol &sym = (*r.symbols)[e.getSymbol(false)];
-      uint32_t type = e.getType(false);
-      bool symbolMoves = sym.shndx == text.section && sym.type != STT_SECTION;
-      // Addends are arithmetic modulo 2^64, as the linker's.
-      uint64_t dS = symbolMoves ? map.map(sym.value) - sym.value : 0;
-      uint64_t place = isText ? map.map(e.r_offset) : e.r_offset;
-      uint64_t addend = uint64_t(e.r_addend);
-      if (isAbsoluteRelocation(type)) {
-        uint64_t sa = sym.value + uint64_t(e.r_addend);
-        if (sym.shndx == text.section)
-          addend = map.map(sa) - sym.value - dS;
-      } else if (isPcRelativeRelocation(type) && r.target->isAlloc()) {
-        auto d = std::lower_bound(delta.begin(), delta.end(), std::pair<uint64_t, int64_t>(e.r_offset, INT64_MIN));
-        uint64_t dField = d != delta.end() && d->first == e.r_offset ? uint64_t(d->second) : 0;
-        addend = uint64_t(e.r_addend) + dField + (place - e.r_offset) - dS;
-      }
+      auto [place, addend] = updatedRelocation(r, e, delta);
       if (place != e.r_offset || addend != uint64_t(e.r_addend)) {
         rela[i].r_offset = place;
         rela[i].r_addend = int64_t(addend);
@@ -710,8 +734,31 @@ void Rewriter::apply(ElfEditor &editor) {
     if (changed)
       ++report.fieldsUpdated["static relocation section"];
   }
+}
 
-  // Dynamic relocations.
+// Relocation \p e's new place and addend.
+std::pair<uint64_t, uint64_t> Rewriter::updatedRelocation(const Relocations &r, const ELFT::Rela &e,
+                                                          const FieldDeltas &delta) const {
+  const Symbol &sym = (*r.symbols)[e.getSymbol(false)];
+  uint32_t type = e.getType(false);
+  bool symbolMoves = sym.shndx == text.section && sym.type != STT_SECTION;
+  // Addends are arithmetic modulo 2^64, as the linker's.
+  uint64_t dS = symbolMoves ? map.map(sym.value) - sym.value : 0;
+  uint64_t place = r.target->index == text.section ? map.map(e.r_offset) : e.r_offset;
+  uint64_t addend = uint64_t(e.r_addend);
+  if (isAbsoluteRelocation(type)) {
+    uint64_t sa = sym.value + uint64_t(e.r_addend);
+    if (sym.shndx == text.section)
+      addend = map.map(sa) - sym.value - dS;
+  } else if (isPcRelativeRelocation(type) && r.target->isAlloc()) {
+    auto d = std::lower_bound(delta.begin(), delta.end(), std::pair<uint64_t, int64_t>(e.r_offset, INT64_MIN));
+    uint64_t dField = d != delta.end() && d->first == e.r_offset ? uint64_t(d->second) : 0;
+    addend = uint64_t(e.r_addend) + dField + (place - e.r_offset) - dS;
+  }
+  return {place, addend};
+}
+
+void Rewriter::updateDynamicRelocations(ElfEditor &editor) {
   for (const Section &s : in.sections()) {
     if (s.type() != SHT_RELA || !s.isAlloc())
       continue;
@@ -727,8 +774,10 @@ void Rewriter::apply(ElfEditor &editor) {
       }
     }
   }
+}
 
-  // Entry point and DT_INIT/DT_FINI.
+// The entry point and DT_INIT/DT_FINI.
+void Rewriter::updateEntryPoints(ElfEditor &editor) {
   uint64_t entry = in.header().e_entry;
   if (map.map(entry) != entry) {
     editor.setEntry(map.map(entry));
@@ -742,24 +791,20 @@ void Rewriter::apply(ElfEditor &editor) {
         ++report.fieldsUpdated["DT_INIT/DT_FINI"];
       }
     }
+}
 
-  if (const Section *hdr = in.findSection(".eh_frame_hdr"); hdr && hdr->hasFileData())
-    rebuildEhFrameHdr(in, fdes, editor.mutableContents(hdr->index),
-                      [&](uint64_t a) { return map.map(a); });
-
-  if (dropDebug) {
-    for (const Section &s : in.sections()) {
-      bool debugRelocations = s.type() == SHT_RELA && !s.isAlloc() && s.header.sh_info < in.sections().size() &&
-                              isDebugSection(in.sections()[s.header.sh_info].name);
-      // By name, but only what a debug section can be: never the section
-      // name table or a loaded section that a hostile name makes look like one.
-      bool debugBytes = isDebugSection(s.name) && s.type() == SHT_PROGBITS && !s.isAlloc() &&
-                        s.index != in.header().e_shstrndx;
-      if (debugBytes || debugRelocations)
-        editor.shrinkSection(s.index, 0);
-    }
-    report.strippedDebug = true;
+void Rewriter::dropDebugSections(ElfEditor &editor) {
+  for (const Section &s : in.sections()) {
+    bool debugRelocations = s.type() == SHT_RELA && !s.isAlloc() && s.header.sh_info < in.sections().size() &&
+                            isDebugSection(in.sections()[s.header.sh_info].name);
+    // By name, but only what a debug section can be: never the section
+    // name table or a loaded section that a hostile name makes look like one.
+    bool debugBytes = isDebugSection(s.name) && s.type() == SHT_PROGBITS && !s.isAlloc() &&
+                      s.index != in.header().e_shstrndx;
+    if (debugBytes || debugRelocations)
+      editor.shrinkSection(s.index, 0);
   }
+  report.strippedDebug = true;
 }
 
 RewriteResult Rewriter::run() {
