@@ -218,9 +218,8 @@ bool Rewriter::isLabel(uint64_t a) const {
   return b.decoded && a == b.bodyEnd;
 }
 
-// Keeps \p sa and the four bytes after it where they are: S + A is a
-// field's target, or four bytes short of it for fields that end an
-// instruction.
+// Pins the blocks at \p sa and at \p sa + 4: S + A is a field's target, or
+// four bytes short of it for a field that ends its instruction.
 void Rewriter::pinBoth(uint64_t sa, const char *why, uint64_t from) {
   pinAt(sa, why, from);
   pinAt(sa + 4, why, from);
