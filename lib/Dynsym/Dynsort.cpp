@@ -141,19 +141,90 @@ void groupRelocationsBySymbol(std::span<uint8_t> bytes, DynsortResult &result) {
   std::memcpy(bytes.data(), sorted.data(), n * sizeof(ELFT::Rela));
 }
 
-} // namespace
+/// One name field of a version section, and the string it names.
+struct NameField {
+  unsigned section;
+  uint64_t at; ///< offset of the u32 field within the section
+  std::string value;
+};
 
-DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
-  const ElfFile &in = editor.input();
-  const std::string &n = in.name();
-  const Section *dynsym = in.findSectionOfType(SHT_DYNSYM);
+/// One run of dynsort over an editor's file: every check and every choice
+/// first, then the writes.
+class Dynsorter {
+public:
+  Dynsorter(ElfEditor &editor, const DynsortOptions &options)
+      : editor(editor), in(editor.input()), n(in.name()), options(options) {}
+  DynsortResult run();
+
+private:
+  void findTables();
+  void readSymbols();
+  void orderUnhashedFirst();
+  void chooseShape();
+  void orderByBucket();
+  void layOutStrings();
+  std::string stringAt(uint64_t offset, const char *what) const;
+  void readVersionNames(const Section *sec, bool needs);
+  void writeStringsAndSymbols();
+  void permuteVersym();
+  void renumberRelocations();
+  void rebuildSysvHash();
+  void writeGnuHash();
+
+  ElfEditor &editor;
+  const ElfFile &in;
+  const std::string &n;
+  const DynsortOptions &options;
+  const Section *dynsym = nullptr, *dynstr = nullptr, *gnu = nullptr, *sysv = nullptr;
+  std::span<uint8_t> symBytes, dynstrBytes;
+  std::span<Dyn> dynamic;
+  size_t count = 0;
+  std::vector<Sym> syms;               ///< .dynsym as it was
+  std::vector<Symbol> named;           ///< the same, decoded
+  std::vector<uint32_t> order;         ///< new index -> old index
+  std::vector<uint32_t> newIndex;      ///< old index -> new index
+  uint32_t symoffset = 0;              ///< the first hashed symbol's new index
+  std::optional<GnuHashTable> old;     ///< the file's GNU table, if any
+  std::vector<uint32_t> hashOf;        ///< GNU hash by old index (hashed symbols)
+  std::vector<uint32_t> hashes;        ///< of the hashed symbols, in the old order
+  uint64_t oldBytes = 0;               ///< the old GNU table's size
+  StringLayout strings;
+  std::vector<NameField> versionNames;
+  DynsortResult result;
+};
+
+DynsortResult Dynsorter::run() {
+  // Refuse what dynsort cannot renumber before reading anything.
+  findTables();
+  readSymbols();
+  // Which symbols are hashed: only those are sorted, and their hashes feed the model.
+  orderUnhashedFirst();
+  // The shape before the order: hashed symbols are sorted by its buckets.
+  chooseShape();
+  orderByBucket();
+  // Every string check (and its fatal error) before the first write.
+  layOutStrings();
+  // From here on, write.
+  writeStringsAndSymbols();
+  // Tables indexed by symbol follow the new order.
+  permuteVersym();
+  renumberRelocations();
+  // The hash tables last: they are built from the names in the new order.
+  if (sysv)
+    rebuildSysvHash();
+  writeGnuHash();
+  return std::move(result);
+}
+
+void Dynsorter::findTables() {
+  dynsym = in.findSectionOfType(SHT_DYNSYM);
   if (!dynsym)
     fatal(n + ": no .dynsym: nothing to sort (a static file)");
   if (dynsym->header.sh_link == 0 || dynsym->header.sh_link >= in.sections().size())
     fatal(n + ": .dynsym has no string table");
-  const Section &dynstr = in.sections()[dynsym->header.sh_link];
-  const Section *gnu = in.findLinkedSection(SHT_GNU_HASH, dynsym->index);
-  const Section *sysv = in.findLinkedSection(SHT_HASH, dynsym->index);
+  dynstr = &in.sections()[dynsym->header.sh_link];
+  gnu = in.findLinkedSection(SHT_GNU_HASH, dynsym->index);
+  sysv = in.findLinkedSection(SHT_HASH, dynsym->index);
   if (!gnu && !sysv)
     fatal(n + ": .dynsym has no hash table (neither .gnu.hash nor .hash)");
   if (in.dynamicValue(DtSyminfo))
@@ -161,29 +232,30 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
   for (const Section &s : in.sections())
     if (s.type() == SHT_REL && s.header.sh_link == dynsym->index)
       fatal(n + ": SHT_REL relocations against .dynsym are not supported");
-  if (in.dynamicValue(DT_SYMTAB) != dynsym->addr() || in.dynamicValue(DT_STRTAB) != dynstr.addr())
+  if (in.dynamicValue(DT_SYMTAB) != dynsym->addr() || in.dynamicValue(DT_STRTAB) != dynstr->addr())
     fatal(n + ": DT_SYMTAB/DT_STRTAB do not point at .dynsym/.dynstr");
   if (gnu && in.dynamicValue(DT_GNU_HASH) != gnu->addr())
     fatal(n + ": DT_GNU_HASH does not point at " + gnu->name);
+}
 
-  auto symBytes = editor.mutableContents(dynsym->index);
-  size_t count = symBytes.size() / sizeof(Sym);
+void Dynsorter::readSymbols() {
+  symBytes = editor.mutableContents(dynsym->index);
+  count = symBytes.size() / sizeof(Sym);
   if (count == 0)
     fatal(n + ": .dynsym is empty");
-  std::vector<Sym> syms(count);
+  syms.resize(count);
   std::memcpy(syms.data(), symBytes.data(), count * sizeof(Sym));
-  std::vector<Symbol> named = in.symbols(*dynsym);
-
-  DynsortResult result;
+  named = in.symbols(*dynsym);
   result.symbols = uint32_t(count);
-  // The symbols the GNU table leaves out stay in front, in their order. An
-  // existing table says which they are; for a file with only SysV .hash
-  // they are the locals and the undefined symbols, moved in front of the
-  // defined ones (locals stay first: sh_info counts them).
-  std::vector<uint32_t> order(count);
+}
+
+// The symbols the GNU table leaves out stay in front, in their order. An
+// existing table says which they are; for a file with only SysV .hash they
+// are the locals and the undefined symbols, moved in front of the defined
+// ones (locals stay first: sh_info counts them).
+void Dynsorter::orderUnhashedFirst() {
+  order.resize(count);
   std::iota(order.begin(), order.end(), 0);
-  uint32_t symoffset;
-  std::optional<GnuHashTable> old;
   if (gnu) {
     old = parseGnuHash(in.contents(*gnu), count, in.where(*gnu));
     symoffset = old->symoffset;
@@ -198,14 +270,15 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
                          order.begin());
     result.builtFromSysv = true;
   }
-  std::vector<uint32_t> hashOf(count, 0); // by old index
-  std::vector<uint32_t> hashes;
+  hashOf.assign(count, 0);
   for (size_t k = symoffset; k < count; ++k) {
     hashOf[order[k]] = gnuHash(named[order[k]].name);
     hashes.push_back(hashOf[order[k]]);
   }
   result.hashed = uint32_t(hashes.size());
+}
 
+void Dynsorter::chooseShape() {
   CostModelOptions model;
   if (options.missesPerHit) {
     model.missesPerHit = *options.missesPerHit;
@@ -216,7 +289,7 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
     model.missesPerHit = result.mix.missesPerHit();
   }
   result.missesPerHit = model.missesPerHit;
-  uint64_t oldBytes = gnu ? gnu->size() : 0;
+  oldBytes = gnu ? gnu->size() : 0;
   GnuHashShape oldShape = gnu ? GnuHashShape{old->nbuckets, uint32_t(old->bloom.size()), old->bloomShift}
                               : bfdShape(uint32_t(hashes.size()));
   result.before = costOf(hashes, oldShape, model);
@@ -235,86 +308,88 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
     result.gainTooSmall = result.after.weighted < result.before.weighted;
     result.after = result.before;
   }
-  const GnuHashShape &shape = result.after.shape;
+}
 
-  // The new order: the unhashed symbols as above; the hashed ones by
-  // bucket, then by their old index.
+// The new order: the unhashed symbols as above; the hashed ones by bucket,
+// then by their old index.
+void Dynsorter::orderByBucket() {
+  const GnuHashShape &shape = result.after.shape;
   std::stable_sort(order.begin() + symoffset, order.end(), [&](uint32_t a, uint32_t b) {
     return hashOf[a] % shape.nbuckets < hashOf[b] % shape.nbuckets;
   });
-  std::vector<uint32_t> newIndex(count);
+  newIndex.resize(count);
   for (uint32_t k = 0; k < count; ++k)
     newIndex[order[k]] = k;
+}
 
-  // .dynstr: names in the new order, then every other string it holds.
-  StringLayout strings;
+// .dynstr: names in the new order, then every other string it holds.
+void Dynsorter::layOutStrings() {
   for (uint32_t k = 0; k < count; ++k) // entry 0 too: a hostile one has a name
     strings.add(named[order[k]].name);
-  auto dynamic = editor.mutableDynamic();
+  dynamic = editor.mutableDynamic();
   for (const Dyn &d : dynamic)
     if (isDynamicStringTag(d.d_tag))
       strings.add(in.dynamicString(d.d_un.d_val));
-  auto dynstrBytes = editor.mutableContents(dynstr.index);
-  auto stringAt = [&](uint64_t offset, const char *what) {
-    if (offset >= dynstrBytes.size())
-      fatal(n + ": " + what + " name offset " + hex(offset) + " is past the end of .dynstr");
-    const char *p = reinterpret_cast<const char *>(dynstrBytes.data()) + offset;
-    return std::string(p, strnlen(p, dynstrBytes.size() - offset));
-  };
-  // Version sections: (offset of a u32 name field within the section).
-  struct NameField {
-    unsigned section;
-    uint64_t at;
-    std::string value;
-  };
-  std::vector<NameField> versionNames;
-  auto walkVersions = [&](const Section *sec, bool needs) {
-    if (!sec)
-      return;
-    auto b = editor.mutableContents(sec->index);
-    auto u16 = [&](uint64_t o) { uint16_t v; std::memcpy(&v, b.data() + o, 2); return v; };
-    auto u32 = [&](uint64_t o) { uint32_t v; std::memcpy(&v, b.data() + o, 4); return v; };
-    uint64_t off = 0;
-    for (unsigned guard = 0; guard < 65536; ++guard) {
-      if (off + (needs ? 16 : 20) > b.size())
-        fatal(in.where(*sec, off) + ": truncated version entry");
-      // Verneed: vn_version, vn_cnt, vn_file, vn_aux, vn_next.
-      // Verdef:  vd_version, vd_flags, vd_ndx, vd_cnt, vd_hash, vd_aux, vd_next.
-      uint16_t cnt = needs ? u16(off + 2) : u16(off + 6);
-      uint32_t aux = needs ? u32(off + 8) : u32(off + 12);
-      uint32_t next = needs ? u32(off + 12) : u32(off + 16);
-      if (needs)
-        versionNames.push_back({sec->index, off + 4, stringAt(u32(off + 4), "version file")});
-      uint64_t a = off + aux;
-      for (uint16_t k = 0; k < cnt; ++k) {
-        if (a + (needs ? 16 : 8) > b.size())
-          fatal(in.where(*sec, a) + ": truncated version auxiliary entry");
-        // Vernaux: vna_hash, vna_flags, vna_other, vna_name, vna_next.
-        // Verdaux: vda_name, vda_next.
-        uint64_t nameAt = needs ? a + 8 : a;
-        versionNames.push_back({sec->index, nameAt, stringAt(u32(nameAt), "version")});
-        uint32_t an = needs ? u32(a + 12) : u32(a + 4);
-        if (an == 0)
-          break;
-        a += an;
-      }
-      if (next == 0)
-        break;
-      off += next;
-    }
-  };
-  walkVersions(tableOf(in, DT_VERNEED, SHT_GNU_verneed, dynstr.index), true);
-  walkVersions(tableOf(in, DT_VERDEF, SHT_GNU_verdef, dynstr.index), false);
+  dynstrBytes = editor.mutableContents(dynstr->index);
+  readVersionNames(tableOf(in, DT_VERNEED, SHT_GNU_verneed, dynstr->index), true);
+  readVersionNames(tableOf(in, DT_VERDEF, SHT_GNU_verdef, dynstr->index), false);
   for (const NameField &f : versionNames)
     strings.add(f.value);
   strings.finalize();
-  result.dynstrBefore = dynstr.size();
+  result.dynstrBefore = dynstr->size();
   result.dynstrAfter = strings.bytes.size();
   if (strings.bytes.size() > dynstrBytes.size())
     fatal(n + ": .dynstr would grow from " + std::to_string(dynstrBytes.size()) + " to " +
           std::to_string(strings.bytes.size()) + " bytes; it holds strings dynsort does not know");
+}
 
-  // From here on, write.
+std::string Dynsorter::stringAt(uint64_t offset, const char *what) const {
+  if (offset >= dynstrBytes.size())
+    fatal(n + ": " + what + " name offset " + hex(offset) + " is past the end of .dynstr");
+  const char *p = reinterpret_cast<const char *>(dynstrBytes.data()) + offset;
+  return std::string(p, strnlen(p, dynstrBytes.size() - offset));
+}
+
+// The name fields of version section \p sec (Verneed if \p needs, else
+// Verdef), into versionNames.
+void Dynsorter::readVersionNames(const Section *sec, bool needs) {
+  if (!sec)
+    return;
+  auto b = editor.mutableContents(sec->index);
+  auto u16 = [&](uint64_t o) { uint16_t v; std::memcpy(&v, b.data() + o, 2); return v; };
+  auto u32 = [&](uint64_t o) { uint32_t v; std::memcpy(&v, b.data() + o, 4); return v; };
+  uint64_t off = 0;
+  for (unsigned guard = 0; guard < 65536; ++guard) {
+    if (off + (needs ? 16 : 20) > b.size())
+      fatal(in.where(*sec, off) + ": truncated version entry");
+    // Verneed: vn_version, vn_cnt, vn_file, vn_aux, vn_next.
+    // Verdef:  vd_version, vd_flags, vd_ndx, vd_cnt, vd_hash, vd_aux, vd_next.
+    uint16_t cnt = needs ? u16(off + 2) : u16(off + 6);
+    uint32_t aux = needs ? u32(off + 8) : u32(off + 12);
+    uint32_t next = needs ? u32(off + 12) : u32(off + 16);
+    if (needs)
+      versionNames.push_back({sec->index, off + 4, stringAt(u32(off + 4), "version file")});
+    uint64_t a = off + aux;
+    for (uint16_t k = 0; k < cnt; ++k) {
+      if (a + (needs ? 16 : 8) > b.size())
+        fatal(in.where(*sec, a) + ": truncated version auxiliary entry");
+      // Vernaux: vna_hash, vna_flags, vna_other, vna_name, vna_next.
+      // Verdaux: vda_name, vda_next.
+      uint64_t nameAt = needs ? a + 8 : a;
+      versionNames.push_back({sec->index, nameAt, stringAt(u32(nameAt), "version")});
+      uint32_t an = needs ? u32(a + 12) : u32(a + 4);
+      if (an == 0)
+        break;
+      a += an;
+    }
+    if (next == 0)
+      break;
+    off += next;
+  }
+}
+
+// .dynstr, .dynsym in the new order, and every field that names a string.
+void Dynsorter::writeStringsAndSymbols() {
   std::fill(dynstrBytes.begin(), dynstrBytes.end(), 0);
   std::memcpy(dynstrBytes.data(), strings.bytes.data(), strings.bytes.size());
   for (uint32_t k = 0; k < count; ++k) {
@@ -330,15 +405,22 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
     uint32_t v = strings.offsetOf(f.value);
     std::memcpy(editor.mutableContents(f.section).data() + f.at, &v, 4);
   }
-  if (const Section *versym = tableOf(in, DT_VERSYM, SHT_GNU_versym, dynsym->index)) {
-    auto b = editor.mutableContents(versym->index);
-    if (b.size() < count * 2)
-      fatal(in.where(*versym) + ": shorter than .dynsym");
-    std::vector<uint16_t> v(count);
-    std::memcpy(v.data(), b.data(), count * 2);
-    for (uint32_t k = 0; k < count; ++k)
-      std::memcpy(b.data() + k * 2, &v[order[k]], 2);
-  }
+}
+
+void Dynsorter::permuteVersym() {
+  const Section *versym = tableOf(in, DT_VERSYM, SHT_GNU_versym, dynsym->index);
+  if (!versym)
+    return;
+  auto b = editor.mutableContents(versym->index);
+  if (b.size() < count * 2)
+    fatal(in.where(*versym) + ": shorter than .dynsym");
+  std::vector<uint16_t> v(count);
+  std::memcpy(v.data(), b.data(), count * 2);
+  for (uint32_t k = 0; k < count; ++k)
+    std::memcpy(b.data() + k * 2, &v[order[k]], 2);
+}
+
+void Dynsorter::renumberRelocations() {
   for (const Section &s : in.sections()) {
     if (s.type() != SHT_RELA || s.header.sh_link != dynsym->index)
       continue;
@@ -356,48 +438,58 @@ DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
     if (s.addr() != in.dynamicValue(DT_JMPREL).value_or(~0ull)) // PLT stubs index .rela.plt
       groupRelocationsBySymbol(b, result);
   }
-  if (sysv) {
-    auto b = editor.mutableContents(sysv->index);
-    uint32_t nb;
-    std::memcpy(&nb, b.data(), 4);
-    if (nb == 0 || b.size() < 8 + 4 * (uint64_t(nb) + count))
-      fatal(in.where(*sysv) + ": SysV hash table too small for .dynsym");
-    std::vector<uint32_t> bucket(nb, 0), chain(count, 0);
-    for (uint32_t k = 1; k < count; ++k) {
-      uint32_t h = sysvHash(result.names[k]) % nb;
-      chain[k] = bucket[h];
-      bucket[h] = k;
-    }
-    uint32_t nchain = uint32_t(count);
-    std::memcpy(b.data() + 4, &nchain, 4);
-    std::memcpy(b.data() + 8, bucket.data(), 4 * nb);
-    std::memcpy(b.data() + 8 + 4 * uint64_t(nb), chain.data(), 4 * count);
+}
+
+// SysV .hash, with its old bucket count.
+void Dynsorter::rebuildSysvHash() {
+  auto b = editor.mutableContents(sysv->index);
+  uint32_t nb;
+  std::memcpy(&nb, b.data(), 4);
+  if (nb == 0 || b.size() < 8 + 4 * (uint64_t(nb) + count))
+    fatal(in.where(*sysv) + ": SysV hash table too small for .dynsym");
+  std::vector<uint32_t> bucket(nb, 0), chain(count, 0);
+  for (uint32_t k = 1; k < count; ++k) {
+    uint32_t h = sysvHash(result.names[k]) % nb;
+    chain[k] = bucket[h];
+    bucket[h] = k;
   }
-  // .gnu.hash for the new order: in place when it fits, else in a new
-  // section (in the new segment) that DT_GNU_HASH will point at.
+  uint32_t nchain = uint32_t(count);
+  std::memcpy(b.data() + 4, &nchain, 4);
+  std::memcpy(b.data() + 8, bucket.data(), 4 * nb);
+  std::memcpy(b.data() + 8 + 4 * uint64_t(nb), chain.data(), 4 * count);
+}
+
+// .gnu.hash for the new order: in place when it fits, else in a new section
+// (in the new segment) that DT_GNU_HASH will point at.
+void Dynsorter::writeGnuHash() {
   std::vector<uint32_t> sortedHashes;
   for (uint32_t k = symoffset; k < count; ++k)
     sortedHashes.push_back(hashOf[order[k]]);
-  std::vector<uint8_t> table = buildGnuHash(shape, symoffset, sortedHashes);
+  std::vector<uint8_t> table = buildGnuHash(result.after.shape, symoffset, sortedHashes);
   if (gnu && table.size() <= oldBytes) {
     auto b = editor.mutableContents(gnu->index);
     std::fill(b.begin(), b.end(), 0);
     std::memcpy(b.data(), table.data(), table.size());
     editor.shrinkSection(gnu->index, table.size());
-  } else {
-    if (!gnu)
-      editor.addDynamicEntry(DT_GNU_HASH, 0); // the address is known after layout
-    else
-      editor.retireSection(gnu->index, ".elfopt.old.gnu.hash");
-    NewSection s;
-    s.name = ".gnu.hash";
-    s.type = SHT_GNU_HASH;
-    s.align = 8;
-    s.link = dynsym->index;
-    s.data = std::move(table);
-    result.newTable = editor.addSection(std::move(s));
+    return;
   }
-  return result;
+  if (!gnu)
+    editor.addDynamicEntry(DT_GNU_HASH, 0); // the address is known after layout
+  else
+    editor.retireSection(gnu->index, ".elfopt.old.gnu.hash");
+  NewSection s;
+  s.name = ".gnu.hash";
+  s.type = SHT_GNU_HASH;
+  s.align = 8;
+  s.link = dynsym->index;
+  s.data = std::move(table);
+  result.newTable = editor.addSection(std::move(s));
+}
+
+} // namespace
+
+DynsortResult dynsort(ElfEditor &editor, const DynsortOptions &options) {
+  return Dynsorter(editor, options).run();
 }
 
 void finishDynsort(ElfEditor &editor, const DynsortResult &result) {

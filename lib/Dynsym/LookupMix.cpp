@@ -93,52 +93,70 @@ std::vector<std::string> splitPath(const std::string &list, const std::string &o
   return out;
 }
 
-} // namespace
+namespace fs = std::filesystem;
 
-SimulatedScope simulateLookupMix(const ElfFile &file, const std::string &programPath) {
-  namespace fs = std::filesystem;
-  std::vector<std::string> systemDirs;
-  readLdSoConf("/etc/ld.so.conf", systemDirs, 0);
+std::string sonameOf(const ElfFile &f) {
+  auto v = f.dynamicValue(DT_SONAME);
+  return v ? f.dynamicString(*v) : std::string();
+}
+
+// The directories searched after RUNPATH/RPATH: /etc/ld.so.conf's, then the
+// default ones.
+std::vector<std::string> systemSearchDirs() {
+  std::vector<std::string> dirs;
+  readLdSoConf("/etc/ld.so.conf", dirs, 0);
   for (const char *d : {"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64",
                         "/lib", "/usr/lib"})
-    systemDirs.push_back(d);
+    dirs.push_back(d);
+  return dirs;
+}
 
-  auto soname = [](const ElfFile &f) -> std::string {
-    auto v = f.dynamicValue(DT_SONAME);
-    return v ? f.dynamicString(*v) : std::string();
-  };
-  std::string fileSoname = soname(file);
-  std::string fileBase = fs::path(file.name()).filename().string();
-
-  struct Object {
-    std::string path;
-    std::unique_ptr<ElfFile> owned;
-    const ElfFile *elf = nullptr;
-  };
-  std::vector<Object> scope;
-  std::set<std::string> loadedNames; // DT_NEEDED names and sonames already in scope
-  SimulatedScope result;
-  bool fileFound = false;
-
-  auto openObject = [&](const std::string &path) -> std::unique_ptr<ElfFile> {
-    std::error_code ec;
-    if (!fs::is_regular_file(path, ec))
-      return nullptr;
-    try {
-      return ElfFile::open(path);
-    } catch (const FatalError &) {
-      return nullptr; // e.g. a 32-bit library in a multilib directory: keep looking
-    }
-  };
-  {
-    Object program{programPath, ElfFile::open(programPath), nullptr};
-    program.elf = program.owned.get();
-    scope.push_back(std::move(program));
+std::unique_ptr<ElfFile> openObject(const std::string &path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec))
+    return nullptr;
+  try {
+    return ElfFile::open(path);
+  } catch (const FatalError &) {
+    return nullptr; // e.g. a 32-bit library in a multilib directory: keep looking
   }
-  // Breadth-first over DT_NEEDED, as glibc's _dl_map_object_deps.
-  for (size_t next = 0; next < scope.size(); ++next) {
-    const ElfFile &requester = *scope[next].elf;
-    std::string origin = fs::path(scope[next].path).parent_path().string();
+}
+
+/// An object of the global scope.
+struct ScopeObject {
+  std::string path;
+  std::unique_ptr<ElfFile> owned;
+  const ElfFile *elf = nullptr;
+};
+
+/// The global scope glibc builds at startup: the program, then its
+/// DT_NEEDED libraries breadth-first (as _dl_map_object_deps), with the
+/// file standing in for the library it is.
+class ScopeBuilder {
+public:
+  ScopeBuilder(const ElfFile &file, SimulatedScope &result)
+      : file(file), result(result), fileSoname(sonameOf(file)),
+        fileBase(fs::path(file.name()).filename().string()) {}
+
+  std::vector<ScopeObject> build(const std::string &programPath) {
+    {
+      ScopeObject program{programPath, ElfFile::open(programPath), nullptr};
+      program.elf = program.owned.get();
+      scope.push_back(std::move(program));
+    }
+    for (size_t next = 0; next < scope.size(); ++next)
+      addDependencies(next);
+    if (!fileFound)
+      fatal(programPath + " does not load " + (fileSoname.empty() ? fileBase : fileSoname) +
+            " (looked for its DT_SONAME and file name among the DT_NEEDED libraries)");
+    return std::move(scope);
+  }
+
+private:
+  // Where scope[k]'s DT_NEEDED libraries are looked for, in order.
+  std::vector<std::string> searchDirs(size_t k) const {
+    const ElfFile &requester = *scope[k].elf;
+    std::string origin = fs::path(scope[k].path).parent_path().string();
     auto runpath = requester.dynamicValue(DT_RUNPATH);
     auto rpath = requester.dynamicValue(DT_RPATH);
     std::vector<std::string> dirs;
@@ -147,89 +165,128 @@ SimulatedScope simulateLookupMix(const ElfFile &file, const std::string &program
     else if (rpath)
       dirs = splitPath(requester.dynamicString(*rpath), origin);
     dirs.insert(dirs.end(), systemDirs.begin(), systemDirs.end());
-    for (const Dyn &d : requester.dynamicEntries()) {
-      if (d.d_tag != DT_NEEDED)
-        continue;
-      std::string name = requester.dynamicString(d.d_un.d_val);
-      if (loadedNames.count(name))
-        continue;
-      loadedNames.insert(name);
-      if (!fileFound && (name == fileSoname || fs::path(name).filename() == fileBase)) {
-        fileFound = true;
-        result.position = scope.size();
-        scope.push_back({file.name(), nullptr, &file});
-        continue;
-      }
-      std::unique_ptr<ElfFile> found;
-      std::string foundPath;
-      if (name.find('/') != std::string::npos) {
-        found = openObject(name);
-        foundPath = name;
-      } else {
-        for (const std::string &dir : dirs)
-          if ((found = openObject(dir + "/" + name))) {
-            foundPath = dir + "/" + name;
-            break;
-          }
-      }
-      if (!found) {
-        result.notFound.push_back(name);
-        continue;
-      }
-      std::string so = soname(*found);
-      if (!so.empty() && so != name && loadedNames.count(so))
-        continue; // the same library under another name
-      loadedNames.insert(so);
-      Object o{foundPath, std::move(found), nullptr};
-      o.elf = o.owned.get();
-      scope.push_back(std::move(o));
-    }
+    return dirs;
   }
-  if (!fileFound)
-    fatal(programPath + " does not load " + (fileSoname.empty() ? fileBase : fileSoname) +
-          " (looked for its DT_SONAME and file name among the DT_NEEDED libraries)");
 
-  // Every exported definition of each name, in scope order; a lookup takes
-  // the first whose version matches (glibc's check_match).
-  std::vector<std::vector<Symbol>> symbols(scope.size());
-  std::vector<SymbolVersions> versions(scope.size());
+  void addDependencies(size_t k) {
+    std::vector<std::string> dirs = searchDirs(k);
+    const ElfFile &requester = *scope[k].elf;
+    for (const Dyn &d : requester.dynamicEntries())
+      if (d.d_tag == DT_NEEDED)
+        addNeeded(requester.dynamicString(d.d_un.d_val), dirs);
+  }
+
+  void addNeeded(const std::string &name, const std::vector<std::string> &dirs) {
+    if (loadedNames.count(name))
+      return;
+    loadedNames.insert(name);
+    if (!fileFound && (name == fileSoname || fs::path(name).filename() == fileBase)) {
+      fileFound = true;
+      result.position = scope.size();
+      scope.push_back({file.name(), nullptr, &file});
+      return;
+    }
+    std::unique_ptr<ElfFile> found;
+    std::string foundPath;
+    if (name.find('/') != std::string::npos) {
+      found = openObject(name);
+      foundPath = name;
+    } else {
+      for (const std::string &dir : dirs)
+        if ((found = openObject(dir + "/" + name))) {
+          foundPath = dir + "/" + name;
+          break;
+        }
+    }
+    if (!found) {
+      result.notFound.push_back(name);
+      return;
+    }
+    std::string so = sonameOf(*found);
+    if (!so.empty() && so != name && loadedNames.count(so))
+      return; // the same library under another name
+    loadedNames.insert(so);
+    ScopeObject o{foundPath, std::move(found), nullptr};
+    o.elf = o.owned.get();
+    scope.push_back(std::move(o));
+  }
+
+  const ElfFile &file;
+  SimulatedScope &result;
+  std::string fileSoname, fileBase;
+  std::vector<std::string> systemDirs = systemSearchDirs();
+  std::vector<ScopeObject> scope;
+  std::set<std::string> loadedNames; // DT_NEEDED names and sonames already in scope
+  bool fileFound = false;
+};
+
+/// Every exported definition of each name, in scope order.
+struct ScopeSymbols {
+  std::vector<std::vector<Symbol>> symbols;
+  std::vector<SymbolVersions> versions;
   std::unordered_map<std::string, std::vector<std::pair<uint32_t, uint32_t>>> definitions;
+};
+
+ScopeSymbols readScopeSymbols(const std::vector<ScopeObject> &scope) {
+  ScopeSymbols s;
+  s.symbols.resize(scope.size());
+  s.versions.resize(scope.size());
   for (size_t k = 0; k < scope.size(); ++k) {
-    symbols[k] = dynamicSymbols(*scope[k].elf);
-    versions[k] = readSymbolVersions(*scope[k].elf, symbols[k].size());
-    for (size_t i = 0; i < symbols[k].size(); ++i)
-      if (exports(symbols[k][i]))
-        definitions[symbols[k][i].name].emplace_back(uint32_t(k), uint32_t(i));
-    result.objects.push_back(scope[k].path);
+    s.symbols[k] = dynamicSymbols(*scope[k].elf);
+    s.versions[k] = readSymbolVersions(*scope[k].elf, s.symbols[k].size());
+    for (size_t i = 0; i < s.symbols[k].size(); ++i)
+      if (exports(s.symbols[k][i]))
+        s.definitions[s.symbols[k][i].name].emplace_back(uint32_t(k), uint32_t(i));
   }
-  for (size_t k = 0; k < scope.size(); ++k) {
-    // DT_SYMBOLIC: the object searches itself first, then the global scope
-    // (where it is searched again).
-    auto flags = scope[k].elf->dynamicValue(DT_FLAGS);
-    bool symbolic = scope[k].elf->dynamicValue(DT_SYMBOLIC) || (flags && (*flags & DF_SYMBOLIC));
-    forEachLookup(*scope[k].elf, symbols[k], [&](uint64_t sym) {
-      const std::string *wanted = versions[k].name(uint32_t(sym));
-      if (symbolic) {
-        bool defined = exports(symbols[k][sym]) && versions[k].matches(uint32_t(sym), wanted);
-        if (k == result.position)
-          ++(defined ? result.mix.hits : result.mix.misses);
-        if (defined)
-          return;
-      }
-      size_t first = SIZE_MAX;
-      auto it = definitions.find(symbols[k][sym].name);
-      if (it != definitions.end())
-        for (auto [object, index] : it->second)
-          if (versions[object].matches(index, wanted)) {
-            first = object;
-            break;
-          }
-      if (first == result.position)
-        ++result.mix.hits;
-      else if (first > result.position)
-        ++result.mix.misses; // the lookup went past the file
-    });
-  }
+  return s;
+}
+
+// Replays object k's lookups against the scope; those that reach the file
+// at result.position count in its mix. A lookup takes the first definition
+// whose version matches (glibc's check_match).
+void replayLookups(const std::vector<ScopeObject> &scope, const ScopeSymbols &s, size_t k,
+                   SimulatedScope &result) {
+  // DT_SYMBOLIC: the object searches itself first, then the global scope
+  // (where it is searched again).
+  auto flags = scope[k].elf->dynamicValue(DT_FLAGS);
+  bool symbolic = scope[k].elf->dynamicValue(DT_SYMBOLIC) || (flags && (*flags & DF_SYMBOLIC));
+  forEachLookup(*scope[k].elf, s.symbols[k], [&](uint64_t sym) {
+    const std::string *wanted = s.versions[k].name(uint32_t(sym));
+    if (symbolic) {
+      bool defined = exports(s.symbols[k][sym]) && s.versions[k].matches(uint32_t(sym), wanted);
+      if (k == result.position)
+        ++(defined ? result.mix.hits : result.mix.misses);
+      if (defined)
+        return;
+    }
+    size_t first = SIZE_MAX;
+    auto it = s.definitions.find(s.symbols[k][sym].name);
+    if (it != s.definitions.end())
+      for (auto [object, index] : it->second)
+        if (s.versions[object].matches(index, wanted)) {
+          first = object;
+          break;
+        }
+    if (first == result.position)
+      ++result.mix.hits;
+    else if (first > result.position)
+      ++result.mix.misses; // the lookup went past the file
+  });
+}
+
+} // namespace
+
+SimulatedScope simulateLookupMix(const ElfFile &file, const std::string &programPath) {
+  SimulatedScope result;
+  // The scope first: which objects there are, and where the file is among them.
+  std::vector<ScopeObject> scope = ScopeBuilder(file, result).build(programPath);
+  // All definitions before any lookup: a lookup may be satisfied by any object.
+  ScopeSymbols symbols = readScopeSymbols(scope);
+  for (const ScopeObject &o : scope)
+    result.objects.push_back(o.path);
+  // Every object's lookups, since those of others reach the file too.
+  for (size_t k = 0; k < scope.size(); ++k)
+    replayLookups(scope, symbols, k, result);
   return result;
 }
 

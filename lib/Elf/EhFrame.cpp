@@ -93,17 +93,17 @@ struct Reader {
       return 0;
     uint64_t here = address + pos;
     uint64_t v;
-    switch (enc & 0x0f) {
-    case PeAbsptr: v = fixed(8); break;
-    case PeUleb: v = uleb(); break;
-    case PeUdata2: v = fixed(2); break;
-    case PeUdata4: v = fixed(4); break;
-    case PeUdata8: v = fixed(8); break;
-    case PeSleb: v = uint64_t(sleb()); break;
-    case PeSdata2: v = uint64_t(int64_t(int16_t(fixed(2)))); break;
-    case PeSdata4: v = uint64_t(int64_t(int32_t(fixed(4)))); break;
-    case PeSdata8: v = fixed(8); break;
-    default: bad("unknown pointer encoding " + hex(enc));
+    if (auto format = encodedPointerFormat(enc)) {
+      v = fixed(format->size);
+      unsigned unused = 64 - 8 * format->size;
+      if (format->isSigned && unused)
+        v = uint64_t(int64_t(v << unused) >> unused);
+    } else if ((enc & 0x0f) == PeUleb) {
+      v = uleb();
+    } else if ((enc & 0x0f) == PeSleb) {
+      v = uint64_t(sleb());
+    } else {
+      bad("unknown pointer encoding " + hex(enc));
     }
     switch (enc & 0x70) {
     case 0: break;
@@ -172,6 +172,19 @@ uint64_t searchTableEntries(Reader &r) {
 }
 
 } // namespace
+
+std::optional<EncodedPointerFormat> encodedPointerFormat(uint8_t encoding) {
+  switch (encoding & 0x0f) {
+  case PeAbsptr: return EncodedPointerFormat{8, false};
+  case PeUdata2: return EncodedPointerFormat{2, false};
+  case PeUdata4: return EncodedPointerFormat{4, false};
+  case PeUdata8: return EncodedPointerFormat{8, false};
+  case PeSdata2: return EncodedPointerFormat{2, true};
+  case PeSdata4: return EncodedPointerFormat{4, true};
+  case PeSdata8: return EncodedPointerFormat{8, true};
+  default: return std::nullopt; // PeUleb, PeSleb, or undefined
+  }
+}
 
 std::vector<Fde> readEhFrame(const ElfFile &in) {
   std::vector<Fde> fdes;

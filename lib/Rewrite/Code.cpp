@@ -63,39 +63,50 @@ bool allZero(const uint8_t *p, uint64_t n) {
   return std::all_of(p, p + n, [](uint8_t b) { return b == 0; });
 }
 
+uint64_t alignmentOf(uint64_t a) { return std::min<uint64_t>(a ? a & (~a + 1) : 16, 16); }
 
-} // namespace
+/// What .symtab says about the code.
+struct FunctionSymbols {
+  std::vector<std::pair<uint64_t, uint64_t>> bodies; ///< in .text, sorted, overlaps merged
+  std::vector<uint64_t> unsized;   ///< functions with neither a size nor an FDE, sorted
+  std::vector<uint64_t> cxxStarts; ///< functions with an Itanium-mangled name, sorted
+  std::unordered_map<uint64_t, std::string> names; ///< function start -> name
+  std::map<unsigned, std::vector<uint64_t>> otherStarts; ///< other code sections: symbol offsets
+};
 
-CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
-                      const std::map<uint64_t, uint64_t> &fdeRanges) {
-  CodeFacts facts;
-  const Section *symtab = in.findSectionOfType(SHT_SYMTAB);
-  if (!symtab)
-    fatal(in.name() + ": no .symtab: function boundaries are unknown in a stripped file; "
-                      "rewrite the unstripped binary and strip the result");
+std::vector<std::pair<uint64_t, uint64_t>> mergeOverlaps(std::vector<std::pair<uint64_t, uint64_t>> ranges) {
+  std::sort(ranges.begin(), ranges.end());
+  std::vector<std::pair<uint64_t, uint64_t>> merged;
+  for (auto [b, e] : ranges) {
+    if (!merged.empty() && b < merged.back().second)
+      merged.back().second = std::max(merged.back().second, e);
+    else
+      merged.push_back({b, e});
+  }
+  return merged;
+}
 
-  // Function bodies: symbol ranges inside .text, overlaps merged. A
-  // function symbol without a size (hand-written assembly, crtstuff) takes
-  // the range of the FDE that starts at it, if one does.
+// Function bodies: symbol ranges inside .text, overlaps merged. A function
+// symbol without a size (hand-written assembly, crtstuff) takes the range of
+// the FDE that starts at it, if one does.
+FunctionSymbols readFunctionSymbols(const ElfFile &in, const Section &symtab, const TextInfo &text,
+                                    const std::map<uint64_t, uint64_t> &fdeRanges) {
+  FunctionSymbols fs;
   std::vector<std::pair<uint64_t, uint64_t>> bodies;
-  std::vector<uint64_t> unsized;
-  std::vector<uint64_t> cxxStarts; // functions with an Itanium-mangled name
-  std::unordered_map<uint64_t, std::string> names; // function start -> name
-  std::map<unsigned, std::vector<uint64_t>> otherStarts; // other code sections: symbol offsets
-  for (const Symbol &s : in.symbols(*symtab)) {
+  for (const Symbol &s : in.symbols(symtab)) {
     if (s.shndx != text.section && s.shndx < in.sections().size() && s.type != STT_SECTION &&
         in.sections()[s.shndx].isExecutable()) {
       const Section &home = in.sections()[s.shndx];
       if (s.value >= home.addr() && s.value - home.addr() < home.size())
-        otherStarts[s.shndx].push_back(s.value - home.addr());
+        fs.otherStarts[s.shndx].push_back(s.value - home.addr());
     }
     if (s.shndx != text.section || !text.contains(s.value) || s.type == STT_SECTION ||
         s.type == STT_OBJECT || s.type == STT_TLS || s.type == STT_FILE)
       continue;
     if (s.isFunction() && s.name.starts_with("_Z"))
-      cxxStarts.push_back(s.value);
+      fs.cxxStarts.push_back(s.value);
     if (s.isFunction() && !s.name.empty())
-      names.emplace(s.value, s.name); // the first symbol at an address names it
+      fs.names.emplace(s.value, s.name); // the first symbol at an address names it
     if (s.isFunction() && s.size) {
       // text.contains(s.value): no wrap-around in text.end - s.value.
       bodies.push_back({s.value, s.size > text.end - s.value ? text.end : s.value + s.size});
@@ -104,150 +115,185 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
       if (s.isFunction() && fde != fdeRanges.end() && fde->second > s.value)
         bodies.push_back({s.value, std::min(fde->second, text.end)});
       else if (s.isFunction())
-        unsized.push_back(s.value);
+        fs.unsized.push_back(s.value);
     }
   }
-  std::sort(bodies.begin(), bodies.end());
-  std::vector<std::pair<uint64_t, uint64_t>> merged;
-  for (auto [b, e] : bodies) {
-    if (!merged.empty() && b < merged.back().second)
-      merged.back().second = std::max(merged.back().second, e);
-    else
-      merged.push_back({b, e});
+  fs.bodies = mergeOverlaps(std::move(bodies));
+  std::sort(fs.unsized.begin(), fs.unsized.end());
+  std::sort(fs.cxxStarts.begin(), fs.cxxStarts.end());
+  return fs;
+}
+
+/// .text's bytes, by link-time address.
+struct TextBytes {
+  std::span<const uint8_t> bytes;
+  uint64_t start = 0;
+  const uint8_t *at(uint64_t a) const { return bytes.data() + (a - start); }
+};
+
+/// Cuts .text into blocks: function bodies, with the padding after each;
+/// bytes that are neither become blocks of their own, pinned, split at
+/// unsized function symbols.
+class BlockCutter {
+public:
+  BlockCutter(const TextBytes &bytes, const FunctionSymbols &symbols, const x86_64::Decoder &decoder,
+              std::vector<Block> &blocks)
+      : bytes(bytes), symbols(symbols), decoder(decoder), blocks(blocks) {}
+
+  void cut(const TextInfo &text) {
+    uint64_t cursor = text.start;
+    for (auto [b, e] : symbols.bodies) {
+      if (b > cursor)
+        fillGap(cursor, b);
+      addFunction(b, e);
+      cursor = e;
+    }
+    if (cursor < text.end)
+      fillGap(cursor, text.end);
   }
-  std::sort(unsized.begin(), unsized.end());
-  std::sort(cxxStarts.begin(), cxxStarts.end());
 
-  Decoder d;
-  std::span<const uint8_t> bytes = in.contents(in.sections()[text.section]);
-  auto at = [&](uint64_t a) { return bytes.data() + (a - text.start); };
-  auto alignmentOf = [](uint64_t a) { return std::min<uint64_t>(a ? a & (~a + 1) : 16, 16); };
+private:
+  void addFunction(uint64_t b, uint64_t e) {
+    Block f;
+    f.start = b;
+    f.bodyEnd = f.end = e;
+    f.align = alignmentOf(b);
+    f.isFunction = true;
+    f.isCxx = std::binary_search(symbols.cxxStarts.begin(), symbols.cxxStarts.end(), b);
+    if (auto it = symbols.names.find(b); it != symbols.names.end())
+      f.name = it->second;
+    blocks.push_back(f);
+  }
 
-  // Blocks: bodies, with the padding after each; bytes that are neither
-  // become blocks of their own, pinned, split at unsized function symbols.
-  auto addUnknown = [&](uint64_t b, uint64_t e) {
-    bool atSymbol = std::binary_search(unsized.begin(), unsized.end(), b);
-    if (!facts.blocks.empty() && !atSymbol) {
-      // Padding before the unknown bytes belongs to the block before:
-      // linkers fill with nops, int3 or zeros (gold puts zeros after nops,
-      // mold before them; zero bytes between functions are never code).
-      uint64_t p = b;
-      while (p < e) {
-        if (*at(p) == 0) {
-          ++p;
-          continue;
-        }
-        auto inst = d.decode({at(p), size_t(e - p)}, p);
-        if (!inst || !inst->isPadding)
-          break;
-        p += inst->size;
+  void fillGap(uint64_t b, uint64_t e) {
+    auto it = std::upper_bound(symbols.unsized.begin(), symbols.unsized.end(), b);
+    for (; it != symbols.unsized.end() && *it < e; ++it) {
+      addUnknown(b, *it);
+      b = *it;
+    }
+    if (b < e)
+      addUnknown(b, e);
+  }
+
+  // Padding before the unknown bytes belongs to the block before: linkers
+  // fill with nops, int3 or zeros (gold puts zeros after nops, mold before
+  // them; zero bytes between functions are never code). Returns where the
+  // padding ends.
+  uint64_t skipPadding(uint64_t p, uint64_t e) const {
+    while (p < e) {
+      if (*bytes.at(p) == 0) {
+        ++p;
+        continue;
       }
-      facts.blocks.back().end = std::min(p, e);
+      auto inst = decoder.decode({bytes.at(p), size_t(e - p)}, p);
+      if (!inst || !inst->isPadding)
+        break;
+      p += inst->size;
+    }
+    return p;
+  }
+
+  void addUnknown(uint64_t b, uint64_t e) {
+    bool atSymbol = std::binary_search(symbols.unsized.begin(), symbols.unsized.end(), b);
+    if (!blocks.empty() && !atSymbol) {
+      uint64_t p = skipPadding(b, e);
+      blocks.back().end = std::min(p, e);
       if (p >= e)
         return;
       b = p;
     }
     Block u;
     u.start = b;
-    if (auto it = names.find(b); it != names.end())
+    if (auto it = symbols.names.find(b); it != symbols.names.end())
       u.name = it->second;
     u.bodyEnd = u.end = e;
     u.align = alignmentOf(b);
     pin(u, atSymbol ? "function without a size" : "code without a function symbol");
-    facts.blocks.push_back(u);
-  };
-  auto fillGap = [&](uint64_t b, uint64_t e) {
-    auto it = std::upper_bound(unsized.begin(), unsized.end(), b);
-    for (; it != unsized.end() && *it < e; ++it) {
-      addUnknown(b, *it);
-      b = *it;
-    }
-    if (b < e)
-      addUnknown(b, e);
-  };
-  uint64_t cursor = text.start;
-  for (auto [b, e] : merged) {
-    if (b > cursor)
-      fillGap(cursor, b);
-    Block f;
-    f.start = b;
-    f.bodyEnd = f.end = e;
-    f.align = alignmentOf(b);
-    f.isFunction = true;
-    f.isCxx = std::binary_search(cxxStarts.begin(), cxxStarts.end(), b);
-    if (auto it = names.find(b); it != names.end())
-      f.name = it->second;
-    facts.blocks.push_back(f);
-    cursor = e;
+    blocks.push_back(u);
   }
-  if (cursor < text.end)
-    fillGap(cursor, text.end);
 
-  // Decode every block's body, in two halves on two threads (a large
-  // binary has millions of instructions). The halves split where no word of
-  // instructionStart is shared.
-  facts.instructionStart.assign(text.end - text.start, false);
-  struct Pending {
-    size_t from;
-    Field field;
-  };
-  struct Half {
-    std::vector<Pending> pending;
-    std::vector<uint64_t> dataReferences;
-  };
-  auto decodeBlocks = [&](size_t first, size_t last, Half &out) {
-    Decoder local;
-    for (size_t bi = first; bi < last; ++bi) {
-      Block &blk = facts.blocks[bi];
-      bool ok = true;
-      bool lastEnds = true;
-      uint64_t lastEnd = blk.start; // of the last instruction that is not padding
-      size_t mark = out.pending.size();
-      uint64_t failedAt = 0;
-      for (uint64_t a = blk.start; a < blk.bodyEnd;) {
-        if (allZero(at(a), blk.bodyEnd - a))
-          break; // padding inside a block without a size
-        auto inst = local.decode({at(a), size_t(blk.bodyEnd - a)}, a);
-        if (!inst || !inst->understood) {
-          ok = false;
-          failedAt = a;
-          break;
-        }
-        facts.instructionStart[a - text.start] = true;
-        uint64_t next = a + inst->size;
-        if (!inst->isPadding) {
-          lastEnds = inst->endsFlow;
-          lastEnd = next;
-        }
-        if (inst->field) {
-          Field f;
-          f.kind = Field::CodeRelative;
-          f.base = next;
-          f.place = a + inst->field->offset;
-          f.size = inst->field->size;
-          f.target = inst->field->target;
-          f.what = inst->field->isBranch ? "branch" : "rip-relative operand";
-          out.pending.push_back({bi, f});
-          if (!text.contains(f.target))
-            out.dataReferences.push_back(f.target);
-        }
-        a = next;
-      }
-      blk.decoded = ok;
-      if (!ok) {
-        out.pending.resize(mark);
-        pin(blk, "instructions LLVM cannot decode", "at " + describe(facts.blocks, failedAt));
-        continue;
-      }
-      blk.fallsThrough = !lastEnds;
-      if (!blk.isFunction && lastEnd > blk.start)
-        blk.bodyEnd = lastEnd; // its trailing padding is free space
+  const TextBytes &bytes;
+  const FunctionSymbols &symbols;
+  const x86_64::Decoder &decoder;
+  std::vector<Block> &blocks;
+};
+
+/// A displacement found by decoding, with the block it is in.
+struct Pending {
+  size_t from;
+  Field field;
+};
+
+/// What decoding a run of blocks finds.
+struct Decoded {
+  std::vector<Pending> pending;
+  std::vector<uint64_t> dataReferences;
+};
+
+Field displacementField(const x86_64::Instruction &inst, uint64_t a) {
+  Field f;
+  f.kind = Field::CodeRelative;
+  f.base = a + inst.size;
+  f.place = a + inst.field->offset;
+  f.size = inst.field->size;
+  f.target = inst.field->target;
+  f.what = inst.field->isBranch ? "branch" : "rip-relative operand";
+  return f;
+}
+
+// Decodes block \p bi's body, marking instruction starts and collecting its
+// displacements into \p out; a block that does not decode is pinned, and
+// contributes none.
+void decodeBlock(CodeFacts &facts, const TextInfo &text, const TextBytes &bytes, const Decoder &decoder,
+                 size_t bi, Decoded &out) {
+  Block &blk = facts.blocks[bi];
+  bool lastEnds = true;
+  uint64_t lastEnd = blk.start; // of the last instruction that is not padding
+  size_t mark = out.pending.size();
+  for (uint64_t a = blk.start; a < blk.bodyEnd;) {
+    if (allZero(bytes.at(a), blk.bodyEnd - a))
+      break; // padding inside a block without a size
+    auto inst = decoder.decode({bytes.at(a), size_t(blk.bodyEnd - a)}, a);
+    if (!inst || !inst->understood) {
+      blk.decoded = false;
+      out.pending.resize(mark);
+      pin(blk, "instructions LLVM cannot decode", "at " + describe(facts.blocks, a));
+      return;
     }
+    facts.instructionStart[a - text.start] = true;
+    uint64_t next = a + inst->size;
+    if (!inst->isPadding) {
+      lastEnds = inst->endsFlow;
+      lastEnd = next;
+    }
+    if (inst->field) {
+      Field f = displacementField(*inst, a);
+      out.pending.push_back({bi, f});
+      if (!text.contains(f.target))
+        out.dataReferences.push_back(f.target);
+    }
+    a = next;
+  }
+  blk.decoded = true;
+  blk.fallsThrough = !lastEnds;
+  if (!blk.isFunction && lastEnd > blk.start)
+    blk.bodyEnd = lastEnd; // its trailing padding is free space
+}
+
+// Decodes every block's body, in two halves on two threads (a large binary
+// has millions of instructions). The halves split where no word of
+// instructionStart is shared. Returns the displacements, in address order.
+std::vector<Pending> decodeText(CodeFacts &facts, const TextInfo &text, const TextBytes &bytes) {
+  facts.instructionStart.assign(text.end - text.start, false);
+  auto decodeBlocks = [&](size_t first, size_t last, Decoded &out) {
+    Decoder local;
+    for (size_t bi = first; bi < last; ++bi)
+      decodeBlock(facts, text, bytes, local, bi, out);
   };
   size_t split = facts.blocks.size() / 2;
   while (split < facts.blocks.size() && (facts.blocks[split].start - text.start) % 64 != 0)
     ++split;
-  Half low, high;
+  Decoded low, high;
   if (facts.blocks.size() > 1000 && split < facts.blocks.size()) {
     std::thread worker(decodeBlocks, split, facts.blocks.size(), std::ref(high));
     decodeBlocks(0, split, low);
@@ -260,68 +306,86 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
   facts.dataReferences = std::move(low.dataReferences);
   facts.dataReferences.insert(facts.dataReferences.end(), high.dataReferences.begin(),
                               high.dataReferences.end());
+  return pending;
+}
 
-  // Other code sections (.init, .fini, .plt, glibc's __libc_freeres_fn)
-  // stay where they are, but their references into .text must follow it.
+// Finds the references into .text from code section \p sec, decoding from
+// each symbol to the next: zero padding between functions would otherwise
+// throw the decoder off.
+void decodeOtherSection(const ElfFile &in, const Section &sec, std::vector<uint64_t> starts,
+                        const TextInfo &text, const Decoder &decoder, CodeFacts &facts) {
+  auto code = in.contents(sec);
+  std::erase_if(starts, [&](uint64_t o) { return o > code.size(); }); // the header may claim more
+  starts.push_back(0);
+  starts.push_back(code.size());
+  std::sort(starts.begin(), starts.end());
+  starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
+  size_t piece = 0;
+  for (uint64_t off = 0; off < code.size();) {
+    while (starts[piece + 1] <= off)
+      ++piece;
+    uint64_t pieceEnd = starts[piece + 1];
+    if (allZero(code.data() + off, pieceEnd - off)) {
+      off = pieceEnd;
+      continue;
+    }
+    uint64_t a = sec.addr() + off;
+    auto inst = decoder.decode(code.subspan(off, pieceEnd - off), a);
+    if (!inst) {
+      facts.undecodedSections.push_back(sec.index);
+      return;
+    }
+    if (inst->field && text.contains(inst->field->target)) {
+      Field f;
+      f.kind = Field::DataRelative; // the place does not move
+      f.size = inst->field->size;
+      f.place = a + inst->field->offset;
+      f.base = a + inst->size; // the end of the instruction
+      f.target = inst->field->target;
+      f.what = "branch from another code section";
+      facts.outside.push_back(f);
+    }
+    off += inst->size;
+  }
+}
+
+// Other code sections (.init, .fini, .plt, glibc's __libc_freeres_fn) stay
+// where they are, but their references into .text must follow it.
+void decodeOtherCode(const ElfFile &in, const TextInfo &text, const FunctionSymbols &symbols,
+                     const Decoder &decoder, CodeFacts &facts) {
   for (const Section &sec : in.sections()) {
     if (!sec.isExecutable() || !sec.isAlloc() || !sec.hasFileData() || sec.index == text.section)
       continue;
-    auto code = in.contents(sec);
-    // Decode from each symbol to the next: zero padding between functions
-    // would otherwise throw the decoder off.
-    std::vector<uint64_t> starts = otherStarts[sec.index];
-    std::erase_if(starts, [&](uint64_t o) { return o > code.size(); }); // the header may claim more
-    starts.push_back(0);
-    starts.push_back(code.size());
-    std::sort(starts.begin(), starts.end());
-    starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
-    size_t piece = 0;
-    for (uint64_t off = 0; off < code.size();) {
-      while (starts[piece + 1] <= off)
-        ++piece;
-      uint64_t pieceEnd = starts[piece + 1];
-      if (allZero(code.data() + off, pieceEnd - off)) {
-        off = pieceEnd;
-        continue;
-      }
-      uint64_t a = sec.addr() + off;
-      auto inst = d.decode(code.subspan(off, pieceEnd - off), a);
-      if (!inst) {
-        facts.undecodedSections.push_back(sec.index);
-        break;
-      }
-      if (inst->field && text.contains(inst->field->target)) {
-        Field f;
-        f.kind = Field::DataRelative; // the place does not move
-        f.size = inst->field->size;
-        f.place = a + inst->field->offset;
-        f.base = a + inst->size; // the end of the instruction
-        f.target = inst->field->target;
-        f.what = "branch from another code section";
-        facts.outside.push_back(f);
-      }
-      off += inst->size;
-    }
+    auto starts = symbols.otherStarts.find(sec.index);
+    decodeOtherSection(in, sec, starts == symbols.otherStarts.end() ? std::vector<uint64_t>{} : starts->second,
+                       text, decoder, facts);
   }
+}
 
-  // Check each displacement's target and record the constraints it puts on
-  // the layout.
-  auto pinBlock = [&](size_t bi, const char *why, uint64_t at) {
-    if (bi < facts.blocks.size())
-      pin(facts.blocks[bi], why, "at " + describe(facts.blocks, at));
-  };
+void pinBlockAt(CodeFacts &facts, size_t bi, const char *why, uint64_t at) {
+  if (bi < facts.blocks.size())
+    pin(facts.blocks[bi], why, "at " + describe(facts.blocks, at));
+}
+
+// Whether \p target, in block \p to, is where code may be entered: an
+// instruction start, or the start of bytes that did not decode.
+bool isEntry(const CodeFacts &facts, const TextInfo &text, size_t to, uint64_t target) {
+  const Block &tb = facts.blocks[to];
+  return tb.decoded ? facts.instructionStart[target - text.start] : target == tb.start;
+}
+
+// Keeps each displacement whose target is sound, with the constraints it
+// puts on the layout.
+void checkDisplacements(CodeFacts &facts, const TextInfo &text, std::vector<Pending> &pending) {
   for (Pending &p : pending) {
     Field &f = p.field;
     if (text.contains(f.target)) {
       size_t to = blockAt(facts.blocks, f.target);
-      const Block &tb = facts.blocks[to];
-      bool atInstruction = tb.decoded ? facts.instructionStart[f.target - text.start]
-                                      : f.target == tb.start;
-      if (to != p.from && !atInstruction) {
+      if (to != p.from && !isEntry(facts, text, to, f.target)) {
         // Into the middle of an instruction or of undecoded bytes: data,
         // or code we do not understand. Keep both where they are.
-        pinBlock(p.from, "refers into the middle of other code", f.place);
-        pinBlock(to, "referred to at an address that is not an instruction", f.target);
+        pinBlockAt(facts, p.from, "refers into the middle of other code", f.place);
+        pinBlockAt(facts, to, "referred to at an address that is not an instruction", f.target);
         continue; // unchanged: neither end moves
       }
       if (to != p.from && f.size == 1)
@@ -331,15 +395,43 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
   }
   std::erase_if(facts.outside, [&](const Field &f) {
     size_t to = blockAt(facts.blocks, f.target);
-    const Block &tb = facts.blocks[to];
-    if (tb.decoded ? facts.instructionStart[f.target - text.start] : f.target == tb.start)
+    if (isEntry(facts, text, to, f.target))
       return false;
-    pinBlock(to, "referred to at an address that is not an instruction", f.target);
+    pinBlockAt(facts, to, "referred to at an address that is not an instruction", f.target);
     return true;
   });
+}
+
+void bondFallThroughs(CodeFacts &facts) {
   for (size_t bi = 0; bi + 1 < facts.blocks.size(); ++bi)
     if (facts.blocks[bi].decoded && facts.blocks[bi].fallsThrough)
       facts.bonds.push_back({bi, bi + 1, "falls through into the next function"});
+}
+
+} // namespace
+
+CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
+                      const std::map<uint64_t, uint64_t> &fdeRanges) {
+  CodeFacts facts;
+  const Section *symtab = in.findSectionOfType(SHT_SYMTAB);
+  if (!symtab)
+    fatal(in.name() + ": no .symtab: function boundaries are unknown in a stripped file; "
+                      "rewrite the unstripped binary and strip the result");
+  // The symbols say where functions are; everything else is found by decoding.
+  FunctionSymbols symbols = readFunctionSymbols(in, *symtab, text, fdeRanges);
+  Decoder decoder;
+  TextBytes bytes{in.contents(in.sections()[text.section]), text.start};
+  // Blocks first: decoding works block by block, and pins whole blocks.
+  BlockCutter(bytes, symbols, decoder, facts.blocks).cut(text);
+  // Every displacement in .text, and the instruction starts they must land on.
+  std::vector<Pending> pending = decodeText(facts, text, bytes);
+  // Code that stays put but refers into .text (.init, .plt, ...).
+  decodeOtherCode(in, text, symbols, decoder, facts);
+  // Only now are all instruction starts known, so only now can targets be checked.
+  checkDisplacements(facts, text, pending);
+  // After decoding: it says which blocks fall through.
+  bondFallThroughs(facts);
+  // Sorted once, for the jump table bases the data side looks up.
   std::sort(facts.dataReferences.begin(), facts.dataReferences.end());
   facts.dataReferences.erase(std::unique(facts.dataReferences.begin(), facts.dataReferences.end()),
                              facts.dataReferences.end());

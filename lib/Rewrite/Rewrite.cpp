@@ -47,6 +47,17 @@ bool isDebugSection(const std::string &name) {
   return name.starts_with(".debug_") || name.starts_with(".zdebug_");
 }
 
+/// An 8-byte address of code at loaded address \p place.
+Field addressField(uint64_t place, uint64_t target, const char *what) {
+  Field f;
+  f.kind = Field::Absolute;
+  f.size = 8;
+  f.place = place;
+  f.target = target;
+  f.what = what;
+  return f;
+}
+
 struct Relocations {
   const Section *section = nullptr;
   const Section *target = nullptr;
@@ -62,6 +73,20 @@ public:
 private:
   void readRelocations();
   void collectDataFields();
+  void collectRelocationFields(const Relocations &r);
+  void textRelocation(const Relocations &r, const ELFT::Rela &e, const Symbol &sym);
+  void dataRelocation(const Relocations &r, const ELFT::Rela &e, uint64_t sa, std::span<const uint8_t> contents);
+  void absoluteDataField(const Relocations &r, const ELFT::Rela &e, uint64_t sa, std::span<const uint8_t> word,
+                         Field &f);
+  void relativeDataField(const Section &t, const ELFT::Rela &e, uint64_t sa, std::span<const uint8_t> word,
+                         Field &f);
+  bool isLabel(uint64_t a) const;
+  std::optional<uint64_t> loadedWord(uint64_t a) const;
+  void collectLoaderFields();
+  void collectDynamicRelocationFields(const Section &s);
+  void collectRelrFields(const Section &s);
+  void collectGotFields(const Section &s);
+  void collectFdeFields();
   void checkOverlaps() const;
   void bondUnwindRanges();
   void computeGroups();
@@ -69,10 +94,23 @@ private:
   void place();
   void dumpBlocks() const;
   void apply(ElfEditor &editor);
+  /// Alloc place -> change of the value of its field, sorted.
+  using FieldDeltas = std::vector<std::pair<uint64_t, int64_t>>;
+  std::vector<uint8_t> copyMovedCode() const;
+  int64_t fieldDelta(const Field &f) const;
+  FieldDeltas writeFields(ElfEditor &editor, std::vector<uint8_t> &newText);
+  void moveSymbols(ElfEditor &editor);
+  void updateStaticRelocations(ElfEditor &editor, const FieldDeltas &delta);
+  std::pair<uint64_t, uint64_t> updatedRelocation(const Relocations &r, const ELFT::Rela &e,
+                                                  const FieldDeltas &delta) const;
+  void updateDynamicRelocations(ElfEditor &editor);
+  void updateEntryPoints(ElfEditor &editor);
+  void dropDebugSections(ElfEditor &editor);
   void writeField(ElfEditor &editor, const Field &f, std::vector<uint8_t> &newText);
   const Section *sectionAt(uint64_t address) const;
   /// Pins the block holding \p address, for a reference at \p from.
   void pinAt(uint64_t address, const char *why, uint64_t from);
+  void pinBoth(uint64_t sa, const char *why, uint64_t from);
   void addField(const Field &f);
 
   const ElfFile &in;
@@ -155,212 +193,242 @@ void Rewriter::readRelocations() {
 }
 
 void Rewriter::collectDataFields() {
-  auto pcRelTargets = std::span<const uint64_t>(code.dataReferences);
-  // Where a jump table entry may lead: an instruction, or the end of a
-  // function's code (GCC sends cases it knows unreachable there).
-  auto isLabel = [&](uint64_t a) {
-    if (code.isInstructionStart(text, a))
-      return true;
-    if (!text.contains(a - 1) || a - 1 < text.start)
-      return false;
-    const Block &b = code.blocks[blockAt(code.blocks, a - 1)];
-    return b.decoded && a == b.bodyEnd;
-  };
-  for (const Relocations &r : relocations) {
-    const Section &t = *r.target;
-    bool isText = t.index == text.section;
-    if (t.name == ".eh_frame" || (dropDebug && isDebugSection(t.name)))
-      continue;
-    auto contents = in.contents(t);
-    for (const auto &e : r.entries) {
-      const Symbol &sym = (*r.symbols)[e.getSymbol(false)];
-      uint32_t type = e.getType(false);
-      bool refersToText = sym.shndx == text.section;
-      uint64_t sa = sym.value + e.r_addend;
-      if (isText) {
-        if (!text.contains(e.r_offset))
-          fatal(in.where(*r.section) + ": relocation at " + hex(e.r_offset) + " is outside .text");
-        size_t bi = blockAt(code.blocks, e.r_offset);
-        if (!code.blocks[bi].decoded && refersToText && !isAbsoluteRelocation(type)) {
-          // Undecoded code keeps its place, so its field stays right only if
-          // its target stays too.
-          pinAt(sa, "target of undecoded code", e.r_offset);
-          pinAt(sa + 4, "target of undecoded code", e.r_offset);
-        }
-        if (refersToText && isAbsoluteRelocation(type)) {
-          Field f;
-          f.kind = Field::Absolute;
-          f.size = x86_64::relocationFieldSize(type);
-          f.isSigned = type == R_X86_64_32S;
-          f.place = e.r_offset;
-          f.target = sa;
-          f.what = "absolute address in code";
-          code.fields.push_back(f);
-        }
-        continue;
-      }
-      if (!refersToText)
-        continue;
-      if (t.isExecutable() && !isAbsoluteRelocation(type)) {
-        // Decoding found this section's references (code.outside); if it did
-        // not decode, keep whatever the field reaches where it is.
-        if (std::find(code.undecodedSections.begin(), code.undecodedSections.end(), t.index) !=
-            code.undecodedSections.end()) {
-          pinAt(sa, "target of undecoded code", e.r_offset);
-          pinAt(sa + 4, "target of undecoded code", e.r_offset);
-        }
-        continue;
-      }
-      uint64_t offset = t.isAlloc() ? e.r_offset - t.addr() : e.r_offset;
-      if (!t.hasFileData() || offset >= contents.size() || contents.size() - offset < 4)
-        fatal(in.where(*r.section) + ": relocation at " + hex(e.r_offset) + " is outside " + t.name);
-      Field f;
-      f.place = t.isAlloc() ? e.r_offset : offset;
-      f.section = t.isAlloc() ? 0 : t.index;
-      if (isAbsoluteRelocation(type)) {
-        f.kind = Field::Absolute;
-        f.size = x86_64::relocationFieldSize(type);
-        f.isSigned = type == R_X86_64_32S;
-        f.target = sa;
-        f.what = t.isAlloc() ? "code address in data" : "code address in non-allocated data";
-        if (offset + f.size > contents.size())
-          fatal(in.where(*r.section) + ": relocation at " + hex(e.r_offset) + " is outside " + t.name);
-        // The word holds S + A, or nothing when the dynamic relocation
-        // carries it (lld leaves RELATIVE places zero); anything else means
-        // the relocation does not describe the file.
-        uint64_t word = 0, want = f.size == 8 ? sa : (f.isSigned ? uint64_t(int64_t(int32_t(sa))) : uint32_t(sa));
-        std::memcpy(&word, contents.data() + offset, f.size);
-        if (f.size == 4 && f.isSigned)
-          word = uint64_t(int64_t(int32_t(word)));
-        if (word == 0 && want != 0)
-          continue;
-        if (word != want)
-          fatal(in.where(*r.section) + ": relocation at " + hex(e.r_offset) + " says " + hex(want) + ", but " +
-                t.name + " holds " + hex(word) + " there");
-        addField(f);
-      } else if (type == R_X86_64_PC32 && t.isAlloc()) {
-        // A jump table entry is label - table_base; the table base is an
-        // address code refers to, at or below the entry. An entry with no
-        // such base is plain `target - place`.
-        int32_t value;
-        std::memcpy(&value, contents.data() + offset, 4);
-        f.kind = Field::DataRelative;
-        f.size = 4;
-        auto it = std::upper_bound(pcRelTargets.begin(), pcRelTargets.end(), e.r_offset);
-        std::optional<uint64_t> target;
-        if (it != pcRelTargets.begin()) {
-          uint64_t base = *(it - 1);
-          uint64_t label = base + int64_t(value);
-          if (sectionAt(base) == &t && isLabel(label)) {
-            f.base = base;
-            target = label;
-          }
-        }
-        if (!target && isLabel(e.r_offset + int64_t(value))) {
-          f.base = e.r_offset;
-          target = e.r_offset + int64_t(value);
-        }
-        if (!target) {
-          pinAt(sa, "target of a relative data entry with no known base", e.r_offset);
-          continue;
-        }
-        f.target = *target;
-        f.what = "jump table entry";
-        addField(f);
-      } else {
-        // S + A is the target, or four bytes short of it for fields that
-        // end an instruction; keep both where they are.
-        pinAt(sa, "target of an unusual relocation type", e.r_offset);
-        pinAt(sa + 4, "target of an unusual relocation type", e.r_offset);
-      }
-    }
-  }
-
+  // Static relocations first: of two descriptions of one word, addField keeps the first.
+  for (const Relocations &r : relocations)
+    collectRelocationFields(r);
+  // Other code sections' references: their relocations were skipped, decoding found them.
   for (const Field &f : code.outside)
     addField(f);
+  // The words the loader reads: those no static relocation described are added now.
+  collectLoaderFields();
+  // .eh_frame's relocations were skipped: its FDEs say how each pc_begin is encoded.
+  collectFdeFields();
+  // Last, with every field known: overlapping ones would make the output order-dependent.
+  checkOverlaps();
+}
 
-  // Dynamic relocations, RELR words and GOT words: what the loader reads.
-  uint64_t textLow = text.start, textHigh = text.end;
-  auto inText = [&](uint64_t a) { return a >= textLow && a < textHigh; };
-  auto wordAt = [&](uint64_t a) -> std::optional<uint64_t> {
-    const Section *s = sectionAt(a);
-    if (!s || a - s->addr() + 8 > s->size())
-      return std::nullopt;
-    uint64_t v;
-    std::memcpy(&v, in.contents(*s).data() + (a - s->addr()), 8);
-    return v;
-  };
-  for (const Section &s : in.sections()) {
-    if (s.type() == SHT_RELA && s.isAlloc()) {
-      auto bytes = in.contents(s);
-      auto *rela = reinterpret_cast<const ELFT::Rela *>(bytes.data());
-      for (size_t i = 0; i < bytes.size() / sizeof(ELFT::Rela); ++i) {
-        if (!dynamicAddendIsAddress(rela[i]) || !inText(uint64_t(rela[i].r_addend)))
-          continue;
-        // The word itself may hold the address too (ld.bfd writes it).
-        auto word = wordAt(rela[i].r_offset);
-        if (word && *word == uint64_t(rela[i].r_addend)) {
-          Field f;
-          f.kind = Field::Absolute;
-          f.size = 8;
-          f.place = rela[i].r_offset;
-          f.target = *word;
-          f.what = "code address in data";
-          addField(f);
-        }
-      }
-    } else if (s.type() == SHT_RELR) {
-      for (uint64_t a : decodeRelr(in.contents(s))) {
-        auto word = wordAt(a);
-        if (word && inText(*word)) {
-          Field f;
-          f.kind = Field::Absolute;
-          f.size = 8;
-          f.place = a;
-          f.target = *word;
-          f.what = "RELR-relocated word";
-          addField(f);
-        }
-      }
-    } else if ((s.name == ".got" || s.name == ".got.plt") && s.hasFileData()) {
-      // A non-PIE executable's GOT holds code addresses with no relocation.
-      auto bytes = in.contents(s);
-      for (uint64_t off = 0; off + 8 <= bytes.size(); off += 8) {
-        uint64_t v;
-        std::memcpy(&v, bytes.data() + off, 8);
-        if (!inText(v))
-          continue;
-        const Block &b = code.blocks[blockAt(code.blocks, v)];
-        if (b.start != v)
-          continue;
-        Field f;
-        f.kind = Field::Absolute;
-        f.size = 8;
-        f.place = s.addr() + off;
-        f.target = v;
-        f.what = "GOT entry";
-        addField(f);
-      }
+// Where a jump table entry may lead: an instruction, or the end of a
+// function's code (GCC sends cases it knows unreachable there).
+bool Rewriter::isLabel(uint64_t a) const {
+  if (code.isInstructionStart(text, a))
+    return true;
+  if (!text.contains(a - 1) || a - 1 < text.start)
+    return false;
+  const Block &b = code.blocks[blockAt(code.blocks, a - 1)];
+  return b.decoded && a == b.bodyEnd;
+}
+
+// Pins the blocks at \p sa and at \p sa + 4: S + A is a field's target, or
+// four bytes short of it for a field that ends its instruction.
+void Rewriter::pinBoth(uint64_t sa, const char *why, uint64_t from) {
+  pinAt(sa, why, from);
+  pinAt(sa + 4, why, from);
+}
+
+void Rewriter::collectRelocationFields(const Relocations &r) {
+  const Section &t = *r.target;
+  if (t.name == ".eh_frame" || (dropDebug && isDebugSection(t.name)))
+    return;
+  auto contents = in.contents(t);
+  for (const auto &e : r.entries) {
+    const Symbol &sym = (*r.symbols)[e.getSymbol(false)];
+    if (t.index == text.section)
+      textRelocation(r, e, sym);
+    else if (sym.shndx == text.section)
+      dataRelocation(r, e, sym.value + e.r_addend, contents);
+  }
+}
+
+// A relocation in .text: decoding found the displacements; what it cannot
+// know is an absolute address in code, or where undecoded code leads.
+void Rewriter::textRelocation(const Relocations &r, const ELFT::Rela &e, const Symbol &sym) {
+  uint32_t type = e.getType(false);
+  bool refersToText = sym.shndx == text.section;
+  uint64_t sa = sym.value + e.r_addend;
+  if (!text.contains(e.r_offset))
+    fatal(in.where(*r.section) + ": relocation at " + hex(e.r_offset) + " is outside .text");
+  size_t bi = blockAt(code.blocks, e.r_offset);
+  if (!code.blocks[bi].decoded && refersToText && !isAbsoluteRelocation(type)) {
+    // Undecoded code keeps its place, so its field stays right only if
+    // its target stays too.
+    pinBoth(sa, "target of undecoded code", e.r_offset);
+  }
+  if (refersToText && isAbsoluteRelocation(type)) {
+    Field f;
+    f.kind = Field::Absolute;
+    f.size = x86_64::relocationFieldSize(type);
+    f.isSigned = type == R_X86_64_32S;
+    f.place = e.r_offset;
+    f.target = sa;
+    f.what = "absolute address in code";
+    code.fields.push_back(f);
+  }
+}
+
+// A relocation outside .text whose target \p sa is in .text.
+void Rewriter::dataRelocation(const Relocations &r, const ELFT::Rela &e, uint64_t sa,
+                              std::span<const uint8_t> contents) {
+  const Section &t = *r.target;
+  uint32_t type = e.getType(false);
+  if (t.isExecutable() && !isAbsoluteRelocation(type)) {
+    // Decoding found this section's references (code.outside); if it did
+    // not decode, keep whatever the field reaches where it is.
+    if (std::find(code.undecodedSections.begin(), code.undecodedSections.end(), t.index) !=
+        code.undecodedSections.end())
+      pinBoth(sa, "target of undecoded code", e.r_offset);
+    return;
+  }
+  uint64_t offset = t.isAlloc() ? e.r_offset - t.addr() : e.r_offset;
+  if (!t.hasFileData() || offset >= contents.size() || contents.size() - offset < 4)
+    fatal(in.where(*r.section) + ": relocation at " + hex(e.r_offset) + " is outside " + t.name);
+  Field f;
+  f.place = t.isAlloc() ? e.r_offset : offset;
+  f.section = t.isAlloc() ? 0 : t.index;
+  if (isAbsoluteRelocation(type))
+    absoluteDataField(r, e, sa, contents.subspan(offset), f);
+  else if (type == R_X86_64_PC32 && t.isAlloc())
+    relativeDataField(t, e, sa, contents.subspan(offset), f);
+  else
+    pinBoth(sa, "target of an unusual relocation type", e.r_offset);
+}
+
+// An address of code in data: \p word is the relocated word onward.
+void Rewriter::absoluteDataField(const Relocations &r, const ELFT::Rela &e, uint64_t sa,
+                                 std::span<const uint8_t> word, Field &f) {
+  const Section &t = *r.target;
+  uint32_t type = e.getType(false);
+  f.kind = Field::Absolute;
+  f.size = x86_64::relocationFieldSize(type);
+  f.isSigned = type == R_X86_64_32S;
+  f.target = sa;
+  f.what = t.isAlloc() ? "code address in data" : "code address in non-allocated data";
+  if (f.size > word.size())
+    fatal(in.where(*r.section) + ": relocation at " + hex(e.r_offset) + " is outside " + t.name);
+  // The word holds S + A, or nothing when the dynamic relocation
+  // carries it (lld leaves RELATIVE places zero); anything else means
+  // the relocation does not describe the file.
+  uint64_t held = 0, want = f.size == 8 ? sa : (f.isSigned ? uint64_t(int64_t(int32_t(sa))) : uint32_t(sa));
+  std::memcpy(&held, word.data(), f.size);
+  if (f.size == 4 && f.isSigned)
+    held = uint64_t(int64_t(int32_t(held)));
+  if (held == 0 && want != 0)
+    return;
+  if (held != want)
+    fatal(in.where(*r.section) + ": relocation at " + hex(e.r_offset) + " says " + hex(want) + ", but " +
+          t.name + " holds " + hex(held) + " there");
+  addField(f);
+}
+
+// A 32-bit PC-relative word in loaded section \p t. A jump table entry is label -
+// table_base; the table base is an address code refers to, at or below the
+// entry. An entry with no such base is plain `target - place`.
+void Rewriter::relativeDataField(const Section &t, const ELFT::Rela &e, uint64_t sa, std::span<const uint8_t> word,
+                                 Field &f) {
+  auto pcRelTargets = std::span<const uint64_t>(code.dataReferences);
+  int32_t value;
+  std::memcpy(&value, word.data(), 4);
+  f.kind = Field::DataRelative;
+  f.size = 4;
+  auto it = std::upper_bound(pcRelTargets.begin(), pcRelTargets.end(), e.r_offset);
+  std::optional<uint64_t> target;
+  if (it != pcRelTargets.begin()) {
+    uint64_t base = *(it - 1);
+    uint64_t label = base + int64_t(value);
+    if (sectionAt(base) == &t && isLabel(label)) {
+      f.base = base;
+      target = label;
     }
   }
+  if (!target && isLabel(e.r_offset + int64_t(value))) {
+    f.base = e.r_offset;
+    target = e.r_offset + int64_t(value);
+  }
+  if (!target) {
+    pinAt(sa, "target of a relative data entry with no known base", e.r_offset);
+    return;
+  }
+  f.target = *target;
+  f.what = "jump table entry";
+  addField(f);
+}
+
+// The 8 bytes at loaded address \p a, if a loaded section holds them.
+std::optional<uint64_t> Rewriter::loadedWord(uint64_t a) const {
+  const Section *s = sectionAt(a);
+  if (!s || a - s->addr() + 8 > s->size())
+    return std::nullopt;
+  uint64_t v;
+  std::memcpy(&v, in.contents(*s).data() + (a - s->addr()), 8);
+  return v;
+}
+
+// Dynamic relocations, RELR words and GOT words: what the loader reads.
+void Rewriter::collectLoaderFields() {
+  for (const Section &s : in.sections()) {
+    if (s.type() == SHT_RELA && s.isAlloc())
+      collectDynamicRelocationFields(s);
+    else if (s.type() == SHT_RELR)
+      collectRelrFields(s);
+    else if ((s.name == ".got" || s.name == ".got.plt") && s.hasFileData())
+      collectGotFields(s);
+  }
+}
+
+void Rewriter::collectDynamicRelocationFields(const Section &s) {
+  auto bytes = in.contents(s);
+  auto *rela = reinterpret_cast<const ELFT::Rela *>(bytes.data());
+  for (size_t i = 0; i < bytes.size() / sizeof(ELFT::Rela); ++i) {
+    if (!dynamicAddendIsAddress(rela[i]) || !text.contains(uint64_t(rela[i].r_addend)))
+      continue;
+    // The word itself may hold the address too (ld.bfd writes it).
+    auto word = loadedWord(rela[i].r_offset);
+    if (word && *word == uint64_t(rela[i].r_addend))
+      addField(addressField(rela[i].r_offset, *word, "code address in data"));
+  }
+}
+
+void Rewriter::collectRelrFields(const Section &s) {
+  for (uint64_t a : decodeRelr(in.contents(s))) {
+    auto word = loadedWord(a);
+    if (word && text.contains(*word))
+      addField(addressField(a, *word, "RELR-relocated word"));
+  }
+}
+
+// A non-PIE executable's GOT holds code addresses with no relocation.
+void Rewriter::collectGotFields(const Section &s) {
+  auto bytes = in.contents(s);
+  for (uint64_t off = 0; off + 8 <= bytes.size(); off += 8) {
+    uint64_t v;
+    std::memcpy(&v, bytes.data() + off, 8);
+    if (!text.contains(v))
+      continue;
+    const Block &b = code.blocks[blockAt(code.blocks, v)];
+    if (b.start != v)
+      continue;
+    addField(addressField(s.addr() + off, v, "GOT entry"));
+  }
+}
+
+void Rewriter::collectFdeFields() {
   for (const Fde &fde : fdes) {
-    if (!inText(fde.pcBegin))
+    if (!text.contains(fde.pcBegin))
       continue;
     Field f;
     bool relative = (fde.encoding & 0x70) == 0x10;
     f.kind = relative ? Field::DataRelative : Field::Absolute;
-    uint8_t format = fde.encoding & 0x0f;
-    f.size = format == 0x02 || format == 0x0a ? 2 : (format == 0x00 || format == 0x04 || format == 0x0c) ? 8 : 4;
-    if (format == 0x01 || format == 0x09)
+    // No format: LEB128 (readEhFrame has refused undefined ones).
+    auto format = encodedPointerFormat(fde.encoding);
+    if (!format)
       fatal(in.name() + ": FDE at " + hex(fde.recordAddress) + " has a LEB128 pc_begin");
-    f.isSigned = format >= 0x09;
+    f.size = format->size;
+    f.isSigned = format->isSigned;
     f.place = fde.fieldAddress;
     f.base = fde.fieldAddress;
     f.target = fde.pcBegin;
     f.what = "FDE pc_begin";
     addField(f);
   }
-  checkOverlaps();
 }
 
 // Two descriptions of overlapping bytes (a hostile or corrupt relocation
@@ -566,8 +634,30 @@ void Rewriter::writeField(ElfEditor &editor, const Field &f, std::vector<uint8_t
 }
 
 void Rewriter::apply(ElfEditor &editor) {
-  // The new .text: pinned code in place, moved groups at their new start,
-  // int3 in between.
+  // The code first: fields are then patched into the moved copy.
+  std::vector<uint8_t> newText = copyMovedCode();
+  // Fields before relocations: a PC-relative addend follows its field's change.
+  FieldDeltas delta = writeFields(editor, newText);
+  // Symbols, so that tools (and verify) find each function at its new address.
+  moveSymbols(editor);
+  // After writeFields, for the deltas: S + A (- P) must still give each field.
+  updateStaticRelocations(editor, delta);
+  // The loader's view: dynamic relocation addends that are code addresses.
+  updateDynamicRelocations(editor);
+  // Where the loader starts code: e_entry, DT_INIT and DT_FINI.
+  updateEntryPoints(editor);
+  // Unwinders binary-search .eh_frame_hdr: it is sorted by the new addresses.
+  if (const Section *hdr = in.findSection(".eh_frame_hdr"); hdr && hdr->hasFileData())
+    rebuildEhFrameHdr(in, fdes, editor.mutableContents(hdr->index),
+                      [&](uint64_t a) { return map.map(a); });
+  // checkDebugInfo decided the debug info cannot follow the new layout.
+  if (dropDebug)
+    dropDebugSections(editor);
+}
+
+// The new .text: pinned code in place, moved groups at their new start,
+// int3 in between.
+std::vector<uint8_t> Rewriter::copyMovedCode() const {
   auto oldText = in.contents(in.sections()[text.section]);
   std::vector<uint8_t> newText(oldText.size(), x86_64::PaddingByte);
   for (const Group &g : groups) {
@@ -578,32 +668,36 @@ void Rewriter::apply(ElfEditor &editor) {
     std::memcpy(newText.data() + (first.newStart - text.start), oldText.data() + (first.start - text.start),
                 end - first.start);
   }
+  return newText;
+}
 
-  // Every field, recomputed from the original bytes.
-  std::vector<std::pair<uint64_t, int64_t>> delta; // alloc place -> change of its field
+// The change of the value of field \p f, which lives at a loaded address.
+int64_t Rewriter::fieldDelta(const Field &f) const {
+  uint64_t place = text.contains(f.place) ? map.map(f.place) : f.place;
+  uint64_t before = f.target - (f.kind == Field::Absolute ? 0 : f.base);
+  uint64_t after = map.map(f.target) - (f.kind == Field::Absolute         ? 0
+                                        : f.kind == Field::CodeRelative ? f.base + (place - f.place)
+                                                                        : f.base);
+  return int64_t(after - before);
+}
+
+// Every field, recomputed from the original bytes; then the new .text is
+// written. Returns each loaded field's change of value, sorted by place.
+Rewriter::FieldDeltas Rewriter::writeFields(ElfEditor &editor, std::vector<uint8_t> &newText) {
+  FieldDeltas delta;
   delta.reserve(code.fields.size() + fields.size());
-  auto record = [&](const Field &f) {
-    if (f.section)
-      return;
-    uint64_t place = text.contains(f.place) ? map.map(f.place) : f.place;
-    uint64_t before = f.target - (f.kind == Field::Absolute ? 0 : f.base);
-    uint64_t after = map.map(f.target) - (f.kind == Field::Absolute         ? 0
-                                          : f.kind == Field::CodeRelative ? f.base + (place - f.place)
-                                                                          : f.base);
-    delta.push_back({f.place, int64_t(after - before)});
-  };
-  for (const Field &f : code.fields) {
-    writeField(editor, f, newText);
-    record(f);
-  }
-  for (const Field &f : fields) {
-    writeField(editor, f, newText);
-    record(f);
-  }
+  for (const auto *list : {&code.fields, &fields})
+    for (const Field &f : *list) {
+      writeField(editor, f, newText);
+      if (!f.section)
+        delta.push_back({f.place, fieldDelta(f)});
+    }
   std::memcpy(editor.mutableContents(text.section).data(), newText.data(), newText.size());
   std::sort(delta.begin(), delta.end());
+  return delta;
+}
 
-  // Symbols.
+void Rewriter::moveSymbols(ElfEditor &editor) {
   for (const Section &s : in.sections()) {
     if (s.type() != SHT_SYMTAB && s.type() != SHT_DYNSYM)
       continue;
@@ -618,32 +712,18 @@ void Rewriter::apply(ElfEditor &editor) {
         }
       }
   }
+}
 
-  // Static relocations: places that moved, and addends so that S + A (- P)
-  // still gives each field, as a linker would have written them.
+// Static relocations: places that moved, and addends so that S + A (- P)
+// still gives each field, as a linker would have written them.
+void Rewriter::updateStaticRelocations(ElfEditor &editor, const FieldDeltas &delta) {
   for (const Relocations &r : relocations) {
     auto bytes = editor.mutableContents(r.section->index);
     auto *rela = reinterpret_cast<ELFT::Rela *>(bytes.data());
-    bool isText = r.target->index == text.section;
     bool changed = false;
     for (size_t i = 0; i < r.entries.size(); ++i) {
       const auto &e = r.entries[i];
-      const Symbol &sym = (*r.symbols)[e.getSymbol(false)];
-      uint32_t type = e.getType(false);
-      bool symbolMoves = sym.shndx == text.section && sym.type != STT_SECTION;
-      // Addends are arithmetic modulo 2^64, as the linker's.
-      uint64_t dS = symbolMoves ? map.map(sym.value) - sym.value : 0;
-      uint64_t place = isText ? map.map(e.r_offset) : e.r_offset;
-      uint64_t addend = uint64_t(e.r_addend);
-      if (isAbsoluteRelocation(type)) {
-        uint64_t sa = sym.value + uint64_t(e.r_addend);
-        if (sym.shndx == text.section)
-          addend = map.map(sa) - sym.value - dS;
-      } else if (isPcRelativeRelocation(type) && r.target->isAlloc()) {
-        auto d = std::lower_bound(delta.begin(), delta.end(), std::pair<uint64_t, int64_t>(e.r_offset, INT64_MIN));
-        uint64_t dField = d != delta.end() && d->first == e.r_offset ? uint64_t(d->second) : 0;
-        addend = uint64_t(e.r_addend) + dField + (place - e.r_offset) - dS;
-      }
+      auto [place, addend] = updatedRelocation(r, e, delta);
       if (place != e.r_offset || addend != uint64_t(e.r_addend)) {
         rela[i].r_offset = place;
         rela[i].r_addend = int64_t(addend);
@@ -653,8 +733,31 @@ void Rewriter::apply(ElfEditor &editor) {
     if (changed)
       ++report.fieldsUpdated["static relocation section"];
   }
+}
 
-  // Dynamic relocations.
+// Relocation \p e's new place and addend.
+std::pair<uint64_t, uint64_t> Rewriter::updatedRelocation(const Relocations &r, const ELFT::Rela &e,
+                                                          const FieldDeltas &delta) const {
+  const Symbol &sym = (*r.symbols)[e.getSymbol(false)];
+  uint32_t type = e.getType(false);
+  bool symbolMoves = sym.shndx == text.section && sym.type != STT_SECTION;
+  // Addends are arithmetic modulo 2^64, as the linker's.
+  uint64_t dS = symbolMoves ? map.map(sym.value) - sym.value : 0;
+  uint64_t place = r.target->index == text.section ? map.map(e.r_offset) : e.r_offset;
+  uint64_t addend = uint64_t(e.r_addend);
+  if (isAbsoluteRelocation(type)) {
+    uint64_t sa = sym.value + uint64_t(e.r_addend);
+    if (sym.shndx == text.section)
+      addend = map.map(sa) - sym.value - dS;
+  } else if (isPcRelativeRelocation(type) && r.target->isAlloc()) {
+    auto d = std::lower_bound(delta.begin(), delta.end(), std::pair<uint64_t, int64_t>(e.r_offset, INT64_MIN));
+    uint64_t dField = d != delta.end() && d->first == e.r_offset ? uint64_t(d->second) : 0;
+    addend = uint64_t(e.r_addend) + dField + (place - e.r_offset) - dS;
+  }
+  return {place, addend};
+}
+
+void Rewriter::updateDynamicRelocations(ElfEditor &editor) {
   for (const Section &s : in.sections()) {
     if (s.type() != SHT_RELA || !s.isAlloc())
       continue;
@@ -670,8 +773,10 @@ void Rewriter::apply(ElfEditor &editor) {
       }
     }
   }
+}
 
-  // Entry point and DT_INIT/DT_FINI.
+// The entry point and DT_INIT/DT_FINI.
+void Rewriter::updateEntryPoints(ElfEditor &editor) {
   uint64_t entry = in.header().e_entry;
   if (map.map(entry) != entry) {
     editor.setEntry(map.map(entry));
@@ -685,24 +790,20 @@ void Rewriter::apply(ElfEditor &editor) {
         ++report.fieldsUpdated["DT_INIT/DT_FINI"];
       }
     }
+}
 
-  if (const Section *hdr = in.findSection(".eh_frame_hdr"); hdr && hdr->hasFileData())
-    rebuildEhFrameHdr(in, fdes, editor.mutableContents(hdr->index),
-                      [&](uint64_t a) { return map.map(a); });
-
-  if (dropDebug) {
-    for (const Section &s : in.sections()) {
-      bool debugRelocations = s.type() == SHT_RELA && !s.isAlloc() && s.header.sh_info < in.sections().size() &&
-                              isDebugSection(in.sections()[s.header.sh_info].name);
-      // By name, but only what a debug section can be: never the section
-      // name table or a loaded section that a hostile name makes look like one.
-      bool debugBytes = isDebugSection(s.name) && s.type() == SHT_PROGBITS && !s.isAlloc() &&
-                        s.index != in.header().e_shstrndx;
-      if (debugBytes || debugRelocations)
-        editor.shrinkSection(s.index, 0);
-    }
-    report.strippedDebug = true;
+void Rewriter::dropDebugSections(ElfEditor &editor) {
+  for (const Section &s : in.sections()) {
+    bool debugRelocations = s.type() == SHT_RELA && !s.isAlloc() && s.header.sh_info < in.sections().size() &&
+                            isDebugSection(in.sections()[s.header.sh_info].name);
+    // By name, but only what a debug section can be: never the section
+    // name table or a loaded section that a hostile name makes look like one.
+    bool debugBytes = isDebugSection(s.name) && s.type() == SHT_PROGBITS && !s.isAlloc() &&
+                      s.index != in.header().e_shstrndx;
+    if (debugBytes || debugRelocations)
+      editor.shrinkSection(s.index, 0);
   }
+  report.strippedDebug = true;
 }
 
 RewriteResult Rewriter::run() {

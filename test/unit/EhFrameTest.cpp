@@ -403,3 +403,41 @@ TEST(EhFrameHdrMalformed, VersionEncodingAndCount) {
   EXPECT_EQ(messageOf([&] { readEhFrameHdr(*withHdr(pointer)); }),
             "tiny:(.eh_frame_hdr): unknown pointer encoding 0xd at 0x2004");
 }
+
+// The field format of DW_EH_PE pointer encodings (LSB, "DWARF Exception
+// Header Encoding"): the low four bits give the width and signedness; the
+// high bits (pcrel, indirect) do not change them.
+using elfopt::encodedPointerFormat;
+
+namespace {
+
+void expectPointerFormat(uint8_t encoding, uint8_t size, bool isSigned) {
+  auto f = encodedPointerFormat(encoding);
+  ASSERT_TRUE(f) << int(encoding);
+  EXPECT_EQ(f->size, size) << int(encoding);
+  EXPECT_EQ(f->isSigned, isSigned) << int(encoding);
+}
+
+} // namespace
+
+TEST(EhPointerFormat, FixedWidthFormats) {
+  expectPointerFormat(0x00, 8, false); // absptr
+  expectPointerFormat(0x02, 2, false); // udata2
+  expectPointerFormat(0x03, 4, false); // udata4
+  expectPointerFormat(0x04, 8, false); // udata8
+  expectPointerFormat(0x0a, 2, true);  // sdata2
+  expectPointerFormat(0x0b, 4, true);  // sdata4
+  expectPointerFormat(0x0c, 8, true);  // sdata8
+}
+
+TEST(EhPointerFormat, ApplicationBitsDoNotChangeTheFormat) {
+  expectPointerFormat(0x1b, 4, true);  // pcrel | sdata4, as GCC and clang emit
+  expectPointerFormat(0x9b, 4, true);  // indirect | pcrel | sdata4
+  expectPointerFormat(0x30 | 0x02, 2, false);
+}
+
+TEST(EhPointerFormat, LebAndUndefinedFormatsHaveNoFixedWidth) {
+  for (uint8_t low : {0x01, 0x09, 0x05, 0x06, 0x07, 0x08, 0x0d, 0x0e, 0x0f})
+    EXPECT_FALSE(encodedPointerFormat(low)) << int(low);
+  EXPECT_FALSE(encodedPointerFormat(0x11)); // pcrel | uleb128
+}

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -24,6 +25,18 @@ struct Fde {
   uint64_t pcBegin = 0, pcEnd = 0;
   std::vector<uint64_t> landingPads; ///< addresses, from the LSDA
 };
+
+/// The field of a DW_EH_PE-encoded pointer: its width in bytes and whether
+/// it is sign-extended.
+struct EncodedPointerFormat {
+  uint8_t size = 0;
+  bool isSigned = false;
+};
+
+/// The field format of pointer encoding \p encoding (its low four bits);
+/// nullopt for the LEB128 formats, which have no fixed width, and for
+/// formats the LSB does not define.
+std::optional<EncodedPointerFormat> encodedPointerFormat(uint8_t encoding);
 
 /// Every FDE of .eh_frame (empty without one). Throws FatalError naming the
 /// file on a malformed record.
