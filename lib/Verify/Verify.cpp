@@ -483,13 +483,10 @@ bool Verifier::isLabel(uint64_t a) const {
 // `target - place`. A word that is neither refers to nothing that moves.
 uint64_t Verifier::expectedEntry(const Section &s, uint64_t place, uint32_t oldValue) const {
   int64_t value = int32_t(oldValue);
-  std::vector<uint64_t> bases;
   auto it = std::upper_bound(dataReferences.begin(), dataReferences.end(), place);
-  if (it != dataReferences.begin() && *(it - 1) >= s.addr())
-    bases.push_back(*(it - 1));
-  bases.push_back(place);
-  for (uint64_t b : bases) {
-    uint64_t target = b + value;
+  bool hasTableBase = it != dataReferences.begin() && *(it - 1) >= s.addr();
+  for (uint64_t base : {hasTableBase ? *(it - 1) : place, place}) {
+    uint64_t target = base + value;
     if (isLabel(target))
       return uint32_t(oldValue + (map(target, true) - target));
   }
