@@ -86,6 +86,9 @@ static bool rangeInFile(uint64_t offset, uint64_t size, uint64_t fileSize) {
   return offset <= fileSize && size <= fileSize - offset;
 }
 
+// Long on purpose: one flat list of checks in the order the file is laid out
+// (header, program headers, sections, tables), each with its own message;
+// split up, the order in which later checks may rely on earlier ones is lost.
 void ElfFile::validate() {
   const auto &n = fileName;
   auto data = bytes();

@@ -85,6 +85,9 @@ bool hadDynamicSymbolPasses(const ElfFile &before, const ElfFile &after) {
   return false;
 }
 
+// Long on purpose: a flat sequence of independent checks over the two files
+// (symbols, hash lookups, relocations, strings, versions, hashvals), each a
+// short block that reads top to bottom.
 DynsymVerifyReport verifyDynamicSymbols(const ElfFile &before, const ElfFile &after, bool textMoved) {
   DynsymVerifyReport report;
   Context c{report};
