@@ -1,4 +1,10 @@
 //===- ElfEditor.cpp ------------------------------------------------------===//
+//
+// The editor's model is the input's headers plus the sections added to it;
+// layout() decides where added and moved sections go (see ElfEditor.h for
+// the rules) and serialize() writes the bytes that plan describes.
+//
+//===----------------------------------------------------------------------===//
 #include "elfopt/Edit/ElfEditor.h"
 #include "elfopt/Support/Diagnostics.h"
 
@@ -65,6 +71,13 @@ unsigned ElfEditor::addSection(NewSection section) {
   if ((section.flags & SHF_ALLOC) && ehdr.e_type != ET_EXEC && ehdr.e_type != ET_DYN)
     fatal(in.name() + ": cannot add a loadable section to a file that is neither an "
                       "executable nor a shared object");
+  // A writable section would need a PF_W segment with its own relocations
+  // and a TLS one a PT_TLS: not made here, so refuse rather than map it wrong.
+  if ((section.flags & SHF_ALLOC) && (section.flags & (SHF_WRITE | SHF_TLS)))
+    fatal(in.name() + ": cannot add section '" + section.name + "': it is " +
+              ((section.flags & SHF_TLS) ? "thread-local" : "writable") +
+              "; new loadable sections may only be read-only or executable",
+          ExitUsage);
   if (section.align == 0 || (section.align & (section.align - 1)))
     fatal(in.name() + ": alignment " + std::to_string(section.align) + " of new section '" +
               section.name + "' is not a power of two",
@@ -170,17 +183,22 @@ bool ElfEditor::isEvictable(unsigned index) const {
   }
 }
 
-void ElfEditor::planRoomForProgramHeader() {
-  uint64_t tableStart = ehdr.e_phoff;
-  uint64_t oldEnd = tableStart + uint64_t(ehdr.e_phnum) * sizeof(Phdr);
-  uint64_t newEnd = oldEnd + sizeof(Phdr);
+// The start of errors about growing the table by \p entries.
+static std::string noRoomFor(unsigned entries) {
+  return entries == 1 ? "no room to add a program header"
+                      : "no room to add " + std::to_string(entries) + " program headers";
+}
 
-  // The table must stay inside the PT_LOAD that maps it. When that segment
-  // ends within the new entry (a small first segment holding just the
-  // headers, as Free Pascal links them), it may grow by the few bytes if
-  // nothing else lives there in the file or in memory.
-  Phdr *containing = nullptr;
-  for (Phdr &p : phdrs)
+// The table must stay inside the PT_LOAD that maps it. When that segment
+// ends within the new entries (a small first segment holding just the
+// headers, as Free Pascal links them), it may grow by the few bytes if
+// nothing else lives there in the file or in memory. Returns the growth and
+// sets \p segment to that PT_LOAD's index.
+uint64_t ElfEditor::headerSegmentGrowth(uint64_t oldEnd, uint64_t newEnd, unsigned entries,
+                                        size_t &segment) const {
+  uint64_t tableStart = ehdr.e_phoff;
+  const Phdr *containing = nullptr;
+  for (const Phdr &p : phdrs)
     if (p.p_type == PT_LOAD && p.p_offset <= tableStart &&
         oldEnd <= p.p_offset + p.p_filesz) {
       containing = &p;
@@ -189,40 +207,45 @@ void ElfEditor::planRoomForProgramHeader() {
   if (!containing)
     fatal(in.name() + ": the program header table (offset " + hex(tableStart) +
           ") is not inside a loadable segment");
+  segment = containing - phdrs.data();
   uint64_t loadEnd = containing->p_offset + containing->p_filesz;
-  if (newEnd > loadEnd) {
-    uint64_t growth = newEnd - loadEnd;
-    uint64_t memEnd = containing->p_vaddr + containing->p_memsz;
-    bool free = containing->p_filesz == containing->p_memsz;
-    for (const Phdr &p : phdrs) {
-      if (&p == containing || p.p_type == PT_GNU_STACK)
-        continue;
-      if (p.p_filesz && p.p_offset < newEnd && p.p_offset + p.p_filesz > loadEnd)
-        free = false;
-      if (p.p_type == PT_LOAD && p.p_vaddr < memEnd + growth && p.p_vaddr + p.p_memsz > memEnd)
-        free = false;
-    }
-    for (size_t i = 1; i < inputSectionCount(); ++i) {
-      const Shdr &s = shdrs[i];
-      if (s.sh_type != SHT_NOBITS && s.sh_size && s.sh_offset < newEnd &&
-          s.sh_offset + s.sh_size > loadEnd)
-        free = false;
-    }
-    if (!free)
-      fatal(in.name() + ": no room to add a program header: the segment holding the "
-                        "program header table ends at " + hex(loadEnd) +
-            " and cannot grow");
-    growHeaderSegment = containing - phdrs.data();
-    growHeaderSegmentBy = growth;
+  if (newEnd <= loadEnd)
+    return 0;
+  uint64_t growth = newEnd - loadEnd;
+  uint64_t memEnd = containing->p_vaddr + containing->p_memsz;
+  bool free = containing->p_filesz == containing->p_memsz;
+  for (const Phdr &p : phdrs) {
+    if (&p == containing || p.p_type == PT_GNU_STACK)
+      continue;
+    if (p.p_filesz && p.p_offset < newEnd && p.p_offset + p.p_filesz > loadEnd)
+      free = false;
+    if (p.p_type == PT_LOAD && p.p_vaddr < memEnd + growth && p.p_vaddr + p.p_memsz > memEnd)
+      free = false;
   }
+  for (size_t i = 1; i < inputSectionCount(); ++i) {
+    const Shdr &s = shdrs[i];
+    if (s.sh_type != SHT_NOBITS && s.sh_size && s.sh_offset < newEnd &&
+        s.sh_offset + s.sh_size > loadEnd)
+      free = false;
+  }
+  if (!free)
+    fatal(in.name() + ": " + noRoomFor(entries) + ": the segment holding the program header "
+          "table ends at " + hex(loadEnd) + " and cannot grow");
+  return growth;
+}
 
-  // Sections with file data after the table, in file order.
+// The sections with file data that must leave [oldEnd, newEnd), in file
+// order, and \p blockEnd, the end of the block they form. A note or
+// interpreter segment that the block cuts through moves whole, so the block
+// grows to its end.
+std::vector<unsigned> ElfEditor::sectionsInTheWay(uint64_t oldEnd, uint64_t newEnd,
+                                                  unsigned entries, uint64_t &blockEnd) const {
   std::vector<unsigned> order;
   for (unsigned i = 1; i < inputSectionCount(); ++i) {
     const Shdr &s = shdrs[i];
     if (s.sh_type == SHT_NOBITS || s.sh_type == SHT_NULL || s.sh_size == 0)
       continue;
-    if (s.sh_offset < oldEnd && s.sh_offset + s.sh_size > tableStart)
+    if (s.sh_offset < oldEnd && s.sh_offset + s.sh_size > ehdr.e_phoff)
       fatal(in.name() + ": section '" + in.sections()[i].name +
             "' overlaps the program header table");
     if (s.sh_offset >= oldEnd)
@@ -232,9 +255,7 @@ void ElfEditor::planRoomForProgramHeader() {
     return shdrs[a].sh_offset < shdrs[b].sh_offset;
   });
 
-  // Move the sections in the way; a note or interpreter segment that the
-  // block cuts through moves whole, so the block grows to its end.
-  uint64_t needEnd = newEnd, blockEnd = oldEnd;
+  uint64_t needEnd = newEnd;
   std::vector<unsigned> moving;
   for (;;) {
     moving.clear();
@@ -243,8 +264,7 @@ void ElfEditor::planRoomForProgramHeader() {
       if (shdrs[i].sh_offset >= needEnd && shdrs[i].sh_offset >= blockEnd)
         break;
       if (!(shdrs[i].sh_flags & SHF_ALLOC) || !isEvictable(i))
-        fatal(in.name() + ": no room to add a program header: section '" +
-              in.sections()[i].name +
+        fatal(in.name() + ": " + noRoomFor(entries) + ": section '" + in.sections()[i].name +
               "' follows the program header table and cannot be moved");
       moving.push_back(i);
       blockEnd = std::max(blockEnd, shdrs[i].sh_offset + shdrs[i].sh_size);
@@ -256,12 +276,40 @@ void ElfEditor::planRoomForProgramHeader() {
           p.p_offset >= oldEnd)
         grownEnd = std::max(grownEnd, uint64_t(p.p_offset + p.p_filesz));
     if (grownEnd == needEnd)
-      break;
+      return moving;
     needEnd = grownEnd;
   }
-  if (moving.empty())
-    return; // the gap after the table already has room
+}
 
+// Non-loadable segments that cover moved bytes must be wholly inside the
+// block, so they can move with it.
+void ElfEditor::checkEvictable(const Evicted &evicted, unsigned entries) const {
+  for (const Phdr &p : phdrs) {
+    if (p.p_type == PT_LOAD || p.p_type == PT_PHDR || p.p_filesz == 0)
+      continue;
+    bool overlaps = p.p_offset < evicted.offset + evicted.size &&
+                    p.p_offset + p.p_filesz > evicted.offset;
+    bool inside = p.p_offset >= evicted.offset &&
+                  p.p_offset + p.p_filesz <= evicted.offset + evicted.size;
+    if (overlaps && !inside)
+      fatal(in.name() + ": " + noRoomFor(entries) + ": a segment of type " + hex(p.p_type) +
+            " spans the sections that would have to move");
+  }
+}
+
+// Plans only: which PT_LOAD grows and which sections move; placeSegments()
+// carries the plan out.
+ElfEditor::HeaderRoom ElfEditor::planRoomForProgramHeaders(unsigned entries) const {
+  HeaderRoom r;
+  uint64_t oldEnd = ehdr.e_phoff + uint64_t(ehdr.e_phnum) * sizeof(Phdr);
+  uint64_t newEnd = oldEnd + uint64_t(entries) * sizeof(Phdr);
+  r.growBy = headerSegmentGrowth(oldEnd, newEnd, entries, r.growSegment);
+  uint64_t blockEnd = oldEnd;
+  std::vector<unsigned> moving = sectionsInTheWay(oldEnd, newEnd, entries, blockEnd);
+  if (moving.empty())
+    return r; // the gap after the table already has room
+
+  Evicted &evicted = r.evicted;
   const Shdr &first = shdrs[moving.front()];
   evicted.offset = first.sh_offset;
   evicted.address = first.sh_addr;
@@ -277,20 +325,8 @@ void ElfEditor::planRoomForProgramHeader() {
         shdrs[i].sh_addr < evicted.address + evicted.size)
       moving.push_back(i);
   evicted.sections = moving;
-
-  // Non-loadable segments that cover moved bytes must be wholly inside the
-  // block, so they can move with it.
-  for (const Phdr &p : phdrs) {
-    if (p.p_type == PT_LOAD || p.p_type == PT_PHDR || p.p_filesz == 0)
-      continue;
-    bool overlaps = p.p_offset < evicted.offset + evicted.size &&
-                    p.p_offset + p.p_filesz > evicted.offset;
-    bool inside = p.p_offset >= evicted.offset &&
-                  p.p_offset + p.p_filesz <= evicted.offset + evicted.size;
-    if (overlaps && !inside)
-      fatal(in.name() + ": no room to add a program header: a segment of type " +
-            hex(p.p_type) + " spans the sections that would have to move");
-  }
+  checkEvictable(evicted, entries);
+  return r;
 }
 
 uint64_t ElfEditor::largestDynamicSymbol() const {
@@ -315,6 +351,7 @@ static bool isAddressTag(int64_t tag) {
 }
 
 void ElfEditor::applyEviction(int64_t delta, int64_t offsetDelta) {
+  const Evicted &evicted = room.evicted;
   auto inBlock = [&](uint64_t addr) {
     return addr >= evicted.address && addr < evicted.address + evicted.size;
   };
@@ -354,6 +391,135 @@ void ElfEditor::applyEviction(int64_t delta, int64_t offsetDelta) {
   }
 }
 
+// Names first: .shstrtab is rewritten after the rest.
+void ElfEditor::nameSections() {
+  auto oldNames = in.contents(in.sections()[ehdr.e_shstrndx]);
+  shstrtab.assign(oldNames.begin(), oldNames.end());
+  if (shstrtab.empty() || shstrtab.back() != 0)
+    shstrtab.push_back(0);
+  for (auto &[index, name] : retiredNames) {
+    shdrs[index].sh_name = uint32_t(shstrtab.size());
+    shstrtab.insert(shstrtab.end(), name.begin(), name.end());
+    shstrtab.push_back(0);
+  }
+  for (size_t k = 0; k < added.size(); ++k) {
+    shdrs[inputSectionCount() + k].sh_name = uint32_t(shstrtab.size());
+    shstrtab.insert(shstrtab.end(), added[k].name.begin(), added[k].name.end());
+    shstrtab.push_back(0);
+  }
+}
+
+// One segment per kind of allocated section, read-only before code.
+std::vector<ElfEditor::SegmentPlan> ElfEditor::planSegments() const {
+  SegmentPlan data{PF_R, {}}, code{PF_R | PF_X, {}};
+  for (unsigned k = 0; k < added.size(); ++k)
+    if (added[k].flags & SHF_ALLOC)
+      ((added[k].flags & SHF_EXECINSTR) ? code : data).sections.push_back(k);
+  std::vector<SegmentPlan> plans;
+  for (SegmentPlan *p : {&data, &code})
+    if (!p->sections.empty())
+      plans.push_back(std::move(*p));
+  return plans;
+}
+
+// Places one new segment at or after (\p address, \p offset) in memory and
+// in the file, on a page of its own: the moved block first if it goes here,
+// then the plan's sections.
+AddedSegment ElfEditor::placeSegment(const SegmentPlan &plan, uint64_t address, uint64_t offset,
+                                     uint64_t pageOffset, bool holdsEvicted) {
+  uint64_t segAlign = PageSize;
+  for (unsigned k : plan.sections)
+    segAlign = std::max(segAlign, added[k].align);
+  uint64_t segAddr = alignTo(address, segAlign) + pageOffset;
+  uint64_t segOffset = alignTo(offset, segAlign) + pageOffset;
+  uint64_t used = 0;
+  if (holdsEvicted) {
+    applyEviction(int64_t(segAddr - room.evicted.address),
+                  int64_t(segOffset - room.evicted.offset));
+    evictedTo = segOffset;
+    used = room.evicted.size;
+  }
+  for (unsigned k : plan.sections) {
+    Shdr &hdr = shdrs[inputSectionCount() + k];
+    uint64_t addr = alignTo(segAddr + used, added[k].align);
+    hdr.sh_addr = addr;
+    hdr.sh_offset = segOffset + (addr - segAddr);
+    used = addr - segAddr + added[k].data.size();
+  }
+  return {plan.flags, segOffset, segAddr, used, segAlign};
+}
+
+// New PT_LOAD entries go after the last one (they must stay sorted by
+// address); PT_PHDR and, if planned, the PT_LOAD holding the table grow
+// with it.
+void ElfEditor::addProgramHeaders(const std::vector<AddedSegment> &segments) {
+  size_t lastLoad = 0;
+  for (size_t i = 0; i < phdrs.size(); ++i)
+    if (phdrs[i].p_type == PT_LOAD)
+      lastLoad = i;
+  if (room.growBy) {
+    phdrs[room.growSegment].p_filesz += room.growBy;
+    phdrs[room.growSegment].p_memsz += room.growBy;
+  }
+  std::vector<Phdr> loads;
+  for (const AddedSegment &seg : segments) {
+    Phdr load{};
+    load.p_type = PT_LOAD;
+    load.p_flags = seg.flags;
+    load.p_offset = seg.offset;
+    load.p_vaddr = seg.address;
+    load.p_paddr = seg.address;
+    load.p_filesz = seg.size;
+    load.p_memsz = seg.size;
+    load.p_align = seg.align;
+    loads.push_back(load);
+  }
+  phdrs.insert(phdrs.begin() + lastLoad + 1, loads.begin(), loads.end());
+  for (Phdr &p : phdrs)
+    if (p.p_type == PT_PHDR) {
+      p.p_filesz += loads.size() * sizeof(Phdr);
+      p.p_memsz += loads.size() * sizeof(Phdr);
+    }
+  ehdr.e_phnum = uint16_t(phdrs.size());
+}
+
+// The new segments, above every existing one and after the kept bytes of
+// the file; returns the file offset where they end. Sections moved out of
+// the way of the program header table go first into the first segment: the
+// read-only one, or the code one when only code is added (a read-only
+// segment of their own would take a program header that static
+// executables have no room for).
+uint64_t ElfEditor::placeSegments(const std::vector<SegmentPlan> &plans) {
+  room = planRoomForProgramHeaders(unsigned(plans.size()));
+  uint64_t maxEnd = 0;
+  for (const Phdr &p : phdrs)
+    if (p.p_type == PT_LOAD)
+      maxEnd = std::max(maxEnd, p.p_vaddr + p.p_memsz);
+  // eu-elflint treats a dynamic relocation as touching [r_offset,
+  // r_offset + size of its symbol]; keep that clear of the new segments by
+  // leaving a gap as large as the largest dynamic symbol.
+  // Address space costs nothing here: the file has no gap.
+  uint64_t gap = std::min<uint64_t>(largestDynamicSymbol(), uint64_t(1) << 32);
+  uint64_t address = maxEnd + gap, offset = keptPrefix;
+  for (size_t i = 0; i < plans.size(); ++i) {
+    // Moved sections keep their offset within a page, so their alignment
+    // and the segment's offset == address (mod page) both hold.
+    bool holdsEvicted = i == 0 && room.evicted.size;
+    uint64_t pageOffset = holdsEvicted ? room.evicted.address % PageSize : 0;
+    AddedSegment seg = placeSegment(plans[i], address, offset, pageOffset, holdsEvicted);
+    summary.segments.push_back(seg);
+    address = seg.address + seg.size;
+    offset = seg.offset + seg.size;
+  }
+  addProgramHeaders(summary.segments);
+  const AddedSegment &first = summary.segments.front();
+  summary.addedSegment = true;
+  summary.segmentOffset = first.offset;
+  summary.segmentAddress = first.address;
+  summary.segmentSize = first.size;
+  return offset;
+}
+
 const LayoutSummary &ElfEditor::layout() {
   if (laidOut)
     return summary;
@@ -373,24 +539,7 @@ const LayoutSummary &ElfEditor::layout() {
   if (shdrs.size() >= SHN_LORESERVE)
     fatal(in.name() + ": cannot add sections: more than " + std::to_string(SHN_LORESERVE - 1) +
           " sections would need extended section numbering");
-
-  bool needSegment = std::any_of(added.begin(), added.end(),
-                                 [](const NewSection &s) { return s.flags & SHF_ALLOC; });
-  // Names first: .shstrtab is rewritten after the rest.
-  auto oldNames = in.contents(in.sections()[ehdr.e_shstrndx]);
-  shstrtab.assign(oldNames.begin(), oldNames.end());
-  if (shstrtab.empty() || shstrtab.back() != 0)
-    shstrtab.push_back(0);
-  for (auto &[index, name] : retiredNames) {
-    shdrs[index].sh_name = uint32_t(shstrtab.size());
-    shstrtab.insert(shstrtab.end(), name.begin(), name.end());
-    shstrtab.push_back(0);
-  }
-  for (size_t k = 0; k < added.size(); ++k) {
-    shdrs[inputSectionCount() + k].sh_name = uint32_t(shstrtab.size());
-    shstrtab.insert(shstrtab.end(), added[k].name.begin(), added[k].name.end());
-    shstrtab.push_back(0);
-  }
+  nameSections();
 
   // The old section header table is dropped when it ends the file (the
   // usual case); the new one is written after everything else.
@@ -399,70 +548,9 @@ const LayoutSummary &ElfEditor::layout() {
     keptPrefix = ehdr.e_shoff;
 
   uint64_t cursor = keptPrefix;
-  if (needSegment) {
-    planRoomForProgramHeader();
-    uint64_t maxEnd = 0, segAlign = PageSize;
-    for (const Phdr &p : phdrs)
-      if (p.p_type == PT_LOAD)
-        maxEnd = std::max(maxEnd, p.p_vaddr + p.p_memsz);
-    for (const NewSection &s : added)
-      if (s.flags & SHF_ALLOC)
-        segAlign = std::max(segAlign, s.align);
-    // Moved sections keep their offset within a page, so their alignment
-    // and the segment's offset == address (mod page) both hold.
-    uint64_t pageOffset = evicted.size ? evicted.address % PageSize : 0;
-    // eu-elflint treats a dynamic relocation as touching [r_offset,
-    // r_offset + size of its symbol]; keep that clear of the new read-only
-    // segment by leaving a gap as large as the largest dynamic symbol.
-    // Address space costs nothing here: the file has no gap.
-    uint64_t gap = std::min<uint64_t>(largestDynamicSymbol(), uint64_t(1) << 32);
-    uint64_t segAddr = alignTo(maxEnd + gap, segAlign) + pageOffset;
-    uint64_t segOffset = alignTo(keptPrefix, segAlign) + pageOffset;
-    uint64_t used = 0;
-    if (evicted.size) {
-      applyEviction(int64_t(segAddr - evicted.address), int64_t(segOffset - evicted.offset));
-      used = evicted.size;
-    }
-    for (size_t k = 0; k < added.size(); ++k) {
-      if (!(added[k].flags & SHF_ALLOC))
-        continue;
-      Shdr &hdr = shdrs[inputSectionCount() + k];
-      uint64_t addr = alignTo(segAddr + used, added[k].align);
-      hdr.sh_addr = addr;
-      hdr.sh_offset = segOffset + (addr - segAddr);
-      used = addr - segAddr + added[k].data.size();
-    }
-    Phdr load{};
-    load.p_type = PT_LOAD;
-    load.p_flags = PF_R;
-    load.p_offset = segOffset;
-    load.p_vaddr = segAddr;
-    load.p_paddr = segAddr;
-    load.p_filesz = used;
-    load.p_memsz = used;
-    load.p_align = segAlign;
-    // PT_LOAD entries must stay sorted by address: insert after the last.
-    size_t lastLoad = 0;
-    for (size_t i = 0; i < phdrs.size(); ++i)
-      if (phdrs[i].p_type == PT_LOAD)
-        lastLoad = i;
-    if (growHeaderSegmentBy) {
-      phdrs[growHeaderSegment].p_filesz += growHeaderSegmentBy;
-      phdrs[growHeaderSegment].p_memsz += growHeaderSegmentBy;
-    }
-    phdrs.insert(phdrs.begin() + lastLoad + 1, load);
-    for (Phdr &p : phdrs)
-      if (p.p_type == PT_PHDR) {
-        p.p_filesz += sizeof(Phdr);
-        p.p_memsz += sizeof(Phdr);
-      }
-    ehdr.e_phnum = uint16_t(phdrs.size());
-    summary.addedSegment = true;
-    summary.segmentOffset = segOffset;
-    summary.segmentAddress = segAddr;
-    summary.segmentSize = used;
-    cursor = segOffset + used;
-  }
+  std::vector<SegmentPlan> plans = planSegments();
+  if (!plans.empty())
+    cursor = placeSegments(plans);
 
   for (size_t k = 0; k < added.size(); ++k) {
     if (added[k].flags & SHF_ALLOC)
@@ -495,11 +583,10 @@ std::vector<uint8_t> ElfEditor::serialize() {
   std::vector<uint8_t> out(summary.outputSize, 0);
   std::memcpy(out.data(), image.data(), std::min<uint64_t>(keptPrefix, image.size()));
 
-  if (evicted.size) {
-    // The block moves to the new segment; its old place is zeroed and the
-    // grown program header table is written over its start below.
-    std::memcpy(out.data() + summary.segmentOffset, image.data() + evicted.offset,
-                evicted.size);
+  if (const Evicted &evicted = room.evicted; evicted.size) {
+    // The block moves to the read-only segment; its old place is zeroed and
+    // the grown program header table is written over its start below.
+    std::memcpy(out.data() + evictedTo, image.data() + evicted.offset, evicted.size);
     std::memset(out.data() + evicted.offset, 0, evicted.size);
   }
   for (size_t k = 0; k < added.size(); ++k) {

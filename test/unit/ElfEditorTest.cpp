@@ -5,7 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace elfopt;
 using namespace llvm::ELF;
@@ -16,23 +21,25 @@ constexpr uint64_t Base = 0x400000;
 
 // An executable with PT_LOAD (whole file, R+X), PT_NOTE and PT_GNU_STACK;
 // a 0x24-byte .note right after the program headers, then .text, then
-// .shstrtab and the section header table.
+// .shstrtab and the section header table. By default .text leaves room for
+// one more program header once the note moves; \p shift bytes more make
+// room for others. It runs: its code is exit(0).
 struct TinyExe {
   std::vector<uint8_t> bytes;
   static constexpr uint64_t NoteOff = 0x40 + 3 * 56; // 0xe8
   static constexpr uint64_t TextOff = 0x130;
   static constexpr uint64_t ShOff = 0x160;
 
-  TinyExe() {
+  explicit TinyExe(uint64_t shift = 0) {
     const char names[] = "\0.note.test\0.text\0.shstrtab";
-    uint64_t namesOff = 0x140, shoff = ShOff;
+    uint64_t textOff = TextOff + shift, namesOff = 0x140 + shift, shoff = ShOff + shift;
     bytes.assign(shoff + 4 * sizeof(Shdr), 0);
     Ehdr eh{};
     std::memcpy(eh.e_ident, "\x7f" "ELF\x02\x01\x01", 7);
     eh.e_type = ET_EXEC;
     eh.e_machine = EM_X86_64;
     eh.e_version = 1;
-    eh.e_entry = Base + TextOff;
+    eh.e_entry = Base + textOff;
     eh.e_phoff = 0x40;
     eh.e_shoff = shoff;
     eh.e_ehsize = sizeof(Ehdr);
@@ -68,11 +75,11 @@ struct TinyExe {
     for (int i = 0; i < 20; ++i)
       bytes[NoteOff + 16 + i] = uint8_t(i + 1);
     const uint8_t exit0[] = {0xB8, 0x3C, 0, 0, 0, 0x31, 0xFF, 0x0F, 0x05};
-    std::memcpy(bytes.data() + TextOff, exit0, sizeof exit0);
+    std::memcpy(bytes.data() + textOff, exit0, sizeof exit0);
     std::memcpy(bytes.data() + namesOff, names, sizeof names);
     Shdr sh[4]{};
     sh[1] = section(1, SHT_NOTE, SHF_ALLOC, NoteOff, 0x24, 4);
-    sh[2] = section(12, SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, TextOff, sizeof exit0, 16);
+    sh[2] = section(12, SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, textOff, sizeof exit0, 16);
     sh[3] = section(18, SHT_STRTAB, 0, namesOff, sizeof names, 1);
     sh[3].sh_addr = 0;
     std::memcpy(bytes.data() + shoff, sh, sizeof sh);
@@ -235,4 +242,204 @@ TEST(ElfEditor, NonAllocatedSectionsNeedNoSegment) {
   // Everything before the old section header table is untouched.
   auto b = out->bytes();
   EXPECT_TRUE(std::equal(tiny.bytes.begin() + 64, tiny.bytes.begin() + TinyExe::ShOff, b.begin() + 64));
+}
+
+namespace {
+
+// x86-64: mov $42, %eax; ret. A function returning 42.
+const std::vector<uint8_t> Return42 = {0xB8, 42, 0, 0, 0, 0xC3};
+
+NewSection codeSection(const std::string &name, std::vector<uint8_t> code) {
+  NewSection s;
+  s.name = name;
+  s.flags = SHF_ALLOC | SHF_EXECINSTR;
+  s.align = 16;
+  s.data = std::move(code);
+  return s;
+}
+
+NewSection dataSection(const std::string &name, size_t size) {
+  NewSection s;
+  s.name = name;
+  s.align = 8;
+  s.data.assign(size, 0x5a);
+  return s;
+}
+
+// The PT_LOAD that maps [addr, addr + size), or null.
+const Phdr *loadCovering(const ElfFile &f, uint64_t addr, uint64_t size) {
+  for (const Phdr &p : f.segments())
+    if (p.p_type == PT_LOAD && p.p_vaddr <= addr && addr + size <= p.p_vaddr + p.p_filesz)
+      return &p;
+  return nullptr;
+}
+
+std::vector<uint8_t> contentsOf(const ElfFile &f, const Section &s) {
+  auto b = f.contents(s);
+  return {b.begin(), b.end()};
+}
+
+} // namespace
+
+TEST(ElfEditor, CodeAndDataGetASegmentEach) {
+  TinyExe tiny(0x100);
+  auto in = tiny.file();
+  ElfEditor editor(*in);
+  unsigned data = editor.addSection(dataSection(".elfopt.data", 5000));
+  unsigned code = editor.addSection(codeSection(".elfopt.stub", Return42));
+  const LayoutSummary &layout = editor.layout();
+  ASSERT_EQ(layout.segments.size(), 2u);
+  EXPECT_EQ(layout.segments[0].flags, PF_R);
+  EXPECT_EQ(layout.segments[1].flags, PF_R | PF_X);
+  EXPECT_EQ(layout.segmentAddress, layout.segments[0].address);
+  EXPECT_EQ(layout.movedSections, std::vector<std::string>{".note.test"});
+  auto out = tiny.file(editor.serialize());
+
+  // The table grew in place by two entries; loads sorted, note and stack kept.
+  EXPECT_EQ(out->header().e_phoff, 0x40u);
+  auto segs = out->segments();
+  ASSERT_EQ(segs.size(), 5u);
+  std::vector<uint32_t> types;
+  for (const Phdr &p : segs)
+    types.push_back(p.p_type);
+  EXPECT_EQ(types, (std::vector<uint32_t>{PT_LOAD, PT_LOAD, PT_LOAD, PT_NOTE, PT_GNU_STACK}));
+  EXPECT_LT(segs[1].p_vaddr + segs[1].p_memsz, segs[2].p_vaddr);
+
+  // The code is in an executable segment, the data and the moved note in a
+  // read-only one.
+  const Section *stub = out->findSection(".elfopt.stub");
+  ASSERT_NE(stub, nullptr);
+  EXPECT_EQ(stub->addr(), editor.sectionAddress(code));
+  EXPECT_EQ(stub->header.sh_flags, uint64_t(SHF_ALLOC | SHF_EXECINSTR));
+  EXPECT_EQ(contentsOf(*out, *stub), Return42);
+  const Phdr *codeLoad = loadCovering(*out, stub->addr(), stub->size());
+  ASSERT_NE(codeLoad, nullptr);
+  EXPECT_EQ(codeLoad->p_flags, PF_R | PF_X);
+  EXPECT_EQ(codeLoad, &segs[2]);
+  for (const char *name : {".elfopt.data", ".note.test"}) {
+    const Section *s = out->findSection(name);
+    ASSERT_NE(s, nullptr) << name;
+    const Phdr *load = loadCovering(*out, s->addr(), s->size());
+    ASSERT_NE(load, nullptr) << name;
+    EXPECT_EQ(load->p_flags, PF_R) << name;
+    EXPECT_EQ(load, &segs[1]) << name;
+  }
+  EXPECT_EQ(out->findSection(".elfopt.data")->addr(), editor.sectionAddress(data));
+
+  // Each new segment on a page of its own, offset == address (mod page).
+  for (const Phdr *p : {&segs[1], &segs[2]}) {
+    EXPECT_EQ(p->p_offset % 0x1000, p->p_vaddr % 0x1000);
+    EXPECT_EQ(p->p_align, 0x1000u);
+  }
+  EXPECT_EQ(segs[2].p_vaddr % 0x1000, 0u);
+  EXPECT_GT(segs[2].p_vaddr / 0x1000, (segs[1].p_vaddr + segs[1].p_memsz - 1) / 0x1000);
+  EXPECT_GT(segs[2].p_offset / 0x1000, (segs[1].p_offset + segs[1].p_filesz - 1) / 0x1000);
+  EXPECT_EQ(out->buildId(), "0102030405060708090a0b0c0d0e0f1011121314");
+}
+
+TEST(ElfEditor, CodeAloneIsLaidOutLikeData) {
+  // One kind of section alone takes one new segment and one program header
+  // (the default TinyExe has room for no more); the moved note goes into
+  // it. Code and data differ only in the flags.
+  TinyExe tiny;
+  auto in = tiny.file();
+  auto grow = [&](uint64_t flags) {
+    ElfEditor editor(*in);
+    NewSection s = codeSection(".elfopt.stub", Return42);
+    s.flags = flags;
+    editor.addSection(s);
+    EXPECT_EQ(editor.layout().segments.size(), 1u);
+    return editor.serialize();
+  };
+  std::vector<uint8_t> code = grow(SHF_ALLOC | SHF_EXECINSTR);
+  std::vector<uint8_t> data = grow(SHF_ALLOC);
+  auto out = tiny.file(code);
+  ASSERT_EQ(out->segments().size(), 4u);
+  const Phdr &load = out->segments()[1];
+  EXPECT_EQ(load.p_flags, PF_R | PF_X);
+  for (const char *name : {".note.test", ".elfopt.stub"}) {
+    const Section *s = out->findSection(name);
+    EXPECT_EQ(loadCovering(*out, s->addr(), s->size()), &load) << name;
+  }
+  EXPECT_EQ(contentsOf(*out, *out->findSection(".elfopt.stub")), Return42);
+
+  size_t flagsAt = 0x40 + sizeof(Phdr) + offsetof(Phdr, p_flags);
+  size_t shFlagsAt = out->header().e_shoff + 4 * sizeof(Shdr) + offsetof(Shdr, sh_flags);
+  ASSERT_EQ(code.size(), data.size());
+  EXPECT_EQ(code[flagsAt], PF_R | PF_X);
+  EXPECT_EQ(data[flagsAt], PF_R);
+  EXPECT_EQ(code[shFlagsAt], SHF_ALLOC | SHF_EXECINSTR);
+  code[flagsAt] = data[flagsAt];
+  code[shFlagsAt] = data[shFlagsAt];
+  EXPECT_EQ(code, data);
+}
+
+TEST(ElfEditor, RoomForTwoProgramHeadersIsCheckedToo) {
+  // The default TinyExe has room for one more entry, not two.
+  TinyExe tiny;
+  auto in = tiny.file();
+  ElfEditor editor(*in);
+  editor.addSection(dataSection(".elfopt.data", 16));
+  editor.addSection(codeSection(".elfopt.stub", Return42));
+  try {
+    editor.layout();
+    FAIL() << "layout should have failed";
+  } catch (const FatalError &e) {
+    EXPECT_STREQ(e.what(), "tiny: no room to add 2 program headers: section '.text' follows "
+                           "the program header table and cannot be moved");
+  }
+}
+
+TEST(ElfEditor, RefusesWritableAndThreadLocalSections) {
+  TinyExe tiny;
+  auto in = tiny.file();
+  ElfEditor editor(*in);
+  NewSection s = dataSection(".elfopt.rw", 8);
+  s.flags |= SHF_WRITE;
+  try {
+    editor.addSection(s);
+    FAIL() << "a writable section was accepted";
+  } catch (const FatalError &e) {
+    EXPECT_STREQ(e.what(), "tiny: cannot add section '.elfopt.rw': it is writable; new "
+                           "loadable sections may only be read-only or executable");
+  }
+  s.name = ".elfopt.tls";
+  s.flags = SHF_ALLOC | SHF_TLS;
+  EXPECT_THROW(editor.addSection(s), FatalError);
+  // A non-allocated section's flags map nothing: allowed.
+  s.flags = SHF_WRITE;
+  EXPECT_NO_THROW(editor.addSection(s));
+}
+
+TEST(ElfEditor, TheAddedCodeRuns) {
+  // The tiny program's entry point moves to added code that exits with 42:
+  // the kernel must map it executable.
+  TinyExe tiny(0x100);
+  auto in = tiny.file();
+  ElfEditor editor(*in);
+  editor.addSection(dataSection(".elfopt.data", 100));
+  // mov $42, %edi; mov $60, %eax (exit); syscall
+  unsigned code = editor.addSection(
+      codeSection(".elfopt.exit42", {0xBF, 42, 0, 0, 0, 0xB8, 60, 0, 0, 0, 0x0F, 0x05}));
+  editor.layout();
+  editor.setEntry(editor.sectionAddress(code));
+  auto out = editor.serialize();
+
+  std::string path = testing::TempDir() + "elfopt-exit42";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0755);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, out.data(), out.size()), ssize_t(out.size()));
+  ::close(fd);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    char *argv[] = {path.data(), nullptr};
+    ::execv(path.c_str(), argv);
+    ::_exit(127);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ::unlink(path.c_str());
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 42);
 }

@@ -96,10 +96,14 @@ static const char EditUsage[] =
     "  -o, --output OUT          write here (atomically; IN is never touched)\n"
     "  --in-place                replace IN instead\n"
     "  --add-section NAME=FILE   add a read-only allocated section with FILE's\n"
-    "                            bytes, in a new PT_LOAD segment\n"
+    "                            bytes, in a new read-only PT_LOAD segment\n"
+    "  --add-code-section NAME=FILE  add an executable section with FILE's\n"
+    "                            bytes (x86-64 code), in a new PT_LOAD segment\n"
+    "                            mapped readable and executable\n"
     "  --add-dynamic TAG=VALUE   add a dynamic entry in a spare DT_NULL slot;\n"
     "                            VALUE is a number or @NAME, the address of a\n"
-    "                            section added by --add-section\n"
+    "                            section added by --add-section or\n"
+    "                            --add-code-section\n"
     "  --dynsort                 sort .dynsym into GNU hash order and .dynstr with\n"
     "                            it, rebuild .gnu.hash with the cost model's shape\n"
     "                            and renumber every reference; a file with only\n"
@@ -186,10 +190,72 @@ json dynsortJson(const DynsortResult &r) {
           {"keptShapeGainTooSmall", r.gainTooSmall}};
 }
 
+// A section for --add-section (read-only) or --add-code-section.
+struct SectionSpec {
+  std::string name, path;
+  bool code = false;
+};
+
+static std::vector<SectionSpec> parseSectionSpecs(const po::variables_map &vm) {
+  std::vector<SectionSpec> sections;
+  for (const char *option : {"add-section", "add-code-section"}) {
+    if (!vm.count(option))
+      continue;
+    for (const std::string &spec : vm[option].as<std::vector<std::string>>()) {
+      auto eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+        throw UsageError{"edit", std::string("--") + option + " takes NAME=FILE, got '" + spec +
+                                     "'"};
+      sections.push_back({spec.substr(0, eq), spec.substr(eq + 1),
+                          std::string_view(option) == "add-code-section"});
+    }
+  }
+  return sections;
+}
+
+// Adds the sections; returns their indices by name, for @NAME values.
+static std::map<std::string, unsigned> addSections(ElfEditor &editor,
+                                                   const std::vector<SectionSpec> &sections) {
+  std::map<std::string, unsigned> byName;
+  for (const SectionSpec &spec : sections) {
+    NewSection s;
+    s.name = spec.name;
+    if (spec.code)
+      s.flags |= llvm::ELF::SHF_EXECINSTR;
+    std::string contents = readFileContents(spec.path);
+    s.data.assign(contents.begin(), contents.end());
+    s.align = 16;
+    byName[spec.name] = editor.addSection(std::move(s));
+  }
+  return byName;
+}
+
+// The --json report of `edit`; segment* describe the first new segment,
+// "segments" all of them.
+static json layoutJson(const std::string &input, const std::string &output,
+                       const LayoutSummary &layout) {
+  json segments = json::array();
+  for (const AddedSegment &seg : layout.segments)
+    segments.push_back({{"flags", (seg.flags & llvm::ELF::PF_X) ? "RX" : "R"},
+                        {"offset", seg.offset},
+                        {"address", seg.address},
+                        {"size", seg.size}});
+  return {{"input", input},
+          {"output", output},
+          {"outputSize", layout.outputSize},
+          {"addedSegment", layout.addedSegment},
+          {"segmentOffset", layout.segmentOffset},
+          {"segmentAddress", layout.segmentAddress},
+          {"segmentSize", layout.segmentSize},
+          {"segments", segments},
+          {"movedSections", layout.movedSections}};
+}
+
 static int runEdit(const std::vector<std::string> &args) {
   po::options_description opts;
   opts.add_options()("input", po::value<std::string>())("output,o", po::value<std::string>())(
       "in-place", po::bool_switch())("add-section", po::value<std::vector<std::string>>())(
+      "add-code-section", po::value<std::vector<std::string>>())(
       "add-dynamic", po::value<std::vector<std::string>>())("json", po::bool_switch())(
       "add-hashvals", po::bool_switch())("dynsort", po::bool_switch())(
       "keep-hash-shape", po::bool_switch());
@@ -209,14 +275,7 @@ static int runEdit(const std::vector<std::string> &args) {
                                                    "replace it"};
 
   // Check the whole command line before reading anything.
-  std::vector<std::pair<std::string, std::string>> sections;
-  if (vm.count("add-section"))
-    for (const std::string &spec : vm["add-section"].as<std::vector<std::string>>()) {
-      auto eq = spec.find('=');
-      if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
-        throw UsageError{"edit", "--add-section takes NAME=FILE, got '" + spec + "'"};
-      sections.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
-    }
+  std::vector<SectionSpec> sections = parseSectionSpecs(vm);
   std::vector<std::pair<uint64_t, std::string>> dynamics;
   if (vm.count("add-dynamic"))
     for (const std::string &spec : vm["add-dynamic"].as<std::vector<std::string>>()) {
@@ -228,15 +287,7 @@ static int runEdit(const std::vector<std::string> &args) {
 
   auto file = ElfFile::open(input);
   ElfEditor editor(*file);
-  std::map<std::string, unsigned> addedByName;
-  for (auto &[name, path] : sections) {
-    NewSection s;
-    s.name = name;
-    std::string contents = readFileContents(path);
-    s.data.assign(contents.begin(), contents.end());
-    s.align = 16;
-    addedByName[name] = editor.addSection(std::move(s));
-  }
+  std::map<std::string, unsigned> addedByName = addSections(editor, sections);
   for (auto &[tag, value] : dynamics)
     editor.addDynamicEntry(int64_t(tag), value.starts_with("@") ? 0 : parseNumber(value, "value"));
   // A statically linked file has no dynamic symbols: nothing to sort or
@@ -264,7 +315,8 @@ static int runEdit(const std::vector<std::string> &args) {
     auto it = addedByName.find(value.substr(1));
     if (it == addedByName.end())
       throw UsageError{"edit", "--add-dynamic names section '" + value.substr(1) +
-                                   "', which --add-section does not add"};
+                                   "', which neither --add-section nor --add-code-section "
+                                   "adds"};
     editor.setDynamicEntry(int64_t(tag), editor.sectionAddress(it->second));
   }
   std::vector<uint8_t> bytes = editor.serialize();
@@ -278,14 +330,7 @@ static int runEdit(const std::vector<std::string> &args) {
   writeOutput(input, output, bytes);
 
   if (vm["json"].as<bool>()) {
-    json j = {{"input", input},
-              {"output", output},
-              {"outputSize", layout.outputSize},
-              {"addedSegment", layout.addedSegment},
-              {"segmentOffset", layout.segmentOffset},
-              {"segmentAddress", layout.segmentAddress},
-              {"segmentSize", layout.segmentSize},
-              {"movedSections", layout.movedSections}};
+    json j = layoutJson(input, output, layout);
     if (sorted)
       j["dynsort"] = dynsortJson(*sorted);
     std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());

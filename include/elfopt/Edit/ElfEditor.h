@@ -3,17 +3,25 @@
 // An editor over a validated input file. It supports the edits the later
 // passes need and nothing that would move existing code or data:
 //   - patching the bytes of existing sections in place (same size);
-//   - adding sections; allocated ones go into one new read-only PT_LOAD
-//     segment appended after the highest existing segment;
+//   - adding sections; allocated ones go into new PT_LOAD segments appended
+//     after the highest existing segment, one per kind: read-only sections
+//     in a PF_R segment, then code (SHF_EXECINSTR) in a PF_R|PF_X one, each
+//     starting on a page of its own. Writable and TLS sections would need
+//     segments (and a PT_TLS) the editor does not make: they are refused;
 //   - adding dynamic entries in spare DT_NULL slots of .dynamic.
 //
 // Growing the program header table. The kernel and glibc find the program
 // headers through the first PT_LOAD (AT_PHDR); `strip` and `objcopy` (BFD)
 // also assume they follow the ELF header, and corrupt binaries whose table
 // was moved to the end of the file (as BOLT does). So the table stays at
-// e_phoff and grows in place. When a section follows it directly, the editor
-// moves that section (and those after it, until there is room for one more
-// entry) into the new segment. Only sections that are found solely through
+// e_phoff and grows in place by one entry per new segment. When a section
+// follows it directly, the editor moves that section (and those after it,
+// until there is room for the new entries) to the start of the first new
+// segment: the read-only one, or else the code one, which maps them
+// executable as gold and `ld -z noseparate-code` do (a read-only segment of
+// their own would need a second entry, for which static executables have
+// no room). So one kind of section alone gets one new segment, laid out
+// the same for either kind. Only sections that are found solely through
 // program headers, .dynamic and symbols are moved (.interp, notes, the
 // dynamic symbol, string, version and hash tables), and those references are
 // updated. PT_GNU_STACK and every other program header are kept.
@@ -46,12 +54,24 @@ struct NewSection {
   std::vector<uint8_t> data;
 };
 
+/// A PT_LOAD made by layout().
+struct AddedSegment {
+  uint32_t flags = 0; ///< PF_R, or PF_R | PF_X for code
+  uint64_t offset = 0;
+  uint64_t address = 0;
+  uint64_t size = 0;
+  uint64_t align = 0;
+};
+
 /// What layout() decided, for reports and tests.
 struct LayoutSummary {
+  /// The first new segment: the read-only one when there is one.
   bool addedSegment = false;
   uint64_t segmentOffset = 0;
   uint64_t segmentAddress = 0;
   uint64_t segmentSize = 0;
+  /// Every new segment, in address order.
+  std::vector<AddedSegment> segments;
   /// Sections moved out of the way of the program header table.
   std::vector<std::string> movedSections;
   uint64_t outputSize = 0;
@@ -67,7 +87,8 @@ public:
   std::span<uint8_t> mutableContents(unsigned sectionIndex);
 
   /// Adds a section; returns its section index in the output. Allocated
-  /// sections need an executable or shared object.
+  /// sections need an executable or shared object, and may be read-only or
+  /// executable (SHF_EXECINSTR), not writable.
   unsigned addSection(NewSection section);
   /// Contents of a section added by addSection(), to patch after layout().
   std::span<uint8_t> mutableNewContents(unsigned sectionIndex);
@@ -105,14 +126,38 @@ public:
   std::vector<uint8_t> serialize();
 
 private:
+  /// Input sections moved out of the way of the program header table: one
+  /// block, contiguous in the file and in memory.
   struct Evicted {
     uint64_t offset = 0, address = 0, size = 0;
     std::vector<unsigned> sections;
   };
+  /// How the program header table gets room for its new entries.
+  struct HeaderRoom {
+    Evicted evicted;
+    size_t growSegment = 0; ///< index in phdrs of the PT_LOAD holding the table
+    uint64_t growBy = 0;    ///< bytes that segment grows by, if any
+  };
+  /// One new PT_LOAD: its flags and the added sections it holds.
+  struct SegmentPlan {
+    uint32_t flags = 0;
+    std::vector<unsigned> sections; ///< indices in `added`
+  };
 
   unsigned inputSectionCount() const { return unsigned(shdrs.size() - added.size()); }
   std::span<Dyn> dynamicSlots();
-  void planRoomForProgramHeader();
+  void nameSections();
+  std::vector<SegmentPlan> planSegments() const;
+  HeaderRoom planRoomForProgramHeaders(unsigned entries) const;
+  uint64_t headerSegmentGrowth(uint64_t oldEnd, uint64_t newEnd, unsigned entries,
+                               size_t &segment) const;
+  std::vector<unsigned> sectionsInTheWay(uint64_t oldEnd, uint64_t newEnd, unsigned entries,
+                                         uint64_t &blockEnd) const;
+  void checkEvictable(const Evicted &evicted, unsigned entries) const;
+  uint64_t placeSegments(const std::vector<SegmentPlan> &plans);
+  AddedSegment placeSegment(const SegmentPlan &plan, uint64_t address, uint64_t offset,
+                            uint64_t pageOffset, bool holdsEvicted);
+  void addProgramHeaders(const std::vector<AddedSegment> &segments);
   void applyEviction(int64_t delta, int64_t offsetDelta);
   bool isEvictable(unsigned sectionIndex) const;
   uint64_t largestDynamicSymbol() const;
@@ -125,9 +170,8 @@ private:
   std::vector<NewSection> added;
   std::map<unsigned, std::string> retiredNames; ///< input section -> new name
   std::vector<uint8_t> shstrtab;
-  Evicted evicted;
-  size_t growHeaderSegment = 0;      ///< index in phdrs
-  uint64_t growHeaderSegmentBy = 0;  ///< bytes added to it, if any
+  HeaderRoom room;
+  uint64_t evictedTo = 0; ///< output offset of the moved block
   bool laidOut = false;
   LayoutSummary summary;
   uint64_t shstrtabOffset = 0, shtOffset = 0, keptPrefix = 0;
