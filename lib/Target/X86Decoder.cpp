@@ -13,12 +13,14 @@
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/MCTargetOptions.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/TargetParser/Triple.h"
 
 #include <cstring>
 #include <mutex>
+#include <vector>
 
 namespace elfopt::x86_64 {
 
@@ -26,6 +28,33 @@ namespace {
 struct AddressingRegisters {
   unsigned rip = 0, fs = 0, gs = 0;
 };
+
+/// The opcodes Operation describes, by LLVM's names.
+enum class Shape : uint8_t {
+  Other, Lea, SignExtendLoad, Add, Load, Copy32, CompareRegister, CompareAccumulator, ConditionalJump,
+  JumpRegister, JumpMemory,
+};
+
+Shape shapeOf(llvm::StringRef name) {
+  return llvm::StringSwitch<Shape>(name)
+      .Case("LEA64r", Shape::Lea)
+      .Case("MOVSX64rm32", Shape::SignExtendLoad)
+      .Case("ADD64rr", Shape::Add)
+      .Case("MOV64rm", Shape::Load)
+      .Case("MOV32rr", Shape::Copy32)
+      .Cases("CMP32ri8", "CMP32ri", "CMP64ri8", "CMP64ri32", Shape::CompareRegister)
+      .Cases("CMP32i32", "CMP64i32", Shape::CompareAccumulator)
+      .Cases("JCC_1", "JCC_4", Shape::ConditionalJump)
+      .Case("JMP64r", Shape::JumpRegister)
+      .Case("JMP64m", Shape::JumpMemory)
+      .Default(Shape::Other);
+}
+
+// What a call may change: rax, rcx, rdx, rsi, rdi, r8-r11 (the SysV ABI).
+constexpr uint16_t CallerSaved = 0x0fc7;
+
+// x86's condition codes, as LLVM numbers them (X86::CondCode).
+constexpr int64_t ConditionAboveOrEqual = 3, ConditionAbove = 7;
 } // namespace
 
 struct Decoder::Impl {
@@ -37,6 +66,8 @@ struct Decoder::Impl {
   std::unique_ptr<llvm::MCDisassembler> disassembler;
   std::unique_ptr<llvm::MCInstrAnalysis> analysis;
   AddressingRegisters addressing; ///< register numbers, found by name
+  std::vector<Shape> shapes;        ///< by opcode
+  std::vector<int8_t> family;       ///< by register: its general-purpose family, or -1
 };
 
 Decoder::Decoder() : impl(std::make_unique<Impl>()) {
@@ -74,6 +105,24 @@ Decoder::Decoder() : impl(std::make_unique<Impl>()) {
   }
   if (!regs.rip || !regs.fs || !regs.gs)
     fatal("LLVM's x86-64 register names lack RIP, FS or GS", ExitInternal);
+  m.shapes.resize(m.instrInfo->getNumOpcodes());
+  for (unsigned op = 0; op < m.shapes.size(); ++op)
+    m.shapes[op] = shapeOf(m.instrInfo->getName(op));
+  // Each general-purpose register and its parts (%rax, %eax, %ax, %al, %ah).
+  static const char *const wide[16] = {"RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI",
+                                       "R8",  "R9",  "R10", "R11", "R12", "R13", "R14", "R15"};
+  m.family.assign(m.registers->getNumRegs(), Operation::NoRegister);
+  for (int8_t f = 0; f < 16; ++f) {
+    unsigned whole = 0;
+    for (unsigned r = 1; r < m.registers->getNumRegs() && !whole; ++r)
+      if (llvm::StringRef(m.registers->getName(r)) == wide[f])
+        whole = r;
+    if (!whole)
+      fatal(std::string("LLVM's x86-64 register names lack ") + wide[f], ExitInternal);
+    for (unsigned r = 1; r < m.registers->getNumRegs(); ++r)
+      if (m.registers->isSuperOrSubRegisterEq(whole, r))
+        m.family[r] = f;
+  }
 }
 
 Decoder::~Decoder() = default;
@@ -123,6 +172,109 @@ std::optional<uint64_t> ripRelativeAddress(const llvm::MCInstrAnalysis &analysis
   return std::nullopt;
 }
 
+// The facts of \p inst that jump table recognition needs.
+Operation describeOperation(const Decoder::Impl &m, const llvm::MCInst &inst, const llvm::MCInstrDesc &desc) {
+  Operation op;
+  auto familyOf = [&](const llvm::MCOperand &o) -> int8_t {
+    return o.isReg() && o.getReg() < m.family.size() ? m.family[o.getReg()] : Operation::NoRegister;
+  };
+  auto writeBit = [&](unsigned reg) {
+    if (reg < m.family.size() && m.family[reg] >= 0)
+      op.writes |= uint16_t(1u << m.family[reg]);
+  };
+  for (unsigned i = 0; i < desc.getNumDefs() && i < inst.getNumOperands(); ++i)
+    if (inst.getOperand(i).isReg())
+      writeBit(inst.getOperand(i).getReg());
+  for (llvm::MCPhysReg r : desc.implicit_defs())
+    writeBit(r);
+  if (desc.isCall())
+    op.writes = CallerSaved;
+  auto operand = [&](unsigned i) -> const llvm::MCOperand * {
+    return i < inst.getNumOperands() ? &inst.getOperand(i) : nullptr;
+  };
+  auto immediate = [&](unsigned i, int64_t &out) {
+    const llvm::MCOperand *o = operand(i);
+    if (!o || !o->isImm())
+      return false;
+    out = o->getImm();
+    return true;
+  };
+  // An x86 memory operand is five MC operands: base, scale, index, displacement, segment.
+  switch (m.shapes[inst.getOpcode()]) {
+  case Shape::Lea:
+    if (operand(5) && operand(1)->isReg() && operand(1)->getReg() == m.addressing.rip && operand(3)->isReg() &&
+        !operand(3)->getReg()) {
+      op.kind = Operation::LoadAddress;
+      op.dst = familyOf(*operand(0));
+    }
+    break;
+  case Shape::SignExtendLoad: {
+    int64_t scale = 0, disp = -1;
+    if (operand(5) && immediate(2, scale) && immediate(4, disp) && scale == 4 && disp == 0 &&
+        operand(5)->isReg() && !operand(5)->getReg() && familyOf(*operand(1)) >= 0 &&
+        familyOf(*operand(3)) >= 0) {
+      op.kind = Operation::LoadTableEntry;
+      op.dst = familyOf(*operand(0));
+      op.base = familyOf(*operand(1));
+      op.index = familyOf(*operand(3));
+    }
+    break;
+  }
+  case Shape::Add:
+    if (operand(2)) {
+      op.kind = Operation::AddRegisters;
+      op.dst = familyOf(*operand(0));
+      op.src = familyOf(*operand(2));
+    }
+    break;
+  case Shape::Load:
+    if (operand(0)) {
+      op.kind = Operation::Load;
+      op.dst = familyOf(*operand(0));
+    }
+    break;
+  case Shape::Copy32:
+    if (operand(1)) {
+      op.kind = Operation::Copy32;
+      op.dst = familyOf(*operand(0));
+      op.src = familyOf(*operand(1));
+    }
+    break;
+  case Shape::CompareRegister:
+    if (operand(1) && immediate(1, op.immediate)) {
+      op.kind = Operation::CompareImmediate;
+      op.dst = familyOf(*operand(0));
+    }
+    break;
+  case Shape::CompareAccumulator:
+    if (immediate(0, op.immediate)) {
+      op.kind = Operation::CompareImmediate;
+      op.dst = 0; // %eax or %rax
+    }
+    break;
+  case Shape::ConditionalJump: {
+    int64_t condition = -1;
+    if (immediate(1, condition) && condition == ConditionAbove)
+      op.kind = Operation::JumpIfAbove;
+    else if (condition == ConditionAboveOrEqual)
+      op.kind = Operation::JumpIfAboveOrEqual;
+    break;
+  }
+  case Shape::JumpRegister:
+    if (operand(0)) {
+      op.kind = Operation::IndirectJump;
+      op.dst = familyOf(*operand(0));
+    }
+    break;
+  case Shape::JumpMemory:
+    op.kind = Operation::IndirectJumpMemory;
+    break;
+  case Shape::Other:
+    break;
+  }
+  return op;
+}
+
 } // namespace
 
 std::optional<Instruction> Decoder::decode(std::span<const uint8_t> bytes, uint64_t a) const {
@@ -140,6 +292,7 @@ std::optional<Instruction> Decoder::decode(std::span<const uint8_t> bytes, uint6
   llvm::StringRef name = m.instrInfo->getName(inst.getOpcode());
   out.isPadding = isPaddingName(name);
   const llvm::MCInstrDesc &desc = m.instrInfo->get(inst.getOpcode());
+  out.operation = describeOperation(m, inst, desc);
   // A call that ends a function calls something that does not return.
   out.endsFlow = desc.isReturn() || desc.isTrap() || desc.isCall() ||
                  (desc.isBranch() && !desc.isConditionalBranch()) || name == "HLT" ||

@@ -22,6 +22,32 @@ struct PcRelativeField {
   bool isBranch = false;
 };
 
+/// What recognising a jump table needs of an instruction. Registers are
+/// general-purpose register families, 0-15 in encoding order (rax, rcx, rdx,
+/// rbx, rsp, rbp, rsi, rdi, r8-r15): %eax and %rax are both 0.
+struct Operation {
+  enum Kind : uint8_t {
+    Other,
+    LoadAddress,        ///< lea disp(%rip), dst: Instruction::field has the address
+    LoadTableEntry,     ///< movslq (base,index,4), dst
+    AddRegisters,       ///< add src, dst (64-bit)
+    Load,               ///< mov mem, dst (64-bit): a pointer from memory
+    Copy32,             ///< mov src, dst (32-bit registers): zero-extends src
+    CompareImmediate,   ///< cmp $immediate, dst (32- or 64-bit)
+    JumpIfAbove,        ///< ja: taken when unsigned greater
+    JumpIfAboveOrEqual, ///< jae
+    IndirectJump,       ///< jmp *dst
+    IndirectJumpMemory, ///< jmp *mem
+  };
+  static constexpr int8_t NoRegister = -1;
+  Kind kind = Other;
+  int8_t dst = NoRegister, src = NoRegister, base = NoRegister, index = NoRegister;
+  int64_t immediate = 0;
+  /// Registers the instruction may write, one bit per family; a call
+  /// writes the caller-saved ones.
+  uint16_t writes = 0;
+};
+
 struct Instruction {
   unsigned opcode = 0;
   uint64_t size = 0;
@@ -31,6 +57,7 @@ struct Instruction {
   /// not be located (a 16-bit branch, an ambiguous encoding).
   bool understood = true;
   std::optional<PcRelativeField> field;
+  Operation operation;
 };
 
 class Decoder {
@@ -40,8 +67,9 @@ public:
   /// The instruction at the start of \p bytes, linked at \p address.
   std::optional<Instruction> decode(std::span<const uint8_t> bytes, uint64_t address) const;
 
+  struct Impl; // LLVM's objects, in X86Decoder.cpp
+
 private:
-  struct Impl;
   std::unique_ptr<Impl> impl;
 };
 

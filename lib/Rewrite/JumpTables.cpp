@@ -1,0 +1,137 @@
+//===- JumpTables.cpp -----------------------------------------------------===//
+#include "JumpTables.h"
+
+namespace elfopt::rewrite {
+
+using x86_64::Operation;
+
+namespace {
+
+// Tables larger than this are not what a switch compiles to.
+constexpr uint64_t MaxEntries = uint64_t(1) << 20;
+
+class JumpFinder {
+public:
+  JumpFinder(std::span<const DecodedInstruction> code, const std::function<bool(uint64_t)> &isLabel)
+      : code(code), isLabel(isLabel) {}
+
+  IndirectJump classify(size_t jump) const {
+    IndirectJump out;
+    out.address = code[jump].address;
+    int8_t target = code[jump].instruction.operation.dst;
+    auto w = writerOf(target, jump);
+    if (!w)
+      return out;
+    const Operation &op = code[*w].instruction.operation;
+    if ((op.kind == Operation::Load && op.dst == target) ||
+        (op.kind == Operation::LoadAddress && op.dst == target)) {
+      out.kind = IndirectJump::Pointer;
+      return out;
+    }
+    if (op.kind != Operation::AddRegisters || op.dst != target || op.src < 0)
+      return out;
+    // One addend is the table's base, the other the entry loaded from it.
+    for (auto [base, entry] : {std::pair{op.src, target}, std::pair{target, op.src}}) {
+      auto load = writerOf(entry, *w);
+      if (!load)
+        continue;
+      const Operation &l = code[*load].instruction.operation;
+      if (l.kind != Operation::LoadTableEntry || l.dst != entry)
+        continue;
+      auto table = addressIn(base, *w), loadedFrom = addressIn(l.base, *load);
+      if (!table || table != loadedFrom)
+        continue;
+      out.kind = IndirectJump::Table;
+      out.tableBase = *table;
+      out.entries = bound(l.index, *load);
+      return out;
+    }
+    return out;
+  }
+
+private:
+  // The instruction before \p before that last wrote \p reg, if control
+  // reaches \p before from it in a straight line.
+  std::optional<size_t> writerOf(int8_t reg, size_t before) const {
+    if (reg < 0)
+      return std::nullopt;
+    for (size_t i = before; straightInto(i);) {
+      --i;
+      if (code[i].instruction.operation.writes & (1u << reg))
+        return i;
+    }
+    return std::nullopt;
+  }
+
+  // Whether instruction \p i is entered only from instruction i - 1.
+  bool straightInto(size_t i) const {
+    return i > 0 && !code[i - 1].instruction.endsFlow && !isLabel(code[i].address);
+  }
+
+  // The address that `lea ADDRESS(%rip), reg` put in \p reg before \p at:
+  // in a straight line, or else the one address every write of reg in the
+  // function puts there (Clang hoists the lea out of loops).
+  std::optional<uint64_t> addressIn(int8_t reg, size_t at) const {
+    if (reg < 0)
+      return std::nullopt;
+    auto leaTarget = [&](size_t i) -> std::optional<uint64_t> {
+      const x86_64::Instruction &inst = code[i].instruction;
+      if (inst.operation.kind == Operation::LoadAddress && inst.operation.dst == reg && inst.field)
+        return inst.field->target;
+      return std::nullopt;
+    };
+    if (auto w = writerOf(reg, at))
+      return leaTarget(*w);
+    std::optional<uint64_t> only;
+    for (size_t i = 0; i < code.size(); ++i) {
+      if (!(code[i].instruction.operation.writes & (1u << reg)))
+        continue;
+      auto t = leaTarget(i);
+      if (!t || (only && *only != *t))
+        return std::nullopt;
+      only = t;
+    }
+    return only;
+  }
+
+  // The number of entries the index check before \p load allows:
+  // `cmp $N, idx; ja default` falls through for idx <= N (unsigned).
+  std::optional<uint64_t> bound(int8_t index, size_t load) const {
+    for (size_t i = load; straightInto(i);) {
+      --i;
+      const Operation &op = code[i].instruction.operation;
+      bool above = op.kind == Operation::JumpIfAbove, aboveOrEqual = op.kind == Operation::JumpIfAboveOrEqual;
+      if (above || aboveOrEqual) {
+        if (!straightInto(i))
+          return std::nullopt;
+        const Operation &cmp = code[i - 1].instruction.operation;
+        if (cmp.kind != Operation::CompareImmediate || cmp.dst != index || cmp.immediate < 0 ||
+            uint64_t(cmp.immediate) >= MaxEntries)
+          return std::nullopt;
+        return uint64_t(cmp.immediate) + (above ? 1 : 0);
+      }
+      // `mov %eidx, %eidx` zero-extends the index the check compared.
+      bool zeroExtends = op.kind == Operation::Copy32 && op.dst == index && op.src == index;
+      if ((op.writes & (1u << index)) && !zeroExtends)
+        return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  std::span<const DecodedInstruction> code;
+  const std::function<bool(uint64_t)> &isLabel;
+};
+
+} // namespace
+
+std::vector<IndirectJump> findIndirectJumps(std::span<const DecodedInstruction> code,
+                                            const std::function<bool(uint64_t)> &isLabel) {
+  std::vector<IndirectJump> jumps;
+  JumpFinder finder(code, isLabel);
+  for (size_t i = 0; i < code.size(); ++i)
+    if (code[i].instruction.operation.kind == Operation::IndirectJump)
+      jumps.push_back(finder.classify(i));
+  return jumps;
+}
+
+} // namespace elfopt::rewrite

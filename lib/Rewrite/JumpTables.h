@@ -1,0 +1,56 @@
+//===- JumpTables.h - what each indirect jump of a function jumps through -*- C++ -*-===//
+//
+// Without static relocations nothing marks a PIC jump table's entries; they
+// are found from the code that reads them:
+//
+//     cmp  $N, %idx          ; ja default      (the bound, where there is one)
+//     lea  TABLE(%rip), %base
+//     movslq (%base,%idx,4), %entry
+//     add  %base, %entry     (or add %entry, %base)
+//     jmp  *%entry           (notrack or not)
+//
+// in GCC's and Clang's orders and register choices. Values are followed
+// backwards through straight-line code only: a label on the way (a place
+// other code jumps to) could bring another value. Clang hoists the `lea` out
+// of loops; a base register that every write in the function sets to the
+// same table is accepted too.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "elfopt/Target/X86Decoder.h"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace elfopt::rewrite {
+
+struct DecodedInstruction {
+  uint64_t address = 0;
+  x86_64::Instruction instruction;
+};
+
+struct IndirectJump {
+  enum Kind : uint8_t {
+    Table,         ///< through a PIC jump table at tableBase
+    Pointer,       ///< through a pointer loaded from memory, or an address the code computes RIP-relatively
+    NotUnderstood, ///< anything else
+  };
+  uint64_t address = 0; ///< of the jump
+  Kind kind = NotUnderstood;
+  uint64_t tableBase = 0;
+  /// Table: the number of entries, from the index check before the load;
+  /// unset when no check was found.
+  std::optional<uint64_t> entries;
+};
+
+/// The indirect jumps through a register in \p code (one function's
+/// instructions, in address order). \p isLabel says whether an address is
+/// entered other than from the instruction before it.
+std::vector<IndirectJump> findIndirectJumps(std::span<const DecodedInstruction> code,
+                                            const std::function<bool(uint64_t)> &isLabel);
+
+} // namespace elfopt::rewrite

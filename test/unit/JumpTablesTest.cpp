@@ -1,0 +1,171 @@
+//===- JumpTablesTest.cpp - PIC jump tables found from the code -----------===//
+//
+// Hand-assembled functions (each encoding checked with
+// `llvm-mc-19 -triple=x86_64 --show-encoding`), decoded as the rewriter
+// decodes them: the table's base, the bound from the index check, and what
+// makes a jump not understood (a label on the way, a computed target).
+//
+//===----------------------------------------------------------------------===//
+#include "../../lib/Rewrite/JumpTables.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <vector>
+
+using namespace elfopt::rewrite;
+using elfopt::x86_64::Decoder;
+
+namespace {
+
+constexpr uint64_t At = 0x1000;
+constexpr uint64_t Table = 0x2000;
+
+using Bytes = std::vector<uint8_t>;
+
+/// A function assembled piece by piece at At.
+struct Function {
+  Bytes bytes;
+  std::set<uint64_t> labels;
+  uint64_t here() const { return At + bytes.size(); }
+  Function &add(const Bytes &b) {
+    bytes.insert(bytes.end(), b.begin(), b.end());
+    return *this;
+  }
+  Function &label() {
+    labels.insert(here());
+    return *this;
+  }
+  // lea Table(%rip), reg: 48 8d modrm disp32, modrm = 00 reg 101.
+  Function &leaTable(uint8_t reg) {
+    int32_t disp = int32_t(Table - (here() + 7));
+    Bytes b{0x48, 0x8d, uint8_t(0x05 | (reg << 3))};
+    for (int i = 0; i < 4; ++i)
+      b.push_back(uint8_t(uint32_t(disp) >> (8 * i)));
+    return add(b);
+  }
+  std::vector<IndirectJump> jumps() const {
+    static Decoder decoder;
+    std::vector<DecodedInstruction> code;
+    for (uint64_t off = 0; off < bytes.size();) {
+      auto inst = decoder.decode(std::span(bytes).subspan(off), At + off);
+      EXPECT_TRUE(inst.has_value()) << "at offset " << off;
+      if (!inst)
+        return {};
+      code.push_back({At + off, *inst});
+      off += inst->size;
+    }
+    return findIndirectJumps(code, [&](uint64_t a) { return labels.count(a) > 0; });
+  }
+};
+
+constexpr uint8_t Rax = 0, Rcx = 1, Rdx = 2;
+const Bytes CmpEdi5{0x83, 0xff, 0x05}, JaShort{0x77, 0x10}, JaeShort{0x73, 0x10}, MovEdiEdi{0x89, 0xff},
+    LoadRdxRdi{0x48, 0x63, 0x04, 0xba}, AddRdxToRax{0x48, 0x01, 0xd0}, NotrackJmpRax{0x3e, 0xff, 0xe0},
+    CmpEax3{0x83, 0xf8, 0x03}, MovEaxEax{0x89, 0xc0}, LoadRcxRax{0x48, 0x63, 0x04, 0x81},
+    AddRcxToRax{0x48, 0x01, 0xc8}, AddRaxToRdx{0x48, 0x01, 0xc2}, JmpRax{0xff, 0xe0}, JmpRdx{0xff, 0xe2},
+    LoadPointer{0x48, 0x8b, 0x47, 0x08}, AddRsiToRax{0x48, 0x01, 0xf0}, CmpRdi7{0x48, 0x83, 0xff, 0x07},
+    Call{0xe8, 0, 0, 0, 0}, Ret{0xc3};
+
+} // namespace
+
+TEST(JumpTables, GccTableWithBound) {
+  // cmpl $5,%edi; ja; movl %edi,%edi; lea; movslq (%rdx,%rdi,4),%rax;
+  // addq %rdx,%rax; notrack jmp *%rax: six entries.
+  Function f;
+  f.add(CmpEdi5).add(JaShort).add(MovEdiEdi).leaTable(Rdx).add(LoadRdxRdi).add(AddRdxToRax).add(NotrackJmpRax);
+  auto jumps = f.jumps();
+  ASSERT_EQ(jumps.size(), 1u);
+  EXPECT_EQ(jumps[0].kind, IndirectJump::Table);
+  EXPECT_EQ(jumps[0].tableBase, Table);
+  ASSERT_TRUE(jumps[0].entries.has_value());
+  EXPECT_EQ(*jumps[0].entries, 6u);
+  EXPECT_EQ(jumps[0].address, f.here() - NotrackJmpRax.size());
+}
+
+TEST(JumpTables, AboveOrEqualAndSixtyFourBitCompare) {
+  // cmpq $7,%rdi; jae: idx < 7, seven entries.
+  Function f;
+  f.add(CmpRdi7).add(JaeShort).leaTable(Rdx).add(LoadRdxRdi).add(AddRdxToRax).add(JmpRax);
+  auto jumps = f.jumps();
+  ASSERT_EQ(jumps.size(), 1u);
+  EXPECT_EQ(jumps[0].kind, IndirectJump::Table);
+  EXPECT_EQ(jumps[0].entries, std::optional<uint64_t>(7));
+}
+
+TEST(JumpTables, ClangHoistedBaseAcrossALabel) {
+  // lea at the top, a loop label, then the check and the jump: the base is
+  // found because every write of %rcx in the function sets the same table.
+  Function f;
+  f.leaTable(Rcx).label().add(CmpEax3).add(JaShort).add(MovEaxEax).add(LoadRcxRax).add(AddRcxToRax).add(JmpRax);
+  auto jumps = f.jumps();
+  ASSERT_EQ(jumps.size(), 1u);
+  EXPECT_EQ(jumps[0].kind, IndirectJump::Table);
+  EXPECT_EQ(jumps[0].tableBase, Table);
+  EXPECT_EQ(jumps[0].entries, std::optional<uint64_t>(4));
+}
+
+TEST(JumpTables, BaseRegisterIsTheSum) {
+  // add %rax,%rdx; jmp *%rdx: the base register receives the sum.
+  Function f;
+  f.leaTable(Rdx).add({0x48, 0x63, 0x04, 0xba}).add(AddRaxToRdx).add(JmpRdx);
+  auto jumps = f.jumps();
+  ASSERT_EQ(jumps.size(), 1u);
+  EXPECT_EQ(jumps[0].kind, IndirectJump::Table);
+  EXPECT_FALSE(jumps[0].entries.has_value()); // no check: bounded by the entries
+}
+
+TEST(JumpTables, LabelBetweenCheckAndLoadLosesTheBound) {
+  // Another path may enter after the check: it bounds nothing.
+  Function f;
+  f.add(CmpEdi5).add(JaShort).label().add(MovEdiEdi).leaTable(Rdx).add(LoadRdxRdi).add(AddRdxToRax).add(JmpRax);
+  auto jumps = f.jumps();
+  ASSERT_EQ(jumps.size(), 1u);
+  EXPECT_EQ(jumps[0].kind, IndirectJump::Table);
+  EXPECT_FALSE(jumps[0].entries.has_value());
+}
+
+TEST(JumpTables, CheckOfAnotherRegisterIsNoBound) {
+  Function f;
+  f.add(CmpEax3).add(JaShort).leaTable(Rdx).add(LoadRdxRdi).add(AddRdxToRax).add(JmpRax);
+  auto jumps = f.jumps();
+  ASSERT_EQ(jumps.size(), 1u);
+  EXPECT_FALSE(jumps[0].entries.has_value());
+}
+
+TEST(JumpTables, PointerFromMemory) {
+  // movq 8(%rdi),%rax; jmp *%rax: a function pointer, nothing to find.
+  Function f;
+  f.add(LoadPointer).add(JmpRax);
+  auto jumps = f.jumps();
+  ASSERT_EQ(jumps.size(), 1u);
+  EXPECT_EQ(jumps[0].kind, IndirectJump::Pointer);
+}
+
+TEST(JumpTables, ComputedTargetIsNotUnderstood) {
+  // addq %rsi,%rax; jmp *%rax with both from the caller.
+  Function f;
+  f.add(AddRsiToRax).add(JmpRax);
+  EXPECT_EQ(f.jumps().at(0).kind, IndirectJump::NotUnderstood);
+  // A label at the jump: its register may come from anywhere.
+  Function g;
+  g.leaTable(Rdx).add(LoadRdxRdi).add(AddRdxToRax).label().add(JmpRax);
+  EXPECT_EQ(g.jumps().at(0).kind, IndirectJump::NotUnderstood);
+}
+
+TEST(JumpTables, CallBetweenClobbersCallerSavedBase) {
+  // %rdx is caller-saved: after a call it no longer holds the table, and
+  // the loaded entry's base is unknown.
+  Function f;
+  f.leaTable(Rdx).add(Call).add(LoadRdxRdi).add(AddRdxToRax).add(JmpRax).add(Ret);
+  EXPECT_EQ(f.jumps().at(0).kind, IndirectJump::NotUnderstood);
+}
+
+TEST(JumpTables, TwoBasesForOneRegisterAcrossALabel) {
+  // Two different tables reach %rcx on paths that merge: no single base.
+  Function f;
+  f.leaTable(Rcx).add(Ret);
+  f.add({0x48, 0x8d, 0x0d, 0x00, 0x01, 0x00, 0x00}); // lea 0x100(%rip),%rcx: another address
+  f.label().add(LoadRcxRax).add(AddRcxToRax).add(JmpRax);
+  EXPECT_EQ(f.jumps().at(0).kind, IndirectJump::NotUnderstood);
+}
