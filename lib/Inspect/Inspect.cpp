@@ -180,17 +180,22 @@ static json staticRelocations(const ElfFile &file) {
       missing.push_back(s.name);
   }
   std::string reason;
-  bool reorderable = hasText && textCovered && file.header().e_type != ET_REL;
+  // Position-independent code without static relocations is rewritten from
+  // its dynamic relocations and decoded code (jump tables found from it).
+  bool positionIndependent = file.header().e_type == ET_DYN;
+  bool reorderable = hasText && (textCovered || positionIndependent) && file.header().e_type != ET_REL;
   if (file.header().e_type == ET_REL)
     reason = "relocatable object: not linked yet";
   else if (!hasText)
     reason = "no .text section";
-  else if (!textCovered)
-    reason = "no static relocations for .text: relink with -Wl,--emit-relocs (-Wl,-q)";
+  else if (!reorderable)
+    reason = "a non-PIE executable without static relocations for .text: relink with -Wl,--emit-relocs (-Wl,-q), "
+             "or as PIE";
   return {{"kept", !list.empty()},
           {"sections", list},
           {"executableSectionsWithout", missing},
           {"codeReorderable", reorderable},
+          {"rewriteMode", !reorderable ? json(nullptr) : json(textCovered ? "relocations" : "relocation-free")},
           {"reason", reorderable ? json(nullptr) : json(reason)}};
 }
 
@@ -353,7 +358,10 @@ std::string renderInspectText(const json &r) {
     p.line("Static relocations: none kept");
   }
   if (rel["codeReorderable"].get<bool>())
-    p.line("Code can be reordered: yes");
+    p.line("Code can be reordered: yes (%s)", rel["rewriteMode"] == "relocations"
+                                                  ? "static relocations describe every reference"
+                                                  : "no static relocations: references found from dynamic "
+                                                    "relocations and code, unprovable ones kept in place");
   else
     p.line("Code can be reordered: no (%s)", str(rel["reason"]).c_str());
 

@@ -124,6 +124,48 @@ FunctionSymbols readFunctionSymbols(const ElfFile &in, const Section &symtab, co
   return fs;
 }
 
+// A stripped file's function bodies: its FDEs' ranges (every function
+// compiled with unwind tables has one) and its sized dynamic symbols, named
+// by .dynsym where it can. Local names are unknown, so every function is
+// taken for C++ (kept at an even address: it may be a member function
+// pointer's target).
+FunctionSymbols readDynamicFunctionSymbols(const ElfFile &in, const TextInfo &text,
+                                           const std::map<uint64_t, uint64_t> &fdeRanges) {
+  FunctionSymbols fs;
+  std::vector<std::pair<uint64_t, uint64_t>> bodies;
+  for (auto [b, e] : fdeRanges)
+    if (text.contains(b) && e > b)
+      bodies.push_back({b, std::min(e, text.end)});
+  std::map<uint64_t, std::pair<int, std::string>> named; // start -> (rank, name)
+  if (const Section *dynsym = in.findSectionOfType(SHT_DYNSYM))
+    for (const Symbol &s : in.symbols(*dynsym)) {
+      if (!s.isFunction() || s.shndx != text.section || !text.contains(s.value))
+        continue;
+      // A global name over a weak one, then the smallest: independent of table order.
+      int rank = s.binding == STB_GLOBAL ? 0 : s.binding == STB_WEAK ? 1 : 2;
+      auto [it, fresh] = named.try_emplace(s.value, rank, s.name);
+      if (!fresh && std::pair(rank, s.name) < it->second)
+        it->second = {rank, s.name};
+      if (s.size)
+        bodies.push_back({s.value, s.size > text.end - s.value ? text.end : s.value + s.size});
+      else if (!fdeRanges.count(s.value))
+        fs.unsized.push_back(s.value);
+    }
+  for (auto &[start, name] : named)
+    fs.names.emplace(start, name.second);
+  for (auto [b, e] : fdeRanges)
+    for (const Section &sec : in.sections())
+      if (sec.index != text.section && sec.isExecutable() && sec.isAlloc() && b >= sec.addr() &&
+          b - sec.addr() < sec.size())
+        fs.otherStarts[sec.index].push_back(b - sec.addr());
+  fs.bodies = mergeOverlaps(std::move(bodies));
+  for (auto [b, e] : fs.bodies)
+    fs.cxxStarts.push_back(b);
+  std::sort(fs.unsized.begin(), fs.unsized.end());
+  fs.unsized.erase(std::unique(fs.unsized.begin(), fs.unsized.end()), fs.unsized.end());
+  return fs;
+}
+
 /// .text's bytes, by link-time address.
 struct TextBytes {
   std::span<const uint8_t> bytes;
@@ -262,6 +304,8 @@ void decodeBlock(CodeFacts &facts, const TextInfo &text, const TextBytes &bytes,
     }
     facts.instructionStart[a - text.start] = true;
     uint64_t next = a + inst->size;
+    if (inst->operation.kind == x86_64::Operation::IndirectJump)
+      blk.jumpsThroughRegister = true;
     if (!inst->isPadding) {
       lastEnds = inst->endsFlow;
       lastEnd = next;
@@ -408,17 +452,65 @@ void bondFallThroughs(CodeFacts &facts) {
       facts.bonds.push_back({bi, bi + 1, "falls through into the next function"});
 }
 
+// Where code may be entered other than from the instruction before: branch
+// targets, landing pads, function starts. Sorted.
+std::vector<uint64_t> codeEntries(const CodeFacts &facts, const std::vector<Fde> &fdes) {
+  std::vector<uint64_t> entries;
+  for (const auto *list : {&facts.fields, &facts.outside})
+    for (const Field &f : *list)
+      entries.push_back(f.target);
+  for (const Fde &f : fdes)
+    entries.insert(entries.end(), f.landingPads.begin(), f.landingPads.end());
+  for (const Block &b : facts.blocks)
+    entries.push_back(b.start);
+  std::sort(entries.begin(), entries.end());
+  entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+  return entries;
+}
+
+// Each jump through a register is a jump table's, or a pointer's; any other
+// keeps its function in place: what it jumps through is not known, so
+// neither is what must follow the function.
+void classifyRegisterJumps(CodeFacts &facts, const TextBytes &bytes, const std::vector<Fde> &fdes) {
+  std::vector<uint64_t> entries = codeEntries(facts, fdes);
+  auto isLabel = [&](uint64_t a) { return std::binary_search(entries.begin(), entries.end(), a); };
+  Decoder decoder;
+  std::vector<DecodedInstruction> code;
+  for (size_t bi = 0; bi < facts.blocks.size(); ++bi) {
+    Block &blk = facts.blocks[bi];
+    if (!blk.decoded || !blk.jumpsThroughRegister)
+      continue;
+    code.clear();
+    for (uint64_t a = blk.start; a < blk.bodyEnd;) {
+      if (allZero(bytes.at(a), blk.bodyEnd - a))
+        break;
+      auto inst = decoder.decode({bytes.at(a), size_t(blk.bodyEnd - a)}, a);
+      if (!inst)
+        break; // decoded once already: cannot happen
+      code.push_back({a, *inst});
+      a += inst->size;
+    }
+    for (const IndirectJump &jump : findIndirectJumps(code, isLabel)) {
+      if (jump.kind == IndirectJump::Table)
+        facts.tableJumps.push_back({bi, jump});
+      else if (jump.kind == IndirectJump::NotUnderstood)
+        pin(blk, "indirect jump not understood", "at " + describe(facts.blocks, jump.address));
+    }
+  }
+}
+
 } // namespace
 
-CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
-                      const std::map<uint64_t, uint64_t> &fdeRanges) {
+CodeFacts analyseCode(const ElfFile &in, const TextInfo &text, const std::vector<Fde> &fdes,
+                      bool relocationFree) {
   CodeFacts facts;
-  const Section *symtab = in.findSectionOfType(SHT_SYMTAB);
-  if (!symtab)
-    fatal(in.name() + ": no .symtab: function boundaries are unknown in a stripped file; "
-                      "rewrite the unstripped binary and strip the result");
+  std::map<uint64_t, uint64_t> fdeRanges;
+  for (const Fde &f : fdes)
+    fdeRanges.emplace(f.pcBegin, f.pcEnd);
   // The symbols say where functions are; everything else is found by decoding.
-  FunctionSymbols symbols = readFunctionSymbols(in, *symtab, text, fdeRanges);
+  const Section *symtab = in.findSectionOfType(SHT_SYMTAB);
+  FunctionSymbols symbols = symtab ? readFunctionSymbols(in, *symtab, text, fdeRanges)
+                                   : readDynamicFunctionSymbols(in, text, fdeRanges);
   Decoder decoder;
   TextBytes bytes{in.contents(in.sections()[text.section]), text.start};
   // Blocks first: decoding works block by block, and pins whole blocks.
@@ -431,6 +523,10 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
   checkDisplacements(facts, text, pending);
   // After decoding: it says which blocks fall through.
   bondFallThroughs(facts);
+  // With every branch target known: a label between a table's load and its
+  // jump would break the chain.
+  if (relocationFree)
+    classifyRegisterJumps(facts, bytes, fdes);
   // Sorted once, for the jump table bases the data side looks up.
   std::sort(facts.dataReferences.begin(), facts.dataReferences.end());
   facts.dataReferences.erase(std::unique(facts.dataReferences.begin(), facts.dataReferences.end()),

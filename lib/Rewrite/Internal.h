@@ -4,6 +4,7 @@
 #include "elfopt/Elf/EhFrame.h"
 #include "elfopt/Elf/ElfFile.h"
 #include "elfopt/Rewrite/Rewrite.h"
+#include "JumpTables.h"
 
 #include <cstdint>
 #include <map>
@@ -24,6 +25,7 @@ struct Block {
   bool isCxx = false;        ///< named in C++: may be a member function pointer's target
   bool decoded = false;      ///< every instruction of the body decoded
   bool fallsThrough = false; ///< the last instruction may continue past bodyEnd
+  bool jumpsThroughRegister = false; ///< has a `jmp *%reg`
   std::string name;          ///< the function symbol at start, or ""
   std::string pinned;        ///< why it must keep its address ("" = movable)
   std::string pinnedAt;      ///< where that reason was found ("at foo+0x3a"), or ""
@@ -76,6 +78,12 @@ struct TextInfo {
   bool contains(uint64_t a) const { return a >= start && a < end; }
 };
 
+/// A jump through a PIC jump table, and the block it is in.
+struct TableJump {
+  size_t block = 0;
+  IndirectJump jump;
+};
+
 /// Decoded facts about .text, from Code.cpp.
 struct CodeFacts {
   std::vector<Block> blocks; ///< sorted, covering [text.start, text.end)
@@ -91,15 +99,20 @@ struct CodeFacts {
   std::vector<uint64_t> dataReferences;
   /// Blocks whose distance must not change (short branches, fall-through).
   std::vector<Bond> bonds;
+  /// Without static relocations: the jumps through PIC jump tables, found
+  /// from the code (each other jump through a register pinned its block).
+  std::vector<TableJump> tableJumps;
   bool isInstructionStart(const TextInfo &t, uint64_t a) const {
     return t.contains(a) && instructionStart[a - t.start];
   }
 };
 
 TextInfo findText(const ElfFile &in);
-/// \p fdeRanges: FDE start -> end, to size functions whose symbol has none.
-CodeFacts analyseCode(const ElfFile &in, const TextInfo &text,
-                      const std::map<uint64_t, uint64_t> &fdeRanges);
+/// \p fdes size functions whose symbol has none; without .symtab they are
+/// the functions, with .dynsym's names. \p relocationFree: no static
+/// relocations say where jump tables are, so find them from the code.
+CodeFacts analyseCode(const ElfFile &in, const TextInfo &text, const std::vector<Fde> &fdes,
+                      bool relocationFree);
 size_t blockAt(const std::vector<Block> &blocks, uint64_t address);
 /// \p address as `name+0xoffset` of the block holding it, or as a hex
 /// address when that block has no name.

@@ -72,7 +72,15 @@ public:
 
 private:
   void readRelocations();
+  void checkRelocationFree();
   void collectDataFields();
+  void claimJumpTables();
+  void claimTable(uint64_t base, const std::vector<const TableJump *> &jumps);
+  void collectProbeFields();
+  void pinTargetsOfUndecodedCode();
+  void pinTargetsOfBytes(std::span<const uint8_t> bytes, uint64_t address, size_t fromBlock);
+  void pinOrphanWords();
+  void pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint64_t, uint64_t>> claimed);
   void collectRelocationFields(const Relocations &r);
   void textRelocation(const Relocations &r, const ELFT::Rela &e, const Symbol &sym);
   void dataRelocation(const Relocations &r, const ELFT::Rela &e, uint64_t sa, std::span<const uint8_t> contents);
@@ -128,6 +136,9 @@ private:
   AddressMap map;
   RewriteReport report;
   bool dropDebug = false;
+  /// No static relocations for .text (a release binary): jump tables are
+  /// found from the code, and what nothing describes pins what it may reach.
+  bool relocationFree = false;
 };
 
 const Section *Rewriter::sectionAt(uint64_t a) const {
@@ -187,9 +198,31 @@ void Rewriter::readRelocations() {
       textHasRelocations = true;
     relocations.push_back(std::move(r));
   }
-  if (!textHasRelocations)
-    fatal(in.name() + ": no static relocations for .text, so references to moved code cannot "
-                      "all be found; relink with -Wl,--emit-relocs (-Wl,-q)");
+  relocationFree = !textHasRelocations;
+  if (relocationFree)
+    checkRelocationFree();
+}
+
+// What a file must be for the relocation-free rewrite: position-independent
+// (every absolute code address then has a dynamic relocation), with code
+// that nothing patches at load time.
+void Rewriter::checkRelocationFree() {
+  if (in.header().e_type != ET_DYN)
+    fatal(in.name() + ": a non-PIE executable without static relocations for .text: its code and data hold "
+                      "absolute code addresses that nothing marks; relink with -Wl,--emit-relocs (-Wl,-q), "
+                      "or as PIE");
+  for (const Dyn &d : in.dynamicEntries())
+    if (d.d_tag == DT_TEXTREL || (d.d_tag == DT_FLAGS && (d.d_un.d_val & DF_TEXTREL)))
+      fatal(in.name() + ": the loader patches its code (DT_TEXTREL), and without static relocations "
+                        "the patched places cannot follow the code; relink with -Wl,--emit-relocs (-Wl,-q)");
+  bool hasDebugInfo = std::any_of(in.sections().begin(), in.sections().end(), [](const Section &s) {
+    return isDebugSection(s.name) && !s.isAlloc() && s.size();
+  });
+  if (hasDebugInfo && !options.stripDebug)
+    fatal(in.name() + ": without static relocations nothing says where the debug info holds code "
+                      "addresses, so it cannot follow the new layout; pass --strip-debug to drop it, or "
+                      "relink with -Wl,--emit-relocs (-Wl,-q)");
+  dropDebug = hasDebugInfo;
 }
 
 void Rewriter::collectDataFields() {
@@ -201,8 +234,18 @@ void Rewriter::collectDataFields() {
     addField(f);
   // The words the loader reads: those no static relocation described are added now.
   collectLoaderFields();
+  if (relocationFree) {
+    // What static relocations would have said: jump table entries, probe addresses.
+    claimJumpTables();
+    collectProbeFields();
+    // Undecoded code keeps its place; whatever it may reach keeps its place too.
+    pinTargetsOfUndecodedCode();
+  }
   // .eh_frame's relocations were skipped: its FDEs say how each pc_begin is encoded.
   collectFdeFields();
+  // With every field known: any other word that reads as a code address keeps it in place.
+  if (relocationFree)
+    pinOrphanWords();
   // Last, with every field known: overlapping ones would make the output order-dependent.
   checkOverlaps();
 }
@@ -428,6 +471,191 @@ void Rewriter::collectFdeFields() {
     f.target = fde.pcBegin;
     f.what = "FDE pc_begin";
     addField(f);
+  }
+}
+
+// Without static relocations, a PIC jump table's entries are found from the
+// code that reads them (Code.cpp): from the table's base up to the bound
+// the index check gives, or, with no check, for as long as the words lead to
+// code and no other address code refers to begins.
+void Rewriter::claimJumpTables() {
+  std::map<uint64_t, std::vector<const TableJump *>> byBase; // a table may serve two jumps
+  for (const TableJump &t : code.tableJumps)
+    byBase[t.jump.tableBase].push_back(&t);
+  for (const auto &[base, jumps] : byBase)
+    claimTable(base, jumps);
+}
+
+void Rewriter::claimTable(uint64_t base, const std::vector<const TableJump *> &jumps) {
+  auto pinJumps = [&](const char *why) {
+    for (const TableJump *j : jumps)
+      pin(code.blocks[j->block], why, "at " + describe(code.blocks, j->jump.address));
+  };
+  const Section *s = sectionAt(base);
+  if (!s || s->isExecutable()) {
+    pinJumps("jump table not in loaded data");
+    return;
+  }
+  std::optional<uint64_t> bound;
+  for (const TableJump *j : jumps)
+    if (j->jump.entries)
+      bound = std::max(bound.value_or(0), *j->jump.entries);
+  auto words = in.contents(*s);
+  uint64_t end = s->addr() + words.size();
+  auto isOtherReference = [&](uint64_t a) {
+    return std::binary_search(code.dataReferences.begin(), code.dataReferences.end(), a);
+  };
+  uint64_t claimed = 0;
+  for (uint64_t i = 0; !bound || i < *bound; ++i) {
+    uint64_t place = base + 4 * i;
+    if (place < base || end - place < 4 || place + 4 > end) {
+      if (bound)
+        pinJumps("jump table runs past its section");
+      break;
+    }
+    if (!bound && i && (isOtherReference(place) || fieldAtPlace.count(place)))
+      break;
+    int32_t value;
+    std::memcpy(&value, words.data() + (place - s->addr()), 4);
+    uint64_t label = base + int64_t(value);
+    if (!isLabel(label)) {
+      if (!bound)
+        break;
+      pinJumps("jump table entry leads outside code");
+      pinAt(label, "target of a jump table entry that is not an instruction", place);
+      continue;
+    }
+    Field f;
+    f.kind = Field::DataRelative;
+    f.size = 4;
+    f.place = place;
+    f.base = base;
+    f.target = label;
+    f.what = "jump table entry";
+    addField(f);
+    ++claimed;
+  }
+  if (!claimed)
+    pinJumps("jump table with no entry found");
+}
+
+// SystemTap probes (.note.stapsdt, glibc has them): each note holds the
+// address of its probe, which static relocations would have described.
+void Rewriter::collectProbeFields() {
+  constexpr uint32_t NoteStapsdt = 3;
+  for (const Section &s : in.sections()) {
+    if (s.type() != SHT_NOTE || s.name != ".note.stapsdt" || !s.hasFileData())
+      continue;
+    auto bytes = in.contents(s);
+    for (uint64_t off = 0; bytes.size() - off >= 12;) {
+      uint32_t nameSize, descSize, type;
+      std::memcpy(&nameSize, bytes.data() + off, 4);
+      std::memcpy(&descSize, bytes.data() + off + 4, 4);
+      std::memcpy(&type, bytes.data() + off + 8, 4);
+      uint64_t desc = off + 12 + ((uint64_t(nameSize) + 3) & ~uint64_t(3));
+      uint64_t next = desc + ((uint64_t(descSize) + 3) & ~uint64_t(3));
+      if (next > bytes.size())
+        fatal(in.where(s, off) + ": note runs past the section's end");
+      if (type == NoteStapsdt && nameSize == 8 && !std::memcmp(bytes.data() + off + 12, "stapsdt", 8) &&
+          descSize >= 8) {
+        uint64_t pc;
+        std::memcpy(&pc, bytes.data() + desc, 8);
+        if (text.contains(pc)) {
+          Field f;
+          f.kind = Field::Absolute;
+          f.size = 8;
+          f.place = s.isAlloc() ? s.addr() + desc : desc;
+          f.section = s.isAlloc() ? 0 : s.index;
+          f.target = pc;
+          f.what = "probe address";
+          addField(f);
+        }
+      }
+      off = next;
+    }
+  }
+}
+
+// Bytes that did not decode may hold a branch anywhere: each 32-bit or
+// 8-bit displacement they could hold keeps its target in place.
+void Rewriter::pinTargetsOfBytes(std::span<const uint8_t> bytes, uint64_t address, size_t fromBlock) {
+  for (uint64_t off = 0; off < bytes.size(); ++off) {
+    uint64_t p = address + off;
+    uint64_t targets[2] = {p + 1 + int64_t(int8_t(bytes[off])), 0};
+    if (bytes.size() - off >= 4) {
+      int32_t disp;
+      std::memcpy(&disp, bytes.data() + off, 4);
+      targets[1] = p + 4 + int64_t(disp);
+    }
+    for (uint64_t t : targets)
+      if (code.isInstructionStart(text, t) && blockAt(code.blocks, t) != fromBlock)
+        pinAt(t, "may be the target of code that did not decode", p);
+  }
+}
+
+void Rewriter::pinTargetsOfUndecodedCode() {
+  auto textBytes = in.contents(in.sections()[text.section]);
+  for (size_t bi = 0; bi < code.blocks.size(); ++bi) {
+    const Block &b = code.blocks[bi];
+    if (!b.decoded)
+      pinTargetsOfBytes(textBytes.subspan(b.start - text.start, b.bodyEnd - b.start), b.start, bi);
+  }
+  for (unsigned index : code.undecodedSections) {
+    const Section &s = in.sections()[index];
+    pinTargetsOfBytes(in.contents(s), s.addr(), code.blocks.size());
+  }
+}
+
+// The rule that makes a rewrite without static relocations safe: every
+// 4-byte word of loaded data that, read as an offset from itself or from
+// the closest address below it that code refers to (a table base), leads to
+// code, and that no field describes, keeps that code in place. So does an
+// 8-byte word that leads to an instruction from itself.
+void Rewriter::pinOrphanWords() {
+  std::vector<std::pair<uint64_t, uint64_t>> claimed; // [place, end) of data-side fields
+  for (const Field &f : fields)
+    if (f.section == 0)
+      claimed.push_back({f.place, f.place + f.size});
+  std::sort(claimed.begin(), claimed.end());
+  for (const Section *s : loaded) {
+    bool described = s->name == ".eh_frame" || s->name == ".eh_frame_hdr"; // checked FDE by FDE
+    bool words = s->type() == SHT_PROGBITS || s->type() == SHT_INIT_ARRAY || s->type() == SHT_FINI_ARRAY ||
+                 s->type() == SHT_PREINIT_ARRAY;
+    if (!s->isExecutable() && words && !described)
+      pinOrphanWordsOf(*s, claimed);
+  }
+}
+
+void Rewriter::pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint64_t, uint64_t>> claimed) {
+  auto bytes = in.contents(s);
+  auto next = std::lower_bound(claimed.begin(), claimed.end(), std::pair<uint64_t, uint64_t>(s.addr(), 0));
+  auto refs = std::span<const uint64_t>(code.dataReferences);
+  auto ref = std::upper_bound(refs.begin(), refs.end(), s.addr());
+  auto pinLabel = [&](uint64_t t, uint64_t from) {
+    if (code.isInstructionStart(text, t))
+      pinAt(t, "its address may be stored in data as an offset", from);
+    else if (isLabel(t))
+      pinAt(t - 1, "its address may be stored in data as an offset", from); // the end of a function
+  };
+  for (uint64_t a = (s.addr() + 3) & ~uint64_t(3); a + 4 <= s.addr() + bytes.size(); a += 4) {
+    while (next != claimed.end() && next->second <= a)
+      ++next;
+    if (next != claimed.end() && next->first < a + 4)
+      continue; // a field covers it
+    while (ref != refs.end() && *ref <= a)
+      ++ref;
+    int32_t value;
+    std::memcpy(&value, bytes.data() + (a - s.addr()), 4);
+    if (isLabel(a + int64_t(value)))
+      pinLabel(a + int64_t(value), a);
+    if (ref != refs.begin() && *(ref - 1) >= s.addr() && isLabel(*(ref - 1) + int64_t(value)))
+      pinLabel(*(ref - 1) + int64_t(value), a);
+    if (a % 8 == 0 && a + 8 <= s.addr() + bytes.size() && (next == claimed.end() || next->first >= a + 8)) {
+      int64_t wide;
+      std::memcpy(&wide, bytes.data() + (a - s.addr()), 8);
+      if (code.isInstructionStart(text, a + wide))
+        pinLabel(a + wide, a);
+    }
   }
 }
 
@@ -827,20 +1055,15 @@ RewriteResult Rewriter::run() {
   std::sort(loaded.begin(), loaded.end(), [](const Section *a, const Section *b) { return a->addr() < b->addr(); });
   report.textStart = text.start;
   report.textSize = text.end - text.start;
-  if (!in.findSectionOfType(SHT_SYMTAB))
-    fatal(in.name() + ": no .symtab: function boundaries are unknown in a stripped file; "
-                      "rewrite the unstripped binary and strip the result");
   readRelocations();
   fdes = readEhFrame(in);
-  std::map<uint64_t, uint64_t> fdeRanges;
-  for (const Fde &f : fdes)
-    fdeRanges.emplace(f.pcBegin, f.pcEnd);
   phase("read", "decoding .text");
-  code = analyseCode(in, text, fdeRanges);
+  code = analyseCode(in, text, fdes, relocationFree);
   phase("decode", "finding references");
   bondUnwindRanges();
   computeGroups();
-  checkDebugInfo();
+  if (!relocationFree) // else checkRelocationFree decided
+    checkDebugInfo();
   collectDataFields();
   phase("references", "placing");
   place();

@@ -36,6 +36,10 @@ private:
   uint64_t map(uint64_t a, bool inclusiveEnd = false) const;
   bool checkStructure();
   void buildMap();
+  void buildMapFromUnwindAndDynamicSymbols();
+  void addFunction(uint64_t from, uint64_t size, uint64_t to);
+  void mergeFunctions();
+  void explainDataWords();
   void checkCode();
   void checkOtherCode();
   void checkUnwind();
@@ -67,6 +71,9 @@ private:
     uint8_t width = 8;
     Kind kind = Fixed;
     bool isSigned = false;
+    /// Read as a possible entry only because nothing describes the data
+    /// (relocationFree): yields to any word that overlaps it.
+    bool implied = false;
   };
   void explain(uint64_t place, uint8_t width, Word::Kind kind, bool isSigned = false) {
     explained.push_back({place, width, kind, isSigned});
@@ -82,6 +89,8 @@ private:
   /// Addresses outside .text that decoded code refers to RIP-relatively:
   /// jump table bases among them. Sorted.
   std::vector<uint64_t> dataReferences;
+  /// No static relocations for .text: no relocation describes a jump table.
+  bool relocationFree = false;
 };
 
 uint64_t Verifier::map(uint64_t a, bool inclusiveEnd) const {
@@ -123,11 +132,47 @@ bool Verifier::checkStructure() {
   return report.problems.empty();
 }
 
+void Verifier::addFunction(uint64_t from, uint64_t size, uint64_t to) {
+  // The rewriter clips a function to .text; so does the map.
+  uint64_t textEnd = text->addr() + text->size();
+  if (from < text->addr() || from >= textEnd)
+    return;
+  size = std::min(size, textEnd - from);
+  if (size)
+    functions.push_back({from, size, to});
+}
+
+// Sorts the functions and merges each run of overlapping ones into one
+// range, so that map() is a lookup; aliases and overlaps must agree on the
+// displacement.
+void Verifier::mergeFunctions() {
+  std::sort(functions.begin(), functions.end(),
+            [](const Moved &l, const Moved &r) { return l.from < r.from || (l.from == r.from && l.size > r.size); });
+  for (size_t i = 1; i < functions.size(); ++i) {
+    const Moved &p = functions[i - 1], &c = functions[i];
+    if (c.from < p.from + p.size && int64_t(c.to - c.from) != int64_t(p.to - p.from))
+      problem("overlapping functions at " + hex(p.from) + " and " + hex(c.from) + " moved apart");
+  }
+  report.functions = functions.size();
+  for (const Moved &m : functions)
+    report.movedFunctions += m.to != m.from;
+  std::vector<Moved> merged;
+  for (const Moved &m : functions) {
+    if (!merged.empty() && m.from < merged.back().from + merged.back().size)
+      merged.back().size = std::max(merged.back().size, m.from + m.size - merged.back().from);
+    else
+      merged.push_back(m);
+  }
+  functions = std::move(merged);
+}
+
 void Verifier::buildMap() {
   const Section *a = before.findSectionOfType(SHT_SYMTAB);
   const Section *b = after.findSectionOfType(SHT_SYMTAB);
+  if (!a && !b)
+    return buildMapFromUnwindAndDynamicSymbols();
   if (!a || !b) {
-    problem("no .symtab to find the functions by");
+    problem(".symtab was added or removed");
     return;
   }
   auto x = before.symbols(*a), y = after.symbols(*b);
@@ -148,34 +193,9 @@ void Verifier::buildMap() {
     if (!size)
       if (auto it = fdeEnd.find(s.value); it != fdeEnd.end() && it->second > s.value)
         size = it->second - s.value;
-    // The rewriter clips a function to .text; so does the map.
-    uint64_t textEnd = text->addr() + text->size();
-    if (s.value < text->addr() || s.value >= textEnd)
-      continue;
-    size = std::min(size, textEnd - s.value);
-    if (size)
-      functions.push_back({s.value, size, t.value});
+    addFunction(s.value, size, t.value);
   }
-  std::sort(functions.begin(), functions.end(),
-            [](const Moved &l, const Moved &r) { return l.from < r.from || (l.from == r.from && l.size > r.size); });
-  // Aliases and overlaps must agree on the displacement.
-  for (size_t i = 1; i < functions.size(); ++i) {
-    const Moved &p = functions[i - 1], &c = functions[i];
-    if (c.from < p.from + p.size && int64_t(c.to - c.from) != int64_t(p.to - p.from))
-      problem("overlapping functions at " + hex(p.from) + " and " + hex(c.from) + " moved apart");
-  }
-  report.functions = functions.size();
-  for (const Moved &m : functions)
-    report.movedFunctions += m.to != m.from;
-  // One range per run of overlapping functions, so map() is a lookup.
-  std::vector<Moved> merged;
-  for (const Moved &m : functions) {
-    if (!merged.empty() && m.from < merged.back().from + merged.back().size)
-      merged.back().size = std::max(merged.back().size, m.from + m.size - merged.back().from);
-    else
-      merged.push_back(m);
-  }
-  functions = std::move(merged);
+  mergeFunctions();
   // Every other symbol in .text moves with the function holding it.
   for (size_t i = 0; i < x.size(); ++i)
     if (x[i].shndx == text->index && x[i].type != STT_SECTION) {
@@ -184,6 +204,27 @@ void Verifier::buildMap() {
         problem("symbol " + x[i].name + " at " + hex(x[i].value) + " is at " + hex(y[i].value) +
                 ", expected " + hex(map(x[i].value)));
     }
+}
+
+// A stripped file: its functions are its FDEs' ranges and its sized
+// dynamic symbols, each where the rewritten file's FDE or symbol says.
+// checkUnwind and checkDynamic then check those against the map.
+void Verifier::buildMapFromUnwindAndDynamicSymbols() {
+  auto x = readEhFrame(before), y = readEhFrame(after);
+  if (x.size() != y.size()) {
+    problem(".eh_frame has a different number of FDEs");
+    return;
+  }
+  for (size_t i = 0; i < x.size(); ++i)
+    if (x[i].pcEnd > x[i].pcBegin)
+      addFunction(x[i].pcBegin, x[i].pcEnd - x[i].pcBegin, y[i].pcBegin);
+  if (const Section *d = before.findSectionOfType(SHT_DYNSYM)) {
+    auto ds = before.symbols(*d), dt = after.symbols(after.sections()[d->index]);
+    for (size_t i = 0; i < ds.size() && i < dt.size(); ++i)
+      if (ds[i].shndx == text->index && ds[i].isFunction() && ds[i].size)
+        addFunction(ds[i].value, ds[i].size, dt[i].value);
+  }
+  mergeFunctions();
 }
 
 void Verifier::checkCode() {
@@ -493,6 +534,23 @@ uint64_t Verifier::expectedEntry(const Section &s, uint64_t place, uint32_t oldV
   return oldValue;
 }
 
+// Without static relocations, nothing says which words of data are jump
+// table entries or other offsets to code: every aligned 4-byte word of
+// loaded data is read as one (checkWord: it must follow the code it reads
+// as, relative to itself or to a table base, or hold what it held).
+void Verifier::explainDataWords() {
+  for (const Section &s : before.sections()) {
+    bool words = s.type() == SHT_PROGBITS || s.type() == SHT_INIT_ARRAY || s.type() == SHT_FINI_ARRAY ||
+                 s.type() == SHT_PREINIT_ARRAY;
+    if (!s.isAlloc() || !s.hasFileData() || s.isExecutable() || !words || s.name == ".eh_frame" ||
+        s.name == ".eh_frame_hdr")
+      continue;
+    uint64_t end = s.addr() + before.contents(s).size();
+    for (uint64_t a = (s.addr() + 3) & ~uint64_t(3); a + 4 <= end; a += 4)
+      explained.push_back({a, 4, Word::TableEntry, false, true});
+  }
+}
+
 void Verifier::checkWord(const Section &s, const Word &w, std::span<const uint8_t> x,
                          std::span<const uint8_t> y) {
   uint64_t rel = w.place - s.addr();
@@ -547,6 +605,8 @@ void Verifier::checkData() {
     // Every described word holds what it must, changed or not.
     uint64_t covered = s.addr(); // bytes below are described or unchanged
     for (auto it = first; it != explained.end() && it->place < s.addr() + x.size(); ++it) {
+      if (it->implied && it->place < covered)
+        continue; // part of a word described otherwise
       uint64_t rel = it->place - s.addr();
       if (x.size() - rel < it->width) {
         problem(s.name + ": a relocation at " + hex(it->place) + " reaches past the section's end");
@@ -572,11 +632,16 @@ void Verifier::checkData() {
 VerifyReport Verifier::run() {
   if (!checkStructure())
     return report;
+  relocationFree = std::none_of(before.sections().begin(), before.sections().end(), [&](const Section &s) {
+    return s.type() == SHT_RELA && !s.isAlloc() && s.header.sh_info == text->index;
+  });
   buildMap();
   checkCode();
   checkOtherCode();
   checkUnwind();
   checkDynamic();
+  if (relocationFree)
+    explainDataWords();
   checkData();
   return report;
 }

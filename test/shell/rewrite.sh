@@ -8,15 +8,18 @@ require gcc g++ clang-19 gdb addr2line llvm-dwarfdump-19 python3 eu-elflint /usr
 cd "$WORK"
 IN=$SRC/test/inputs/rewrite
 gcc -O2 -Wl,-q "$IN/subject.c" -o subject
-gcc -O2 "$IN/subject.c" -o norelocs
-gcc -O2 -Wl,-q "$IN/subject.c" -o stripped && strip stripped
+gcc -O2 -fno-pie -no-pie "$IN/subject.c" -o norelocs
+gcc -O2 -g "$IN/subject.c" -o release-debug
 g++ -O2 -Wl,-q "$IN/subject.cpp" -o other
 
 # Bad input.
-expect_error 2 "elfopt: error: norelocs: no static relocations for .text, so references to moved code cannot all be found; relink with -Wl,--emit-relocs (-Wl,-q)" \
+expect_error 2 "elfopt: error: norelocs: a non-PIE executable without static relocations for .text: its code and data hold absolute code addresses that nothing marks; relink with -Wl,--emit-relocs (-Wl,-q), or as PIE" \
   "$ELFOPT" rewrite norelocs --random-order 1 -o out
-expect_error 2 "elfopt: error: stripped: no .symtab: function boundaries are unknown in a stripped file; rewrite the unstripped binary and strip the result" \
-  "$ELFOPT" rewrite stripped --random-order 1 -o out
+expect_error 2 "elfopt: error: release-debug: without static relocations nothing says where the debug info holds code addresses, so it cannot follow the new layout; pass --strip-debug to drop it, or relink with -Wl,--emit-relocs (-Wl,-q)" \
+  "$ELFOPT" rewrite release-debug --random-order 1 -o out
+check "a release PIE with debug info is rewritten with --strip-debug" \
+  bash -c "'$ELFOPT' rewrite release-debug --random-order 1 --strip-debug -o release-debug.new >/dev/null &&
+           cmp <(./release-debug 2>&1; echo \$?) <(./release-debug.new 2>&1; echo \$?)"
 "$ELFOPT" record -o other.profile -- ./other >/dev/null 2>&1
 check "a profile of another program is refused" \
   bash -c "! '$ELFOPT' rewrite subject --profile other.profile -o out 2>err.txt && grep -q 'other.profile' err.txt"

@@ -1,8 +1,8 @@
 //===- Verify.h - check a rewritten file against its original ---*- C++ -*-===//
 //
 // Independent of the rewriter: the only thing taken from the rewritten file
-// is where each function went (its .symtab values). From that map alone it
-// checks that
+// is where each function went (its .symtab values; in a file without one,
+// its .dynsym values and FDEs). From that map alone it checks that
 //   - headers, program headers and every section's place are unchanged;
 //   - every instruction of every function decodes to the same instruction,
 //     and each PC-relative operand refers to the map of what it referred to;
@@ -11,7 +11,10 @@
 //   - dynamic relocations, symbols, the entry point and DT_INIT/DT_FINI
 //     follow the map;
 //   - outside .text, the only bytes that changed are words that relocations,
-//     the GOT or FDEs describe, and each holds the map of its old value.
+//     the GOT or FDEs describe, and each holds the map of its old value;
+//   - in a file without static relocations for .text, every 4-byte word of
+//     loaded data that reads as a code address, relative to itself or to the
+//     closest address below it that code refers to, follows that code.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
