@@ -781,14 +781,18 @@ void Rewriter::place() {
   for (const Placed &g : placed)
     items.push_back({g.start, g.bodyEnd, g.align, g.isCxx, g.pinned, g.rank});
   Placement placement = placeItems(items, text.start, text.end);
-  if (placement.orderIgnored) {
+  if (!placement.fits) {
+    // Nothing is lost by keeping the layout: the output is still sound, and
+    // the report says why nothing moved.
+    warn(in.name() + ": the movable functions do not fit around the " + std::to_string(report.pinnedBlocks) +
+         " kept in place (" + std::to_string(report.pinnedBytes) + " bytes); nothing moves");
+    report.orderIgnored = true;
+    for (size_t g = 0; g < placed.size(); ++g)
+      placement.newStart[g] = placed[g].start;
+  } else if (placement.orderIgnored) {
     warn(in.name() + ": the functions fit around the ones kept in place only when packed by "
                      "size; the order is not followed");
     report.orderIgnored = true;
-  }
-  if (!placement.fits) {
-    dumpBlocks();
-    fatal(in.name() + ": the movable functions do not fit around the pinned ones in .text");
   }
   const std::vector<uint64_t> &newStart = placement.newStart;
 
@@ -809,8 +813,9 @@ void Rewriter::place() {
         const Block &b = code.blocks[k];
         if (!b.isFunction)
           continue;
-        (gr.pinned ? report.orderedPinned : report.orderedPlaced) += 1;
-        (gr.pinned ? report.orderedPinnedBytes : report.orderedFrontBytes) += b.bodyEnd - b.start;
+        bool stays = gr.pinned || !placement.fits;
+        (stays ? report.orderedPinned : report.orderedPlaced) += 1;
+        (stays ? report.orderedPinnedBytes : report.orderedFrontBytes) += b.bodyEnd - b.start;
       }
   }
   map.finish();

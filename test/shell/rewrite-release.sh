@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Release binaries: the rewrite without static relocations. The matrix's
+# programs (test/inputs/rewrite/subject.{c,cpp}) and the switch-heavy
+# program of gen-switches.sh, built WITHOUT --emit-relocs by {gcc, clang} x
+# {-O0, -O2, -O3} x {ld.bfd, gold, lld, mold}, as PIE and as shared library
+# plus program, each rewritten unstripped and after `strip --strip-all`,
+# with a random order (and at -O2 a recorded one): same output and exit
+# status, `verify` passes, eu-elflint has nothing new to say. Where the
+# compiler made jump tables (switches, -O2 and -O3) they must have been found
+# from the code, and most of the code must have moved: a rewrite that keeps
+# everything in place would pass the rest. Under the sanitizers only -O2.
+source "$(dirname "$0")/lib.sh"
+require gcc g++ clang-19 clang++-19 ld.bfd ld.gold ld.lld mold eu-elflint strip python3
+cd "$WORK"
+IN=$SRC/test/inputs/rewrite
+bash "$IN/gen-switches.sh" switches 6 5
+opts=(-O0 -O2 -O3)
+[[ ${ELFOPT_SANITIZED:-0} == 1 ]] && opts=(-O2)
+ran=0 skipped=0
+
+run_and_capture() { # BINARY OUT [LIBDIR]: stdout+stderr to OUT, then the exit status
+  local bin=$1 out=$2 libdir=${3:-}
+  LD_LIBRARY_PATH=$libdir timeout 20 "./$bin" >"$out" 2>&1
+  echo "exit $?" >>"$out"
+}
+same_behaviour() { # PROGRAM-A PROGRAM-B [LIBDIR-A LIBDIR-B]
+  run_and_capture "$1" "$1.a.out" "${3:-}"
+  run_and_capture "$2" "$2.b.out" "${4:-}"
+  cmp -s "$1.a.out" "$2.b.out"
+}
+lint() { eu-elflint --gnu-ld "$1" 2>&1 | sed "s|$1|FILE|g"; }
+# json_field FILE KEY...: a number from the rewrite's --json report.
+json_field() {
+  python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+for k in sys.argv[2:]: d = d.get(k, 0) if isinstance(d, dict) else 0
+print(d or 0)' "$@"
+}
+
+# rewrite_and_check NAME TARGET PROGRAM KIND SEED: rewrites TARGET (the
+# program, or its library in orig-NAME/) and runs PROGRAM on the result.
+rewrite_and_check() {
+  local name=$1 target=$2 program=$3 kind=$4 seed=$5 out
+  out=$target.r
+  [[ $kind == shared ]] && out=new-$name/$(basename "$target")
+  if ! "$ELFOPT" rewrite "$target" --random-order "$seed" --json -o "$out" >"$name.json" 2>"$name.err"; then
+    fail "$name: rewrite failed: $(tail -3 "$name.err")"
+    return 1
+  fi
+  check "$name: verify" "$ELFOPT" verify "$target" "$out" >/dev/null
+  if [[ $kind == shared ]]; then
+    check "$name: same output and exit status" same_behaviour "$program" "$program" "orig-$name" "new-$name"
+  else
+    check "$name: same output and exit status" same_behaviour "$program" "$out"
+  fi
+  check "$name: eu-elflint reports nothing new" cmp -s <(lint "$target") <(lint "$out")
+}
+
+build() { # NAME KIND COMPILER FLAGS... -- SOURCES...: builds NAME (and orig-NAME/lib*.so)
+  local name=$1 kind=$2 compiler=$3
+  shift 3
+  local flags=() sources=()
+  while [[ $1 != -- ]]; do flags+=("$1"); shift; done
+  shift
+  sources=("$@")
+  if [[ $kind == pie ]]; then
+    "$compiler" "${flags[@]}" -fPIE -pie "${sources[@]}" -o "$name"
+  else
+    mkdir -p "orig-$name" "new-$name"
+    if [[ ${sources[0]} != switches/* ]]; then
+      "$compiler" "${flags[@]}" -fPIC -shared -Dmain=subject_main "${sources[@]}" -o "orig-$name/libsubject.so" &&
+        gcc -O2 "$IN/driver.c" -L "orig-$name" -lsubject -o "$name"
+    else
+      "$compiler" "${flags[@]}" -fPIC -shared switches/unit*.c -o "orig-$name/libunits.so" &&
+        gcc -O2 switches/main.c -L "orig-$name" -lunits -o "$name"
+    fi
+  fi
+}
+
+for program in c cpp switches; do
+  for cc in gcc clang; do
+    case $program/$cc in
+    c/gcc | switches/gcc) compiler=gcc ;; cpp/gcc) compiler=g++ ;;
+    c/clang | switches/clang) compiler=clang-19 ;; cpp/clang) compiler=clang++-19 ;;
+    esac
+    sources=("$IN/subject.$program")
+    [[ $program == switches ]] && sources=(switches/*.c)
+    for opt in "${opts[@]}"; do
+      for kind in pie shared; do
+        for ld in bfd gold lld mold; do
+          name=$program-$cc$opt-$kind-$ld
+          if ! build "$name" "$kind" "$compiler" "$opt" -fuse-ld=$ld -- "${sources[@]}" >build.log 2>&1; then
+            skipped=$((skipped + 1))
+            continue
+          fi
+          target=$name lib=
+          if [[ $kind == shared ]]; then
+            lib=orig-$name
+            target=$(echo "$lib"/lib*.so)
+          fi
+          run_and_capture "$name" "$name.check" "$lib"
+          if ! grep -q "exit 0\|exit 3[0-9]" "$name.check"; then
+            skipped=$((skipped + 1))
+            continue
+          fi
+          ran=$((ran + 1))
+          check "$name: built without static relocations for .text" bash -c "! readelf -SW '$target' | grep -q ' .rela.text '"
+          rewrite_and_check "$name" "$target" "$name" "$kind" "$ran" || continue
+          if [[ $program == switches && $opt != -O0 ]]; then
+            check "$name: jump table entries found from the code" \
+              test "$(json_field "$name.json" updated "jump table entry")" -gt 0
+            moved=$(json_field "$name.json" blocks movedBytes) size=$(json_field "$name.json" text bytes)
+            check "$name: most of .text moved ($moved of $size bytes)" test $((moved * 100)) -ge $((size * 60))
+          fi
+          # Stripped: functions from FDEs and .dynsym only.
+          stripped=$name-stripped
+          if [[ $kind == shared ]]; then
+            mkdir -p "orig-$stripped" "new-$stripped"
+            strip --strip-all -o "orig-$stripped/$(basename "$target")" "$target"
+            cp "$name" "$stripped"
+            rewrite_and_check "$stripped" "orig-$stripped/$(basename "$target")" "$stripped" shared "$ran"
+          else
+            strip --strip-all -o "$stripped" "$target"
+            rewrite_and_check "$stripped" "$stripped" "$stripped" pie "$ran"
+          fi
+          # A recorded order, as a user would get it, from the stripped program.
+          if [[ $opt == -O2 && $kind == pie ]]; then
+            "$ELFOPT" record -o "$stripped.profile" -- "./$stripped" >/dev/null 2>&1
+            if [[ -s $stripped.profile ]]; then
+              check "$stripped: rewrite with the recorded order" \
+                "$ELFOPT" rewrite "$stripped" --profile "$stripped.profile" -o "$stripped.rec" >/dev/null
+              check "$stripped: same output (recorded order)" same_behaviour "$stripped" "$stripped.rec"
+            else
+              fail "$stripped: record failed"
+            fi
+          fi
+        done
+      done
+    done
+  done
+done
+echo "rewrite-release: $ran builds ran (each unstripped and stripped), $skipped not buildable or runnable here"
+check "at least 120 builds ran (or 40 under the sanitizers)" \
+  test "$ran" -ge "$([[ ${ELFOPT_SANITIZED:-0} == 1 ]] && echo 40 || echo 120)"
+finish
