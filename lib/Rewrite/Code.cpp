@@ -474,7 +474,7 @@ std::vector<uint64_t> codeEntries(const CodeFacts &facts, const std::vector<Fde>
 void classifyRegisterJumps(CodeFacts &facts, const TextBytes &bytes, const std::vector<Fde> &fdes) {
   std::vector<uint64_t> entries = codeEntries(facts, fdes);
   auto isLabel = [&](uint64_t a) { return std::binary_search(entries.begin(), entries.end(), a); };
-  Decoder decoder;
+  Decoder decoder(/*describeOperations=*/true);
   std::vector<DecodedInstruction> code;
   for (size_t bi = 0; bi < facts.blocks.size(); ++bi) {
     Block &blk = facts.blocks[bi];

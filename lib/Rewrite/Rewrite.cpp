@@ -80,6 +80,7 @@ private:
   void pinTargetsOfUndecodedCode();
   void pinTargetsOfBytes(std::span<const uint8_t> bytes, uint64_t address, size_t fromBlock);
   void pinOrphanWords();
+  void keepEnteredPadding();
   void pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint64_t, uint64_t>> claimed);
   void collectRelocationFields(const Relocations &r);
   void textRelocation(const Relocations &r, const ELFT::Rela &e, const Symbol &sym);
@@ -246,6 +247,7 @@ void Rewriter::collectDataFields() {
   // With every field known: any other word that reads as a code address keeps it in place.
   if (relocationFree)
     pinOrphanWords();
+  keepEnteredPadding();
   // Last, with every field known: overlapping ones would make the output order-dependent.
   checkOverlaps();
 }
@@ -657,6 +659,28 @@ void Rewriter::pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint
         pinLabel(a + wide, a);
     }
   }
+}
+
+// Padding that something refers to is code: a function entered through the
+// nops before the next one (libLLVM has function pointers to such entries).
+// Both blocks and the bytes between keep their place. A branch or table
+// entry to a function's very end is GCC's label for unreachable cases; an
+// address stored in data that points there is an entry.
+void Rewriter::keepEnteredPadding() {
+  for (const auto *list : {&code.fields, &fields})
+    for (const Field &f : *list) {
+      if (!text.contains(f.target))
+        continue;
+      size_t bi = blockAt(code.blocks, f.target);
+      Block &b = code.blocks[bi];
+      if (f.target < b.bodyEnd || (f.target == b.bodyEnd && f.kind != Field::Absolute))
+        continue;
+      std::string at = "at " + hex(f.target);
+      b.bodyEnd = b.end;
+      pin(b, "entered in the padding after it", at);
+      if (bi + 1 < code.blocks.size())
+        pin(code.blocks[bi + 1], "entered in the padding before it", at);
+    }
 }
 
 // Two descriptions of overlapping bytes (a hostile or corrupt relocation

@@ -50,6 +50,11 @@ Shape shapeOf(llvm::StringRef name) {
       .Default(Shape::Other);
 }
 
+bool isPaddingName(llvm::StringRef name) {
+  return name.starts_with("NOOP") || name == "NOP" || name == "INT3" ||
+         name.starts_with("DATA16_PREFIX") || name == "CS_PREFIX";
+}
+
 // What a call may change: rax, rcx, rdx, rsi, rdi, r8-r11 (the SysV ABI).
 constexpr uint16_t CallerSaved = 0x0fc7;
 
@@ -66,11 +71,19 @@ struct Decoder::Impl {
   std::unique_ptr<llvm::MCDisassembler> disassembler;
   std::unique_ptr<llvm::MCInstrAnalysis> analysis;
   AddressingRegisters addressing; ///< register numbers, found by name
-  std::vector<Shape> shapes;        ///< by opcode
+  /// By opcode: what decode() would otherwise find by name, per instruction.
+  struct OpcodeFacts {
+    Shape shape = Shape::Other;
+    bool isPadding = false;
+    bool stops = false; ///< hlt, int3, ud1, ud2: control does not continue
+  };
+  std::vector<OpcodeFacts> opcodes;
   std::vector<int8_t> family;       ///< by register: its general-purpose family, or -1
+  bool describeOperations = false;
 };
 
-Decoder::Decoder() : impl(std::make_unique<Impl>()) {
+Decoder::Decoder(bool describeOperations) : impl(std::make_unique<Impl>()) {
+  impl->describeOperations = describeOperations;
   static std::once_flag once;
   std::call_once(once, [] {
     LLVMInitializeX86TargetInfo();
@@ -105,9 +118,12 @@ Decoder::Decoder() : impl(std::make_unique<Impl>()) {
   }
   if (!regs.rip || !regs.fs || !regs.gs)
     fatal("LLVM's x86-64 register names lack RIP, FS or GS", ExitInternal);
-  m.shapes.resize(m.instrInfo->getNumOpcodes());
-  for (unsigned op = 0; op < m.shapes.size(); ++op)
-    m.shapes[op] = shapeOf(m.instrInfo->getName(op));
+  m.opcodes.resize(m.instrInfo->getNumOpcodes());
+  for (unsigned op = 0; op < m.opcodes.size(); ++op) {
+    llvm::StringRef name = m.instrInfo->getName(op);
+    m.opcodes[op] = {shapeOf(name), isPaddingName(name),
+                     name == "HLT" || name == "INT3" || name == "UD2" || name.starts_with("UD1")};
+  }
   // Each general-purpose register and its parts (%rax, %eax, %ax, %al, %ah).
   static const char *const wide[16] = {"RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI",
                                        "R8",  "R9",  "R10", "R11", "R12", "R13", "R14", "R15"};
@@ -135,10 +151,6 @@ int32_t read32(const uint8_t *p) {
   return v;
 }
 
-bool isPaddingName(llvm::StringRef name) {
-  return name.starts_with("NOOP") || name == "NOP" || name == "INT3" ||
-         name.starts_with("DATA16_PREFIX") || name == "CS_PREFIX";
-}
 
 // The address a RIP-relative memory operand refers to. LLVM's analysis
 // gives up on an operand with a segment register, yet in 64-bit mode CS,
@@ -200,7 +212,7 @@ Operation describeOperation(const Decoder::Impl &m, const llvm::MCInst &inst, co
     return true;
   };
   // An x86 memory operand is five MC operands: base, scale, index, displacement, segment.
-  switch (m.shapes[inst.getOpcode()]) {
+  switch (m.opcodes[inst.getOpcode()].shape) {
   case Shape::Lea:
     if (operand(5) && operand(1)->isReg() && operand(1)->getReg() == m.addressing.rip && operand(3)->isReg() &&
         !operand(3)->getReg()) {
@@ -289,14 +301,17 @@ std::optional<Instruction> Decoder::decode(std::span<const uint8_t> bytes, uint6
   Instruction out;
   out.opcode = inst.getOpcode();
   out.size = size;
-  llvm::StringRef name = m.instrInfo->getName(inst.getOpcode());
-  out.isPadding = isPaddingName(name);
+  const Decoder::Impl::OpcodeFacts &facts = m.opcodes[inst.getOpcode()];
+  out.isPadding = facts.isPadding;
   const llvm::MCInstrDesc &desc = m.instrInfo->get(inst.getOpcode());
-  out.operation = describeOperation(m, inst, desc);
+  if (m.describeOperations)
+    out.operation = describeOperation(m, inst, desc);
+  else if (facts.shape == Shape::JumpRegister)
+    out.operation.kind = Operation::IndirectJump; // all a first pass asks
+
   // A call that ends a function calls something that does not return.
   out.endsFlow = desc.isReturn() || desc.isTrap() || desc.isCall() ||
-                 (desc.isBranch() && !desc.isConditionalBranch()) || name == "HLT" ||
-                 name == "INT3" || name == "UD2" || name.starts_with("UD1");
+                 (desc.isBranch() && !desc.isConditionalBranch()) || facts.stops;
 
   uint64_t next = a + size;
   uint64_t target = 0;

@@ -45,7 +45,7 @@ struct Function {
     return add(b);
   }
   std::vector<IndirectJump> jumps() const {
-    static Decoder decoder;
+    static Decoder decoder(/*describeOperations=*/true);
     std::vector<DecodedInstruction> code;
     for (uint64_t off = 0; off < bytes.size();) {
       auto inst = decoder.decode(std::span(bytes).subspan(off), At + off);

@@ -57,12 +57,14 @@ struct Instruction {
   /// not be located (a 16-bit branch, an ambiguous encoding).
   bool understood = true;
   std::optional<PcRelativeField> field;
-  Operation operation;
+  Operation operation; ///< in full only from a Decoder that describes operations
 };
 
 class Decoder {
 public:
-  Decoder();
+  /// \p describeOperations: fill Instruction::operation in full (it costs
+  /// time); otherwise only its kind, and only for IndirectJump.
+  explicit Decoder(bool describeOperations = false);
   ~Decoder();
   /// The instruction at the start of \p bytes, linked at \p address.
   std::optional<Instruction> decode(std::span<const uint8_t> bytes, uint64_t address) const;
