@@ -35,6 +35,7 @@
 #include <iterator>
 #include <map>
 #include <random>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,6 +54,49 @@ po::variables_map parse(const char *command, const std::vector<std::string> &arg
     throw UsageError{command, e.what()};
   }
   return vm;
+}
+
+ProgressLine::ProgressLine(bool wanted) : enabled(wanted && ::isatty(2)) {
+  if (enabled)
+    setBeforeWarning([this] { clear(); });
+}
+
+ProgressLine::~ProgressLine() {
+  if (!enabled)
+    return;
+  setBeforeWarning({});
+  clear();
+}
+
+std::function<void(const std::string &)> ProgressLine::callback() {
+  if (!enabled)
+    return {};
+  return [this](const std::string &state) { show(state); };
+}
+
+void ProgressLine::show(const std::string &state) {
+  if (!enabled)
+    return;
+  std::lock_guard<std::mutex> guard(lock);
+  std::string text = "elfopt: " + state;
+  // A line wider than the terminal wraps, and '\r' goes back to its last row only.
+  winsize ws{};
+  if (::ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && text.size() >= ws.ws_col)
+    text.resize(ws.ws_col - 1);
+  // Spaces cover the rest of a longer line shown before.
+  int pad = width > text.size() ? int(width - text.size()) : 0;
+  std::fprintf(stderr, "\r%s%*s", text.c_str(), pad, "");
+  width = text.size() + pad;
+}
+
+// Called from warn() too, possibly on another thread: hence the lock.
+void ProgressLine::clear() {
+  if (!enabled)
+    return;
+  std::lock_guard<std::mutex> guard(lock);
+  if (width)
+    std::fprintf(stderr, "\r%*s\r", int(width), "");
+  width = 0;
 }
 
 //===----------------------------------------------------------------------===//
