@@ -453,7 +453,12 @@ static int runRecord(const std::vector<std::string> &args) {
   if (::access(dir.c_str(), W_OK) != 0)
     fatal(output + ": cannot write the profile here: " + std::strerror(errno));
 
+  // Quiet by default; on a terminal, one line that says which run this is.
+  // --verbose prints its own lines instead.
+  ProgressLine progress(!options.verbose);
+  options.progress = progress.callback();
   RecordResult result = record(options);
+  progress.clear();
   if (!options.untilSymbol.empty()) {
     bool found = false;
     for (const Run &run : result.profile.runs)
