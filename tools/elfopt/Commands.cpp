@@ -639,8 +639,18 @@ static int runOrder(const std::vector<std::string> &args) {
   std::optional<std::string> binary;
   if (vm.count("binary"))
     binary = vm["binary"].as<std::string>();
-  OrderInputs in = loadOrderInputs(profilePaths("order", vm), profileMatch(vm), binary ? &*binary : nullptr);
+  // On a terminal, one line that says what is going on; gone before the order is printed.
+  ProgressLine progress(true);
+  ProfileMatch match = profileMatch(vm);
+  match.progress = progress.callback();
+  OrderInputs in = loadOrderInputs(profilePaths("order", vm), match, binary ? &*binary : nullptr);
+  std::vector<bool> touched(in.set.functions.size(), false);
+  for (const auto &run : in.set.runs)
+    for (uint32_t f : run)
+      touched[f] = true;
+  progress.show("ordering " + std::to_string(std::ranges::count(touched, true)) + " functions");
   std::vector<uint32_t> order = orderMarkov(in.set, in.set.runs, params);
+  progress.clear();
   std::string text = format == "json"  ? orderToJson(in.set, order, params, in.profiles.size())
                      : format == "lld" ? orderToSymbolList(in.set, order)
                                        : orderToGoldSections(in.set, order);
