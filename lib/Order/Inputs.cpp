@@ -14,12 +14,17 @@ OrderInputs loadOrderInputs(const std::vector<std::string> &profilePaths, const 
                             const std::string *binaryPath) {
   OrderInputs in;
   for (const std::string &path : profilePaths) {
+    if (match.progress)
+      match.progress("reading profile " + std::to_string(in.profiles.size() + 1) + "/" +
+                     std::to_string(profilePaths.size()));
     in.profiles.push_back(readProfile(path));
     in.names.push_back(path);
   }
   std::optional<ObjectIdentity> expected;
   std::vector<OrderedFunction> functions;
   if (binaryPath) {
+    if (match.progress)
+      match.progress("reading " + *binaryPath);
     in.binary = ElfFile::open(*binaryPath);
     in.table = readFunctions(*in.binary);
     expected = identifyObject(match.object, *binaryPath);

@@ -235,8 +235,8 @@ enum class StopReason { None, Duration, Until, Interrupt };
 class RunRecorder {
 public:
   RunRecorder(const RecordOptions &options, const std::string &program,
-              std::vector<ObjectImage> &images)
-      : options(options), program(program), images(images) {}
+              std::vector<ObjectImage> &images, unsigned runNumber)
+      : options(options), program(program), images(images), runNumber(runNumber) {}
 
   Run run(int &exitStatus);
 
@@ -253,6 +253,7 @@ private:
   void onNewTask(pid_t parent, int event);
   void onLinkMapChange(Space &space);
   void arm(Space &space, uint32_t object, uint64_t base);
+  void reportProgress();
   void recordTouch(Task &task, const Breakpoint &bp);
   void cont(pid_t tid, int sig = 0);
   void release(pid_t tid, Task &task);
@@ -263,6 +264,8 @@ private:
   const RecordOptions &options;
   const std::string &program;
   std::vector<ObjectImage> &images;
+  unsigned runNumber; ///< from 1
+  std::set<uint32_t> armedObjects;
   std::chrono::steady_clock::time_point start;
   pid_t leader = 0;
   bool leaderExeced = false;
@@ -370,6 +373,16 @@ void RunRecorder::arm(Space &space, uint32_t object, uint64_t base) {
                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                            armStart)
                      .count());
+  if (armedObjects.insert(object).second)
+    reportProgress();
+}
+
+void RunRecorder::reportProgress() {
+  if (!options.progress)
+    return;
+  size_t n = armedObjects.size();
+  options.progress("recording run " + std::to_string(runNumber) + "/" + std::to_string(options.runs) +
+                   ", " + std::to_string(n) + (n == 1 ? " object" : " objects") + " armed");
 }
 
 void RunRecorder::onExec(pid_t tid) {
@@ -664,6 +677,7 @@ Run RunRecorder::run(int &exitStatus) {
     if (images[k].identified)
       touched[k].assign(images[k].table.functions.size(), false);
   }
+  reportProgress();
   start = std::chrono::steady_clock::now();
   startProgram();
 
@@ -810,7 +824,7 @@ RecordResult record(const RecordOptions &options) {
   RecordResult out;
   out.profile.command = options.command;
   for (unsigned r = 0; r < options.runs && !interruptRequested; ++r) {
-    RunRecorder recorder(options, program, images);
+    RunRecorder recorder(options, program, images, r + 1);
     int status = 0;
     out.profile.runs.push_back(recorder.run(status));
     if (out.exitStatus == 0)

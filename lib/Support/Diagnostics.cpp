@@ -10,6 +10,7 @@ namespace {
 struct State {
   std::mutex lock;
   bool warningsEnabled = true;
+  std::function<void()> beforeWarning;
 };
 State &state() {
   static State s;
@@ -24,11 +25,20 @@ void fatal(const std::string &message, ExitCode code) {
 void warn(const std::string &message) {
   auto &s = state();
   std::lock_guard<std::mutex> guard(s.lock);
-  if (s.warningsEnabled)
-    std::fprintf(stderr, "elfopt: warning: %s\n", message.c_str());
+  if (!s.warningsEnabled)
+    return;
+  if (s.beforeWarning)
+    s.beforeWarning();
+  std::fprintf(stderr, "elfopt: warning: %s\n", message.c_str());
 }
 
 void setWarningsEnabled(bool enabled) { state().warningsEnabled = enabled; }
+
+void setBeforeWarning(std::function<void()> hook) {
+  auto &s = state();
+  std::lock_guard<std::mutex> guard(s.lock);
+  s.beforeWarning = std::move(hook);
+}
 
 std::string hex(uint64_t value) {
   char buf[24];

@@ -3,7 +3,8 @@
 # package must not depend on where it was installed), the installed files,
 # test/integration/cmake-project built against it through find_package(elfopt)
 # and optimized by the installed binary, the man page rendered. With CI=true or
-# ELFOPT_TEST_DEB=1 also the Debian package: cpack -G DEB, its Depends, dpkg -i,
+# ELFOPT_TEST_DEB=1 also the Debian package: cpack -G DEB, its Depends,
+# Maintainer, copyright file and compressed man page, dpkg -i,
 # elfopt and its man page from /usr, find_package from /usr, dpkg -r. The build
 # directory comes from ELFOPT_BUILD_DIR (set by test/CMakeLists.txt).
 source "$(dirname "$0")/lib.sh"
@@ -15,7 +16,8 @@ check "cmake --install into a prefix" bash -c "cmake --install '$BUILD' --prefix
 mv stage prefix
 prefix=$WORK/prefix
 for f in bin/elfopt lib/cmake/elfopt/elfoptConfig.cmake lib/cmake/elfopt/elfoptConfigVersion.cmake \
-  lib/cmake/elfopt/ElfoptOptimize.cmake share/doc/elfopt/profile-format.md share/man/man1/elfopt.1; do
+  lib/cmake/elfopt/ElfoptOptimize.cmake share/doc/elfopt/profile-format.md share/doc/elfopt/copyright \
+  share/man/man1/elfopt.1.gz; do
   check "installed $f" test -f "$prefix/$f"
 done
 check "the installed elfopt runs: $("$prefix/bin/elfopt" --version 2>&1)" \
@@ -55,8 +57,8 @@ check "cmake: verify maps it back to the plain build" \
   bash -c "'$ELFOPT' verify plain cm/program | grep -qE 'ok: [0-9]+ functions \\([1-9][0-9]* moved\\)'"
 
 # The man page renders without warnings and holds each command's usage.
-MANWIDTH=80 man --warnings -l "$prefix/share/man/man1/elfopt.1" >man.txt 2>man.err
-check "man renders elfopt.1 without warnings" bash -c "[[ -s man.txt && ! -s man.err ]] || cat man.err >&2"
+MANWIDTH=80 man --warnings -l "$prefix/share/man/man1/elfopt.1.gz" >man.txt 2>man.err
+check "man renders elfopt.1.gz without warnings" bash -c "[[ -s man.txt && ! -s man.err ]] || cat man.err >&2"
 check "elfopt.1 has the synopsis and every command's usage" bash -c \
   "grep -q 'elfopt <command> \\[options\\]' man.txt && grep -q 'usage: elfopt rewrite IN' man.txt &&
    grep -q 'usage: elfopt verify ORIGINAL REWRITTEN' man.txt"
@@ -85,6 +87,11 @@ check "Depends (from dpkg-shlibdeps) name libc6, libllvm19 and Boost.Program_opt
   bash -c "grep -q 'libc6 (>=' <<<'$depends' && grep -q libllvm19 <<<'$depends' && grep -q libboost-program-options <<<'$depends'"
 check "Depends name no -dev package" bash -c "! grep -q -- '-dev' <<<'$depends'"
 check "the package version is the project's" test "$(dpkg-deb -f "$deb" Version)" == "$version-1"
+check "Maintainer is a name and an address: $(dpkg-deb -f "$deb" Maintainer)" \
+  bash -c "dpkg-deb -f '$deb' Maintainer | grep -qE '^[^<]+ <[^@>]+@[^>]+>$'"
+dpkg-deb -c "$deb" >contents.txt
+check "the .deb has /usr/share/doc/elfopt/copyright" grep -q ' ./usr/share/doc/elfopt/copyright$' contents.txt
+check "the .deb has the man page gzip-compressed" grep -q ' ./usr/share/man/man1/elfopt.1.gz$' contents.txt
 trap 'dpkg -r elfopt >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 check "dpkg -i" bash -c "dpkg -i '$deb' >dpkg.log 2>&1 || cat dpkg.log >&2"
 check "/usr/bin/elfopt --version" test "$(/usr/bin/elfopt --version)" == "elfopt $version"

@@ -11,7 +11,9 @@
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +36,28 @@ ProfileMatch profileMatch(const po::variables_map &vm);
 std::vector<std::string> profilePaths(const char *command, const po::variables_map &vm);
 
 json dynsortJson(const DynsortResult &r);
+
+/// One progress line on stderr for a terminal: each state overwrites the
+/// last, a warning clears it first, and it is gone when the command ends,
+/// also on an error. Disabled, it prints nothing and its callback is empty,
+/// so output to a pipe or file stays as it was.
+class ProgressLine {
+public:
+  /// Enabled when stderr is a terminal and \p wanted (no --json, --verbose).
+  explicit ProgressLine(bool wanted);
+  ~ProgressLine();
+  ProgressLine(const ProgressLine &) = delete;
+  ProgressLine &operator=(const ProgressLine &) = delete;
+  /// For a library's options struct: show() as a function, or empty.
+  std::function<void(const std::string &)> callback();
+  void show(const std::string &state);
+  void clear();
+
+private:
+  bool enabled;
+  std::mutex lock;
+  size_t width = 0; ///< characters on the line now
+};
 
 /// The GNU hash model options `edit` and `rewrite` share:
 /// --hash-misses-per-hit R, --hash-budget BYTES, --hash-lookups-for PROGRAM

@@ -35,6 +35,7 @@
 #include <iterator>
 #include <map>
 #include <random>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,6 +54,49 @@ po::variables_map parse(const char *command, const std::vector<std::string> &arg
     throw UsageError{command, e.what()};
   }
   return vm;
+}
+
+ProgressLine::ProgressLine(bool wanted) : enabled(wanted && ::isatty(2)) {
+  if (enabled)
+    setBeforeWarning([this] { clear(); });
+}
+
+ProgressLine::~ProgressLine() {
+  if (!enabled)
+    return;
+  setBeforeWarning({});
+  clear();
+}
+
+std::function<void(const std::string &)> ProgressLine::callback() {
+  if (!enabled)
+    return {};
+  return [this](const std::string &state) { show(state); };
+}
+
+void ProgressLine::show(const std::string &state) {
+  if (!enabled)
+    return;
+  std::lock_guard<std::mutex> guard(lock);
+  std::string text = "elfopt: " + state;
+  // A line wider than the terminal wraps, and '\r' goes back to its last row only.
+  winsize ws{};
+  if (::ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && text.size() >= ws.ws_col)
+    text.resize(ws.ws_col - 1);
+  // Spaces cover the rest of a longer line shown before.
+  int pad = width > text.size() ? int(width - text.size()) : 0;
+  std::fprintf(stderr, "\r%s%*s", text.c_str(), pad, "");
+  width = text.size() + pad;
+}
+
+// Called from warn() too, possibly on another thread: hence the lock.
+void ProgressLine::clear() {
+  if (!enabled)
+    return;
+  std::lock_guard<std::mutex> guard(lock);
+  if (width)
+    std::fprintf(stderr, "\r%*s\r", int(width), "");
+  width = 0;
 }
 
 //===----------------------------------------------------------------------===//
@@ -409,7 +453,12 @@ static int runRecord(const std::vector<std::string> &args) {
   if (::access(dir.c_str(), W_OK) != 0)
     fatal(output + ": cannot write the profile here: " + std::strerror(errno));
 
+  // Quiet by default; on a terminal, one line that says which run this is.
+  // --verbose prints its own lines instead.
+  ProgressLine progress(!options.verbose);
+  options.progress = progress.callback();
   RecordResult result = record(options);
+  progress.clear();
   if (!options.untilSymbol.empty()) {
     bool found = false;
     for (const Run &run : result.profile.runs)
@@ -590,8 +639,18 @@ static int runOrder(const std::vector<std::string> &args) {
   std::optional<std::string> binary;
   if (vm.count("binary"))
     binary = vm["binary"].as<std::string>();
-  OrderInputs in = loadOrderInputs(profilePaths("order", vm), profileMatch(vm), binary ? &*binary : nullptr);
+  // On a terminal, one line that says what is going on; gone before the order is printed.
+  ProgressLine progress(true);
+  ProfileMatch match = profileMatch(vm);
+  match.progress = progress.callback();
+  OrderInputs in = loadOrderInputs(profilePaths("order", vm), match, binary ? &*binary : nullptr);
+  std::vector<bool> touched(in.set.functions.size(), false);
+  for (const auto &run : in.set.runs)
+    for (uint32_t f : run)
+      touched[f] = true;
+  progress.show("ordering " + std::to_string(std::ranges::count(touched, true)) + " functions");
   std::vector<uint32_t> order = orderMarkov(in.set, in.set.runs, params);
+  progress.clear();
   std::string text = format == "json"  ? orderToJson(in.set, order, params, in.profiles.size())
                      : format == "lld" ? orderToSymbolList(in.set, order)
                                        : orderToGoldSections(in.set, order);

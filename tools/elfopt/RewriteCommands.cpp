@@ -305,12 +305,10 @@ int runRewrite(const std::vector<std::string> &args) {
                           ? dynsortOptions("rewrite", vm, gnuHash == "keep", *file)
                           : DynsortOptions{};
   // Quiet by default; on a terminal, one line that says what is going on.
-  bool showProgress = ::isatty(2) && !vm["json"].as<bool>();
-  if (showProgress)
-    options.progress = [](const std::string &phase) { std::fprintf(stderr, "\relfopt: %-24s", phase.c_str()); };
+  ProgressLine progress(!vm["json"].as<bool>());
+  options.progress = progress.callback();
   OptimizeResult result = optimize(*file, options);
-  if (showProgress)
-    std::fprintf(stderr, "\r%-40s\r", "");
+  progress.clear();
   if (!checkOnly)
     writeOutput(input, output, result.bytes);
   printRewrite(input, output, result, vm["json"].as<bool>());

@@ -14,6 +14,7 @@
 #include "elfopt/Order/Order.h"
 #include "elfopt/Profile/Profile.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,9 @@ struct ProfileMatch {
   std::string object = "main";
   bool allowMismatch = false; ///< profiles of another build: match by name
   double minMatchRate = 0.5;  ///< with allowMismatch: fail below this share
+  /// Called as each profile is read ("reading profile 2/6"): a terminal's
+  /// progress line.
+  std::function<void(const std::string &state)> progress;
 };
 
 /// Profiles, their runs and (with a binary) the file they are laid out for.

@@ -17,6 +17,7 @@
 
 #include "elfopt/Profile/Profile.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,9 @@ struct RecordOptions {
   bool followForks = false;         ///< record forked children too
   bool killAtStop = false;          ///< kill instead of detach at an early stop
   bool verbose = false;
+  /// Called as each run starts and as each object is armed ("recording run
+  /// 2/5, 3 objects armed"): a terminal's progress line.
+  std::function<void(const std::string &state)> progress;
 };
 
 struct RecordResult {

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -42,6 +43,10 @@ public:
 void warn(const std::string &message);
 
 void setWarningsEnabled(bool enabled);
+
+/// Runs \p hook before each warning is printed, so the driver can clear a
+/// progress line first; an empty hook removes it.
+void setBeforeWarning(std::function<void()> hook);
 
 /// "0x1a2b" formatting used in every message.
 std::string hex(uint64_t value);
