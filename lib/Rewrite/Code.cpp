@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -468,18 +469,49 @@ std::vector<uint64_t> codeEntries(const CodeFacts &facts, const std::vector<Fde>
   return entries;
 }
 
+// Where a jump table at \p base may lead, generously: up to its bound, or
+// while its words lead to instructions. These are labels too: a value
+// followed backwards must not cross one.
+void addTableTargets(const ElfFile &in, const CodeFacts &facts, const TextInfo &text, uint64_t base,
+                     std::optional<uint64_t> bound, std::vector<uint64_t> &labels) {
+  constexpr uint64_t MaxScanned = uint64_t(1) << 16;
+  for (const Section &s : in.sections()) {
+    if (!s.isAlloc() || !s.hasFileData() || base < s.addr() || base - s.addr() >= s.size())
+      continue;
+    auto words = in.contents(s);
+    for (uint64_t i = 0; i < bound.value_or(MaxScanned); ++i) {
+      uint64_t off = base - s.addr() + 4 * i;
+      if (off + 4 > words.size())
+        break;
+      int32_t value;
+      std::memcpy(&value, words.data() + off, 4);
+      uint64_t target = base + int64_t(value);
+      if (!facts.isInstructionStart(text, target)) {
+        if (bound)
+          continue;
+        break;
+      }
+      labels.push_back(target);
+    }
+    return;
+  }
+}
+
 // Each jump through a register is a jump table's, or a pointer's; any other
 // keeps its function in place: what it jumps through is not known, so
-// neither is what must follow the function.
-void classifyRegisterJumps(CodeFacts &facts, const TextBytes &bytes, const std::vector<Fde> &fdes) {
-  std::vector<uint64_t> entries = codeEntries(facts, fdes);
-  auto isLabel = [&](uint64_t a) { return std::binary_search(entries.begin(), entries.end(), a); };
+// neither is what must follow the function. Twice: the first pass finds the
+// tables, whose targets are labels the second pass must not walk across.
+void classifyRegisterJumps(const ElfFile &in, CodeFacts &facts, const TextInfo &text, const TextBytes &bytes,
+                           const std::vector<Fde> &fdes) {
+  std::vector<uint64_t> labels = codeEntries(facts, fdes);
+  auto isLabel = [&](uint64_t a) { return std::binary_search(labels.begin(), labels.end(), a); };
   Decoder decoder(/*describeOperations=*/true);
+  std::vector<size_t> candidates;
+  for (size_t bi = 0; bi < facts.blocks.size(); ++bi)
+    if (facts.blocks[bi].decoded && facts.blocks[bi].jumpsThroughRegister)
+      candidates.push_back(bi);
   std::vector<DecodedInstruction> code;
-  for (size_t bi = 0; bi < facts.blocks.size(); ++bi) {
-    Block &blk = facts.blocks[bi];
-    if (!blk.decoded || !blk.jumpsThroughRegister)
-      continue;
+  auto jumpsOf = [&](const Block &blk) {
     code.clear();
     for (uint64_t a = blk.start; a < blk.bodyEnd;) {
       if (allZero(bytes.at(a), blk.bodyEnd - a))
@@ -490,7 +522,20 @@ void classifyRegisterJumps(CodeFacts &facts, const TextBytes &bytes, const std::
       code.push_back({a, *inst});
       a += inst->size;
     }
-    for (const IndirectJump &jump : findIndirectJumps(code, isLabel)) {
+    return findIndirectJumps(code, isLabel);
+  };
+  size_t known = labels.size();
+  for (size_t bi : candidates)
+    for (const IndirectJump &jump : jumpsOf(facts.blocks[bi]))
+      if (jump.kind == IndirectJump::Table)
+        addTableTargets(in, facts, text, jump.tableBase, jump.entries, labels);
+  if (labels.size() > known) {
+    std::sort(labels.begin(), labels.end());
+    labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+  }
+  for (size_t bi : candidates) {
+    Block &blk = facts.blocks[bi];
+    for (const IndirectJump &jump : jumpsOf(blk)) {
       if (jump.kind == IndirectJump::Table)
         facts.tableJumps.push_back({bi, jump});
       else if (jump.kind == IndirectJump::NotUnderstood)
@@ -523,14 +568,14 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text, const std::vector
   checkDisplacements(facts, text, pending);
   // After decoding: it says which blocks fall through.
   bondFallThroughs(facts);
-  // With every branch target known: a label between a table's load and its
-  // jump would break the chain.
-  if (relocationFree)
-    classifyRegisterJumps(facts, bytes, fdes);
   // Sorted once, for the jump table bases the data side looks up.
   std::sort(facts.dataReferences.begin(), facts.dataReferences.end());
   facts.dataReferences.erase(std::unique(facts.dataReferences.begin(), facts.dataReferences.end()),
                              facts.dataReferences.end());
+  // With every branch target known (a label inside a table's sequence
+  // breaks it); nothing else finds jump tables without relocations.
+  if (relocationFree)
+    classifyRegisterJumps(in, facts, text, bytes, fdes);
   return facts;
 }
 
