@@ -40,6 +40,8 @@ private:
   void addFunction(uint64_t from, uint64_t size, uint64_t to);
   void mergeFunctions();
   void explainDataWords();
+  bool inFunction(uint64_t a) const;
+  void checkEntriesOutsideFunctions();
   void checkCode();
   void checkOtherCode();
   void checkUnwind();
@@ -91,6 +93,10 @@ private:
   std::vector<uint64_t> dataReferences;
   /// No static relocations for .text: no relocation describes a jump table.
   bool relocationFree = false;
+  /// Addresses in .text outside every function that something refers to:
+  /// code is entered there (a function entered through padding before the
+  /// next), so its bytes up to the next function must stay.
+  std::vector<uint64_t> entriesOutsideFunctions;
 };
 
 uint64_t Verifier::map(uint64_t a, bool inclusiveEnd) const {
@@ -243,7 +249,8 @@ void Verifier::checkCode() {
     }
   // Two halves on two threads: a large binary has millions of instructions.
   instructionStart.assign(oldText.size(), 0);
-  auto checkRange = [&](size_t first, size_t last, VerifyReport &local, std::vector<uint64_t> &refs) {
+  auto checkRange = [&](size_t first, size_t last, VerifyReport &local, std::vector<uint64_t> &refs,
+                        std::vector<uint64_t> &outside) {
     x86_64::Decoder decoder;
     uint64_t base = text->addr();
     for (size_t fi = first; fi < last; ++fi) {
@@ -310,6 +317,8 @@ void Verifier::checkCode() {
           padding = oldText[t - base] == 0 || (next && next->isPadding);
         }
         uint64_t want = map(t, padding);
+        if (t >= base && t < base + oldText.size() && !padding && !inFunction(t))
+          outside.push_back(t);
           if (j->field->target != want)
             local.problems.push_back("operand at " + hex(a) + " refers to " + hex(i->field->target) + "; moved to " + hex(b) +
                     " it refers to " + hex(j->field->target) + ", expected " + hex(want));
@@ -319,15 +328,17 @@ void Verifier::checkCode() {
     }
   };
   VerifyReport low, high;
-  std::vector<uint64_t> lowRefs, highRefs;
+  std::vector<uint64_t> lowRefs, highRefs, lowOutside, highOutside;
   size_t split = functions.size() / 2;
   if (functions.size() > 1000) {
-    std::thread worker(checkRange, split, functions.size(), std::ref(high), std::ref(highRefs));
-    checkRange(0, split, low, lowRefs);
+    std::thread worker(checkRange, split, functions.size(), std::ref(high), std::ref(highRefs), std::ref(highOutside));
+    checkRange(0, split, low, lowRefs, lowOutside);
     worker.join();
   } else {
-    checkRange(0, functions.size(), low, lowRefs);
+    checkRange(0, functions.size(), low, lowRefs, lowOutside);
   }
+  for (const auto *list : {&lowOutside, &highOutside})
+    entriesOutsideFunctions.insert(entriesOutsideFunctions.end(), list->begin(), list->end());
   dataReferences = std::move(lowRefs);
   dataReferences.insert(dataReferences.end(), highRefs.begin(), highRefs.end());
   std::sort(dataReferences.begin(), dataReferences.end());
@@ -455,6 +466,10 @@ void Verifier::checkDynamic() {
         if (s.isAlloc()) {
           ++report.dynamicRelocations;
           uint64_t want = dynamicAddendIsAddress(rx[i]) ? map(rx[i].r_addend) : rx[i].r_addend;
+          uint64_t addend = rx[i].r_addend;
+          if (dynamicAddendIsAddress(rx[i]) && addend >= text->addr() && addend - text->addr() < text->size() &&
+              !inFunction(addend))
+            entriesOutsideFunctions.push_back(addend);
           if (ry[i].r_offset != rx[i].r_offset || uint64_t(ry[i].r_addend) != want)
             problem(s.name + " entry " + std::to_string(i) + " holds " + hex(ry[i].r_addend) + ", expected " +
                     hex(want));
@@ -532,6 +547,41 @@ uint64_t Verifier::expectedEntry(const Section &s, uint64_t place, uint32_t oldV
       return uint32_t(oldValue + (map(target, true) - target));
   }
   return oldValue;
+}
+
+bool Verifier::inFunction(uint64_t a) const {
+  auto it = std::upper_bound(functions.begin(), functions.end(), a,
+                             [](uint64_t x, const Moved &m) { return x < m.from; });
+  return it != functions.begin() && a - (it - 1)->from < (it - 1)->size;
+}
+
+// From each such entry, the instructions up to the first that does not
+// continue (or up to the next function) must be the original bytes: the
+// padding after them may become int3.
+void Verifier::checkEntriesOutsideFunctions() {
+  std::sort(entriesOutsideFunctions.begin(), entriesOutsideFunctions.end());
+  entriesOutsideFunctions.erase(std::unique(entriesOutsideFunctions.begin(), entriesOutsideFunctions.end()),
+                                entriesOutsideFunctions.end());
+  auto x = before.contents(*text), y = after.contents(after.sections()[text->index]);
+  uint64_t base = text->addr();
+  x86_64::Decoder decoder;
+  for (uint64_t a : entriesOutsideFunctions) {
+    auto next = std::upper_bound(functions.begin(), functions.end(), a,
+                                 [](uint64_t v, const Moved &m) { return v < m.from; });
+    uint64_t end = next == functions.end() ? base + x.size() : next->from;
+    for (uint64_t p = a; p < end;) {
+      auto i = decoder.decode(x.subspan(p - base, end - p), p);
+      uint64_t size = i ? i->size : end - p; // undecodable: all of it must stay
+      if (std::memcmp(x.data() + (p - base), y.data() + (p - base), size)) {
+        problem("code at " + hex(a) + ", outside every function, is entered from elsewhere and changed at " +
+                hex(p));
+        break;
+      }
+      if (!i || i->endsFlow)
+        break;
+      p += size;
+    }
+  }
 }
 
 // Without static relocations, nothing says which words of data are jump
@@ -643,6 +693,7 @@ VerifyReport Verifier::run() {
   if (relocationFree)
     explainDataWords();
   checkData();
+  checkEntriesOutsideFunctions();
   return report;
 }
 
