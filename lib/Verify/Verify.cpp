@@ -473,7 +473,10 @@ void Verifier::checkDynamic() {
           if (ry[i].r_offset != rx[i].r_offset || uint64_t(ry[i].r_addend) != want)
             problem(s.name + " entry " + std::to_string(i) + " holds " + hex(ry[i].r_addend) + ", expected " +
                     hex(want));
-          explain(rx[i].r_offset, 8, dynamicAddendIsAddress(rx[i]) ? Word::Address : Word::Fixed);
+          // A COPY relocation has no field (the loader copies the symbol's bytes there).
+          if (uint8_t width = x86_64::relocationFieldSize(rx[i].getType(false)))
+            explain(rx[i].r_offset, std::min<uint8_t>(width, 8),
+                    dynamicAddendIsAddress(rx[i]) ? Word::Address : Word::Fixed);
         } else {
           uint64_t want = isTextRelocations ? map(rx[i].r_offset) : rx[i].r_offset;
           if (ry[i].r_offset != want)

@@ -5,6 +5,8 @@
 // file in their addend.
 #include "elfopt/Elf/Relocations.h"
 
+#include "elfopt/Target/X86_64.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -74,4 +76,24 @@ TEST(DynamicAddend, IsAnAddressOfTheFile) {
   EXPECT_FALSE(dynamicAddendIsAddress(rela(0, R_X86_64_DTPMOD64)));
   EXPECT_FALSE(dynamicAddendIsAddress(rela(0, R_X86_64_TPOFF64)));
   EXPECT_FALSE(dynamicAddendIsAddress(rela(0, R_X86_64_COPY)));
+}
+
+// The width of the field each relocation type writes: what rewrite reads and
+// writes and verify checks. COPY has none: the loader copies the symbol's
+// bytes, of the symbol's size (verify once read 8 bytes there, past the end
+// of a 1-byte .data.rel.ro tail in Debian's plzip).
+TEST(Relocations, FieldSizes) {
+  using namespace llvm::ELF;
+  using elfopt::x86_64::relocationFieldSize;
+  EXPECT_EQ(relocationFieldSize(R_X86_64_NONE), 0);
+  EXPECT_EQ(relocationFieldSize(R_X86_64_COPY), 0);
+  EXPECT_EQ(relocationFieldSize(R_X86_64_8), 1);
+  EXPECT_EQ(relocationFieldSize(R_X86_64_PC16), 2);
+  EXPECT_EQ(relocationFieldSize(R_X86_64_PC32), 4);
+  EXPECT_EQ(relocationFieldSize(R_X86_64_32S), 4);
+  EXPECT_EQ(relocationFieldSize(R_X86_64_PLT32), 4);
+  EXPECT_EQ(relocationFieldSize(R_X86_64_RELATIVE), 8);
+  EXPECT_EQ(relocationFieldSize(R_X86_64_GLOB_DAT), 8);
+  EXPECT_EQ(relocationFieldSize(R_X86_64_TPOFF64), 8);
+  EXPECT_EQ(relocationFieldSize(R_X86_64_TLSDESC), 16);
 }

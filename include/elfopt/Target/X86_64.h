@@ -52,7 +52,7 @@ inline bool isPcRelativeRelocation(uint32_t type) {
 inline uint8_t relocationFieldSize(uint32_t type) {
   using namespace llvm::ELF;
   switch (type) {
-  case R_X86_64_NONE: return 0;
+  case R_X86_64_NONE: case R_X86_64_COPY: return 0; // COPY: the symbol's bytes, no field
   case R_X86_64_8: case R_X86_64_PC8: return 1;
   case R_X86_64_16: case R_X86_64_PC16: return 2;
   case R_X86_64_64: case R_X86_64_PC64: case R_X86_64_GOTOFF64: case R_X86_64_GOTPC64:
