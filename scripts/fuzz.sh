@@ -46,7 +46,15 @@ seed() { # TARGET DIR: initial corpus
     gcc -O0 -fno-pie -no-pie -Wl,-q test/inputs/rewrite/subject.c -o "$dir/subject-nopie"
     # With debug info, so that the DWARF line and range readers are fuzzed too.
     gcc -O2 -g -ffunction-sections -Wl,-q test/inputs/rewrite/subject.c -o "$dir/subject-g"
-    clang-19 -O1 -gdwarf-4 -Wl,-q test/inputs/rewrite/subject.c -o "$dir/subject-clang-g" ;;
+    clang-19 -O1 -gdwarf-4 -Wl,-q test/inputs/rewrite/subject.c -o "$dir/subject-clang-g"
+    # Release binaries: no static relocations, stripped (functions from FDEs,
+    # jump tables found from the code).
+    bash test/inputs/rewrite/gen-switches.sh "$dir/switches-src" 2 3 >/dev/null
+    gcc -O2 "$dir"/switches-src/*.c -o "$dir/switches-release" && strip "$dir/switches-release"
+    clang-19 -O2 -fuse-ld=lld -fPIC -shared "$dir"/switches-src/unit*.c -o "$dir/libswitches-release.so" &&
+      strip "$dir/libswitches-release.so"
+    rm -rf "$dir/switches-src"
+    gcc -O2 test/inputs/rewrite/subject.c -o "$dir/subject-release" && strip "$dir/subject-release" ;;
   profile)
     cp profiles/examples/*.json "$dir/" ;;
   hash)

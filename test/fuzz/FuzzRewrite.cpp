@@ -1,5 +1,6 @@
 // libFuzzer target: rewrite planning and verification, in memory, on mutated
-// binaries linked with --emit-relocs. A mutated input either fails with a
+// binaries linked with --emit-relocs, and on stripped release binaries
+// without static relocations (jump tables found from the code). A mutated input either fails with a
 // clear error (FatalError) or is rewritten; what is rewritten must load
 // again, and verify must run on it without crashing. The order is every
 // function, reversed, so that nearly everything moves.
