@@ -587,10 +587,11 @@ static int runOrder(const std::vector<std::string> &args) {
     params.rarityPenalty = vm["rarity-penalty"].as<double>();
   if (params.window == 0 || !(params.decay > 0 && params.decay <= 1) || !(params.rarityPenalty >= 0))
     throw UsageError{"order", "--window must be >= 1, --decay in (0, 1], --rarity-penalty >= 0"};
-  std::optional<std::string> binary;
+  std::vector<std::string> paths = profilePaths("order", vm); // a usage error before any file
+  std::unique_ptr<ElfFile> binary;
   if (vm.count("binary"))
-    binary = vm["binary"].as<std::string>();
-  OrderInputs in = loadOrderInputs(profilePaths("order", vm), profileMatch(vm), binary ? &*binary : nullptr);
+    binary = ElfFile::open(vm["binary"].as<std::string>());
+  OrderInputs in = loadOrderInputs(paths, profileMatch(vm), binary.get());
   std::vector<uint32_t> order = orderMarkov(in.set, in.set.runs, params);
   std::string text = format == "json"  ? orderToJson(in.set, order, params, in.profiles.size())
                      : format == "lld" ? orderToSymbolList(in.set, order)
@@ -639,8 +640,9 @@ static int runEvaluate(const std::vector<std::string> &args) {
   auto vm = parse("evaluate", args, opts, pos);
   if (!vm.count("binary"))
     throw UsageError{"evaluate", "give the binary and its profiles"};
-  std::string binary = vm["binary"].as<std::string>();
-  OrderInputs in = loadOrderInputs(profilePaths("evaluate", vm), profileMatch(vm), &binary);
+  std::vector<std::string> paths = profilePaths("evaluate", vm); // a usage error before any file
+  auto binary = ElfFile::open(vm["binary"].as<std::string>());
+  OrderInputs in = loadOrderInputs(paths, profileMatch(vm), binary.get());
   const RunSet &set = in.set;
   auto addresses = [&](const std::vector<uint32_t> &order) {
     std::vector<uint64_t> out;
