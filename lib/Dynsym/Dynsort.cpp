@@ -1,6 +1,7 @@
 //===- Dynsort.cpp --------------------------------------------------------===//
 #include "elfopt/Dynsym/Dynsort.h"
 #include "elfopt/Dynsym/LookupMix.h"
+#include "elfopt/Elf/Versions.h"
 #include "elfopt/Hash/HashTables.h"
 #include "elfopt/Support/Diagnostics.h"
 
@@ -355,37 +356,15 @@ std::string Dynsorter::stringAt(uint64_t offset, const char *what) const {
 void Dynsorter::readVersionNames(const Section *sec, bool needs) {
   if (!sec)
     return;
-  auto b = editor.mutableContents(sec->index);
-  auto u16 = [&](uint64_t o) { uint16_t v; std::memcpy(&v, b.data() + o, 2); return v; };
-  auto u32 = [&](uint64_t o) { uint32_t v; std::memcpy(&v, b.data() + o, 4); return v; };
-  uint64_t off = 0;
-  for (unsigned guard = 0; guard < 65536; ++guard) {
-    if (off + (needs ? 16 : 20) > b.size())
-      fatal(in.where(*sec, off) + ": truncated version entry");
-    // Verneed: vn_version, vn_cnt, vn_file, vn_aux, vn_next.
-    // Verdef:  vd_version, vd_flags, vd_ndx, vd_cnt, vd_hash, vd_aux, vd_next.
-    uint16_t cnt = needs ? u16(off + 2) : u16(off + 6);
-    uint32_t aux = needs ? u32(off + 8) : u32(off + 12);
-    uint32_t next = needs ? u32(off + 12) : u32(off + 16);
-    if (needs)
-      versionNames.push_back({sec->index, off + 4, stringAt(u32(off + 4), "version file")});
-    uint64_t a = off + aux;
-    for (uint16_t k = 0; k < cnt; ++k) {
-      if (a + (needs ? 16 : 8) > b.size())
-        fatal(in.where(*sec, a) + ": truncated version auxiliary entry");
-      // Vernaux: vna_hash, vna_flags, vna_other, vna_name, vna_next.
-      // Verdaux: vda_name, vda_next.
-      uint64_t nameAt = needs ? a + 8 : a;
-      versionNames.push_back({sec->index, nameAt, stringAt(u32(nameAt), "version")});
-      uint32_t an = needs ? u32(a + 12) : u32(a + 4);
-      if (an == 0)
-        break;
-      a += an;
-    }
-    if (next == 0)
-      break;
-    off += next;
-  }
+  auto record = [&](const VersionNameField &f) {
+    const char *what = f.kind == VersionNameField::NeededFile ? "version file" : "version";
+    versionNames.push_back({sec->index, f.at, stringAt(f.name, what)});
+    return true;
+  };
+  auto truncated = walkVersionNames(editor.mutableContents(sec->index), needs, record);
+  if (truncated)
+    fatal(in.where(*sec, truncated->at) +
+          (truncated->auxiliary ? ": truncated version auxiliary entry" : ": truncated version entry"));
 }
 
 // .dynstr, .dynsym in the new order, and every field that names a string.

@@ -26,13 +26,47 @@ bool SymbolVersions::matches(uint32_t i, const std::string *wanted) const {
   return it != names.end() && it->second == *wanted;
 }
 
+std::optional<VersionTruncation>
+walkVersionNames(std::span<const uint8_t> b, bool needs,
+                 llvm::function_ref<bool(const VersionNameField &)> visit) {
+  auto fits = [&](uint64_t at, uint64_t size) { return at <= b.size() && b.size() - at >= size; };
+  auto u16 = [&](uint64_t o) { uint16_t v; std::memcpy(&v, b.data() + o, 2); return v; };
+  auto u32 = [&](uint64_t o) { uint32_t v; std::memcpy(&v, b.data() + o, 4); return v; };
+  // Verneed (16 bytes): vn_version, vn_cnt, vn_file, vn_aux, vn_next.
+  // Verdef (20 bytes):  vd_version, vd_flags, vd_ndx, vd_cnt, vd_hash, vd_aux, vd_next.
+  // Vernaux (16 bytes): vna_hash, vna_flags, vna_other, vna_name, vna_next.
+  // Verdaux (8 bytes):  vda_name, vda_next.
+  // vn_aux/vd_aux count from their entry, vna_next/vda_next from their
+  // auxiliary entry, vn_next/vd_next from their entry; 0 ends a chain.
+  uint64_t off = 0;
+  for (unsigned guard = 0; guard < 65536; ++guard) {
+    if (!fits(off, needs ? 16 : 20))
+      return VersionTruncation{off, false};
+    uint16_t cnt = needs ? u16(off + 2) : u16(off + 6);
+    uint32_t aux = needs ? u32(off + 8) : u32(off + 12);
+    uint32_t next = needs ? u32(off + 12) : u32(off + 16);
+    bool more = !needs || visit({VersionNameField::NeededFile, off + 4, u32(off + 4), 0});
+    uint64_t a = off + aux;
+    for (uint16_t k = 0; more && k < cnt; ++k) {
+      if (!fits(a, needs ? 16 : 8))
+        return VersionTruncation{a, true};
+      uint64_t nameAt = needs ? a + 8 : a;
+      more = visit({needs ? VersionNameField::Needed : VersionNameField::Defined, nameAt, u32(nameAt),
+                    needs ? u16(a + 6) : u16(off + 4)});
+      uint32_t an = needs ? u32(a + 12) : u32(a + 4);
+      if (an == 0)
+        break;
+      a += an;
+    }
+    if (next == 0)
+      break;
+    off += next;
+  }
+  return std::nullopt;
+}
+
 SymbolVersions readSymbolVersions(const ElfFile &file, size_t symbolCount) {
   SymbolVersions v;
-  auto read = [&](std::span<const uint8_t> b, uint64_t at, auto &out) {
-    if (at > b.size() || b.size() - at < sizeof(out))
-      throw std::out_of_range("version table");
-    std::memcpy(&out, b.data() + at, sizeof(out));
-  };
   // The tables the loader reads: those the dynamic tags point at (it never
   // looks at section types); without dynamic tags, the sections by type.
   auto wanted = [&](const Section &s) {
@@ -64,36 +98,15 @@ SymbolVersions readSymbolVersions(const ElfFile &file, size_t symbolCount) {
         const char *p = reinterpret_cast<const char *>(strings.data()) + offset;
         return std::string(p, strnlen(p, strings.size() - offset));
       };
-      uint64_t off = 0;
-      for (unsigned guard = 0; guard < 65536; ++guard) {
-        if (s.type() == SHT_GNU_verdef) {
-          ELFT::Verdef d;
-          ELFT::Verdaux a;
-          read(b, off, d);
-          if (d.vd_cnt) { // the first auxiliary entry names the version
-            read(b, off + d.vd_aux, a);
-            v.names[d.vd_ndx] = string(a.vda_name);
-          }
-          if (!d.vd_next)
-            break;
-          off += d.vd_next;
-        } else {
-          ELFT::Verneed n;
-          read(b, off, n);
-          uint64_t aux = off + n.vn_aux;
-          for (unsigned k = 0; k < n.vn_cnt; ++k) {
-            ELFT::Vernaux a;
-            read(b, aux, a);
-            v.names[a.vna_other] = string(a.vna_name);
-            if (!a.vna_next)
-              break;
-            aux += a.vna_next;
-          }
-          if (!n.vn_next)
-            break;
-          off += n.vn_next;
-        }
-      }
+      auto record = [&](const VersionNameField &f) {
+        if (f.kind == VersionNameField::NeededFile)
+          return true;
+        v.names[f.version] = string(f.name);
+        // A Verdef's first Verdaux names its version; the rest name parents.
+        return f.kind == VersionNameField::Needed;
+      };
+      if (walkVersionNames(b, s.type() == SHT_GNU_verneed, record))
+        return {};
     }
   } catch (const std::out_of_range &) {
     return {};

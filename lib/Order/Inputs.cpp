@@ -11,7 +11,7 @@
 namespace elfopt {
 
 OrderInputs loadOrderInputs(const std::vector<std::string> &profilePaths, const ProfileMatch &match,
-                            const std::string *binaryPath) {
+                            const ElfFile *binary) {
   OrderInputs in;
   for (const std::string &path : profilePaths) {
     if (match.progress)
@@ -22,16 +22,15 @@ OrderInputs loadOrderInputs(const std::vector<std::string> &profilePaths, const 
   }
   std::optional<ObjectIdentity> expected;
   std::vector<OrderedFunction> functions;
-  if (binaryPath) {
+  if (binary) {
     if (match.progress)
-      match.progress("reading " + *binaryPath);
-    in.binary = ElfFile::open(*binaryPath);
-    in.table = readFunctions(*in.binary);
-    expected = identifyObject(match.object, *binaryPath);
+      match.progress("reading " + binary->name());
+    in.table = readFunctions(*binary);
+    expected = identifyObject(match.object, *binary);
     functions = functionsOf(in.table);
   }
   in.set = collectRuns(in.profiles, in.names, match.object, expected ? &*expected : nullptr,
-                       in.binary ? &functions : nullptr, match.allowMismatch);
+                       binary ? &functions : nullptr, match.allowMismatch);
   if (match.allowMismatch) {
     char rate[64];
     std::snprintf(rate, sizeof rate, "%.1f%%", 100 * in.set.matchRate);

@@ -21,8 +21,7 @@ std::vector<uint64_t> resolveOrder(const ElfFile &in, const OrderRequest &reques
     break;
   case OrderRequest::Profiles: {
     // As `order --binary INPUT`: the profiles must be of this file.
-    std::string path = in.name();
-    OrderInputs inputs = loadOrderInputs(request.paths, request.match, &path);
+    OrderInputs inputs = loadOrderInputs(request.paths, request.match, &in);
     for (uint32_t f : orderMarkov(inputs.set, inputs.set.runs, {}))
       order.push_back(inputs.set.functions[f].address);
     description = "markov order of " + std::to_string(inputs.set.runs.size()) + " runs";

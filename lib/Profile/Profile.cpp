@@ -292,12 +292,15 @@ void writeSymbolList(const std::string &path, const std::vector<std::string> &na
 }
 
 ObjectIdentity identifyObject(const std::string &name, const std::string &path) {
-  auto file = ElfFile::open(path);
+  return identifyObject(name, *ElfFile::open(path));
+}
+
+ObjectIdentity identifyObject(const std::string &name, const ElfFile &file) {
   ObjectIdentity id;
   id.name = name;
-  id.path = path;
-  id.buildId = file->buildId().value_or("");
-  auto bytes = file->bytes();
+  id.path = file.name();
+  id.buildId = file.buildId().value_or("");
+  auto bytes = file.bytes();
   id.size = bytes.size();
   // BLAKE3 (LLVM's SIMD implementation): a 200 MB binary hashes in well
   // under a second, where SHA-256 would dominate a short recording.

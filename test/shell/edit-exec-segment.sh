@@ -79,32 +79,9 @@ check_file() { # WHAT ORIGINAL GROWN HAS_DATA MOVED RUN...
     fi
   fi
   if grep -q misaligned <<<"$map"; then fail "$what: $map"; else pass; fi
-  if diff <(elflint_messages "$orig") <(elflint_messages "$grown") >"$WORK/elflint.diff"; then pass; else
-    fail "$what: eu-elflint reports new problems: $(cat "$WORK/elflint.diff")"
-  fi
+  check_elflint_same "$what" "$orig" "$grown"
   same_output "$what" "$@"
-  for tool in strip objcopy llvm-strip-19 llvm-objcopy-19; do
-    if ! process "$tool" "$orig" "$WORK/processed" 2>/dev/null; then
-      echo "note: $what: $tool fails on the input too; not checked"
-      continue
-    fi
-    cp "$grown" "$WORK/saved"
-    if process "$tool" "$WORK/saved" "$grown" 2>"$WORK/tool.err"; then
-      same_output "$what after $tool" "$@"
-    else
-      fail "$what: $tool failed: $(cat "$WORK/tool.err")"
-    fi
-    cp "$WORK/saved" "$grown"
-  done
-}
-
-elflint_messages() { eu-elflint --gnu-ld "$1" 2>&1 | sed "s|$1|FILE|g" | sort; }
-
-process() { # TOOL IN OUT
-  case $1 in
-  *strip*) "$1" -o "$3" "$2" ;;
-  *) "$1" "$2" "$3" ;;
-  esac
+  check_after_strip_and_objcopy "$what" "$orig" "$grown" same_output "$@"
 }
 
 same_output() { # WHAT COMMAND...

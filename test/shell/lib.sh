@@ -63,6 +63,54 @@ with_memory_limit() {
   fi
 }
 
+# elflint_messages FILE: what eu-elflint says about FILE, with its name
+# replaced by FILE and sorted, so that two files' messages compare.
+elflint_messages() { eu-elflint --gnu-ld "$1" 2>&1 | sed "s|$1|FILE|g" | sort; }
+
+# check_elflint_same WHAT ORIGINAL EDITED: eu-elflint reports nothing about
+# EDITED that it does not report about ORIGINAL.
+check_elflint_same() {
+  local what=$1 orig=$2 edited=$3
+  if diff <(elflint_messages "$orig") <(elflint_messages "$edited") >"$WORK/elflint.diff"; then pass; else
+    fail "$what: eu-elflint reports new problems: $(cat "$WORK/elflint.diff")"
+  fi
+}
+
+strip_or_objcopy() { # TOOL IN OUT
+  case $1 in
+  *strip*) "$1" -o "$3" "$2" ;;
+  *) "$1" "$2" "$3" ;;
+  esac
+}
+
+# check_after_strip_and_objcopy WHAT ORIGINAL EDITED CHECK ARGS...: EDITED
+# goes through strip, objcopy, llvm-strip-19 and llvm-objcopy-19 in turn
+# (they corrupt binaries grown by other tools); each tool's output takes
+# EDITED's place while `CHECK "WHAT after TOOL" ARGS...` runs, then EDITED
+# is put back. A tool that fails on ORIGINAL too is noted, not checked.
+check_after_strip_and_objcopy() {
+  local what=$1 orig=$2 edited=$3
+  shift 3
+  local check=$1
+  shift
+  local tool
+  for tool in strip objcopy llvm-strip-19 llvm-objcopy-19; do
+    if ! strip_or_objcopy "$tool" "$orig" "$WORK/processed" 2>/dev/null; then
+      # e.g. llvm-strip rejects clang+ld.bfd static binaries (.rela.plt
+      # linked to .symtab) before elfopt ever touches them.
+      echo "note: $what: $tool fails on the input too; not checked"
+      continue
+    fi
+    cp "$edited" "$WORK/saved"
+    if strip_or_objcopy "$tool" "$WORK/saved" "$edited" 2>"$WORK/tool.err"; then
+      "$check" "$what after $tool" "$@"
+    else
+      fail "$what: $tool failed: $(cat "$WORK/tool.err")"
+    fi
+    cp "$WORK/saved" "$edited"
+  done
+}
+
 finish() {
   echo "$(basename "$0" .sh): $passed passed, $failed failed"
   [[ $failed == 0 ]]

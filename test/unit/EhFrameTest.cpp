@@ -4,14 +4,14 @@
 // landing pads, the .eh_frame_hdr search table, and the exact message for
 // each kind of malformed record.
 #include "elfopt/Elf/EhFrame.h"
-#include "elfopt/Support/Diagnostics.h"
+#include "Support.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <functional>
 
 using namespace elfopt;
+using namespace elfopt::test;
 using namespace llvm::ELF;
 
 namespace {
@@ -110,15 +110,8 @@ std::vector<uint8_t> elfWith(const std::vector<Input> &inputs) {
   out.resize((out.size() + 7) & ~size_t(7), 0);
   headers.push_back(strtab);
 
-  Ehdr eh{};
-  std::memcpy(eh.e_ident, "\x7f" "ELF\x02\x01\x01", 7);
-  eh.e_type = ET_DYN;
-  eh.e_machine = EM_X86_64;
-  eh.e_version = 1;
+  Ehdr eh = elfHeader(ET_DYN);
   eh.e_shoff = out.size();
-  eh.e_ehsize = sizeof(Ehdr);
-  eh.e_phentsize = sizeof(Phdr);
-  eh.e_shentsize = sizeof(Shdr);
   eh.e_shnum = uint16_t(headers.size());
   eh.e_shstrndx = uint16_t(headers.size() - 1);
   std::memcpy(out.data(), &eh, sizeof eh);
@@ -139,18 +132,8 @@ std::vector<Fde> fdesOf(const Bytes &ehFrame, const std::vector<Input> &more = {
   return readEhFrame(*file);
 }
 
-std::string messageOf(const std::function<void()> &f) {
-  try {
-    f();
-  } catch (const FatalError &e) {
-    EXPECT_EQ(e.code, ExitBadInput);
-    return e.what();
-  }
-  return "no error";
-}
-
 std::string ehFrameError(const Bytes &ehFrame, const std::vector<Input> &more = {}) {
-  return messageOf([&] { fdesOf(ehFrame, more); });
+  return messageOf([&] { fdesOf(ehFrame, more); }, ExitBadInput);
 }
 
 void expectFde(const Fde &f, uint64_t record, uint64_t field, uint8_t encoding, uint64_t begin,
@@ -381,26 +364,27 @@ TEST(EhFrameHdr, RebuildSortsByNewAddress) {
   // An entry naming no FDE: reported after the entry.
   std::vector<uint8_t> stray = usualHdr().v;
   stray[24] += 4; // second entry's FDE address (entries from 12, 8 bytes each)
-  EXPECT_EQ(messageOf([&] { rebuildEhFrameHdr(*file, fdes, stray, [](uint64_t a) { return a; }); }),
+  EXPECT_EQ(messageOf([&] { rebuildEhFrameHdr(*file, fdes, stray, [](uint64_t a) { return a; }); },
+                      ExitBadInput),
             "tiny:(.eh_frame_hdr): .eh_frame_hdr entry names no FDE at 0x201c");
 }
 
 TEST(EhFrameHdrMalformed, VersionEncodingAndCount) {
   Bytes v2 = usualHdr();
   v2.v[0] = 2;
-  EXPECT_EQ(messageOf([&] { readEhFrameHdr(*withHdr(v2)); }),
+  EXPECT_EQ(messageOf([&] { readEhFrameHdr(*withHdr(v2)); }, ExitBadInput),
             "tiny:(.eh_frame_hdr): unknown .eh_frame_hdr version 2 at 0x2004");
   Bytes table = usualHdr();
   table.v[3] = 0x1b; // pcrel table entries
-  EXPECT_EQ(messageOf([&] { readEhFrameHdr(*withHdr(table)); }),
+  EXPECT_EQ(messageOf([&] { readEhFrameHdr(*withHdr(table)); }, ExitBadInput),
             "tiny:(.eh_frame_hdr): .eh_frame_hdr table encoding 0x1b is not supported at 0x2008");
   Bytes count = usualHdr();
   count.v[8] = 3; // one entry more than there are
-  EXPECT_EQ(messageOf([&] { readEhFrameHdr(*withHdr(count)); }),
+  EXPECT_EQ(messageOf([&] { readEhFrameHdr(*withHdr(count)); }, ExitBadInput),
             "tiny:(.eh_frame_hdr): truncated record at 0x200c");
   Bytes pointer = usualHdr();
   pointer.v[1] = 0x0d; // no such pointer encoding
-  EXPECT_EQ(messageOf([&] { readEhFrameHdr(*withHdr(pointer)); }),
+  EXPECT_EQ(messageOf([&] { readEhFrameHdr(*withHdr(pointer)); }, ExitBadInput),
             "tiny:(.eh_frame_hdr): unknown pointer encoding 0xd at 0x2004");
 }
 

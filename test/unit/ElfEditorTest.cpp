@@ -1,7 +1,7 @@
 // The editor on small files built here byte by byte, so each test states the
 // exact layout it starts from.
 #include "elfopt/Edit/ElfEditor.h"
-#include "elfopt/Support/Diagnostics.h"
+#include "Support.h"
 
 #include <gtest/gtest.h>
 
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 using namespace elfopt;
+using namespace elfopt::test;
 using namespace llvm::ELF;
 
 namespace {
@@ -34,18 +35,11 @@ struct TinyExe {
     const char names[] = "\0.note.test\0.text\0.shstrtab";
     uint64_t textOff = TextOff + shift, namesOff = 0x140 + shift, shoff = ShOff + shift;
     bytes.assign(shoff + 4 * sizeof(Shdr), 0);
-    Ehdr eh{};
-    std::memcpy(eh.e_ident, "\x7f" "ELF\x02\x01\x01", 7);
-    eh.e_type = ET_EXEC;
-    eh.e_machine = EM_X86_64;
-    eh.e_version = 1;
+    Ehdr eh = elfHeader(ET_EXEC);
     eh.e_entry = Base + textOff;
     eh.e_phoff = 0x40;
     eh.e_shoff = shoff;
-    eh.e_ehsize = sizeof(Ehdr);
-    eh.e_phentsize = sizeof(Phdr);
     eh.e_phnum = 3;
-    eh.e_shentsize = sizeof(Shdr);
     eh.e_shnum = 4;
     eh.e_shstrndx = 3;
     std::memcpy(bytes.data(), &eh, sizeof eh);
@@ -97,9 +91,7 @@ struct TinyExe {
     return s;
   }
   std::unique_ptr<ElfFile> file(const std::vector<uint8_t> &b) const {
-    return ElfFile::fromBuffer(
-        "tiny", llvm::MemoryBuffer::getMemBufferCopy(
-                    llvm::StringRef(reinterpret_cast<const char *>(b.data()), b.size())));
+    return ElfFile::fromBytes("tiny", b);
   }
   std::unique_ptr<ElfFile> file() const { return file(bytes); }
 };

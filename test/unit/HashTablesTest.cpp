@@ -1,11 +1,12 @@
 #include "elfopt/Hash/HashTables.h"
-#include "elfopt/Support/Diagnostics.h"
+#include "Support.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 
 using namespace elfopt;
+using namespace elfopt::test;
 
 namespace {
 
@@ -22,15 +23,6 @@ std::vector<uint8_t> encode(uint32_t nbuckets, uint32_t symoffset, uint32_t shif
   std::memcpy(p + 16 + bloom.size() * 8, buckets.data(), buckets.size() * 4);
   std::memcpy(p + 16 + bloom.size() * 8 + buckets.size() * 4, chain.data(), chain.size() * 4);
   return out;
-}
-
-std::string messageOf(const std::function<void()> &f) {
-  try {
-    f();
-  } catch (const FatalError &e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 } // namespace

@@ -3,14 +3,14 @@
 // a join never puts a chain that starts later in time first, the rarity
 // penalty, ties broken on addresses, and the output and input formats.
 #include "elfopt/Order/Order.h"
-#include "elfopt/Support/Diagnostics.h"
+#include "Support.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <functional>
 
 using namespace elfopt;
+using namespace elfopt::test;
 
 namespace {
 
@@ -56,15 +56,6 @@ std::vector<std::string> markov(const RunSet &set, unsigned window, double decay
 }
 
 using Names = std::vector<std::string>;
-
-std::string messageOf(const std::function<void()> &f) {
-  try {
-    f();
-  } catch (const FatalError &e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 // Two runs that agree on A first and B last, with X or Y between them:
 //   R1 = A X B, R2 = A Y B

@@ -2,30 +2,20 @@
 // every field, writing and reading back, and the exact message, with its
 // place, for malformed JSON and for each kind of wrong field.
 #include "elfopt/Profile/Profile.h"
-#include "elfopt/Support/Diagnostics.h"
+#include "Support.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <fstream>
-#include <functional>
 
 using namespace elfopt;
+using namespace elfopt::test;
 
 namespace {
 
-std::string messageOf(const std::function<void()> &f) {
-  try {
-    f();
-  } catch (const FatalError &e) {
-    EXPECT_EQ(e.code, ExitBadInput);
-    return e.what();
-  }
-  return "no error";
-}
-
 std::string errorIn(const std::string &text) {
-  return messageOf([&] { parseProfile(text, "p.json"); });
+  return messageOf([&] { parseProfile(text, "p.json"); }, ExitBadInput);
 }
 
 // profiles/README.md's example, with a second object, a second run and a
@@ -166,7 +156,8 @@ TEST(Profile, WritesAndReadsFiles) {
   writeProfile(path, p);
   expectSame(p, readProfile(path));
   std::remove(path.c_str());
-  EXPECT_EQ(messageOf([&] { readProfile(path); }), path + ": cannot open: No such file or directory");
+  EXPECT_EQ(messageOf([&] { readProfile(path); }, ExitBadInput),
+            path + ": cannot open: No such file or directory");
 }
 
 TEST(Profile, MalformedJsonNamesLineAndColumn) {

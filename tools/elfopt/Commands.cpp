@@ -636,14 +636,15 @@ static int runOrder(const std::vector<std::string> &args) {
     params.rarityPenalty = vm["rarity-penalty"].as<double>();
   if (params.window == 0 || !(params.decay > 0 && params.decay <= 1) || !(params.rarityPenalty >= 0))
     throw UsageError{"order", "--window must be >= 1, --decay in (0, 1], --rarity-penalty >= 0"};
-  std::optional<std::string> binary;
+  std::vector<std::string> paths = profilePaths("order", vm); // a usage error before any file
+  std::unique_ptr<ElfFile> binary;
   if (vm.count("binary"))
-    binary = vm["binary"].as<std::string>();
+    binary = ElfFile::open(vm["binary"].as<std::string>());
   // On a terminal, one line that says what is going on; gone before the order is printed.
   ProgressLine progress(true);
   ProfileMatch match = profileMatch(vm);
   match.progress = progress.callback();
-  OrderInputs in = loadOrderInputs(profilePaths("order", vm), match, binary ? &*binary : nullptr);
+  OrderInputs in = loadOrderInputs(paths, match, binary.get());
   std::vector<bool> touched(in.set.functions.size(), false);
   for (const auto &run : in.set.runs)
     for (uint32_t f : run)
@@ -698,8 +699,9 @@ static int runEvaluate(const std::vector<std::string> &args) {
   auto vm = parse("evaluate", args, opts, pos);
   if (!vm.count("binary"))
     throw UsageError{"evaluate", "give the binary and its profiles"};
-  std::string binary = vm["binary"].as<std::string>();
-  OrderInputs in = loadOrderInputs(profilePaths("evaluate", vm), profileMatch(vm), &binary);
+  std::vector<std::string> paths = profilePaths("evaluate", vm); // a usage error before any file
+  auto binary = ElfFile::open(vm["binary"].as<std::string>());
+  OrderInputs in = loadOrderInputs(paths, profileMatch(vm), binary.get());
   const RunSet &set = in.set;
   auto addresses = [&](const std::vector<uint32_t> &order) {
     std::vector<uint64_t> out;

@@ -413,11 +413,13 @@ int runReport(const std::vector<std::string> &args) {
     throw UsageError{"report", "give ORIGINAL, REWRITTEN, the profiles and -o REPORT.html"};
   std::string original = vm["original"].as<std::string>();
   std::string rewritten = vm["rewritten"].as<std::string>();
-  OrderInputs inputs = loadOrderInputs(profilePaths("report", vm), profileMatch(vm), &original);
+  std::vector<std::string> paths = profilePaths("report", vm); // a usage error before any file
+  auto before = ElfFile::open(original);
+  OrderInputs inputs = loadOrderInputs(paths, profileMatch(vm), before.get());
   auto after = ElfFile::open(rewritten);
   FunctionTable afterTable = readFunctions(*after);
   TextLayout layouts[2] = {TextLayout::original(inputs.table), TextLayout::byName(inputs.table, afterTable)};
-  const ElfFile *files[2] = {inputs.binary.get(), after.get()};
+  const ElfFile *files[2] = {before.get(), after.get()};
   ReportInput report;
   report.runs = inputs.set.runs.size();
   ReportSide *sides[2] = {&report.before, &report.after};

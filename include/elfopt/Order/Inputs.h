@@ -15,7 +15,6 @@
 #include "elfopt/Profile/Profile.h"
 
 #include <functional>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,20 +30,20 @@ struct ProfileMatch {
   std::function<void(const std::string &state)> progress;
 };
 
-/// Profiles, their runs and (with a binary) the file they are laid out for.
+/// Profiles, their runs and (with a binary) its functions.
 struct OrderInputs {
   std::vector<Profile> profiles;
   std::vector<std::string> names;
   RunSet set;
-  std::unique_ptr<ElfFile> binary;
-  FunctionTable table;
+  FunctionTable table; ///< the binary's functions; empty without one
 };
 
 /// Reads \p profilePaths (at least one) and gathers the runs of
-/// \p match.object; with \p binaryPath, for that file. Throws FatalError
-/// when no run touches the object or too few touches match.
+/// \p match.object; with \p binary (the caller's open file; null: none),
+/// for that file. Throws FatalError when no run touches the object or too
+/// few touches match.
 OrderInputs loadOrderInputs(const std::vector<std::string> &profilePaths, const ProfileMatch &match,
-                            const std::string *binaryPath);
+                            const ElfFile *binary);
 
 /// The addresses in \p table of an order's functions, in order. An entry
 /// whose address starts a function of its name here is that function (the

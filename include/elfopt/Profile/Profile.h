@@ -16,6 +16,8 @@
 
 namespace elfopt {
 
+class ElfFile;
+
 inline constexpr const char *ProfileFormat = "elfopt-profile";
 inline constexpr int ProfileVersion = 1;
 
@@ -75,5 +77,7 @@ void writeSymbolList(const std::string &path, const std::vector<std::string> &na
 
 /// The identity of a file as a profile records it.
 ObjectIdentity identifyObject(const std::string &name, const std::string &path);
+/// The same for a file already open; its path is \p file's name.
+ObjectIdentity identifyObject(const std::string &name, const ElfFile &file);
 
 } // namespace elfopt
