@@ -32,18 +32,16 @@ public:
       return out;
     // One addend is the table's base, the other the entry loaded from it.
     for (auto [base, entry] : {std::pair{op.src, target}, std::pair{target, op.src}}) {
-      auto load = writerOf(entry, *w);
-      if (!load)
+      auto load = entryLoad(entry, *w);
+      auto table = addressIn(base, *w);
+      if (!load || !table)
         continue;
-      const Operation &l = code[*load].instruction.operation;
-      if (l.kind != Operation::LoadTableEntry || l.dst != entry)
-        continue;
-      auto table = addressIn(base, *w), loadedFrom = addressIn(l.base, *load);
-      if (!table || table != loadedFrom)
+      auto index = tableIndex(*load, *table);
+      if (!index)
         continue;
       out.kind = IndirectJump::Table;
       out.tableBase = *table;
-      out.entries = bound(l.index, *load);
+      out.entries = bound(index->first, index->second);
       return out;
     }
     return out;
@@ -94,6 +92,44 @@ private:
     return only;
   }
 
+  // The load of the 32-bit entry that \p entry holds before \p at:
+  // `movslq (..), entry`, or GCC -O0's `mov (..), %eax; cltq`.
+  std::optional<size_t> entryLoad(int8_t entry, size_t at) const {
+    auto w = writerOf(entry, at);
+    if (!w)
+      return std::nullopt;
+    const Operation &op = code[*w].instruction.operation;
+    if (op.kind == Operation::LoadTableEntry && op.dst == entry)
+      return w;
+    if (op.kind != Operation::SignExtend || op.dst != entry)
+      return std::nullopt;
+    auto narrow = writerOf(op.src, *w);
+    if (narrow && code[*narrow].instruction.operation.kind == Operation::LoadTableEntry32 &&
+        code[*narrow].instruction.operation.dst == op.src)
+      return narrow;
+    return std::nullopt;
+  }
+
+  // The index register of the load at \p load from \p table, and where its
+  // value is taken: `(table,index,4)`, or `(table,scaled,1)` with
+  // `lea 0(,index,4), scaled` before (GCC -O0).
+  std::optional<std::pair<int8_t, size_t>> tableIndex(size_t load, uint64_t table) const {
+    const Operation &l = code[load].instruction.operation;
+    if (l.immediate == 4)
+      return addressIn(l.base, load) == table ? std::optional(std::pair{l.index, load}) : std::nullopt;
+    for (auto [holdsTable, scaled] : {std::pair{l.base, l.index}, std::pair{l.index, l.base}}) {
+      if (addressIn(holdsTable, load) != table)
+        continue;
+      auto s = writerOf(scaled, load);
+      if (!s)
+        continue;
+      const Operation &op = code[*s].instruction.operation;
+      if (op.kind == Operation::ScaledIndex && op.dst == scaled && op.immediate == 4)
+        return std::pair{op.index, *s};
+    }
+    return std::nullopt;
+  }
+
   // The number of entries the index check before \p load allows:
   // `cmp $N, idx; ja default` falls through for idx <= N (unsigned).
   std::optional<uint64_t> bound(int8_t index, size_t load) const {
@@ -110,9 +146,13 @@ private:
           return std::nullopt;
         return uint64_t(cmp.immediate) + (above ? 1 : 0);
       }
-      // `mov %eidx, %eidx` zero-extends the index the check compared.
-      bool zeroExtends = op.kind == Operation::Copy32 && op.dst == index && op.src == index;
-      if ((op.writes & (1u << index)) && !zeroExtends)
+      // `mov %eidx, %eidx` zero-extends the index the check compared;
+      // `mov %esrc, %eidx` (GCC -O0) carries the bound over from src.
+      if (op.kind == Operation::Copy32 && op.dst == index && op.src >= 0) {
+        index = op.src;
+        continue;
+      }
+      if (op.writes & (1u << index))
         return std::nullopt;
     }
     return std::nullopt;

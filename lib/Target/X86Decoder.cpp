@@ -31,7 +31,7 @@ struct AddressingRegisters {
 
 /// The opcodes Operation describes, by LLVM's names.
 enum class Shape : uint8_t {
-  Other, Lea, SignExtendLoad, Add, Load, Copy32, CompareRegister, CompareAccumulator, ConditionalJump,
+  Other, Lea, SignExtendLoad, Load32, SignExtendRegister, SignExtendAccumulator, Add, Load, Copy32, CompareRegister, CompareAccumulator, ConditionalJump,
   JumpRegister, JumpMemory,
 };
 
@@ -39,6 +39,9 @@ Shape shapeOf(llvm::StringRef name) {
   return llvm::StringSwitch<Shape>(name)
       .Case("LEA64r", Shape::Lea)
       .Case("MOVSX64rm32", Shape::SignExtendLoad)
+      .Case("MOV32rm", Shape::Load32)
+      .Case("MOVSX64rr32", Shape::SignExtendRegister)
+      .Case("CDQE", Shape::SignExtendAccumulator)
       .Case("ADD64rr", Shape::Add)
       .Case("MOV64rm", Shape::Load)
       .Case("MOV32rr", Shape::Copy32)
@@ -213,25 +216,49 @@ Operation describeOperation(const Decoder::Impl &m, const llvm::MCInst &inst, co
   };
   // An x86 memory operand is five MC operands: base, scale, index, displacement, segment.
   switch (m.opcodes[inst.getOpcode()].shape) {
-  case Shape::Lea:
-    if (operand(5) && operand(1)->isReg() && operand(1)->getReg() == m.addressing.rip && operand(3)->isReg() &&
+  case Shape::Lea: {
+    int64_t scale = 0, disp = -1;
+    if (!operand(5))
+      break;
+    if (operand(1)->isReg() && operand(1)->getReg() == m.addressing.rip && operand(3)->isReg() &&
         !operand(3)->getReg()) {
       op.kind = Operation::LoadAddress;
       op.dst = familyOf(*operand(0));
-    }
-    break;
-  case Shape::SignExtendLoad: {
-    int64_t scale = 0, disp = -1;
-    if (operand(5) && immediate(2, scale) && immediate(4, disp) && scale == 4 && disp == 0 &&
-        operand(5)->isReg() && !operand(5)->getReg() && familyOf(*operand(1)) >= 0 &&
-        familyOf(*operand(3)) >= 0) {
-      op.kind = Operation::LoadTableEntry;
+    } else if (operand(1)->isReg() && !operand(1)->getReg() && familyOf(*operand(3)) >= 0 && immediate(2, scale) &&
+               immediate(4, disp) && disp == 0) {
+      op.kind = Operation::ScaledIndex;
       op.dst = familyOf(*operand(0));
-      op.base = familyOf(*operand(1));
       op.index = familyOf(*operand(3));
+      op.immediate = scale;
     }
     break;
   }
+  case Shape::SignExtendLoad:
+  case Shape::Load32: {
+    int64_t scale = 0, disp = -1;
+    if (operand(5) && immediate(2, scale) && immediate(4, disp) && (scale == 4 || scale == 1) && disp == 0 &&
+        operand(5)->isReg() && !operand(5)->getReg() && familyOf(*operand(1)) >= 0 &&
+        familyOf(*operand(3)) >= 0) {
+      op.kind = m.opcodes[inst.getOpcode()].shape == Shape::Load32 ? Operation::LoadTableEntry32
+                                                                    : Operation::LoadTableEntry;
+      op.dst = familyOf(*operand(0));
+      op.base = familyOf(*operand(1));
+      op.index = familyOf(*operand(3));
+      op.immediate = scale;
+    }
+    break;
+  }
+  case Shape::SignExtendRegister:
+    if (operand(1)) {
+      op.kind = Operation::SignExtend;
+      op.dst = familyOf(*operand(0));
+      op.src = familyOf(*operand(1));
+    }
+    break;
+  case Shape::SignExtendAccumulator:
+    op.kind = Operation::SignExtend;
+    op.dst = op.src = 0; // %eax into %rax
+    break;
   case Shape::Add:
     if (operand(2)) {
       op.kind = Operation::AddRegisters;

@@ -169,3 +169,23 @@ TEST(JumpTables, TwoBasesForOneRegisterAcrossALabel) {
   f.label().add(LoadRcxRax).add(AddRcxToRax).add(JmpRax);
   EXPECT_EQ(f.jumps().at(0).kind, IndirectJump::NotUnderstood);
 }
+
+TEST(JumpTables, GccO0ScaledIndexAndCltq) {
+  // cmpl $9,%edx; ja; movl %edx,%eax; leaq 0(,%rax,4),%rdx; lea T,%rax;
+  // movl (%rdx,%rax,1),%eax; cltq; lea T,%rdx; addq %rdx,%rax; jmp *%rax:
+  // the bound carries over the copy into %eax: ten entries.
+  Function f;
+  f.add({0x83, 0xfa, 0x09}).add(JaShort).add({0x89, 0xd0});
+  f.add({0x48, 0x8d, 0x14, 0x85, 0, 0, 0, 0}).leaTable(Rax).add({0x8b, 0x04, 0x02}).add({0x48, 0x98});
+  f.leaTable(Rdx).add(AddRdxToRax).add(JmpRax);
+  auto jumps = f.jumps();
+  ASSERT_EQ(jumps.size(), 1u);
+  EXPECT_EQ(jumps[0].kind, IndirectJump::Table);
+  EXPECT_EQ(jumps[0].tableBase, Table);
+  EXPECT_EQ(jumps[0].entries, std::optional<uint64_t>(10));
+  // Without the sign extension the entry is not a 64-bit offset: not a table.
+  Function g;
+  g.add({0x48, 0x8d, 0x14, 0x85, 0, 0, 0, 0}).leaTable(Rax).add({0x8b, 0x04, 0x02});
+  g.leaTable(Rdx).add(AddRdxToRax).add(JmpRax);
+  EXPECT_EQ(g.jumps().at(0).kind, IndirectJump::NotUnderstood);
+}

@@ -179,9 +179,11 @@ static void printRewrite(const std::string &input, const std::string &output, co
                 hex(r.textStart).c_str(), (unsigned long long)r.functions);
     std::printf("  ordered first: %llu functions, %llu bytes\n", (unsigned long long)r.orderedPlaced,
                 (unsigned long long)r.orderedFrontBytes);
+    // A startup order is worth what of it moves: say which share stayed.
     if (r.orderedPinned)
-      std::printf("  ordered but kept in place: %llu functions, %llu bytes\n", (unsigned long long)r.orderedPinned,
-                  (unsigned long long)r.orderedPinnedBytes);
+      std::printf("  ordered but kept in place: %llu functions, %llu bytes (%.1f%% of the ordered bytes)\n",
+                  (unsigned long long)r.orderedPinned, (unsigned long long)r.orderedPinnedBytes,
+                  100.0 * double(r.orderedPinnedBytes) / double(r.orderedPinnedBytes + r.orderedFrontBytes));
     std::printf("  moved: %llu blocks, %llu bytes\n", (unsigned long long)r.movedBlocks,
                 (unsigned long long)r.movedBytes);
     std::printf("  kept in place: %llu blocks, %llu bytes\n", (unsigned long long)r.pinnedBlocks,

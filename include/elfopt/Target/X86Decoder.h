@@ -29,7 +29,10 @@ struct Operation {
   enum Kind : uint8_t {
     Other,
     LoadAddress,        ///< lea disp(%rip), dst: Instruction::field has the address
-    LoadTableEntry,     ///< movslq (base,index,4), dst
+    LoadTableEntry,     ///< movslq (base,index,scale), dst; immediate: scale (1 or 4)
+    LoadTableEntry32,   ///< mov (base,index,scale), dst32 (sign-extended after); immediate: scale
+    ScaledIndex,        ///< lea 0(,index,4), dst: immediate: the scale
+    SignExtend,         ///< movslq src32, dst (cltq: %eax into %rax)
     AddRegisters,       ///< add src, dst (64-bit)
     Load,               ///< mov mem, dst (64-bit): a pointer from memory
     Copy32,             ///< mov src, dst (32-bit registers): zero-extends src
