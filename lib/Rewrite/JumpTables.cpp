@@ -82,7 +82,7 @@ private:
       return leaTarget(*w);
     std::optional<uint64_t> only;
     for (size_t i = 0; i < code.size(); ++i) {
-      if (!(code[i].instruction.operation.writes & (1u << reg)))
+      if (!(code[i].instruction.operation.writes & (1u << reg)) || restoresForCaller(i))
         continue;
       auto t = leaTarget(i);
       if (!t || (only && *only != *t))
@@ -128,6 +128,24 @@ private:
         return std::pair{op.index, *s};
     }
     return std::nullopt;
+  }
+
+  // Whether instruction \p i is an epilogue's `pop`: only pops follow it
+  // up to a return or a tail call, so the value it restores is the
+  // caller's, and nothing of this function reads it.
+  bool restoresForCaller(size_t i) const {
+    if (code[i].instruction.operation.kind != Operation::Pop)
+      return false;
+    for (size_t k = i; k < code.size(); ++k) {
+      const x86_64::Instruction &inst = code[k].instruction;
+      if (k > i && isLabel(code[k].address))
+        return false;
+      if (inst.endsFlow) // a return or a tail call; a call would come back
+        return !inst.isCall;
+      if (inst.operation.kind != Operation::Pop)
+        return false;
+    }
+    return false;
   }
 
   // The number of entries the index check before \p load allows:

@@ -31,7 +31,7 @@ struct AddressingRegisters {
 
 /// The opcodes Operation describes, by LLVM's names.
 enum class Shape : uint8_t {
-  Other, Lea, SignExtendLoad, Load32, SignExtendRegister, SignExtendAccumulator, Add, Load, Copy32, CompareRegister, CompareAccumulator, ConditionalJump,
+  Other, Lea, SignExtendLoad, Load32, SignExtendRegister, SignExtendAccumulator, Pop, Add, Load, Copy32, CompareRegister, CompareAccumulator, ConditionalJump,
   JumpRegister, JumpMemory,
 };
 
@@ -42,6 +42,7 @@ Shape shapeOf(llvm::StringRef name) {
       .Case("MOV32rm", Shape::Load32)
       .Case("MOVSX64rr32", Shape::SignExtendRegister)
       .Case("CDQE", Shape::SignExtendAccumulator)
+      .Case("POP64r", Shape::Pop)
       .Case("ADD64rr", Shape::Add)
       .Case("MOV64rm", Shape::Load)
       .Case("MOV32rr", Shape::Copy32)
@@ -255,6 +256,12 @@ Operation describeOperation(const Decoder::Impl &m, const llvm::MCInst &inst, co
       op.src = familyOf(*operand(1));
     }
     break;
+  case Shape::Pop:
+    if (operand(0)) {
+      op.kind = Operation::Pop;
+      op.dst = familyOf(*operand(0));
+    }
+    break;
   case Shape::SignExtendAccumulator:
     op.kind = Operation::SignExtend;
     op.dst = op.src = 0; // %eax into %rax
@@ -337,6 +344,7 @@ std::optional<Instruction> Decoder::decode(std::span<const uint8_t> bytes, uint6
     out.operation.kind = Operation::IndirectJump; // all a first pass asks
 
   // A call that ends a function calls something that does not return.
+  out.isCall = desc.isCall();
   out.endsFlow = desc.isReturn() || desc.isTrap() || desc.isCall() ||
                  (desc.isBranch() && !desc.isConditionalBranch()) || facts.stops;
 

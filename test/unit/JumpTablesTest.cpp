@@ -189,3 +189,25 @@ TEST(JumpTables, GccO0ScaledIndexAndCltq) {
   g.leaTable(Rdx).add(AddRdxToRax).add(JmpRax);
   EXPECT_EQ(g.jumps().at(0).kind, IndirectJump::NotUnderstood);
 }
+
+TEST(JumpTables, EpiloguePopDoesNotHideAHoistedBase) {
+  // lea T,%r12 at the top; a loop label; the table jump through %r12; an
+  // epilogue `pop %r12; ret` elsewhere restores the caller's %r12 and is no
+  // other value of the base. A pop followed by more code is.
+  auto body = [](Function &f) {
+    f.add({0x4c, 0x8d, 0x25}); // lea T(%rip),%r12: 4c 8d 25 disp32
+    int32_t disp = int32_t(Table - (f.here() + 4));
+    for (int i = 0; i < 4; ++i)
+      f.bytes.push_back(uint8_t(uint32_t(disp) >> (8 * i)));
+    f.label().add({0x49, 0x63, 0x04, 0x84}); // movslq (%r12,%rax,4),%rax
+    f.add({0x4c, 0x01, 0xe0}).add(JmpRax);   // add %r12,%rax; jmp *%rax
+  };
+  Function f;
+  body(f);
+  f.label().add({0x41, 0x5c}).add(Ret); // pop %r12; ret
+  EXPECT_EQ(f.jumps().at(0).kind, IndirectJump::Table);
+  Function g;
+  body(g);
+  g.label().add({0x41, 0x5c}).add(Call).add(Ret); // pop %r12; call: the function goes on
+  EXPECT_EQ(g.jumps().at(0).kind, IndirectJump::NotUnderstood);
+}

@@ -33,6 +33,7 @@ struct Operation {
     LoadTableEntry32,   ///< mov (base,index,scale), dst32 (sign-extended after); immediate: scale
     ScaledIndex,        ///< lea 0(,index,4), dst: immediate: the scale
     SignExtend,         ///< movslq src32, dst (cltq: %eax into %rax)
+    Pop,                ///< pop dst
     AddRegisters,       ///< add src, dst (64-bit)
     Load,               ///< mov mem, dst (64-bit): a pointer from memory
     Copy32,             ///< mov src, dst (32-bit registers): zero-extends src
@@ -56,6 +57,7 @@ struct Instruction {
   uint64_t size = 0;
   bool isPadding = false; ///< a nop or int3
   bool endsFlow = false;  ///< control cannot continue to the next instruction
+  bool isCall = false;
   /// False when the instruction has a PC-relative operand whose field could
   /// not be located (a 16-bit branch, an ambiguous encoding).
   bool understood = true;
