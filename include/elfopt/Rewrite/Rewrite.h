@@ -17,6 +17,11 @@
 //      against the table base that code refers to), dynamic relocations,
 //      RELR and GOT words, FDEs; bond blocks one FDE or landing pad spans;
 //      pin what cannot move safely, each with its reason and place.
+//      Without static relocations (a release PIE or shared library, stripped
+//      or not): functions from FDEs and .dynsym, jump tables found from the
+//      code (JumpTables.cpp), and every reference that cannot be proven
+//      found (a jump through a register not understood, a word of data that
+//      reads as an offset to code) pins its target.
 //   3. plan (Rewrite.cpp, Place.cpp): groups of bonded blocks; check that the
 //      debug info can follow them (Debug.cpp; --strip-debug drops it if
 //      not); place the groups around the pinned ones, in order.
