@@ -3,6 +3,7 @@
 
 #include "elfopt/Dynsym/Passes.h"
 #include "elfopt/Edit/ElfEditor.h"
+#include "elfopt/Elf/EhFrame.h"
 #include "elfopt/Elf/Functions.h"
 #include "elfopt/Order/Order.h"
 #include "elfopt/Support/Diagnostics.h"
@@ -61,6 +62,9 @@ namespace {
 // The .text rewrite, checked by verify before anything else sees it.
 void rewriteAndVerify(const ElfFile &in, const OptimizeOptions &options, OptimizeResult &result) {
   RewriteOptions rewrite;
+  // The rewrite needs .eh_frame whole; order sources only warn about it
+  // (they can do without). One clear error first, not a warning then it.
+  readEhFrame(in);
   rewrite.order = resolveOrder(in, options.order, result.orderSource);
   rewrite.stripDebug = options.stripDebug;
   rewrite.progress = options.progress;

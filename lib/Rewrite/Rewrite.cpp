@@ -1088,6 +1088,9 @@ RewriteResult Rewriter::run() {
   fdes = readEhFrame(in);
   phase("read", "decoding .text");
   code = analyseCode(in, text, fdes, relocationFree);
+  if (std::none_of(code.blocks.begin(), code.blocks.end(), [](const Block &b) { return b.isFunction; }))
+    warn(in.name() + ": no function boundaries in .text (no .symtab, no .eh_frame FDEs or sized .dynsym "
+                     "functions there): nothing can move");
   phase("decode", "finding references");
   bondUnwindRanges();
   computeGroups();

@@ -139,6 +139,60 @@ for program in c cpp switches; do
     done
   done
 done
+# Bad input. A jump table entry that leads into data: its function keeps
+# its place (and the entry its value), so the rewrite behaves as the
+# original does, crash included.
+gcc -O2 switches/*.c -o poked && strip poked
+python3 - poked <<'PY'
+import re, struct, subprocess, sys
+path = sys.argv[1]
+dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", path], capture_output=True, text=True).stdout.splitlines()
+table = None
+for i, line in enumerate(dis):
+    m = re.search(r"lea\s+0x[0-9a-f]+\(%rip\),(%r\w+)\s+# ([0-9a-f]+)", line)
+    if m and any(f"movslq (%s," % m.group(1) in l for l in dis[i + 1:i + 4]):
+        table = int(m.group(2), 16)
+        break
+out = subprocess.run(["readelf", "-SW", path], capture_output=True, text=True).stdout
+for line in out.splitlines():
+    m = re.search(r"\]\s+\.rodata\s+\S+\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)", line)
+    if m and table is not None:
+        addr, off, size = (int(g, 16) for g in m.groups())
+        if addr <= table < addr + size:
+            data = bytearray(open(path, "rb").read())
+            struct.pack_into("<i", data, off + table - addr, 4)  # entry 0 -> table + 4: data
+            open(path, "wb").write(data)
+            sys.exit(0)
+sys.exit(1)
+PY
+check "a jump table was found and poked" test $? = 0
+"$ELFOPT" rewrite poked --random-order 1 --json -o poked.new >poked.json 2>poked.err
+check "poked: rewritten" test $? = 0
+check "poked: the function of the bad table is kept in place, and says why" \
+  grep -q '"reason": "jump table entry leads outside code"\|"reason": "jump table with no entry found"' poked.json
+check "poked: same behaviour as the poked original" same_behaviour poked poked.new
+# A stripped PIE whose .eh_frame is corrupt: one error naming it, no output.
+gcc -O2 "$IN/subject.c" -o badeh && strip badeh
+python3 - badeh <<'PY'
+import re, struct, subprocess, sys
+out = subprocess.run(["readelf", "-SW", sys.argv[1]], capture_output=True, text=True).stdout
+off = int(re.search(r"\]\s+\.eh_frame\s+\S+\s+[0-9a-f]+\s+([0-9a-f]+)", out).group(1), 16)
+data = bytearray(open(sys.argv[1], "rb").read())
+struct.pack_into("<I", data, off, 0x7ffffff0)  # the first record runs past the section
+open(sys.argv[1], "wb").write(data)
+PY
+"$ELFOPT" rewrite badeh --random-order 1 -o badeh.new >/dev/null 2>badeh.err
+check "corrupt .eh_frame: exit 2" test $? = 2
+check "corrupt .eh_frame: one line, naming the file and .eh_frame" \
+  bash -c "[[ \$(wc -l <badeh.err) == 1 ]] && grep -q '^elfopt: error: badeh:(.eh_frame): ' badeh.err"
+check "corrupt .eh_frame: no output" test ! -e badeh.new
+# Without .eh_frame and .symtab nothing says where functions are: nothing moves, and it says so.
+gcc -O2 "$IN/subject.c" -o noeh && strip noeh && objcopy --remove-section .eh_frame --remove-section .eh_frame_hdr noeh
+"$ELFOPT" rewrite noeh --random-order 1 -o noeh.new >noeh.out 2>noeh.err
+check "no .eh_frame: rewritten, nothing moved, a warning says why" \
+  bash -c "grep -q 'moved: 0 blocks' noeh.out && grep -q 'no function boundaries' noeh.err"
+check "no .eh_frame: same behaviour" same_behaviour noeh noeh.new
+
 echo "rewrite-release: $ran builds ran (each unstripped and stripped), $skipped not buildable or runnable here"
 check "at least 120 builds ran (or 40 under the sanitizers)" \
   test "$ran" -ge "$([[ ${ELFOPT_SANITIZED:-0} == 1 ]] && echo 40 || echo 120)"
