@@ -271,6 +271,7 @@ struct Pending {
 struct Decoded {
   std::vector<Pending> pending;
   std::vector<uint64_t> dataReferences;
+  std::vector<uint64_t> functionDataReferences; ///< of function blocks only
 };
 
 Field displacementField(const x86_64::Instruction &inst, uint64_t a) {
@@ -315,7 +316,11 @@ void decodeBlock(CodeFacts &facts, const TextInfo &text, const TextBytes &bytes,
       Field f = displacementField(*inst, a);
       out.pending.push_back({bi, f});
       if (!text.contains(f.target))
+      {
         out.dataReferences.push_back(f.target);
+        if (blk.isFunction)
+          out.functionDataReferences.push_back(f.target);
+      }
     }
     a = next;
   }
@@ -351,6 +356,9 @@ std::vector<Pending> decodeText(CodeFacts &facts, const TextInfo &text, const Te
   facts.dataReferences = std::move(low.dataReferences);
   facts.dataReferences.insert(facts.dataReferences.end(), high.dataReferences.begin(),
                               high.dataReferences.end());
+  facts.functionDataReferences = std::move(low.functionDataReferences);
+  facts.functionDataReferences.insert(facts.functionDataReferences.end(), high.functionDataReferences.begin(),
+                                      high.functionDataReferences.end());
   return pending;
 }
 
@@ -569,9 +577,10 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text, const std::vector
   // After decoding: it says which blocks fall through.
   bondFallThroughs(facts);
   // Sorted once, for the jump table bases the data side looks up.
-  std::sort(facts.dataReferences.begin(), facts.dataReferences.end());
-  facts.dataReferences.erase(std::unique(facts.dataReferences.begin(), facts.dataReferences.end()),
-                             facts.dataReferences.end());
+  for (auto *refs : {&facts.dataReferences, &facts.functionDataReferences}) {
+    std::sort(refs->begin(), refs->end());
+    refs->erase(std::unique(refs->begin(), refs->end()), refs->end());
+  }
   // With every branch target known (a label inside a table's sequence
   // breaks it); nothing else finds jump tables without relocations.
   if (relocationFree)

@@ -97,6 +97,9 @@ struct CodeFacts {
   /// Addresses outside .text that code refers to RIP-relatively (jump
   /// table bases among them), sorted.
   std::vector<uint64_t> dataReferences;
+  /// The same, from function blocks only: the table bases an independent
+  /// check that knows only the functions (verify) would see.
+  std::vector<uint64_t> functionDataReferences;
   /// Blocks whose distance must not change (short branches, fall-through).
   std::vector<Bond> bonds;
   /// Without static relocations: the jumps through PIC jump tables, found

@@ -631,8 +631,16 @@ void Rewriter::pinOrphanWords() {
 void Rewriter::pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint64_t, uint64_t>> claimed) {
   auto bytes = in.contents(s);
   auto next = std::lower_bound(claimed.begin(), claimed.end(), std::pair<uint64_t, uint64_t>(s.addr(), 0));
-  auto refs = std::span<const uint64_t>(code.dataReferences);
-  auto ref = std::upper_bound(refs.begin(), refs.end(), s.addr());
+  // Bases: the closest address below that any code refers to, and the
+  // closest that a function refers to (what verify, which knows only the
+  // functions, reads an entry against).
+  struct Bases {
+    std::span<const uint64_t> refs;
+    const uint64_t *next;
+  };
+  Bases bases[2] = {{code.dataReferences, nullptr}, {code.functionDataReferences, nullptr}};
+  for (Bases &b : bases)
+    b.next = std::upper_bound(b.refs.data(), b.refs.data() + b.refs.size(), s.addr());
   auto pinLabel = [&](uint64_t t, uint64_t from) {
     if (code.isInstructionStart(text, t))
       pinAt(t, "its address may be stored in data as an offset", from);
@@ -644,14 +652,17 @@ void Rewriter::pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint
       ++next;
     if (next != claimed.end() && next->first < a + 4)
       continue; // a field covers it
-    while (ref != refs.end() && *ref <= a)
-      ++ref;
     int32_t value;
     std::memcpy(&value, bytes.data() + (a - s.addr()), 4);
     if (isLabel(a + int64_t(value)))
       pinLabel(a + int64_t(value), a);
-    if (ref != refs.begin() && *(ref - 1) >= s.addr() && isLabel(*(ref - 1) + int64_t(value)))
-      pinLabel(*(ref - 1) + int64_t(value), a);
+    for (Bases &b : bases) {
+      const uint64_t *end = b.refs.data() + b.refs.size();
+      while (b.next != end && *b.next <= a)
+        ++b.next;
+      if (b.next != b.refs.data() && *(b.next - 1) >= s.addr() && isLabel(*(b.next - 1) + int64_t(value)))
+        pinLabel(*(b.next - 1) + int64_t(value), a);
+    }
     if (a % 8 == 0 && a + 8 <= s.addr() + bytes.size() && (next == claimed.end() || next->first >= a + 8)) {
       int64_t wide;
       std::memcpy(&wide, bytes.data() + (a - s.addr()), 8);
