@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "Internal.h"
 
+#include "elfopt/Elf/Relocations.h"
 #include "elfopt/Support/Diagnostics.h"
 #include "elfopt/Target/X86Decoder.h"
 
@@ -505,6 +506,63 @@ void addTableTargets(const ElfFile &in, const CodeFacts &facts, const TextInfo &
   }
 }
 
+// Addresses in blocks with register jumps that may be entered from
+// anywhere but a branch of the same block: branches of other blocks and
+// sections, landing pads, symbols, the loader's words (dynamic relocations,
+// RELR), the entry points. Sorted.
+std::vector<uint64_t> entriesFromElsewhere(const ElfFile &in, const CodeFacts &facts, const TextInfo &text,
+                                           const std::vector<Fde> &fdes) {
+  std::vector<uint64_t> out;
+  auto candidate = [&](uint64_t t) {
+    if (!text.contains(t))
+      return facts.blocks.size();
+    size_t b = blockAt(facts.blocks, t);
+    return facts.blocks[b].jumpsThroughRegister ? b : facts.blocks.size();
+  };
+  for (const Field &f : facts.fields) {
+    size_t b = candidate(f.target);
+    if (b != facts.blocks.size() && (!text.contains(f.place) || blockAt(facts.blocks, f.place) != b))
+      out.push_back(f.target);
+  }
+  for (const Field &f : facts.outside)
+    out.push_back(f.target);
+  for (const Fde &f : fdes)
+    out.insert(out.end(), f.landingPads.begin(), f.landingPads.end());
+  auto loadedWord = [&](uint64_t a) -> std::optional<uint64_t> {
+    for (const Section &s : in.sections())
+      if (s.isAlloc() && s.hasFileData() && a >= s.addr() && a - s.addr() + 8 <= in.contents(s).size()) {
+        uint64_t v;
+        std::memcpy(&v, in.contents(s).data() + (a - s.addr()), 8);
+        return v;
+      }
+    return std::nullopt;
+  };
+  for (const Section &s : in.sections()) {
+    if (s.type() == SHT_SYMTAB || s.type() == SHT_DYNSYM) {
+      for (const Symbol &sym : in.symbols(s))
+        if (sym.shndx == text.section)
+          out.push_back(sym.value);
+    } else if (s.type() == SHT_RELA && s.isAlloc()) {
+      auto bytes = in.contents(s);
+      auto *rela = reinterpret_cast<const ELFT::Rela *>(bytes.data());
+      for (size_t i = 0; i < bytes.size() / sizeof(ELFT::Rela); ++i)
+        if (dynamicAddendIsAddress(rela[i]))
+          out.push_back(uint64_t(rela[i].r_addend));
+    } else if (s.type() == SHT_RELR) {
+      for (uint64_t a : decodeRelr(in.contents(s)))
+        if (auto v = loadedWord(a))
+          out.push_back(*v);
+    }
+  }
+  out.push_back(in.header().e_entry);
+  for (const Dyn &d : in.dynamicEntries())
+    if (d.d_tag == DT_INIT || d.d_tag == DT_FINI)
+      out.push_back(d.d_un.d_ptr);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 // Each jump through a register is a jump table's, or a pointer's; any other
 // keeps its function in place: what it jumps through is not known, so
 // neither is what must follow the function. Twice: the first pass finds the
@@ -513,6 +571,12 @@ void classifyRegisterJumps(const ElfFile &in, CodeFacts &facts, const TextInfo &
                            const std::vector<Fde> &fdes) {
   std::vector<uint64_t> labels = codeEntries(facts, fdes);
   auto isLabel = [&](uint64_t a) { return std::binary_search(labels.begin(), labels.end(), a); };
+  std::vector<uint64_t> elsewhere = entriesFromElsewhere(in, facts, text, fdes);
+  std::vector<uint64_t> tableTargets; // entered from a jump table: from anywhere, for this purpose
+  auto enteredFromElsewhere = [&](uint64_t a) {
+    return std::binary_search(elsewhere.begin(), elsewhere.end(), a) ||
+           std::binary_search(tableTargets.begin(), tableTargets.end(), a);
+  };
   Decoder decoder(/*describeOperations=*/true);
   std::vector<size_t> candidates;
   for (size_t bi = 0; bi < facts.blocks.size(); ++bi)
@@ -530,17 +594,17 @@ void classifyRegisterJumps(const ElfFile &in, CodeFacts &facts, const TextInfo &
       code.push_back({a, *inst});
       a += inst->size;
     }
-    return findIndirectJumps(code, isLabel);
+    return findIndirectJumps(code, isLabel, enteredFromElsewhere);
   };
-  size_t known = labels.size();
   for (size_t bi : candidates)
     for (const IndirectJump &jump : jumpsOf(facts.blocks[bi]))
       if (jump.kind == IndirectJump::Table)
-        addTableTargets(in, facts, text, jump.tableBase, jump.entries, labels);
-  if (labels.size() > known) {
-    std::sort(labels.begin(), labels.end());
-    labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
-  }
+        addTableTargets(in, facts, text, jump.tableBase, jump.entries, tableTargets);
+  std::sort(tableTargets.begin(), tableTargets.end());
+  tableTargets.erase(std::unique(tableTargets.begin(), tableTargets.end()), tableTargets.end());
+  labels.insert(labels.end(), tableTargets.begin(), tableTargets.end());
+  std::sort(labels.begin(), labels.end());
+  labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
   for (size_t bi : candidates) {
     Block &blk = facts.blocks[bi];
     for (const IndirectJump &jump : jumpsOf(blk)) {

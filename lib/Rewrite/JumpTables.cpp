@@ -1,6 +1,8 @@
 //===- JumpTables.cpp -----------------------------------------------------===//
 #include "JumpTables.h"
 
+#include <algorithm>
+
 namespace elfopt::rewrite {
 
 using x86_64::Operation;
@@ -12,16 +14,27 @@ constexpr uint64_t MaxEntries = uint64_t(1) << 20;
 
 class JumpFinder {
 public:
-  JumpFinder(std::span<const DecodedInstruction> code, const std::function<bool(uint64_t)> &isLabel)
-      : code(code), isLabel(isLabel) {}
+  JumpFinder(std::span<const DecodedInstruction> code, const std::function<bool(uint64_t)> &isLabel,
+             const std::function<bool(uint64_t)> &enteredFromElsewhere)
+      : code(code), isLabel(isLabel), enteredFromElsewhere(enteredFromElsewhere) {
+    for (size_t i = 0; i < code.size(); ++i) {
+      const x86_64::Instruction &inst = code[i].instruction;
+      if (inst.field && inst.field->isBranch && !inst.isCall)
+        branches.push_back({inst.field->target, i});
+    }
+    std::sort(branches.begin(), branches.end());
+  }
 
   IndirectJump classify(size_t jump) const {
     IndirectJump out;
     out.address = code[jump].address;
     int8_t target = code[jump].instruction.operation.dst;
     auto w = writerOf(target, jump);
-    if (!w)
+    if (!w) {
+      if (onlyPointers(target, jump))
+        out.kind = IndirectJump::Pointer;
       return out;
+    }
     const Operation &op = code[*w].instruction.operation;
     if ((op.kind == Operation::Load && op.dst == target) ||
         (op.kind == Operation::LoadAddress && op.dst == target)) {
@@ -48,6 +61,72 @@ public:
   }
 
 private:
+  static constexpr size_t CallerValue = SIZE_MAX;
+
+  // Every instruction whose write of \p reg may reach the point just before
+  // instruction \p at (CallerValue: the caller's value), following the
+  // function's own branches back from each label; nullopt when a path
+  // starts at a label entered from elsewhere. A worklist, not recursion:
+  // functions may be long.
+  std::optional<std::vector<size_t>> reachingWrites(int8_t reg, size_t at) const {
+    if (reg < 0)
+      return std::nullopt;
+    std::vector<size_t> writes;
+    std::vector<bool> explored(code.size(), false); // labels whose sources are queued
+    std::vector<size_t> work{at};                   // "the value just before instruction i"
+    size_t steps = 0;
+    auto wrote = [&](size_t i) { return (code[i].instruction.operation.writes & (1u << reg)) != 0; };
+    while (!work.empty()) {
+      size_t i = work.back();
+      work.pop_back();
+      for (;;) {
+        if (++steps > 100000)
+          return std::nullopt; // hostile input: give up, keep the function
+        if (i > 0 && isLabel(code[i].address)) {
+          if (explored[i])
+            break;
+          explored[i] = true;
+          if (enteredFromElsewhere(code[i].address))
+            return std::nullopt;
+          auto [first, last] = std::equal_range(branches.begin(), branches.end(), std::pair{code[i].address, size_t(0)},
+                                                [](auto a, auto b) { return a.first < b.first; });
+          for (auto it = first; it != last; ++it)
+            if (wrote(it->second))
+              writes.push_back(it->second);
+            else
+              work.push_back(it->second); // the value before the jump
+        }
+        if (i == 0) {
+          writes.push_back(CallerValue);
+          break;
+        }
+        if (code[i - 1].instruction.endsFlow)
+          break; // no way in but the label
+        --i;
+        if (wrote(i)) {
+          writes.push_back(i);
+          break;
+        }
+      }
+    }
+    return writes;
+  }
+
+  // Whether \p i's write of \p reg puts a pointer there: a load from
+  // memory, a RIP-relative address, or a call's result.
+  bool writesPointer(size_t i, int8_t reg) const {
+    if (i == CallerValue)
+      return true;
+    const x86_64::Instruction &inst = code[i].instruction;
+    const Operation &op = inst.operation;
+    return inst.isCall || ((op.kind == Operation::Load || op.kind == Operation::LoadAddress) && op.dst == reg);
+  }
+
+  bool onlyPointers(int8_t reg, size_t at) const {
+    auto writes = reachingWrites(reg, at);
+    return writes && std::all_of(writes->begin(), writes->end(), [&](size_t w) { return writesPointer(w, reg); });
+  }
+
   // The instruction before \p before that last wrote \p reg, if control
   // reaches \p before from it in a straight line.
   std::optional<size_t> writerOf(int8_t reg, size_t before) const {
@@ -80,6 +159,20 @@ private:
     };
     if (auto w = writerOf(reg, at))
       return leaTarget(*w);
+    // Across labels: every write that reaches here sets the same table.
+    if (auto writes = reachingWrites(reg, at); writes && !writes->empty()) {
+      std::optional<uint64_t> same;
+      for (size_t w : *writes) {
+        auto t = w == CallerValue ? std::nullopt : leaTarget(w);
+        if (!t || (same && *same != *t)) {
+          same.reset();
+          break;
+        }
+        same = t;
+      }
+      if (same)
+        return same;
+    }
     std::optional<uint64_t> only;
     for (size_t i = 0; i < code.size(); ++i) {
       if (!(code[i].instruction.operation.writes & (1u << reg)) || restoresForCaller(i))
@@ -178,14 +271,17 @@ private:
 
   std::span<const DecodedInstruction> code;
   const std::function<bool(uint64_t)> &isLabel;
+  const std::function<bool(uint64_t)> &enteredFromElsewhere;
+  std::vector<std::pair<uint64_t, size_t>> branches; ///< target -> branch, sorted
 };
 
 } // namespace
 
 std::vector<IndirectJump> findIndirectJumps(std::span<const DecodedInstruction> code,
-                                            const std::function<bool(uint64_t)> &isLabel) {
+                                            const std::function<bool(uint64_t)> &isLabel,
+                                            const std::function<bool(uint64_t)> &enteredFromElsewhere) {
   std::vector<IndirectJump> jumps;
-  JumpFinder finder(code, isLabel);
+  JumpFinder finder(code, isLabel, enteredFromElsewhere);
   for (size_t i = 0; i < code.size(); ++i)
     if (code[i].instruction.operation.kind == Operation::IndirectJump)
       jumps.push_back(finder.classify(i));

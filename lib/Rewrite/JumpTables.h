@@ -49,8 +49,14 @@ struct IndirectJump {
 
 /// The indirect jumps through a register in \p code (one function's
 /// instructions, in address order). \p isLabel says whether an address is
-/// entered other than from the instruction before it.
+/// entered other than from the instruction before it;
+/// \p enteredFromElsewhere whether it may be entered from anywhere but a
+/// branch of this function (another function, data, the unwinder). A jump
+/// is through a pointer when every value its register can have, followed
+/// back through this function's branches, is loaded from memory, an address
+/// the code computes, a call's result or the caller's.
 std::vector<IndirectJump> findIndirectJumps(std::span<const DecodedInstruction> code,
-                                            const std::function<bool(uint64_t)> &isLabel);
+                                            const std::function<bool(uint64_t)> &isLabel,
+                                            const std::function<bool(uint64_t)> &enteredFromElsewhere);
 
 } // namespace elfopt::rewrite

@@ -26,7 +26,8 @@ using Bytes = std::vector<uint8_t>;
 /// A function assembled piece by piece at At.
 struct Function {
   Bytes bytes;
-  std::set<uint64_t> labels;
+  std::set<uint64_t> labels; ///< entered from anywhere
+  std::set<uint64_t> inner;  ///< entered only by this function's branches
   uint64_t here() const { return At + bytes.size(); }
   Function &add(const Bytes &b) {
     bytes.insert(bytes.end(), b.begin(), b.end());
@@ -34,6 +35,10 @@ struct Function {
   }
   Function &label() {
     labels.insert(here());
+    return *this;
+  }
+  Function &innerLabel() {
+    inner.insert(here());
     return *this;
   }
   // lea Table(%rip), reg: 48 8d modrm disp32, modrm = 00 reg 101.
@@ -55,7 +60,8 @@ struct Function {
       code.push_back({At + off, *inst});
       off += inst->size;
     }
-    return findIndirectJumps(code, [&](uint64_t a) { return labels.count(a) > 0; });
+    auto isLabel = [&](uint64_t a) { return labels.count(a) > 0 || inner.count(a) > 0; };
+    return findIndirectJumps(code, isLabel, [&](uint64_t a) { return labels.count(a) > 0; });
   }
 };
 
@@ -210,4 +216,27 @@ TEST(JumpTables, EpiloguePopDoesNotHideAHoistedBase) {
   body(g);
   g.label().add({0x41, 0x5c}).add(Call).add(Ret); // pop %r12; call: the function goes on
   EXPECT_EQ(g.jumps().at(0).kind, IndirectJump::NotUnderstood);
+}
+
+TEST(JumpTables, MemberFunctionPointerCallThroughAMerge) {
+  // Clang's member function pointer call: test $1,%al; je L; mov (%rdi),%rsi;
+  // mov -1(%rsi,%rax),%rax; L: jmp *%rax. On one path %rax is loaded from
+  // the vtable, on the other it is the caller's: a pointer either way.
+  Function f;
+  f.add({0xa8, 0x01}).add({0x74, 0x08});                    // test $1,%al; je L (+8)
+  f.add({0x48, 0x8b, 0x37}).add({0x48, 0x8b, 0x44, 0x06, 0xff}); // mov (%rdi),%rsi; mov -1(%rsi,%rax),%rax
+  f.innerLabel().add(JmpRax);
+  EXPECT_EQ(f.jumps().at(0).kind, IndirectJump::Pointer);
+  // The same merge, but the label is also entered from elsewhere: unknown.
+  Function g;
+  g.add({0xa8, 0x01}).add({0x74, 0x08});
+  g.add({0x48, 0x8b, 0x37}).add({0x48, 0x8b, 0x44, 0x06, 0xff});
+  g.label().add(JmpRax);
+  EXPECT_EQ(g.jumps().at(0).kind, IndirectJump::NotUnderstood);
+  // A computed value on the branch's path: not a pointer.
+  Function h;
+  h.add(AddRsiToRax).add({0xa8, 0x01}).add({0x74, 0x08});
+  h.add({0x48, 0x8b, 0x37}).add({0x48, 0x8b, 0x44, 0x06, 0xff});
+  h.innerLabel().add(JmpRax);
+  EXPECT_EQ(h.jumps().at(0).kind, IndirectJump::NotUnderstood);
 }
