@@ -66,9 +66,9 @@ cmp orig.o new.o && echo "   the rewritten clang compiles to the same object fil
 echo "== record the rewritten files (3 runs)"
 record new new.profile
 
-pages() { # FILE PROFILE OBJECT: mean text pages touched by the current layout
+pages() { # FILE PROFILE OBJECT: mean text pages touched by the file's own layout
   "$ELFOPT" evaluate "$1" "$2" --object "$3" --json |
-    python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["current"]["pages"])'
+    python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["layouts"]["original"]["pages"])'
 }
 echo "== text pages touched (elfopt evaluate, mean of 3 runs): original -> rewritten"
 printf '   clang: %s -> %s\n' "$(pages orig/clang orig.profile main)" "$(pages new/clang new.profile main)"
