@@ -39,7 +39,7 @@ private:
   void buildMapFromUnwindAndDynamicSymbols();
   void addFunction(uint64_t from, uint64_t size, uint64_t to);
   void mergeFunctions();
-  void explainDataWords();
+  bool readsWordsAsEntries(const Section &s) const;
   bool inFunction(uint64_t a) const;
   void checkEntriesOutsideFunctions();
   void checkCode();
@@ -73,9 +73,6 @@ private:
     uint8_t width = 8;
     Kind kind = Fixed;
     bool isSigned = false;
-    /// Read as a possible entry only because nothing describes the data
-    /// (relocationFree): yields to any word that overlaps it.
-    bool implied = false;
   };
   void explain(uint64_t place, uint8_t width, Word::Kind kind, bool isSigned = false) {
     explained.push_back({place, width, kind, isSigned});
@@ -589,19 +586,13 @@ void Verifier::checkEntriesOutsideFunctions() {
 
 // Without static relocations, nothing says which words of data are jump
 // table entries or other offsets to code: every aligned 4-byte word of
-// loaded data is read as one (checkWord: it must follow the code it reads
-// as, relative to itself or to a table base, or hold what it held).
-void Verifier::explainDataWords() {
-  for (const Section &s : before.sections()) {
-    bool words = s.type() == SHT_PROGBITS || s.type() == SHT_INIT_ARRAY || s.type() == SHT_FINI_ARRAY ||
-                 s.type() == SHT_PREINIT_ARRAY;
-    if (!s.isAlloc() || !s.hasFileData() || s.isExecutable() || !words || s.name == ".eh_frame" ||
-        s.name == ".eh_frame_hdr")
-      continue;
-    uint64_t end = s.addr() + before.contents(s).size();
-    for (uint64_t a = (s.addr() + 3) & ~uint64_t(3); a + 4 <= end; a += 4)
-      explained.push_back({a, 4, Word::TableEntry, false, true});
-  }
+// loaded data that nothing else describes is read as one (checkWord: it
+// must follow the code it reads as, relative to itself or to a table base,
+// or hold what it held).
+bool Verifier::readsWordsAsEntries(const Section &s) const {
+  bool words = s.type() == SHT_PROGBITS || s.type() == SHT_INIT_ARRAY || s.type() == SHT_FINI_ARRAY ||
+               s.type() == SHT_PREINIT_ARRAY;
+  return relocationFree && words && !s.isExecutable() && s.name != ".eh_frame" && s.name != ".eh_frame_hdr";
 }
 
 void Verifier::checkWord(const Section &s, const Word &w, std::span<const uint8_t> x,
@@ -655,30 +646,40 @@ void Verifier::checkData() {
     bool unwind = s.name == ".eh_frame" || s.name == ".eh_frame_hdr";
     auto first = std::lower_bound(explained.begin(), explained.end(), s.addr(),
                                   [](const Word &w, uint64_t a) { return w.place < a; });
+    // Bytes [from, to) that nothing describes: unchanged, or, read as
+    // entries, each aligned word what it must be.
+    bool asEntries = readsWordsAsEntries(s);
+    auto checkGap = [&](uint64_t from, uint64_t to) {
+      for (uint64_t a = from; a < to;) {
+        if (asEntries && a % 4 == 0 && to - a >= 4) {
+          checkWord(s, {a, 4, Word::TableEntry}, x, y);
+          a += 4;
+          continue;
+        }
+        if (x[a - s.addr()] != y[a - s.addr()]) {
+          problem(s.name + ": byte at " + hex(a) + " changed and no relocation, GOT entry or FDE explains it");
+          return false;
+        }
+        ++a;
+      }
+      return true;
+    };
     // Every described word holds what it must, changed or not.
-    uint64_t covered = s.addr(); // bytes below are described or unchanged
+    uint64_t covered = s.addr();
     for (auto it = first; it != explained.end() && it->place < s.addr() + x.size(); ++it) {
-      if (it->implied && it->place < covered)
-        continue; // part of a word described otherwise
       uint64_t rel = it->place - s.addr();
       if (x.size() - rel < it->width) {
         problem(s.name + ": a relocation at " + hex(it->place) + " reaches past the section's end");
         return;
       }
-      for (uint64_t a = covered; a < it->place; ++a)
-        if (x[a - s.addr()] != y[a - s.addr()]) {
-          problem(s.name + ": byte at " + hex(a) + " changed and no relocation, GOT entry or FDE explains it");
-          return;
-        }
+      if (covered < it->place && !checkGap(covered, it->place))
+        return;
       if (!unwind)
         checkWord(s, *it, x, y);
       covered = std::max(covered, it->place + it->width);
     }
-    for (uint64_t a = covered; a < s.addr() + x.size(); ++a)
-      if (x[a - s.addr()] != y[a - s.addr()]) {
-        problem(s.name + ": byte at " + hex(a) + " changed and no relocation, GOT entry or FDE explains it");
-        return;
-      }
+    if (!checkGap(covered, s.addr() + x.size()))
+      return;
   }
 }
 
@@ -693,8 +694,6 @@ VerifyReport Verifier::run() {
   checkOtherCode();
   checkUnwind();
   checkDynamic();
-  if (relocationFree)
-    explainDataWords();
   checkData();
   checkEntriesOutsideFunctions();
   return report;

@@ -171,6 +171,30 @@ check "poked: rewritten" test $? = 0
 check "poked: the function of the bad table is kept in place, and says why" \
   grep -q '"reason": "jump table entry leads outside code"\|"reason": "jump table with no entry found"' poked.json
 check "poked: same behaviour as the poked original" same_behaviour poked poked.new
+# verify reads every word of a release binary's data: one table entry of a
+# correct rewrite, off by one, is caught and named.
+gcc -O2 switches/*.c -o swv && strip swv && "$ELFOPT" rewrite swv --random-order 5 -o swv.new >/dev/null
+place=$(python3 - swv swv.new swv.bad <<'PY'
+import re, subprocess, sys
+orig, new, bad = sys.argv[1:4]
+dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", orig], capture_output=True, text=True).stdout.splitlines()
+for i, line in enumerate(dis):
+    m = re.search(r"lea\s+0x[0-9a-f]+\(%rip\),(%r\w+)\s+# ([0-9a-f]+)", line)
+    if m and any(f"movslq (%s," % m.group(1) in l for l in dis[i + 1:i + 4]):
+        table = int(m.group(2), 16)
+        break
+out = subprocess.run(["readelf", "-SW", new], capture_output=True, text=True).stdout
+m = re.search(r"\]\s+\.rodata\s+\S+\s+([0-9a-f]+)\s+([0-9a-f]+)", out)
+addr, off = int(m.group(1), 16), int(m.group(2), 16)
+data = bytearray(open(new, "rb").read())
+data[off + table - addr + 4] ^= 1  # the second entry
+open(bad, "wb").write(data)
+print(hex(table + 4))
+PY
+)
+check "verify passes the correct rewrite" "$ELFOPT" verify swv swv.new >/dev/null
+check "verify fails a table entry off by one, and names it" \
+  bash -c "! '$ELFOPT' verify swv swv.bad >out.txt && grep -q 'relative entry at $place' out.txt"
 # A stripped PIE whose .eh_frame is corrupt: one error naming it, no output.
 gcc -O2 "$IN/subject.c" -o badeh && strip badeh
 python3 - badeh <<'PY'
