@@ -556,8 +556,9 @@ bool Verifier::inFunction(uint64_t a) const {
 }
 
 // From each such entry, the instructions up to the first that does not
-// continue (or up to the next function) must be the original bytes: the
-// padding after them may become int3.
+// continue (or up to the next function) must be the original ones, with
+// PC-relative operands that follow what they refer to: the padding after
+// them may become int3.
 void Verifier::checkEntriesOutsideFunctions() {
   std::sort(entriesOutsideFunctions.begin(), entriesOutsideFunctions.end());
   entriesOutsideFunctions.erase(std::unique(entriesOutsideFunctions.begin(), entriesOutsideFunctions.end()),
@@ -572,7 +573,16 @@ void Verifier::checkEntriesOutsideFunctions() {
     for (uint64_t p = a; p < end;) {
       auto i = decoder.decode(x.subspan(p - base, end - p), p);
       uint64_t size = i ? i->size : end - p; // undecodable: all of it must stay
-      if (std::memcmp(x.data() + (p - base), y.data() + (p - base), size)) {
+      const uint8_t *xo = x.data() + (p - base), *yo = y.data() + (p - base);
+      bool same = !std::memcmp(xo, yo, size);
+      if (!same && i && i->field) {
+        // It stays; its PC-relative operand follows what it refers to.
+        auto j = decoder.decode(y.subspan(p - base, end - p), p);
+        uint64_t f = i->field->offset, n = i->field->size;
+        same = j && j->size == i->size && j->field && j->field->target == map(i->field->target) &&
+               !std::memcmp(xo, yo, f) && !std::memcmp(xo + f + n, yo + f + n, size - f - n);
+      }
+      if (!same) {
         problem("code at " + hex(a) + ", outside every function, is entered from elsewhere and changed at " +
                 hex(p));
         break;
