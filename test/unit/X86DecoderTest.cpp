@@ -94,6 +94,10 @@ TEST(X86Decoder, ImmediateAfterTheDisplacement) {
   // movl $0x12345678, 0x1234(%rip): the immediate's bytes hold no 0x05.
   expectField({0xc7, 0x05, 0x34, 0x12, 0x00, 0x00, 0x78, 0x56, 0x34, 0x12}, 10, 2, 4,
               At + 10 + 0x1234, false);
+  // movl $0x1234, 0x1234(%rip): the immediate repeats the displacement's
+  // value, but only the field at 2 follows a ModRM byte with rm=101.
+  expectField({0xc7, 0x05, 0x34, 0x12, 0x00, 0x00, 0x34, 0x12, 0x00, 0x00}, 10, 2, 4,
+              At + 10 + 0x1234, false);
 }
 
 TEST(X86Decoder, SegmentPrefixes) {
