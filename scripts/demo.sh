@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The main job, end to end, on the bundled example (examples/startup-demo):
-# install what is missing, build elfopt and the example (linked with
-# --emit-relocs), then run elfopt on it and show the figures.
+# The main job, end to end, on the bundled example (examples/startup-demo: 3
+# subsystems start on their own threads through 180 functions spread among
+# 2,000 that startup never touches, about 1.1 MB of code): install what is
+# missing, build elfopt and the example (linked with --emit-relocs), then run
+# elfopt on it and show the figures.
 #
 # The pipeline: inspect (is the binary ready to be optimized?), record
 # (first-touch order of its startup, several runs), order (one order from all
