@@ -71,5 +71,8 @@ extern const char RewriteUsage[], VerifyUsage[], ReportUsage[];
 int runRewrite(const std::vector<std::string> &args);
 int runVerify(const std::vector<std::string> &args);
 int runReport(const std::vector<std::string> &args);
+// Defined in MeasureCommand.cpp.
+extern const char MeasureUsage[];
+int runMeasure(const std::vector<std::string> &args);
 
 } // namespace elfopt

@@ -921,6 +921,8 @@ const std::vector<Command> &commands() {
       {"rewrite", "reorder the functions of .text by a profile's order", RewriteUsage,
        runRewrite},
       {"verify", "check a rewritten file against its original", VerifyUsage, runVerify},
+      {"measure", "cold and warm start of a program: wall time, faults, bytes read; A vs B",
+       MeasureUsage, runMeasure},
       {"report", "one HTML page: startup pages before and after, hash figures, the rewrite",
        ReportUsage, runReport},
       {"edit", "low-level edits: add sections, segments and dynamic entries", EditUsage,

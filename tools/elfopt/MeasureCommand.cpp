@@ -1,0 +1,258 @@
+//===- MeasureCommand.cpp - elfopt measure --------------------------------===//
+#include "CommandSupport.h"
+#include "Commands.h"
+#include "elfopt/Measure/Measure.h"
+#include "elfopt/Support/Diagnostics.h"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sys/wait.h>
+
+namespace elfopt {
+
+const char MeasureUsage[] =
+    "usage: elfopt measure [options] -- PROGRAM [ARGS...]\n"
+    "       elfopt measure [options] --compare PROGRAM_B -- PROGRAM [ARGS...]\n\n"
+    "Starts PROGRAM --runs times and reports what a start costs, as medians.\n"
+    "Cold: before each run, PROGRAM, its interpreter and every library the\n"
+    "loader lists for it (LD_TRACE_LOADED_OBJECTS, with --env applied), plus\n"
+    "--evict files, are dropped from the page cache (posix_fadvise DONTNEED;\n"
+    "no privilege needed); then wall time, major faults and bytes read from\n"
+    "storage (read_bytes of /proc/PID/io). Warm: a run right after: wall time\n"
+    "and minor faults. With a B variant (--compare and/or --compare-env), A and\n"
+    "B alternate run by run, and B/A ratios are printed. The program's output\n"
+    "goes to /dev/null.\n\n"
+    "  --runs N               runs of each variant (default 7)\n"
+    "  --cold | --warm        only cold or only warm runs (default both)\n"
+    "  --env NAME=VALUE       set in PROGRAM's environment (repeatable)\n"
+    "  --evict FILE           also drop FILE before cold runs, e.g. a dlopen'ed\n"
+    "                         plugin (repeatable)\n"
+    "  --compare PROGRAM_B    B runs PROGRAM_B with the same arguments\n"
+    "  --compare-env NAME=VALUE  B's environment on top of --env, e.g.\n"
+    "                         LD_LIBRARY_PATH=rewritten/lib (repeatable)\n"
+    "  --json                 figures and every run as JSON\n";
+
+namespace {
+
+std::pair<std::string, std::string> parseAssignment(const std::string &text) {
+  size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw UsageError{"measure", "expected NAME=VALUE, got '" + text + "'"};
+  return {text.substr(0, eq), text.substr(eq + 1)};
+}
+
+std::string commandLine(const MeasureTarget &t) {
+  std::string s;
+  for (const auto &[name, value] : t.env)
+    s += name + "=" + value + " ";
+  for (size_t i = 0; i < t.argv.size(); ++i)
+    s += (i ? " " : "") + t.argv[i];
+  return s;
+}
+
+std::string loadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  in >> one >> five >> fifteen;
+  return one.empty() ? "unknown" : one + " " + five + " " + fifteen;
+}
+
+struct Medians {
+  double coldWallMs = 0, coldMajor = 0, coldMiB = 0, warmWallMs = 0, warmMinor = 0;
+  bool haveReadBytes = true;
+};
+
+Medians mediansOf(const MeasureSummary &s) {
+  Medians m;
+  auto col = [](const std::vector<RunSample> &runs, auto field) {
+    std::vector<double> v;
+    for (const RunSample &r : runs)
+      v.push_back(field(r));
+    return median(std::move(v));
+  };
+  m.coldWallMs = col(s.cold, [](const RunSample &r) { return r.wallSeconds * 1000; });
+  m.coldMajor = col(s.cold, [](const RunSample &r) { return double(r.majorFaults); });
+  m.haveReadBytes = std::ranges::all_of(s.cold, [](const RunSample &r) { return r.readBytes.has_value(); });
+  m.coldMiB = col(s.cold, [](const RunSample &r) { return double(r.readBytes.value_or(0)) / 1048576.0; });
+  m.warmWallMs = col(s.warm, [](const RunSample &r) { return r.wallSeconds * 1000; });
+  m.warmMinor = col(s.warm, [](const RunSample &r) { return double(r.minorFaults); });
+  return m;
+}
+
+json runsJson(const std::vector<RunSample> &runs) {
+  json out = json::array();
+  for (const RunSample &r : runs)
+    out.push_back({{"wallSeconds", r.wallSeconds},
+                   {"majorFaults", r.majorFaults},
+                   {"minorFaults", r.minorFaults},
+                   {"readBytes", r.readBytes ? json(*r.readBytes) : json(nullptr)},
+                   {"exitStatus", WIFEXITED(r.exitStatus) ? WEXITSTATUS(r.exitStatus) : -1}});
+  return out;
+}
+
+std::string exitDescription(int status) {
+  if (WIFEXITED(status))
+    return "exit " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status))
+    return "killed by signal " + std::to_string(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+
+} // namespace
+
+int runMeasure(const std::vector<std::string> &args) {
+  auto dash = std::find(args.begin(), args.end(), "--");
+  std::vector<std::string> ours(args.begin(), dash);
+  std::vector<std::string> command;
+  if (dash != args.end())
+    command.assign(dash + 1, args.end());
+  po::options_description opts;
+  opts.add_options()("runs", po::value<unsigned>())("cold", po::bool_switch())("warm", po::bool_switch())(
+      "env", po::value<std::vector<std::string>>())("evict", po::value<std::vector<std::string>>())(
+      "compare", po::value<std::string>())("compare-env", po::value<std::vector<std::string>>())(
+      "json", po::bool_switch())("stray", po::value<std::vector<std::string>>());
+  po::positional_options_description pos;
+  pos.add("stray", -1);
+  auto vm = parse("measure", ours, opts, pos);
+  if (command.empty() || vm.count("stray"))
+    throw UsageError{"measure", "give the program to run after --"};
+  MeasureOptions options;
+  if (vm.count("runs")) {
+    options.runs = vm["runs"].as<unsigned>();
+    if (options.runs == 0)
+      throw UsageError{"measure", "--runs must be at least 1"};
+  }
+  if (vm["cold"].as<bool>() && vm["warm"].as<bool>())
+    throw UsageError{"measure", "--cold and --warm exclude each other (give neither for both)"};
+  options.cold = !vm["warm"].as<bool>();
+  options.warm = !vm["cold"].as<bool>();
+  auto strings = [&](const char *name) {
+    return vm.count(name) ? vm[name].as<std::vector<std::string>>() : std::vector<std::string>{};
+  };
+
+  MeasureTarget a;
+  a.argv = command;
+  for (const std::string &e : strings("env"))
+    a.env.push_back(parseAssignment(e));
+  a.extraEvict = strings("evict");
+  std::vector<MeasureTarget> targets{a};
+  if (vm.count("compare") || vm.count("compare-env")) {
+    MeasureTarget b = a;
+    if (vm.count("compare"))
+      b.argv[0] = vm["compare"].as<std::string>();
+    for (const std::string &e : strings("compare-env")) {
+      auto kv = parseAssignment(e);
+      std::erase_if(b.env, [&](const auto &old) { return old.first == kv.first; });
+      b.env.push_back(kv);
+    }
+    targets[0].label = "A";
+    b.label = "B";
+    targets.push_back(b);
+  } else {
+    targets[0].label = command[0].substr(command[0].rfind('/') + 1);
+  }
+
+  bool asJson = vm["json"].as<bool>();
+  std::string loadBefore = loadAverage();
+  ProgressLine progress(!asJson);
+  std::vector<MeasureSummary> results = measure(targets, options, progress.callback());
+  progress.clear();
+  std::string loadAfter = loadAverage();
+  std::vector<Medians> medians;
+  for (const MeasureSummary &s : results)
+    medians.push_back(mediansOf(s));
+
+  if (asJson) {
+    json j;
+    j["runs"] = options.runs;
+    j["loadAverage"] = {{"before", loadBefore}, {"after", loadAfter}};
+    j["variants"] = json::array();
+    for (size_t i = 0; i < results.size(); ++i) {
+      const MeasureSummary &s = results[i];
+      const Medians &m = medians[i];
+      json v = {{"label", s.label}, {"command", commandLine(targets[i])}, {"evicted", s.files},
+                {"evictedPages", s.filePages}, {"pagesStillCached", s.maxStillCached}, {"filesStillCached", s.filesStillCached}};
+      if (options.cold)
+        v["cold"] = {{"wallMs", m.coldWallMs},
+                     {"majorFaults", m.coldMajor},
+                     {"readMiB", m.haveReadBytes ? json(m.coldMiB) : json(nullptr)},
+                     {"runs", runsJson(s.cold)}};
+      if (options.warm)
+        v["warm"] = {{"wallMs", m.warmWallMs}, {"minorFaults", m.warmMinor}, {"runs", runsJson(s.warm)}};
+      j["variants"].push_back(v);
+    }
+    std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+    return ExitOk;
+  }
+
+  std::printf("elfopt measure: %u runs of each%s; medians (load average %s before, %s after)\n",
+              options.runs, results.size() > 1 ? ", A and B alternating" : "", loadBefore.c_str(),
+              loadAfter.c_str());
+  for (size_t i = 0; i < results.size(); ++i) {
+    const MeasureSummary &s = results[i];
+    std::printf("  %s: %s\n", s.label.c_str(), commandLine(targets[i]).c_str());
+    if (options.cold)
+      std::printf("     dropped before each cold run: %zu files, %llu pages\n", s.files.size(),
+                  (unsigned long long)s.filePages);
+  }
+  bool two = results.size() == 2;
+  std::printf("  %-24s %12s", "", results[0].label.c_str());
+  if (two)
+    std::printf(" %12s %8s", results[1].label.c_str(), "B/A");
+  std::printf("\n");
+  auto row = [&](const char *name, double Medians::*field, const char *format) {
+    std::printf("  %-24s ", name);
+    char cell[32];
+    std::snprintf(cell, sizeof cell, format, medians[0].*field);
+    std::printf("%12s", cell);
+    if (two) {
+      std::snprintf(cell, sizeof cell, format, medians[1].*field);
+      std::printf(" %12s", cell);
+      double base = medians[0].*field;
+      if (base > 0)
+        std::printf(" %8.3f", medians[1].*field / base);
+      else
+        std::printf(" %8s", "-");
+    }
+    std::printf("\n");
+  };
+  bool readBytes = std::ranges::all_of(medians, [](const Medians &m) { return m.haveReadBytes; });
+  if (options.cold) {
+    row("cold: wall ms", &Medians::coldWallMs, "%.2f");
+    row("cold: major faults", &Medians::coldMajor, "%.0f");
+    if (readBytes)
+      row("cold: MiB read", &Medians::coldMiB, "%.2f");
+  }
+  if (options.warm) {
+    row("warm: wall ms", &Medians::warmWallMs, "%.2f");
+    row("warm: minor faults", &Medians::warmMinor, "%.0f");
+  }
+  // What these figures do not see, said rather than hidden.
+  for (const MeasureSummary &s : results) {
+    if (s.firstExitStatus != 0)
+      std::printf("  note: %s ended with %s%s\n", s.label.c_str(), exitDescription(s.firstExitStatus).c_str(),
+                  WIFEXITED(s.firstExitStatus) && WEXITSTATUS(s.firstExitStatus) == 127
+                      ? " (it may not have started)"
+                      : "");
+    if (options.cold && s.maxStillCached) {
+      std::string names;
+      for (const std::string &f : s.filesStillCached)
+        names += (names.empty() ? "" : ", ") + f.substr(f.rfind('/') + 1);
+      std::printf("  note: %s: up to %llu of %llu pages stayed in the page cache after dropping, "
+                  "in %s (mapped by another process, or locked): those cold runs were partly warm\n",
+                  s.label.c_str(), (unsigned long long)s.maxStillCached, (unsigned long long)s.filePages,
+                  names.c_str());
+    }
+  }
+  if (options.cold && !readBytes)
+    std::printf("  note: bytes read not measured: /proc/PID/io was not readable (a kernel without "
+                "task IO accounting, or a set-uid program)\n");
+  if (options.cold)
+    std::printf("  not measured: the storage device's own cache, and dentry/inode caches (dropping "
+                "them needs root: /proc/sys/vm/drop_caches, which would empty every cache of the "
+                "machine)\n");
+  return ExitOk;
+}
+
+} // namespace elfopt
