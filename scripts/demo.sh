@@ -10,7 +10,8 @@
 # runs), evaluate (pages touched, current layout vs the order), rewrite (the
 # order applied to the linked binary, verified), then the rewritten program is
 # run, compared with the original, recorded again and scored: the pages its
-# startup really touches, before and after, and an HTML report is written.
+# startup really touches, before and after; measure times cold and warm
+# starts of both, and an HTML report is written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -79,12 +80,9 @@ for key, label in [("pages", "4 KiB text pages"), ("windows64k", "64 KiB windows
     print(f"  {label:24}{o[key]:>10}{m[key]:>11}")
 print(f"  lower bound (touched bytes, in pages): {b['lowerBoundPages']}")
 PY
-echo "page faults of one start (perf stat -e page-faults; warm page cache):"
-for bin in "$program" "$demo/startup-demo.optimized"; do
-  if command -v perf >/dev/null && perf stat -x, -e page-faults -o "$demo/perf.out" "$bin" 42 >/dev/null 2>&1; then
-    printf '  %-28s %s\n' "$(basename "$bin")" "$(awk -F, '/page-faults/ {print $1}' "$demo/perf.out")"
-  fi
-done
+
+step "elfopt measure: cold and warm start, original (A) against rewritten (B), interleaved"
+"$elfopt" measure --runs 7 --compare "$demo/startup-demo.optimized" -- "$program" 42
 
 step "elfopt report: one HTML page with all of it"
 "$elfopt" report "$program" "$demo/startup-demo.optimized" "$demo/startup-demo.profile.json" \
