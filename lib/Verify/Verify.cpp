@@ -4,6 +4,7 @@
 #include "elfopt/Elf/EhFrame.h"
 #include "elfopt/Elf/Relocations.h"
 #include "elfopt/Support/Diagnostics.h"
+#include "elfopt/Support/Parallel.h"
 #include "elfopt/Target/X86Decoder.h"
 #include "elfopt/Target/X86_64.h"
 
@@ -11,7 +12,6 @@
 #include <cstring>
 #include <map>
 #include <set>
-#include <thread>
 
 using namespace llvm::ELF;
 
@@ -324,26 +324,21 @@ void Verifier::checkCode() {
       }
     }
   };
-  VerifyReport low, high;
-  std::vector<uint64_t> lowRefs, highRefs, lowOutside, highOutside;
-  size_t split = functions.size() / 2;
-  if (functions.size() > 1000) {
-    std::thread worker(checkRange, split, functions.size(), std::ref(high), std::ref(highRefs), std::ref(highOutside));
-    checkRange(0, split, low, lowRefs, lowOutside);
-    worker.join();
-  } else {
-    checkRange(0, functions.size(), low, lowRefs, lowOutside);
-  }
-  for (const auto *list : {&lowOutside, &highOutside})
-    entriesOutsideFunctions.insert(entriesOutsideFunctions.end(), list->begin(), list->end());
-  dataReferences = std::move(lowRefs);
-  dataReferences.insert(dataReferences.end(), highRefs.begin(), highRefs.end());
+  VerifyReport halves[2];
+  std::vector<uint64_t> refs[2], outside[2];
+  runInTwoHalves(functions.size(), functions.size() / 2, [&](size_t first, size_t last, unsigned half) {
+    checkRange(first, last, halves[half], refs[half], outside[half]);
+  });
+  for (const auto &list : outside)
+    entriesOutsideFunctions.insert(entriesOutsideFunctions.end(), list.begin(), list.end());
+  dataReferences = std::move(refs[0]);
+  dataReferences.insert(dataReferences.end(), refs[1].begin(), refs[1].end());
   std::sort(dataReferences.begin(), dataReferences.end());
   dataReferences.erase(std::unique(dataReferences.begin(), dataReferences.end()), dataReferences.end());
-  for (const VerifyReport *r : {&low, &high}) {
-    report.instructions += r->instructions;
-    report.pcRelativeOperands += r->pcRelativeOperands;
-    for (const std::string &p : r->problems)
+  for (const VerifyReport &r : halves) {
+    report.instructions += r.instructions;
+    report.pcRelativeOperands += r.pcRelativeOperands;
+    for (const std::string &p : r.problems)
       problem(p);
   }
 }
