@@ -55,6 +55,8 @@ private:
     uint64_t from, size, to;
   };
   std::vector<Moved> functions; // sorted by from
+  /// The original's .symtab as buildMap read it; empty without one.
+  std::vector<Symbol> symbols;
 
   /// A word outside .text that may hold a code address, and how to read it.
   /// Reading each word as what it is matters: a PIC jump table's last 4-byte
@@ -172,13 +174,16 @@ void Verifier::mergeFunctions() {
 void Verifier::buildMap() {
   const Section *a = before.findSectionOfType(SHT_SYMTAB);
   const Section *b = after.findSectionOfType(SHT_SYMTAB);
+  if (a)
+    symbols = before.symbols(*a);
   if (!a && !b)
     return buildMapFromUnwindAndDynamicSymbols();
   if (!a || !b) {
     problem(".symtab was added or removed");
     return;
   }
-  auto x = before.symbols(*a), y = after.symbols(*b);
+  const std::vector<Symbol> &x = symbols;
+  auto y = after.symbols(*b);
   if (x.size() != y.size()) {
     problem(".symtab has a different number of symbols");
     return;
@@ -350,13 +355,12 @@ void Verifier::checkCode() {
 // not decode must keep its bytes (checkData sees every changed byte).
 void Verifier::checkOtherCode() {
   std::map<unsigned, std::vector<uint64_t>> starts; // section -> symbol offsets
-  if (const Section *symtab = before.findSectionOfType(SHT_SYMTAB))
-    for (const Symbol &sym : before.symbols(*symtab))
-      if (sym.shndx < before.sections().size() && sym.type != STT_SECTION) {
-        const Section &home = before.sections()[sym.shndx];
-        if (home.isExecutable() && sym.value >= home.addr() && sym.value - home.addr() < home.size())
-          starts[sym.shndx].push_back(sym.value - home.addr());
-      }
+  for (const Symbol &sym : symbols)
+    if (sym.shndx < before.sections().size() && sym.type != STT_SECTION) {
+      const Section &home = before.sections()[sym.shndx];
+      if (home.isExecutable() && sym.value >= home.addr() && sym.value - home.addr() < home.size())
+        starts[sym.shndx].push_back(sym.value - home.addr());
+    }
   x86_64::Decoder decoder;
   uint64_t textStart = text->addr(), textEnd = text->addr() + text->size();
   for (const Section &s : before.sections()) {
