@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 
 using namespace llvm::ELF;
@@ -57,6 +58,13 @@ private:
   std::vector<Moved> functions; // sorted by from
   /// The original's .symtab as buildMap read it; empty without one.
   std::vector<Symbol> symbols;
+  /// Its sized function symbols, by address: what where() names.
+  std::vector<const Symbol *> functionSymbols;
+  const Symbol *functionAt(uint64_t a) const;
+  /// Address \p a of \p file, in lld's words ("file:(.text+0x10) in foo"),
+  /// with the original's function at \p original (default: \p a), so a
+  /// place in the rewritten .text names the function moved there.
+  std::string where(const ElfFile &file, uint64_t a, std::optional<uint64_t> original = {}) const;
 
   /// A word outside .text that may hold a code address, and how to read it.
   /// Reading each word as what it is matters: a PIC jump table's last 4-byte
@@ -107,6 +115,19 @@ uint64_t Verifier::map(uint64_t a, bool inclusiveEnd) const {
   // With inclusiveEnd, the end of a function (a jump to a label after its
   // last instruction) moves with it, unless another function starts there.
   return a - it->from < it->size + inclusiveEnd ? a - it->from + it->to : a;
+}
+
+const Symbol *Verifier::functionAt(uint64_t a) const {
+  auto it = std::upper_bound(functionSymbols.begin(), functionSymbols.end(), a,
+                             [](uint64_t x, const Symbol *s) { return x < s->value; });
+  if (it == functionSymbols.begin() || a - (*(it - 1))->value >= (*(it - 1))->size)
+    return nullptr;
+  return *(it - 1);
+}
+
+std::string Verifier::where(const ElfFile &file, uint64_t a, std::optional<uint64_t> original) const {
+  const Symbol *f = functionAt(original.value_or(a));
+  return file.whereAddress(a, f ? std::string_view(f->name) : std::string_view());
 }
 
 bool Verifier::checkStructure() {
@@ -176,6 +197,11 @@ void Verifier::buildMap() {
   const Section *b = after.findSectionOfType(SHT_SYMTAB);
   if (a)
     symbols = before.symbols(*a);
+  for (const Symbol &s : symbols)
+    if (s.isFunction() && s.size && s.shndx != SHN_UNDEF)
+      functionSymbols.push_back(&s);
+  std::stable_sort(functionSymbols.begin(), functionSymbols.end(),
+                   [](const Symbol *l, const Symbol *r) { return l->value < r->value; });
   if (!a && !b)
     return buildMapFromUnwindAndDynamicSymbols();
   if (!a || !b) {
@@ -272,7 +298,7 @@ void Verifier::checkCode() {
         if (!i) {
           // Not decodable in the original either: the bytes must be the same.
           if (std::memcmp(x.data(), y.data(), x.size()))
-            local.problems.push_back("undecodable bytes at " + hex(a) + " changed");
+            local.problems.push_back(where(before, a) + ": undecodable bytes changed");
           break;
         }
         ++local.instructions;
@@ -280,7 +306,8 @@ void Verifier::checkCode() {
         if (i->field && (i->field->target < base || i->field->target - base >= oldText.size()))
           refs.push_back(i->field->target);
         if (!j || i->opcode != j->opcode || i->size != j->size) {
-          local.problems.push_back("instruction at " + hex(a) + " became a different instruction at " + hex(b));
+          local.problems.push_back(where(before, a) + ": instruction became a different instruction at " +
+                                   where(after, b, a));
           break;
         }
         for (uint64_t k = 0; k < i->size; ++k) {
@@ -298,14 +325,15 @@ void Verifier::checkCode() {
               place = p;
             }
           if (!absolute) {
-            local.problems.push_back("instruction at " + hex(a) + " changed outside its PC-relative field");
+            local.problems.push_back(where(before, a) + ": instruction changed outside its PC-relative field");
             break;
           }
           uint64_t width = std::min<uint64_t>(8, i->size - place), ov = 0, nv = 0;
           std::memcpy(&ov, x.data() + place, std::min<uint64_t>(width, 4));
           std::memcpy(&nv, y.data() + place, std::min<uint64_t>(width, 4));
           if (uint32_t(nv) != uint32_t(map(ov)))
-            local.problems.push_back("absolute address at " + hex(a + place) + " is " + hex(nv) + ", expected " + hex(map(ov)));
+            local.problems.push_back(where(before, a + place) + ": absolute address is " + hex(nv) + ", expected " +
+                                     hex(map(ov)));
           k = place + 3;
         }
         if (i->field && j->field) {
@@ -322,8 +350,9 @@ void Verifier::checkCode() {
         if (t >= base && t < base + oldText.size() && !padding && !inFunction(t))
           outside.push_back(t);
           if (j->field->target != want)
-            local.problems.push_back("operand at " + hex(a) + " refers to " + hex(i->field->target) + "; moved to " + hex(b) +
-                    " it refers to " + hex(j->field->target) + ", expected " + hex(want));
+            local.problems.push_back(where(before, a) + ": operand refers to " + hex(i->field->target) + "; moved to " +
+                                     where(after, b, a) + " it refers to " + hex(j->field->target) + ", expected " +
+                                     hex(want));
         }
         a += i->size;
       }
@@ -390,8 +419,7 @@ void Verifier::checkOtherCode() {
         uint64_t want = map(i->field->target);
         ++report.pcRelativeOperands;
         if (!j || j->size != i->size || !j->field || j->field->target != want)
-          problem(s.name + ": operand at " + hex(a) + " refers to " + hex(i->field->target) + "; it must refer to " +
-                  hex(want));
+          problem(where(after, a) + ": operand refers to " + hex(i->field->target) + "; it must refer to " + hex(want));
         explain(a + i->field->offset, i->field->size, Word::Operand);
       }
       off += i->size;
@@ -416,8 +444,7 @@ void Verifier::checkUnwind() {
     if (want == x[i].pcBegin && length && map(x[i].pcEnd - 1) != x[i].pcEnd - 1)
       want = map(x[i].pcEnd - 1) - (length - 1);
     if (y[i].pcBegin != want || y[i].pcEnd - y[i].pcBegin != length)
-      problem("FDE at " + hex(x[i].recordAddress) + " covers " + hex(y[i].pcBegin) + ", expected " +
-              hex(want));
+      problem(where(after, x[i].recordAddress) + ": FDE covers " + hex(y[i].pcBegin) + ", expected " + hex(want));
     pcOfRecord[y[i].recordAddress] = y[i].pcBegin;
   }
   auto hx = readEhFrameHdr(before), hy = readEhFrameHdr(after);
@@ -454,9 +481,10 @@ void Verifier::checkDynamic() {
       auto *rx = reinterpret_cast<const ELFT::Rela *>(bx.data());
       auto *ry = reinterpret_cast<const ELFT::Rela *>(by.data());
       bool isTextRelocations = !s.isAlloc() && s.header.sh_info == text->index;
+      auto entry = [&](size_t i) { return after.where(after.sections()[s.index], i * sizeof(ELFT::Rela)); };
       for (size_t i = 0; i < bx.size() / sizeof(ELFT::Rela); ++i) {
         if (rx[i].r_info != ry[i].r_info) {
-          problem(s.name + " entry " + std::to_string(i) + " changed its type or symbol");
+          problem(entry(i) + ": relocation changed its type or symbol");
           continue;
         }
         if (s.isAlloc()) {
@@ -467,8 +495,7 @@ void Verifier::checkDynamic() {
               !inFunction(addend))
             entriesOutsideFunctions.push_back(addend);
           if (ry[i].r_offset != rx[i].r_offset || uint64_t(ry[i].r_addend) != want)
-            problem(s.name + " entry " + std::to_string(i) + " holds " + hex(ry[i].r_addend) + ", expected " +
-                    hex(want));
+            problem(entry(i) + ": relocation holds " + hex(ry[i].r_addend) + ", expected " + hex(want));
           // A COPY relocation has no field (the loader copies the symbol's bytes there).
           if (uint8_t width = x86_64::relocationFieldSize(rx[i].getType(false)))
             explain(rx[i].r_offset, std::min<uint8_t>(width, 8),
@@ -476,8 +503,7 @@ void Verifier::checkDynamic() {
         } else {
           uint64_t want = isTextRelocations ? map(rx[i].r_offset) : rx[i].r_offset;
           if (ry[i].r_offset != want)
-            problem(s.name + " entry " + std::to_string(i) + " is at " + hex(ry[i].r_offset) + ", expected " +
-                    hex(want));
+            problem(entry(i) + ": relocation is at " + hex(ry[i].r_offset) + ", expected " + hex(want));
           if (s.header.sh_info < before.sections().size() && before.sections()[s.header.sh_info].isAlloc() &&
               s.header.sh_info != text->index)
             explainStaticRelocation(before.sections()[s.header.sh_info], rx[i]);
@@ -582,8 +608,8 @@ void Verifier::checkEntriesOutsideFunctions() {
                !std::memcmp(xo, yo, f) && !std::memcmp(xo + f + n, yo + f + n, size - f - n);
       }
       if (!same) {
-        problem("code at " + hex(a) + ", outside every function, is entered from elsewhere and changed at " +
-                hex(p));
+        problem(where(after, a) + ": code outside every function is entered from elsewhere and changed " +
+                (p == a ? "there" : std::to_string(p - a) + " bytes on"));
         break;
       }
       if (!i || i->endsFlow)
@@ -634,8 +660,8 @@ void Verifier::checkWord(const Section &s, const Word &w, std::span<const uint8_
   if (nv != ov)
     ++report.changedWords;
   if (nv != want)
-    problem(s.name + ": " + (w.kind == Word::TableEntry ? "relative entry" : "word") + " at " + hex(w.place) +
-            " is " + hex(nv) + ", expected " + hex(want));
+    problem(where(after, w.place) + ": " + (w.kind == Word::TableEntry ? "relative entry" : "word") + " is " + hex(nv) +
+            ", expected " + hex(want));
 }
 
 void Verifier::checkData() {
@@ -666,7 +692,7 @@ void Verifier::checkData() {
           continue;
         }
         if (x[a - s.addr()] != y[a - s.addr()]) {
-          problem(s.name + ": byte at " + hex(a) + " changed and no relocation, GOT entry or FDE explains it");
+          problem(where(after, a) + ": byte changed and no relocation, GOT entry or FDE explains it");
           return false;
         }
         ++a;
@@ -678,7 +704,7 @@ void Verifier::checkData() {
     for (auto it = first; it != explained.end() && it->place < s.addr() + x.size(); ++it) {
       uint64_t rel = it->place - s.addr();
       if (x.size() - rel < it->width) {
-        problem(s.name + ": a relocation at " + hex(it->place) + " reaches past the section's end");
+        problem(where(before, it->place) + ": a relocation reaches past the section's end");
         return;
       }
       if (covered < it->place && !checkGap(covered, it->place))
