@@ -339,16 +339,16 @@ void Verifier::checkCode() {
         if (i->field && j->field) {
           ++local.pcRelativeOperands;
           // A jump to the end of a function (padding follows) moves with it;
-        // code that starts there is something else.
-        uint64_t t = i->field->target;
-        bool padding = false;
-        if (t >= base && t < base + oldText.size()) {
-          auto next = decoder.decode(oldText.subspan(t - base), t);
-          padding = oldText[t - base] == 0 || (next && next->isPadding);
-        }
-        uint64_t want = map(t, padding);
-        if (t >= base && t < base + oldText.size() && !padding && !inFunction(t))
-          outside.push_back(t);
+          // code that starts there is something else.
+          uint64_t t = i->field->target;
+          bool padding = false;
+          if (t >= base && t < base + oldText.size()) {
+            auto next = decoder.decode(oldText.subspan(t - base), t);
+            padding = oldText[t - base] == 0 || (next && next->isPadding);
+          }
+          uint64_t want = map(t, padding);
+          if (t >= base && t < base + oldText.size() && !padding && !inFunction(t))
+            outside.push_back(t);
           if (j->field->target != want)
             local.problems.push_back(where(before, a) + ": operand refers to " + hex(i->field->target) + "; moved to " +
                                      where(after, b, a) + " it refers to " + hex(j->field->target) + ", expected " +
