@@ -408,11 +408,27 @@ std::optional<std::string> ElfFile::buildId() const {
   return std::nullopt;
 }
 
-std::string ElfFile::where(const Section &section, std::optional<uint64_t> offset) const {
+// lld's " in NAME" after a place, when a function applies.
+static std::string inFunction(std::string_view function) {
+  return function.empty() ? "" : " in " + std::string(function);
+}
+
+std::string ElfFile::where(const Section &section, std::optional<uint64_t> offset,
+                           std::string_view function) const {
   std::string s = fileName + ":(" + (section.name.empty() ? "section " + std::to_string(section.index) : section.name);
   if (offset)
     s += "+" + hex(*offset);
-  return s + ")";
+  return s + ")" + inFunction(function);
+}
+
+std::string ElfFile::whereAddress(uint64_t addr, std::string_view function) const {
+  for (const Section &s : sectionList) {
+    // .tbss takes no address space of its own: what follows it has the same addresses.
+    bool tbss = !s.hasFileData() && (s.flags() & SHF_TLS);
+    if (s.isAlloc() && !tbss && addr >= s.addr() && addr - s.addr() < s.size())
+      return where(s, addr - s.addr(), function);
+  }
+  return fileName + ":(" + hex(addr) + ")" + inFunction(function);
 }
 
 } // namespace elfopt

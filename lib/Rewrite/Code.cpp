@@ -11,13 +11,13 @@
 
 #include "elfopt/Elf/Relocations.h"
 #include "elfopt/Support/Diagnostics.h"
+#include "elfopt/Support/Parallel.h"
 #include "elfopt/Target/X86Decoder.h"
 
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <optional>
-#include <thread>
 #include <unordered_map>
 
 using namespace llvm::ELF;
@@ -336,22 +336,16 @@ void decodeBlock(CodeFacts &facts, const TextInfo &text, const TextBytes &bytes,
 // instructionStart is shared. Returns the displacements, in address order.
 std::vector<Pending> decodeText(CodeFacts &facts, const TextInfo &text, const TextBytes &bytes) {
   facts.instructionStart.assign(text.end - text.start, false);
-  auto decodeBlocks = [&](size_t first, size_t last, Decoded &out) {
-    Decoder local;
-    for (size_t bi = first; bi < last; ++bi)
-      decodeBlock(facts, text, bytes, local, bi, out);
-  };
   size_t split = facts.blocks.size() / 2;
   while (split < facts.blocks.size() && (facts.blocks[split].start - text.start) % 64 != 0)
     ++split;
-  Decoded low, high;
-  if (facts.blocks.size() > 1000 && split < facts.blocks.size()) {
-    std::thread worker(decodeBlocks, split, facts.blocks.size(), std::ref(high));
-    decodeBlocks(0, split, low);
-    worker.join();
-  } else {
-    decodeBlocks(0, facts.blocks.size(), low);
-  }
+  Decoded halves[2];
+  runInTwoHalves(facts.blocks.size(), split, [&](size_t first, size_t last, unsigned half) {
+    Decoder local;
+    for (size_t bi = first; bi < last; ++bi)
+      decodeBlock(facts, text, bytes, local, bi, halves[half]);
+  });
+  Decoded &low = halves[0], &high = halves[1];
   std::vector<Pending> pending = std::move(low.pending);
   pending.insert(pending.end(), high.pending.begin(), high.pending.end());
   facts.dataReferences = std::move(low.dataReferences);

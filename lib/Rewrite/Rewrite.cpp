@@ -117,9 +117,15 @@ private:
   void dropDebugSections(ElfEditor &editor);
   void writeField(ElfEditor &editor, const Field &f, std::vector<uint8_t> &newText);
   const Section *sectionAt(uint64_t address) const;
-  /// Pins the block holding \p address, for a reference at \p from.
-  void pinAt(uint64_t address, const char *why, uint64_t from);
-  void pinBoth(uint64_t sa, const char *why, uint64_t from);
+  /// Where \p place is, for messages: an offset in \p section when that
+  /// is not loaded (index 0: an address), in lld's words.
+  std::string where(unsigned section, uint64_t place) const;
+  /// Where relocation \p e is: its entry in its relocation section.
+  std::string where(const Relocations &r, const ELFT::Rela &e) const;
+  /// Pins the block holding \p address, for a reference at \p from: an
+  /// address, or an offset in \p home when that is not loaded.
+  void pinAt(uint64_t address, const char *why, uint64_t from, const Section *home = nullptr);
+  void pinBoth(uint64_t sa, const char *why, uint64_t from, const Section *home = nullptr);
   void addField(const Field &f);
 
   const ElfFile &in;
@@ -151,12 +157,25 @@ const Section *Rewriter::sectionAt(uint64_t a) const {
   return a - s->addr() < s->size() ? s : nullptr;
 }
 
-void Rewriter::pinAt(uint64_t a, const char *why, uint64_t from) {
+std::string Rewriter::where(unsigned section, uint64_t place) const {
+  if (section)
+    return in.where(in.sections()[section], place);
+  if (text.contains(place))
+    return in.where(in.sections()[text.section], place - text.start, code.blocks[blockAt(code.blocks, place)].name);
+  const Section *s = sectionAt(place);
+  return s ? in.where(*s, place - s->addr()) : in.whereAddress(place);
+}
+
+std::string Rewriter::where(const Relocations &r, const ELFT::Rela &e) const {
+  return in.where(*r.section, (&e - r.entries.data()) * sizeof(ELFT::Rela));
+}
+
+void Rewriter::pinAt(uint64_t a, const char *why, uint64_t from, const Section *home) {
   if (!text.contains(a))
     return;
-  const Section *s = sectionAt(from);
-  pin(code.blocks[blockAt(code.blocks, a)], why,
-      "from " + (s ? s->name + "+" + hex(from - s->addr()) : hex(from)));
+  Block &b = code.blocks[blockAt(code.blocks, a)];
+  if (b.pinned.empty()) // the first reason stays
+    pin(b, why, "from " + where(home && !home->isAlloc() ? home->index : 0, from));
 }
 
 void Rewriter::addField(const Field &f) {
@@ -192,8 +211,7 @@ void Rewriter::readRelocations() {
     r.entries = {reinterpret_cast<const ELFT::Rela *>(bytes.data()), bytes.size() / sizeof(ELFT::Rela)};
     for (const auto &e : r.entries)
       if (e.getSymbol(false) >= r.symbols->size())
-        fatal(in.where(s, (&e - r.entries.data()) * sizeof(ELFT::Rela)) +
-              ": relocation names symbol " + std::to_string(e.getSymbol(false)) + " of " +
+        fatal(where(r, e) + ": relocation names symbol " + std::to_string(e.getSymbol(false)) + " of " +
               std::to_string(r.symbols->size()));
     if (r.target->index == text.section)
       textHasRelocations = true;
@@ -265,9 +283,9 @@ bool Rewriter::isLabel(uint64_t a) const {
 
 // Pins the blocks at \p sa and at \p sa + 4: S + A is a field's target, or
 // four bytes short of it for a field that ends its instruction.
-void Rewriter::pinBoth(uint64_t sa, const char *why, uint64_t from) {
-  pinAt(sa, why, from);
-  pinAt(sa + 4, why, from);
+void Rewriter::pinBoth(uint64_t sa, const char *why, uint64_t from, const Section *home) {
+  pinAt(sa, why, from, home);
+  pinAt(sa + 4, why, from, home);
 }
 
 void Rewriter::collectRelocationFields(const Relocations &r) {
@@ -291,7 +309,7 @@ void Rewriter::textRelocation(const Relocations &r, const ELFT::Rela &e, const S
   bool refersToText = sym.shndx == text.section;
   uint64_t sa = sym.value + e.r_addend;
   if (!text.contains(e.r_offset))
-    fatal(in.where(*r.section) + ": relocation at " + hex(e.r_offset) + " is outside .text");
+    fatal(where(r, e) + ": r_offset " + hex(e.r_offset) + " is outside .text");
   size_t bi = blockAt(code.blocks, e.r_offset);
   if (!code.blocks[bi].decoded && refersToText && !isAbsoluteRelocation(type)) {
     // Undecoded code keeps its place, so its field stays right only if
@@ -325,7 +343,7 @@ void Rewriter::dataRelocation(const Relocations &r, const ELFT::Rela &e, uint64_
   }
   uint64_t offset = t.isAlloc() ? e.r_offset - t.addr() : e.r_offset;
   if (!t.hasFileData() || offset >= contents.size() || contents.size() - offset < 4)
-    fatal(in.where(*r.section) + ": relocation at " + hex(e.r_offset) + " is outside " + t.name);
+    fatal(where(r, e) + ": r_offset " + hex(e.r_offset) + " is outside " + t.name);
   Field f;
   f.place = t.isAlloc() ? e.r_offset : offset;
   f.section = t.isAlloc() ? 0 : t.index;
@@ -334,7 +352,7 @@ void Rewriter::dataRelocation(const Relocations &r, const ELFT::Rela &e, uint64_
   else if (type == R_X86_64_PC32 && t.isAlloc())
     relativeDataField(t, e, sa, contents.subspan(offset), f);
   else
-    pinBoth(sa, "target of an unusual relocation type", e.r_offset);
+    pinBoth(sa, "target of an unusual relocation type", e.r_offset, &t);
 }
 
 // An address of code in data: \p word is the relocated word onward.
@@ -348,7 +366,7 @@ void Rewriter::absoluteDataField(const Relocations &r, const ELFT::Rela &e, uint
   f.target = sa;
   f.what = t.isAlloc() ? "code address in data" : "code address in non-allocated data";
   if (f.size > word.size())
-    fatal(in.where(*r.section) + ": relocation at " + hex(e.r_offset) + " is outside " + t.name);
+    fatal(where(r, e) + ": r_offset " + hex(e.r_offset) + " is outside " + t.name);
   // The word holds S + A, or nothing when the dynamic relocation
   // carries it (lld leaves RELATIVE places zero); anything else means
   // the relocation does not describe the file.
@@ -359,8 +377,8 @@ void Rewriter::absoluteDataField(const Relocations &r, const ELFT::Rela &e, uint
   if (held == 0 && want != 0)
     return;
   if (held != want)
-    fatal(in.where(*r.section) + ": relocation at " + hex(e.r_offset) + " says " + hex(want) + ", but " +
-          t.name + " holds " + hex(held) + " there");
+    fatal(where(f.section, f.place) + ": holds " + hex(held) + ", but its relocation (" + where(r, e) + ") says " +
+          hex(want));
   addField(f);
 }
 
@@ -465,7 +483,7 @@ void Rewriter::collectFdeFields() {
     // No format: LEB128 (readEhFrame has refused undefined ones).
     auto format = encodedPointerFormat(fde.encoding);
     if (!format)
-      fatal(in.name() + ": FDE at " + hex(fde.recordAddress) + " has a LEB128 pc_begin");
+      fatal(in.whereAddress(fde.recordAddress) + ": FDE has a LEB128 pc_begin");
     f.size = format->size;
     f.isSigned = format->isSigned;
     f.place = fde.fieldAddress;
@@ -686,7 +704,7 @@ void Rewriter::keepEnteredPadding() {
       Block &b = code.blocks[bi];
       if (f.target < b.bodyEnd || (f.target == b.bodyEnd && f.kind != Field::Absolute))
         continue;
-      std::string at = "at " + hex(f.target);
+      std::string at = "at " + describe(code.blocks, f.target);
       b.bodyEnd = b.end;
       pin(b, "entered in the padding after it", at);
       if (bi + 1 < code.blocks.size())
@@ -708,8 +726,8 @@ void Rewriter::checkOverlaps() const {
     auto [s0, p0, e0] = spans[i - 1];
     auto [s1, p1, e1] = spans[i];
     if (s0 == s1 && p1 < e0)
-      fatal(in.name() + ": references to code overlap at " + hex(p0) + " and " + hex(p1) +
-            " (a corrupt relocation section?)");
+      fatal(where(s1, p1) + ": reference to code overlaps the one " + std::to_string(p1 - p0) +
+            " bytes before it (a corrupt relocation section?)");
   }
 }
 
@@ -876,8 +894,8 @@ void Rewriter::writeField(ElfEditor &editor, const Field &f, std::vector<uint8_t
                                 value < (int64_t(1) << (8 * f.size - 1))
                           : uint64_t(value) < (uint64_t(1) << (8 * f.size)));
   if (!fits)
-    fatal(in.name() + ": internal: " + f.what + " at " + hex(f.place) + " no longer fits in " +
-              std::to_string(f.size) + " bytes",
+    fatal(where(f.section, f.place) + ": internal: " + f.what + " no longer fits in " + std::to_string(f.size) +
+              " bytes",
           ExitInternal);
   uint8_t *out;
   if (f.section) {
@@ -887,7 +905,7 @@ void Rewriter::writeField(ElfEditor &editor, const Field &f, std::vector<uint8_t
   } else {
     const Section *s = sectionAt(f.place);
     if (!s || f.place - s->addr() + f.size > s->size())
-      fatal(in.name() + ": " + f.what + " at " + hex(f.place) + " is not in a loaded section");
+      fatal(in.whereAddress(f.place) + ": " + f.what + " is not in a loaded section");
     out = editor.mutableContents(s->index).data() + (f.place - s->addr());
   }
   int64_t old = 0;

@@ -4,14 +4,15 @@
 #include "elfopt/Elf/EhFrame.h"
 #include "elfopt/Elf/Relocations.h"
 #include "elfopt/Support/Diagnostics.h"
+#include "elfopt/Support/Parallel.h"
 #include "elfopt/Target/X86Decoder.h"
 #include "elfopt/Target/X86_64.h"
 
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
-#include <thread>
 
 using namespace llvm::ELF;
 
@@ -55,6 +56,15 @@ private:
     uint64_t from, size, to;
   };
   std::vector<Moved> functions; // sorted by from
+  /// The original's .symtab as buildMap read it; empty without one.
+  std::vector<Symbol> symbols;
+  /// Its sized function symbols, by address: what where() names.
+  std::vector<const Symbol *> functionSymbols;
+  const Symbol *functionAt(uint64_t a) const;
+  /// Address \p a of \p file, in lld's words ("file:(.text+0x10) in foo"),
+  /// with the original's function at \p original (default: \p a), so a
+  /// place in the rewritten .text names the function moved there.
+  std::string where(const ElfFile &file, uint64_t a, std::optional<uint64_t> original = {}) const;
 
   /// A word outside .text that may hold a code address, and how to read it.
   /// Reading each word as what it is matters: a PIC jump table's last 4-byte
@@ -105,6 +115,19 @@ uint64_t Verifier::map(uint64_t a, bool inclusiveEnd) const {
   // With inclusiveEnd, the end of a function (a jump to a label after its
   // last instruction) moves with it, unless another function starts there.
   return a - it->from < it->size + inclusiveEnd ? a - it->from + it->to : a;
+}
+
+const Symbol *Verifier::functionAt(uint64_t a) const {
+  auto it = std::upper_bound(functionSymbols.begin(), functionSymbols.end(), a,
+                             [](uint64_t x, const Symbol *s) { return x < s->value; });
+  if (it == functionSymbols.begin() || a - (*(it - 1))->value >= (*(it - 1))->size)
+    return nullptr;
+  return *(it - 1);
+}
+
+std::string Verifier::where(const ElfFile &file, uint64_t a, std::optional<uint64_t> original) const {
+  const Symbol *f = functionAt(original.value_or(a));
+  return file.whereAddress(a, f ? std::string_view(f->name) : std::string_view());
 }
 
 bool Verifier::checkStructure() {
@@ -172,13 +195,21 @@ void Verifier::mergeFunctions() {
 void Verifier::buildMap() {
   const Section *a = before.findSectionOfType(SHT_SYMTAB);
   const Section *b = after.findSectionOfType(SHT_SYMTAB);
+  if (a)
+    symbols = before.symbols(*a);
+  for (const Symbol &s : symbols)
+    if (s.isFunction() && s.size && s.shndx != SHN_UNDEF)
+      functionSymbols.push_back(&s);
+  std::stable_sort(functionSymbols.begin(), functionSymbols.end(),
+                   [](const Symbol *l, const Symbol *r) { return l->value < r->value; });
   if (!a && !b)
     return buildMapFromUnwindAndDynamicSymbols();
   if (!a || !b) {
     problem(".symtab was added or removed");
     return;
   }
-  auto x = before.symbols(*a), y = after.symbols(*b);
+  const std::vector<Symbol> &x = symbols;
+  auto y = after.symbols(*b);
   if (x.size() != y.size()) {
     problem(".symtab has a different number of symbols");
     return;
@@ -267,7 +298,7 @@ void Verifier::checkCode() {
         if (!i) {
           // Not decodable in the original either: the bytes must be the same.
           if (std::memcmp(x.data(), y.data(), x.size()))
-            local.problems.push_back("undecodable bytes at " + hex(a) + " changed");
+            local.problems.push_back(where(before, a) + ": undecodable bytes changed");
           break;
         }
         ++local.instructions;
@@ -275,7 +306,8 @@ void Verifier::checkCode() {
         if (i->field && (i->field->target < base || i->field->target - base >= oldText.size()))
           refs.push_back(i->field->target);
         if (!j || i->opcode != j->opcode || i->size != j->size) {
-          local.problems.push_back("instruction at " + hex(a) + " became a different instruction at " + hex(b));
+          local.problems.push_back(where(before, a) + ": instruction became a different instruction at " +
+                                   where(after, b, a));
           break;
         }
         for (uint64_t k = 0; k < i->size; ++k) {
@@ -293,57 +325,54 @@ void Verifier::checkCode() {
               place = p;
             }
           if (!absolute) {
-            local.problems.push_back("instruction at " + hex(a) + " changed outside its PC-relative field");
+            local.problems.push_back(where(before, a) + ": instruction changed outside its PC-relative field");
             break;
           }
           uint64_t width = std::min<uint64_t>(8, i->size - place), ov = 0, nv = 0;
           std::memcpy(&ov, x.data() + place, std::min<uint64_t>(width, 4));
           std::memcpy(&nv, y.data() + place, std::min<uint64_t>(width, 4));
           if (uint32_t(nv) != uint32_t(map(ov)))
-            local.problems.push_back("absolute address at " + hex(a + place) + " is " + hex(nv) + ", expected " + hex(map(ov)));
+            local.problems.push_back(where(before, a + place) + ": absolute address is " + hex(nv) + ", expected " +
+                                     hex(map(ov)));
           k = place + 3;
         }
         if (i->field && j->field) {
           ++local.pcRelativeOperands;
           // A jump to the end of a function (padding follows) moves with it;
-        // code that starts there is something else.
-        uint64_t t = i->field->target;
-        bool padding = false;
-        if (t >= base && t < base + oldText.size()) {
-          auto next = decoder.decode(oldText.subspan(t - base), t);
-          padding = oldText[t - base] == 0 || (next && next->isPadding);
-        }
-        uint64_t want = map(t, padding);
-        if (t >= base && t < base + oldText.size() && !padding && !inFunction(t))
-          outside.push_back(t);
+          // code that starts there is something else.
+          uint64_t t = i->field->target;
+          bool padding = false;
+          if (t >= base && t < base + oldText.size()) {
+            auto next = decoder.decode(oldText.subspan(t - base), t);
+            padding = oldText[t - base] == 0 || (next && next->isPadding);
+          }
+          uint64_t want = map(t, padding);
+          if (t >= base && t < base + oldText.size() && !padding && !inFunction(t))
+            outside.push_back(t);
           if (j->field->target != want)
-            local.problems.push_back("operand at " + hex(a) + " refers to " + hex(i->field->target) + "; moved to " + hex(b) +
-                    " it refers to " + hex(j->field->target) + ", expected " + hex(want));
+            local.problems.push_back(where(before, a) + ": operand refers to " + hex(i->field->target) + "; moved to " +
+                                     where(after, b, a) + " it refers to " + hex(j->field->target) + ", expected " +
+                                     hex(want));
         }
         a += i->size;
       }
     }
   };
-  VerifyReport low, high;
-  std::vector<uint64_t> lowRefs, highRefs, lowOutside, highOutside;
-  size_t split = functions.size() / 2;
-  if (functions.size() > 1000) {
-    std::thread worker(checkRange, split, functions.size(), std::ref(high), std::ref(highRefs), std::ref(highOutside));
-    checkRange(0, split, low, lowRefs, lowOutside);
-    worker.join();
-  } else {
-    checkRange(0, functions.size(), low, lowRefs, lowOutside);
-  }
-  for (const auto *list : {&lowOutside, &highOutside})
-    entriesOutsideFunctions.insert(entriesOutsideFunctions.end(), list->begin(), list->end());
-  dataReferences = std::move(lowRefs);
-  dataReferences.insert(dataReferences.end(), highRefs.begin(), highRefs.end());
+  VerifyReport halves[2];
+  std::vector<uint64_t> refs[2], outside[2];
+  runInTwoHalves(functions.size(), functions.size() / 2, [&](size_t first, size_t last, unsigned half) {
+    checkRange(first, last, halves[half], refs[half], outside[half]);
+  });
+  for (const auto &list : outside)
+    entriesOutsideFunctions.insert(entriesOutsideFunctions.end(), list.begin(), list.end());
+  dataReferences = std::move(refs[0]);
+  dataReferences.insert(dataReferences.end(), refs[1].begin(), refs[1].end());
   std::sort(dataReferences.begin(), dataReferences.end());
   dataReferences.erase(std::unique(dataReferences.begin(), dataReferences.end()), dataReferences.end());
-  for (const VerifyReport *r : {&low, &high}) {
-    report.instructions += r->instructions;
-    report.pcRelativeOperands += r->pcRelativeOperands;
-    for (const std::string &p : r->problems)
+  for (const VerifyReport &r : halves) {
+    report.instructions += r.instructions;
+    report.pcRelativeOperands += r.pcRelativeOperands;
+    for (const std::string &p : r.problems)
       problem(p);
   }
 }
@@ -355,13 +384,12 @@ void Verifier::checkCode() {
 // not decode must keep its bytes (checkData sees every changed byte).
 void Verifier::checkOtherCode() {
   std::map<unsigned, std::vector<uint64_t>> starts; // section -> symbol offsets
-  if (const Section *symtab = before.findSectionOfType(SHT_SYMTAB))
-    for (const Symbol &sym : before.symbols(*symtab))
-      if (sym.shndx < before.sections().size() && sym.type != STT_SECTION) {
-        const Section &home = before.sections()[sym.shndx];
-        if (home.isExecutable() && sym.value >= home.addr() && sym.value - home.addr() < home.size())
-          starts[sym.shndx].push_back(sym.value - home.addr());
-      }
+  for (const Symbol &sym : symbols)
+    if (sym.shndx < before.sections().size() && sym.type != STT_SECTION) {
+      const Section &home = before.sections()[sym.shndx];
+      if (home.isExecutable() && sym.value >= home.addr() && sym.value - home.addr() < home.size())
+        starts[sym.shndx].push_back(sym.value - home.addr());
+    }
   x86_64::Decoder decoder;
   uint64_t textStart = text->addr(), textEnd = text->addr() + text->size();
   for (const Section &s : before.sections()) {
@@ -391,8 +419,7 @@ void Verifier::checkOtherCode() {
         uint64_t want = map(i->field->target);
         ++report.pcRelativeOperands;
         if (!j || j->size != i->size || !j->field || j->field->target != want)
-          problem(s.name + ": operand at " + hex(a) + " refers to " + hex(i->field->target) + "; it must refer to " +
-                  hex(want));
+          problem(where(after, a) + ": operand refers to " + hex(i->field->target) + "; it must refer to " + hex(want));
         explain(a + i->field->offset, i->field->size, Word::Operand);
       }
       off += i->size;
@@ -417,8 +444,7 @@ void Verifier::checkUnwind() {
     if (want == x[i].pcBegin && length && map(x[i].pcEnd - 1) != x[i].pcEnd - 1)
       want = map(x[i].pcEnd - 1) - (length - 1);
     if (y[i].pcBegin != want || y[i].pcEnd - y[i].pcBegin != length)
-      problem("FDE at " + hex(x[i].recordAddress) + " covers " + hex(y[i].pcBegin) + ", expected " +
-              hex(want));
+      problem(where(after, x[i].recordAddress) + ": FDE covers " + hex(y[i].pcBegin) + ", expected " + hex(want));
     pcOfRecord[y[i].recordAddress] = y[i].pcBegin;
   }
   auto hx = readEhFrameHdr(before), hy = readEhFrameHdr(after);
@@ -455,9 +481,10 @@ void Verifier::checkDynamic() {
       auto *rx = reinterpret_cast<const ELFT::Rela *>(bx.data());
       auto *ry = reinterpret_cast<const ELFT::Rela *>(by.data());
       bool isTextRelocations = !s.isAlloc() && s.header.sh_info == text->index;
+      auto entry = [&](size_t i) { return after.where(after.sections()[s.index], i * sizeof(ELFT::Rela)); };
       for (size_t i = 0; i < bx.size() / sizeof(ELFT::Rela); ++i) {
         if (rx[i].r_info != ry[i].r_info) {
-          problem(s.name + " entry " + std::to_string(i) + " changed its type or symbol");
+          problem(entry(i) + ": relocation changed its type or symbol");
           continue;
         }
         if (s.isAlloc()) {
@@ -468,8 +495,7 @@ void Verifier::checkDynamic() {
               !inFunction(addend))
             entriesOutsideFunctions.push_back(addend);
           if (ry[i].r_offset != rx[i].r_offset || uint64_t(ry[i].r_addend) != want)
-            problem(s.name + " entry " + std::to_string(i) + " holds " + hex(ry[i].r_addend) + ", expected " +
-                    hex(want));
+            problem(entry(i) + ": relocation holds " + hex(ry[i].r_addend) + ", expected " + hex(want));
           // A COPY relocation has no field (the loader copies the symbol's bytes there).
           if (uint8_t width = x86_64::relocationFieldSize(rx[i].getType(false)))
             explain(rx[i].r_offset, std::min<uint8_t>(width, 8),
@@ -477,8 +503,7 @@ void Verifier::checkDynamic() {
         } else {
           uint64_t want = isTextRelocations ? map(rx[i].r_offset) : rx[i].r_offset;
           if (ry[i].r_offset != want)
-            problem(s.name + " entry " + std::to_string(i) + " is at " + hex(ry[i].r_offset) + ", expected " +
-                    hex(want));
+            problem(entry(i) + ": relocation is at " + hex(ry[i].r_offset) + ", expected " + hex(want));
           if (s.header.sh_info < before.sections().size() && before.sections()[s.header.sh_info].isAlloc() &&
               s.header.sh_info != text->index)
             explainStaticRelocation(before.sections()[s.header.sh_info], rx[i]);
@@ -583,8 +608,8 @@ void Verifier::checkEntriesOutsideFunctions() {
                !std::memcmp(xo, yo, f) && !std::memcmp(xo + f + n, yo + f + n, size - f - n);
       }
       if (!same) {
-        problem("code at " + hex(a) + ", outside every function, is entered from elsewhere and changed at " +
-                hex(p));
+        problem(where(after, a) + ": code outside every function is entered from elsewhere and changed " +
+                (p == a ? "there" : std::to_string(p - a) + " bytes on"));
         break;
       }
       if (!i || i->endsFlow)
@@ -635,8 +660,8 @@ void Verifier::checkWord(const Section &s, const Word &w, std::span<const uint8_
   if (nv != ov)
     ++report.changedWords;
   if (nv != want)
-    problem(s.name + ": " + (w.kind == Word::TableEntry ? "relative entry" : "word") + " at " + hex(w.place) +
-            " is " + hex(nv) + ", expected " + hex(want));
+    problem(where(after, w.place) + ": " + (w.kind == Word::TableEntry ? "relative entry" : "word") + " is " + hex(nv) +
+            ", expected " + hex(want));
 }
 
 void Verifier::checkData() {
@@ -667,7 +692,7 @@ void Verifier::checkData() {
           continue;
         }
         if (x[a - s.addr()] != y[a - s.addr()]) {
-          problem(s.name + ": byte at " + hex(a) + " changed and no relocation, GOT entry or FDE explains it");
+          problem(where(after, a) + ": byte changed and no relocation, GOT entry or FDE explains it");
           return false;
         }
         ++a;
@@ -679,7 +704,7 @@ void Verifier::checkData() {
     for (auto it = first; it != explained.end() && it->place < s.addr() + x.size(); ++it) {
       uint64_t rel = it->place - s.addr();
       if (x.size() - rel < it->width) {
-        problem(s.name + ": a relocation at " + hex(it->place) + " reaches past the section's end");
+        problem(where(before, it->place) + ": a relocation reaches past the section's end");
         return;
       }
       if (covered < it->place && !checkGap(covered, it->place))

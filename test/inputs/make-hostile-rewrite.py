@@ -67,7 +67,7 @@ def cases(program, debug):
         # A relocation of .text beyond the end of .text.
         "rela-offset-past-section": (
             e.patch(rela, "<Q", text_end + 0x1000), 2,
-            f"error: {{file}}:(.rela.text): relocation at {hex(text_end + 0x1000)} is outside .text"),
+            f"error: {{file}}:(.rela.text+0x0): r_offset {hex(text_end + 0x1000)} is outside .text"),
         # A relocation against a symbol index past .symtab.
         "rela-symbol-out-of-range": (
             e.patch(rela + 8, "<Q", (nsyms + 100) << 32 | (r_info & 0xFFFFFFFF)), 2,

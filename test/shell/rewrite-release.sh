@@ -189,12 +189,12 @@ addr, off = int(m.group(1), 16), int(m.group(2), 16)
 data = bytearray(open(new, "rb").read())
 data[off + table - addr + 4] ^= 1  # the second entry
 open(bad, "wb").write(data)
-print(hex(table + 4))
+print(f"{bad}:(.rodata+{hex(table + 4 - addr)})")
 PY
 )
 check "verify passes the correct rewrite" "$ELFOPT" verify swv swv.new >/dev/null
 check "verify fails a table entry off by one, and names it" \
-  bash -c "! '$ELFOPT' verify swv swv.bad >out.txt && grep -q 'relative entry at $place' out.txt"
+  bash -c "! '$ELFOPT' verify swv swv.bad >out.txt && grep -qF '$place: relative entry is' out.txt"
 # A stripped PIE whose .eh_frame is corrupt: one error naming it, no output.
 gcc -O2 "$IN/subject.c" -o badeh && strip badeh
 python3 - badeh <<'PY'

@@ -79,7 +79,7 @@ open(sys.argv[2], "wb").write(data)
 PY
 check "verify passes the sound rewrite" "$ELFOPT" verify subject a
 check "verify fails the corrupted one, naming the operand" \
-  bash -c "'$ELFOPT' verify subject broken >v.txt; [[ \$? == 2 ]] && grep -q 'operand at' v.txt"
+  bash -c "'$ELFOPT' verify subject broken >v.txt; [[ \$? == 2 ]] && grep -q '^ *subject:(\\.text+0x[0-9a-f]*) in [A-Za-z_0-9.]*: operand refers to .*; moved to broken:(\\.text+0x' v.txt"
 
 # Debug info: one sequence per object without -ffunction-sections.
 gcc -O2 -g -Wl,-q "$IN/subject.c" -o debug-whole

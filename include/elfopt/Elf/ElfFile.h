@@ -121,8 +121,13 @@ public:
   /// Hex build-id from the NT_GNU_BUILD_ID note, if present.
   std::optional<std::string> buildId() const;
 
-  /// "file:(.section)" or "file:(.section+0x10)", for messages.
-  std::string where(const Section &section, std::optional<uint64_t> offset = {}) const;
+  /// A place for messages, as lld writes it: "file:(.section)" or
+  /// "file:(.section+0x10)", then " in NAME" when \p function is given.
+  std::string where(const Section &section, std::optional<uint64_t> offset = {},
+                    std::string_view function = {}) const;
+  /// The same for the loaded address \p addr, in the allocated section that
+  /// holds it; "file:(0x1234)" when none does.
+  std::string whereAddress(uint64_t addr, std::string_view function = {}) const;
 
   const llvm::object::ELF64LEFile &llvmFile() const { return *elf; }
 
