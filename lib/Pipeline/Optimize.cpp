@@ -11,6 +11,7 @@
 
 #include <random>
 #include <sys/stat.h>
+#include <unordered_map>
 
 namespace elfopt {
 
@@ -59,13 +60,12 @@ void failVerification(const std::string &input, const std::string &what, const s
 
 namespace {
 
-// The .text rewrite, checked by verify before anything else sees it.
-void rewriteAndVerify(const ElfFile &in, const OptimizeOptions &options, OptimizeResult &result) {
+// The .text rewrite of \p order, checked by verify before anything else
+// sees it. Returns where each moved function went.
+AddressMap rewriteAndVerify(const ElfFile &in, const OptimizeOptions &options, std::vector<uint64_t> order,
+                            OptimizeResult &result) {
   RewriteOptions rewrite;
-  // The rewrite needs .eh_frame whole; order sources only warn about it
-  // (they can do without). One clear error first, not a warning then it.
-  readEhFrame(in);
-  rewrite.order = resolveOrder(in, options.order, result.orderSource);
+  rewrite.order = std::move(order);
   rewrite.stripDebug = options.stripDebug;
   rewrite.progress = options.progress;
   result.orderedFunctions = rewrite.order.size();
@@ -74,13 +74,14 @@ void rewriteAndVerify(const ElfFile &in, const OptimizeOptions &options, Optimiz
   result.rewrite = std::move(rewritten.report);
   result.rewroteText = true;
   if (!options.verify)
-    return;
+    return std::move(rewritten.map);
   if (options.progress)
     options.progress("verifying");
   auto out = ElfFile::fromBytes(in.name() + " (rewritten, in memory)", result.bytes);
   result.verified = verifyRewrite(in, *out);
   if (!result.verified->ok())
     failVerification(in.name(), "the rewritten file", result.verified->problems);
+  return std::move(rewritten.map);
 }
 
 // dynsort and hashvals on what the .text rewrite produced; they renumber
@@ -106,21 +107,77 @@ void dynamicSymbolPasses(const ElfFile &in, const OptimizeOptions &options, Opti
     failVerification(in.name(), "the dynamic symbol passes", result.dynsymVerified->problems);
 }
 
+// The ordered functions' pages in the output's layout (\p moved: where the
+// rewrite put them; null: where they are).
+std::vector<AddressRange> orderedPages(const ElfFile &in, const std::vector<uint64_t> &order, const AddressMap *moved) {
+  std::unordered_map<uint64_t, uint64_t> sizeAt;
+  for (const Function &f : readFunctions(in).functions)
+    sizeAt.emplace(f.address, f.size);
+  std::vector<AddressRange> touched;
+  for (uint64_t a : order) {
+    auto it = sizeAt.find(a);
+    if (it != sizeAt.end() && it->second)
+      touched.push_back({moved ? moved->map(a) : a, it->second});
+  }
+  return touched;
+}
+
+// The prefetch stub, last, on the finished file: every earlier check saw
+// the file without it, and this one compares the two.
+void prefetchPass(const ElfFile &in, const OptimizeOptions &options, std::vector<AddressRange> touched,
+                  OptimizeResult &result) {
+  if (options.progress)
+    options.progress("adding the prefetch stub");
+  PrefetchOptions pagesOnly = *options.prefetch;
+  pagesOnly.maxGap = 0;
+  pagesOnly.maxRanges = 0;
+  uint64_t touchedBytes = 0;
+  for (const AddressRange &r : mergePrefetchRanges(touched, pagesOnly))
+    touchedBytes += r.size;
+  auto current = ElfFile::fromBytes(in.name(), result.bytes);
+  ElfEditor editor(*current);
+  PlannedPrefetch plan = planPrefetchStub(editor, mergePrefetchRanges(std::move(touched), *options.prefetch));
+  editor.layout();
+  result.prefetch = finishPrefetchStub(editor, plan);
+  result.prefetch->touchedBytes = touchedBytes;
+  result.bytes = editor.serialize();
+  if (!options.verify)
+    return;
+  auto out = ElfFile::fromBytes(in.name() + " (with the prefetch stub, in memory)", result.bytes);
+  result.prefetchVerified = verifyPrefetchStub(*current, *out);
+  if (!result.prefetchVerified->ok())
+    failVerification(in.name(), "the prefetch stub", result.prefetchVerified->problems);
+}
+
 } // namespace
 
 OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
+  // Before any work: a second stub would run the first one's ranges again.
+  if (options.prefetch && hasPrefetchStub(in))
+    fatal(in.name() + ": already has a prefetch stub (" + PrefetchSectionName +
+          "); rewrite the file without --prefetch, or its original with it");
   OptimizeResult result;
-  // Reorder .text (and verify it) when an order was asked for.
+  auto bytes = in.bytes();
+  result.bytes.assign(bytes.begin(), bytes.end());
+  result.orderSource = "no reordering";
+  std::vector<uint64_t> order;
+  std::optional<AddressMap> moved;
   if (options.order.source != OrderRequest::None) {
-    rewriteAndVerify(in, options, result);
-  } else {
-    result.orderSource = "no reordering";
-    auto bytes = in.bytes();
-    result.bytes.assign(bytes.begin(), bytes.end());
+    // The rewrite needs .eh_frame whole; order sources only warn about it
+    // (they can do without). One clear error first, not a warning then it.
+    if (!options.keepLayout)
+      readEhFrame(in);
+    order = resolveOrder(in, options.order, result.orderSource);
+    result.orderedFunctions = order.size();
+    // Reorder .text (and verify it).
+    if (!options.keepLayout)
+      moved = rewriteAndVerify(in, options, order, result);
   }
   // Then the dynamic symbol passes, on the result.
   if (options.dynsort || options.hashvals)
     dynamicSymbolPasses(in, options, result);
+  if (options.prefetch)
+    prefetchPass(in, options, orderedPages(in, order, moved ? &*moved : nullptr), result);
   return result;
 }
 

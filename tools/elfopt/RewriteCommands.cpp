@@ -17,6 +17,7 @@
 #include "elfopt/Support/OutputFile.h"
 #include "elfopt/Verify/Verify.h"
 #include "elfopt/Verify/VerifyDynsym.h"
+#include "elfopt/Verify/VerifyPrefetch.h"
 
 #include <cstdio>
 #include <random>
@@ -65,6 +66,13 @@ const char RewriteUsage[] =
     "                        with --gnu-hash=optimize: the model's weight of\n"
     "                        failed lookups and its size limit (see 'elfopt edit')\n"
     "  --hashvals            add precomputed symbol hashes (.elfopt.hashvals)\n"
+    "  --prefetch            add a startup stub that asks the kernel to read the\n"
+    "                        ordered functions' pages at once (madvise WILLNEED),\n"
+    "                        run from e_entry (executables) or DT_INIT (libraries)\n"
+    "  --prefetch-gap BYTES  merge prefetch ranges closer than this (65536)\n"
+    "  --prefetch-ranges N   then merge the closest until at most N remain (32)\n"
+    "  --keep-layout         with --prefetch: do not reorder, prefetch the pages\n"
+    "                        where the ordered functions are now\n"
     "Without an order, only the dynamic symbol passes run. verify checks the\n"
     ".text rewrite, before the dynamic symbol passes renumber .dynsym.\n"
     "  --check               plan, rewrite in memory and verify; write nothing\n"
@@ -164,6 +172,20 @@ static void printRewrite(const std::string &input, const std::string &output, co
     if (sorted)
       j["dynsort"] = dynsortJson(*sorted);
     j["hashvals"] = result.hashvalsAdded;
+    if (const auto &p = result.prefetch) {
+      json ranges = json::array();
+      for (const AddressRange &r : p->ranges)
+        ranges.push_back({{"address", r.address}, {"size", r.size}});
+      j["prefetch"] = {{"ranges", ranges},
+                       {"bytes", p->prefetchBytes},
+                       {"touchedBytes", p->touchedBytes},
+                       {"stubAddress", p->stubAddress},
+                       {"stubSize", p->stubSize},
+                       {"runsFrom", p->runsFrom},
+                       {"continuesTo", p->continuesTo ? json(*p->continuesTo) : json(nullptr)}};
+      if (const auto &v = result.prefetchVerified)
+        j["verifyPrefetch"] = {{"ok", v->ok()}, {"ranges", v->ranges}, {"problems", v->problems}};
+    }
     if (dynsymVerified)
       j["verifyDynamicSymbols"] = {{"ok", dynsymVerified->ok()},
                                    {"symbols", dynsymVerified->symbols},
@@ -239,6 +261,22 @@ static void printRewrite(const std::string &input, const std::string &output, co
     std::printf("  hashvals: .elfopt.hashvals added (DT 0x6ffffe00)\n");
   if (dynsymVerified)
     printDynsymVerify(*dynsymVerified);
+  if (const auto &p = result.prefetch) {
+    std::printf("  prefetch: %zu ranges, %llu KiB (the ordered functions' pages: %llu KiB), "
+                "stub of %llu bytes at %s run from %s, then %s\n",
+                p->ranges.size(), (unsigned long long)p->prefetchBytes / 1024,
+                (unsigned long long)p->touchedBytes / 1024, (unsigned long long)p->stubSize,
+                hex(p->stubAddress).c_str(), p->runsFrom.c_str(),
+                p->continuesTo ? ("jumps to " + hex(*p->continuesTo)).c_str() : "returns");
+    for (const AddressRange &r : p->ranges)
+      std::printf("    %s .. %s (%llu KiB)\n", hex(r.address).c_str(), hex(r.end()).c_str(),
+                  (unsigned long long)r.size / 1024);
+    if (const auto &v = result.prefetchVerified) {
+      std::printf("  verify (prefetch stub): %s\n", v->ok() ? "ok" : "FAILED");
+      for (const std::string &problem : v->problems)
+        std::printf("    %s\n", problem.c_str());
+    }
+  }
 }
 
 int runRewrite(const std::vector<std::string> &args) {
@@ -250,7 +288,8 @@ int runRewrite(const std::vector<std::string> &args) {
       "allow-mismatch", po::bool_switch())("min-match-rate", po::value<double>())(
       "strip-debug", po::bool_switch())("no-verify", po::bool_switch())("json", po::bool_switch())(
       "dynsort", po::bool_switch())("gnu-hash", po::value<std::string>())("hashvals", po::bool_switch())(
-      "check", po::bool_switch());
+      "check", po::bool_switch())("prefetch", po::bool_switch())("prefetch-gap", po::value<uint64_t>())(
+      "prefetch-ranges", po::value<size_t>())("keep-layout", po::bool_switch());
   addHashModelOptions(opts);
   po::positional_options_description pos;
   pos.add("input", 1);
@@ -281,7 +320,24 @@ int runRewrite(const std::vector<std::string> &args) {
     throw UsageError{"rewrite", "give one of --profile, --order, --symbol-list, --random-order "
                                 "(or only --dynsort / --hashvals)"};
 
+  bool prefetch = vm["prefetch"].as<bool>();
+  if ((vm.count("prefetch-gap") || vm.count("prefetch-ranges") || vm["keep-layout"].as<bool>()) && !prefetch)
+    throw UsageError{"rewrite", "--prefetch-gap, --prefetch-ranges and --keep-layout go with --prefetch"};
+  if (prefetch && sources == 0)
+    throw UsageError{"rewrite", "--prefetch needs an order: --profile, --order, --symbol-list or --random-order"};
+
   OptimizeOptions options;
+  if (prefetch) {
+    options.prefetch = PrefetchOptions{};
+    if (vm.count("prefetch-gap"))
+      options.prefetch->maxGap = vm["prefetch-gap"].as<uint64_t>();
+    if (vm.count("prefetch-ranges")) {
+      options.prefetch->maxRanges = vm["prefetch-ranges"].as<size_t>();
+      if (options.prefetch->maxRanges == 0)
+        throw UsageError{"rewrite", "--prefetch-ranges must be at least 1"};
+    }
+    options.keepLayout = vm["keep-layout"].as<bool>();
+  }
   options.stripDebug = vm["strip-debug"].as<bool>();
   options.verify = !vm["no-verify"].as<bool>();
   options.hashvals = doHashvals;
@@ -328,7 +384,10 @@ const char VerifyUsage[] =
     "name instead: the same dynamic symbols, each found by the hash tables,\n"
     "the same relocations, strings and versions. When its .text moved too,\n"
     "only that check runs here: 'elfopt rewrite' checks the .text stage\n"
-    "itself, before those passes, and writes nothing if it fails.\n";
+    "itself, before those passes, and writes nothing if it fails.\n\n"
+    "A file with a prefetch stub (rewrite --prefetch) has the stub checked: its\n"
+    "place, its code, where it continues, and, when .text did not move, every\n"
+    "other section and .dynamic entry unchanged.\n";
 
 int runVerify(const std::vector<std::string> &args) {
   po::options_description opts;
@@ -341,6 +400,28 @@ int runVerify(const std::vector<std::string> &args) {
     throw UsageError{"verify", "give the original and the rewritten file"};
   auto a = ElfFile::open(vm["original"].as<std::string>());
   auto b = ElfFile::open(vm["rewritten"].as<std::string>());
+  if (hasPrefetchStub(*b) && !hasPrefetchStub(*a)) {
+    const Section *ta = a->findSection(".text"), *tb = b->findSection(".text");
+    bool textMoved = !ta || !tb || !std::ranges::equal(a->contents(*ta), b->contents(*tb));
+    PrefetchVerifyReport p = verifyPrefetchStub(*a, *b, textMoved);
+    if (vm["json"].as<bool>()) {
+      json j = {{"ok", p.ok()}, {"prefetchStub", true}, {"textChecked", false}, {"ranges", p.ranges},
+                {"bytes", p.bytes}, {"runsFrom", p.runsFrom}, {"problems", p.problems}};
+      std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+    } else {
+      std::printf("%s -> %s\n", a->name().c_str(), b->name().c_str());
+      std::printf("  verify (prefetch stub): %s: %llu ranges, %llu KiB, run from %s\n", p.ok() ? "ok" : "FAILED",
+                  (unsigned long long)p.ranges, (unsigned long long)p.bytes / 1024, p.runsFrom.c_str());
+      if (textMoved)
+        std::printf("  .text moved as well: the .text stage was checked by 'elfopt rewrite' before the stub "
+                    "was added; here, the stub only\n");
+      else
+        std::printf("  every other section and .dynamic entry checked unchanged\n");
+      for (const std::string &problem : p.problems)
+        std::printf("    %s\n", problem.c_str());
+    }
+    return p.ok() ? ExitOk : ExitBadInput;
+  }
   if (hadDynamicSymbolPasses(*a, *b)) {
     const Section *ta = a->findSection(".text"), *tb = b->findSection(".text");
     bool textMoved = !ta || !tb || !std::ranges::equal(a->contents(*ta), b->contents(*tb));

@@ -5,7 +5,8 @@
 // output bytes with every pass's report. Its passes, in order, are listed
 // in one function (lib/Pipeline/Optimize.cpp):
 //   order source -> function addresses, rewrite .text (analyse, plan, apply),
-//   verify it, the dynamic symbol passes, verify those, serialize.
+//   verify it, the dynamic symbol passes, verify those, the prefetch stub,
+//   verify it, serialize.
 // A verification that fails stops the run (FatalError, exit code 3) with
 // every problem listed under the error line, and nothing is written.
 // writeOutput() is how `rewrite` and `edit` put a result on disk.
@@ -16,9 +17,11 @@
 #include "elfopt/Dynsym/Dynsort.h"
 #include "elfopt/Elf/ElfFile.h"
 #include "elfopt/Order/Inputs.h"
+#include "elfopt/Prefetch/Prefetch.h"
 #include "elfopt/Rewrite/Rewrite.h"
 #include "elfopt/Verify/Verify.h"
 #include "elfopt/Verify/VerifyDynsym.h"
+#include "elfopt/Verify/VerifyPrefetch.h"
 
 #include <cstdint>
 #include <functional>
@@ -44,6 +47,10 @@ struct OptimizeOptions {
   bool verify = true;
   std::optional<DynsortOptions> dynsort; ///< sort .dynsym and rebuild .gnu.hash
   bool hashvals = false;                 ///< add .elfopt.hashvals
+  /// Add a startup stub that prefetches the ordered functions' pages.
+  std::optional<PrefetchOptions> prefetch;
+  /// Leave .text as it is (with prefetch: prefetch where the code is now).
+  bool keepLayout = false;
   /// Called as each phase starts: a terminal's progress line.
   std::function<void(const std::string &phase)> progress;
 };
@@ -58,6 +65,8 @@ struct OptimizeResult {
   std::optional<DynsortResult> sorted;
   bool hashvalsAdded = false;
   std::optional<DynsymVerifyReport> dynsymVerified;
+  std::optional<PrefetchReport> prefetch;
+  std::optional<PrefetchVerifyReport> prefetchVerified;
 };
 
 /// The function addresses of \p in that \p request puts first, in order;

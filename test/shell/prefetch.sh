@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# rewrite --prefetch: the startup stub on real programs and libraries, by
+# GCC and Clang, four linkers, PIE, non-PIE, static, static PIE and shared
+# libraries (with and without DT_INIT), with and without reordering. Each
+# output must run with the original's output and exit status, and strace
+# must show the stub's madvise(MADV_WILLNEED) calls, one per range, before
+# the program's first system call of its own, each succeeding. verify passes;
+# eu-elflint has nothing new to say; strip and objcopy leave a program that
+# still runs; a second rewrite of the output works, and a second --prefetch
+# is refused.
+source "$(dirname "$0")/lib.sh"
+require gcc clang-19 ld.bfd ld.gold ld.lld mold strace eu-elflint strip objcopy python3
+cd "$WORK"
+IN=$SRC/test/inputs/rewrite
+
+run_and_capture() { # BINARY OUT [LIBDIR]
+  LD_LIBRARY_PATH=${3:-} timeout 20 "./$1" >"$2" 2>&1
+  echo "exit $?" >>"$2"
+}
+same_behaviour() { # A B [LIBDIR-A LIBDIR-B]
+  run_and_capture "$1" "$1.a.out" "${3:-}"
+  run_and_capture "$2" "$2.b.out" "${4:-}"
+  cmp -s "$1.a.out" "$2.b.out"
+}
+# madvise_calls PROGRAM [LIBDIR]: the WILLNEED calls strace sees, "ok" or the error.
+madvise_calls() {
+  LD_LIBRARY_PATH=${2:-} strace -f -qq -e trace=madvise -o "$1.strace" "./$1" >/dev/null 2>&1
+  grep -c "MADV_WILLNEED) = 0" "$1.strace"
+}
+json_field() { # FILE EXPR
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"
+}
+
+# A program's first touches: a few functions to order, so that without
+# reordering the stub has several ranges to read.
+symbols() { nm --defined-only "$1" | awk '$2 ~ /^[tT]$/ {print $3}' | grep -E '^(main|subject_main|work|compute|_start)$|^f[0-9]' | head -40; }
+
+built=0 noinit_added=0 compilers=(gcc clang-19) linkers=(bfd gold lld mold)
+# Under the sanitizers, a quarter of it: the stub's code is the same for all.
+[[ ${ELFOPT_SANITIZED:-0} == 1 ]] && compilers=(gcc) linkers=(bfd mold)
+for cc in "${compilers[@]}"; do
+  for ld in "${linkers[@]}"; do
+    for kind in pie nopie static static-pie shared shared-noinit; do
+      name=$cc-$ld-$kind
+      lib=
+      case $kind in
+      pie) "$cc" -O2 -fuse-ld=$ld -fPIE -pie "$IN/subject.c" -o "$name" ;;
+      nopie) "$cc" -O2 -fuse-ld=$ld -fno-pie -no-pie -Wl,--emit-relocs "$IN/subject.c" -o "$name" ;;
+      static) "$cc" -O2 -fuse-ld=$ld -static -Wl,--emit-relocs "$IN/subject.c" -o "$name" ;;
+      static-pie) "$cc" -O2 -fuse-ld=$ld -static-pie -fPIE "$IN/subject.c" -o "$name" ;;
+      shared | shared-noinit)
+        mkdir -p "lib-$name" "new-lib-$name"
+        extra=()
+        # No crti/crtn: no _init, so no DT_INIT.
+        [[ $kind == shared-noinit ]] && extra=(-nostartfiles)
+        "$cc" -O2 -fuse-ld=$ld -fPIC -shared "${extra[@]}" -Dmain=subject_main "$IN/subject.c" \
+          -o "lib-$name/libsubject.so" &&
+          gcc -O2 "$IN/driver.c" -L "lib-$name" -lsubject -o "$name"
+        lib=lib-$name/libsubject.so
+        ;;
+      esac >build.log 2>&1 || { echo "note: $name does not build here ($(tail -1 build.log))"; continue; }
+      # The file the stub goes into, its rewritten copy, and how to run it.
+      target=${lib:-$name}
+      out=${lib:+new-lib-$name/libsubject.so}
+      out=${out:-$name.pf}
+      libdir_a=${lib:+lib-$name} libdir_b=${lib:+new-lib-$name}
+      run=$name
+      [[ -z $lib ]] && run=$name.pf
+      built=$((built + 1))
+
+      if [[ $kind == shared-noinit ]]; then
+        check "$name: built without DT_INIT" bash -c "! readelf -dW '$target' | grep -q '(INIT)'"
+      fi
+      spare=$("$ELFOPT" inspect --json "$target" | python3 -c 'import json,sys; print(json.load(sys.stdin)["elf"]["dynamicSlots"]["spare"])')
+      if [[ $kind == shared-noinit && $spare == 0 ]]; then
+        # No DT_INIT and no spare slot for one: refused, nothing written.
+        expect_error 2 "elfopt: error: $target: a shared library without DT_INIT needs a spare .dynamic slot for the prefetch stub's DT_INIT, and this one has none (ld.bfd and gold leave some; lld and mold do not)" \
+          "$ELFOPT" rewrite "$target" --random-order 3 --prefetch -o "$out"
+        check "$name: nothing written when refused" test ! -e "$out"
+        continue
+      fi
+      # Reordered (random order: every function is "touched", one range).
+      if ! "$ELFOPT" rewrite "$target" --random-order 3 --prefetch --json -o "$out" >"$name.json" 2>"$name.err"; then
+        fail "$name: rewrite --prefetch failed: $(head -3 "$name.err")"
+        continue
+      fi
+      ranges=$(json_field "$name.json" 'len(d["prefetch"]["ranges"])')
+      check "$name: stub verified" test "$(json_field "$name.json" 'd["verifyPrefetch"]["ok"]')" = True
+      if [[ -n $lib ]]; then
+        check "$name: library stub runs from DT_INIT" test "$(json_field "$name.json" 'd["prefetch"]["runsFrom"]')" = DT_INIT
+        if [[ $kind == shared-noinit ]]; then
+          check "$name: a DT_INIT was added, and the stub returns" \
+            test "$(json_field "$name.json" 'd["prefetch"]["continuesTo"]')" = None
+          noinit_added=$((noinit_added + 1))
+        fi
+        check "$name: same behaviour with the library rewritten" same_behaviour "$name" "$name" "$libdir_a" "$libdir_b"
+      else
+        check "$name: program stub runs from e_entry" test "$(json_field "$name.json" 'd["prefetch"]["runsFrom"]')" = e_entry
+        check "$name: same behaviour" same_behaviour "$name" "$run"
+      fi
+      check "$name: strace sees $ranges successful madvise(WILLNEED) calls" \
+        test "$(madvise_calls "$run" "$libdir_b")" = "$ranges"
+      check "$name: verify ORIGINAL OUTPUT" "$ELFOPT" verify "$target" "$out"
+      check_elflint_same "$name" "$target" "$out"
+      # strip and objcopy keep the stub and the program working.
+      if [[ -z $lib ]]; then
+        strip -o "$name.stripped" "$run" && objcopy "$run" "$name.objcopied"
+        check "$name: runs after strip" same_behaviour "$name" "$name.stripped"
+        check "$name: runs after objcopy" same_behaviour "$name" "$name.objcopied"
+      fi
+      # A second rewrite of the output (another order) keeps the stub working;
+      # a second stub is refused.
+      if [[ $kind != nopie && $kind != static ]] || readelf -SW "$out" | grep -q '\.rela\.text'; then
+        if "$ELFOPT" rewrite "$out" --random-order 5 -o "$out.again" >/dev/null 2>"$name.again.err"; then
+          if [[ -n $lib ]]; then
+            mkdir -p "again-lib-$name" && cp "$out.again" "again-lib-$name/libsubject.so"
+            check "$name: second rewrite runs" same_behaviour "$name" "$name" "$libdir_a" "again-lib-$name"
+          else
+            check "$name: second rewrite runs" same_behaviour "$name" "$out.again"
+          fi
+        else
+          fail "$name: second rewrite failed: $(head -2 "$name.again.err")"
+        fi
+        expect_error 2 "elfopt: error: $out: already has a prefetch stub (.elfopt.prefetch); rewrite the file without --prefetch, or its original with it" \
+          "$ELFOPT" rewrite "$out" --random-order 5 --prefetch -o "$out.twice"
+      fi
+    done
+  done
+done
+check "at least $((${#compilers[@]} * ${#linkers[@]} * 5)) builds ran ($built)" test "$built" -ge $((${#compilers[@]} * ${#linkers[@]} * 5))
+check "libraries without DT_INIT got one ($noinit_added)" test "$noinit_added" -ge 1
+
+# Without reordering: the stub reads the pages where the ordered functions
+# are now, several ranges, and .text is byte for byte the original's.
+gcc -O2 -fPIE -pie "$IN/subject.c" -o keep
+symbols keep >keep.list
+"$ELFOPT" rewrite keep --symbol-list keep.list --prefetch --keep-layout --prefetch-gap 0 --json -o keep.pf >keep.json
+check "--keep-layout: .text unchanged" cmp <(objcopy -O binary -j .text keep /dev/stdout) \
+  <(objcopy -O binary -j .text keep.pf /dev/stdout)
+check "--keep-layout: same behaviour" same_behaviour keep keep.pf
+check "--keep-layout: one madvise per range" \
+  test "$(madvise_calls keep.pf)" = "$(json_field keep.json 'len(d["prefetch"]["ranges"])')"
+"$ELFOPT" verify keep keep.pf >keep.verify
+check "--keep-layout: verify checks every other section" grep -q "every other section and .dynamic entry checked unchanged" keep.verify
+"$ELFOPT" rewrite keep --symbol-list keep.list --prefetch --keep-layout --prefetch-gap 0 --prefetch-ranges 1 --json -o keep.one >one.json
+check "--prefetch-ranges 1: one range" test "$(json_field one.json 'len(d["prefetch"]["ranges"])')" = 1
+check "--prefetch-ranges 1: one madvise" test "$(madvise_calls keep.one)" = 1
+
+# verify catches a stub that jumps elsewhere: the jmp's last byte changed.
+python3 - keep.pf keep.bad <<'PY'
+import subprocess, sys
+src, dst = sys.argv[1:]
+data = bytearray(open(src, "rb").read())
+line = [l for l in subprocess.run(["readelf", "-SW", src], capture_output=True, text=True).stdout.splitlines()
+        if ".elfopt.prefetch" in l][0].split()
+off, size = int(line[line.index(".elfopt.prefetch") + 3], 16), int(line[line.index(".elfopt.prefetch") + 4], 16)
+data[off + size - 4] ^= 0x10
+open(dst, "wb").write(data)
+PY
+chmod +x keep.bad
+check "verify refuses a stub that continues elsewhere" bash -c "! '$ELFOPT' verify keep keep.bad >bad.out"
+check "  and says where it should go" grep -q "does not end in a jump to" bad.out
+
+# Usage.
+expect_error 1 "elfopt: error: --prefetch-gap, --prefetch-ranges and --keep-layout go with --prefetch (see 'elfopt help rewrite')" \
+  "$ELFOPT" rewrite keep --random-order 1 --keep-layout -o x
+expect_error 1 "elfopt: error: --prefetch needs an order: --profile, --order, --symbol-list or --random-order (see 'elfopt help rewrite')" \
+  "$ELFOPT" rewrite keep --prefetch --dynsort -o x
+finish

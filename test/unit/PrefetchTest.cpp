@@ -1,0 +1,104 @@
+// The prefetch stub's pure parts (lib/Prefetch/Prefetch.cpp): merging the
+// touched pages into a few ranges, and the machine code, read back with the
+// x86-64 decoder.
+#include "elfopt/Prefetch/Prefetch.h"
+#include "elfopt/Target/X86Decoder.h"
+
+#include <cstring>
+#include <gtest/gtest.h>
+
+using namespace elfopt;
+
+namespace {
+
+std::vector<AddressRange> merge(std::vector<AddressRange> touched, uint64_t gap, size_t maxRanges) {
+  PrefetchOptions o;
+  o.maxGap = gap;
+  o.maxRanges = maxRanges;
+  return mergePrefetchRanges(std::move(touched), o);
+}
+
+} // namespace
+
+TEST(PrefetchRanges, WidenedToPagesSortedAndJoined) {
+  // Two functions on one page, one across a page boundary, one far away;
+  // given out of order.
+  auto r = merge({{0x5100, 0x40}, {0x1010, 0x20}, {0x1ff0, 0x20}, {0x1100, 0x10}}, 0, 0);
+  EXPECT_EQ(r, (std::vector<AddressRange>{{0x1000, 0x2000}, {0x5000, 0x1000}}));
+  // Empty functions name no page.
+  EXPECT_TRUE(merge({{0x1000, 0}}, 0, 0).empty());
+  EXPECT_TRUE(merge({}, 65536, 32).empty());
+}
+
+TEST(PrefetchRanges, GapsUpToTheLimitAreRead) {
+  // Pages 1 and 3 (a one-page gap) and page 20 (16 pages after page 3).
+  std::vector<AddressRange> touched{{0x1000, 0x1000}, {0x3000, 0x1000}, {0x14000, 0x1000}};
+  EXPECT_EQ(merge(touched, 0, 0).size(), 3u);
+  EXPECT_EQ(merge(touched, 0x1000, 0), (std::vector<AddressRange>{{0x1000, 0x3000}, {0x14000, 0x1000}}));
+  // A gap of exactly the limit is merged; one byte less is not.
+  EXPECT_EQ(merge(touched, 0x10000, 0), (std::vector<AddressRange>{{0x1000, 0x14000}}));
+  EXPECT_EQ(merge(touched, 0xffff, 0).size(), 2u);
+}
+
+TEST(PrefetchRanges, TooManyRangesMergeTheSmallestGapsFirst) {
+  // Gaps: 1 page, 3 pages, 1 page, 2 pages.
+  std::vector<AddressRange> touched{
+      {0x0000, 0x1000}, {0x2000, 0x1000}, {0x6000, 0x1000}, {0x8000, 0x1000}, {0xb000, 0x1000}};
+  // Down to 3: the two one-page gaps go (the lower address first on a tie).
+  EXPECT_EQ(merge(touched, 0, 3),
+            (std::vector<AddressRange>{{0x0000, 0x3000}, {0x6000, 0x3000}, {0xb000, 0x1000}}));
+  // Down to 2: then the two-page gap.
+  EXPECT_EQ(merge(touched, 0, 2), (std::vector<AddressRange>{{0x0000, 0x3000}, {0x6000, 0x6000}}));
+  EXPECT_EQ(merge(touched, 0, 1), (std::vector<AddressRange>{{0x0000, 0xc000}}));
+  // Equal gaps: the lower one merges first.
+  EXPECT_EQ(merge({{0x0000, 0x1000}, {0x2000, 0x1000}, {0x4000, 0x1000}}, 0, 2),
+            (std::vector<AddressRange>{{0x0000, 0x3000}, {0x4000, 0x1000}}));
+}
+
+TEST(PrefetchRanges, LongRangesAreSplitForTheStub) {
+  // madvise's length is a 32-bit immediate in the stub: at most 1 GiB each.
+  auto r = merge({{0x0, (uint64_t(1) << 30) + 0x2000}}, 0, 0);
+  EXPECT_EQ(r, (std::vector<AddressRange>{{0x0, uint64_t(1) << 30}, {uint64_t(1) << 30, 0x2000}}));
+}
+
+TEST(PrefetchStub, DecodesToTheCallsItPromises) {
+  const uint64_t at = 0x126390;
+  std::vector<AddressRange> ranges{{0xf000, 0x17000}, {0x40000, 0x1000}};
+  std::vector<uint8_t> code = encodePrefetchStub(at, ranges, 0xf220);
+  ASSERT_EQ(code.size(), prefetchStubSize(2));
+  x86_64::Decoder decoder;
+  std::vector<x86_64::Instruction> insts;
+  for (uint64_t p = 0; p < code.size();) {
+    auto inst = decoder.decode(std::span(code).subspan(p), at + p);
+    ASSERT_TRUE(inst && inst->understood) << "at +" << p;
+    insts.push_back(*inst);
+    p += inst->size;
+  }
+  // endbr64, pushfq, 6 pushes; per range lea, 3 movs, syscall; 6 pops,
+  // popfq, jmp.
+  ASSERT_EQ(insts.size(), 1 + 1 + 6 + 2 * 5 + 6 + 1 + 1u);
+  EXPECT_EQ(code[0], 0xf3); // endbr64: DT_INIT is called indirectly (IBT)
+  for (size_t k = 0; k < ranges.size(); ++k) {
+    const auto &lea = insts[8 + 5 * k];
+    ASSERT_TRUE(lea.field.has_value());
+    EXPECT_FALSE(lea.field->isBranch);
+    EXPECT_EQ(lea.field->target, ranges[k].address);
+    uint64_t immAt = 0;
+    for (size_t i = 0; i < 9 + 5 * k; ++i)
+      immAt += insts[i].size;
+    uint32_t length;
+    std::memcpy(&length, code.data() + immAt + 1, 4);
+    EXPECT_EQ(length, ranges[k].size);
+  }
+  const auto &jmp = insts.back();
+  EXPECT_TRUE(jmp.endsFlow);
+  ASSERT_TRUE(jmp.field.has_value());
+  EXPECT_EQ(jmp.field->target, 0xf220u);
+  // Without a place to continue (a library that had no DT_INIT): a return,
+  // padded to the same size.
+  std::vector<uint8_t> ret = encodePrefetchStub(at, ranges, std::nullopt);
+  ASSERT_EQ(ret.size(), code.size());
+  EXPECT_EQ(ret[ret.size() - 5], 0xc3);
+  // The code does not depend on where the ranges are, only how many.
+  EXPECT_EQ(encodePrefetchStub(at, {}, 0x1000).size(), prefetchStubSize(0));
+}
