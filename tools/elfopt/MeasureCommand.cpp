@@ -237,8 +237,11 @@ int runMeasure(const std::vector<std::string> &args) {
                       : "");
     if (options.cold && s.maxStillCached) {
       std::string names;
-      for (const std::string &f : s.filesStillCached)
-        names += (names.empty() ? "" : ", ") + f.substr(f.rfind('/') + 1);
+      const size_t shown = 3;
+      for (size_t k = 0; k < s.filesStillCached.size() && k < shown; ++k)
+        names += (k ? ", " : "") + s.filesStillCached[k].substr(s.filesStillCached[k].rfind('/') + 1);
+      if (s.filesStillCached.size() > shown)
+        names += " and " + std::to_string(s.filesStillCached.size() - shown) + " more";
       std::printf("  note: %s: up to %llu of %llu pages stayed in the page cache after dropping, "
                   "in %s (mapped by another process, or locked): those cold runs were partly warm\n",
                   s.label.c_str(), (unsigned long long)s.maxStillCached, (unsigned long long)s.filePages,
