@@ -67,7 +67,8 @@ std::vector<AddressRange> mergePrefetchRanges(std::vector<AddressRange> touched,
     std::vector<size_t> gaps(merged.size() - 1);
     std::iota(gaps.begin(), gaps.end(), 0);
     auto gap = [&](size_t i) { return merged[i + 1].address - merged[i].end(); };
-    std::ranges::stable_sort(gaps, [&](size_t a, size_t b) { return gap(a) < gap(b); });
+    // Equal gaps: the lower address merges first.
+    std::ranges::sort(gaps, [&](size_t a, size_t b) { return gap(a) != gap(b) ? gap(a) < gap(b) : a < b; });
     std::vector<bool> join(merged.size(), false); // join[i]: range i+1 joins range i
     for (size_t k = 0; k < merged.size() - options.maxRanges; ++k)
       join[gaps[k]] = true;

@@ -55,6 +55,18 @@ TEST(PrefetchRanges, TooManyRangesMergeTheSmallestGapsFirst) {
             (std::vector<AddressRange>{{0x0000, 0x3000}, {0x4000, 0x1000}}));
 }
 
+TEST(PrefetchRanges, ManyEqualGapsMergeFromTheLowestAddress) {
+  // 40 one-page ranges, every gap one page; down to 30: the ten lowest gaps.
+  std::vector<AddressRange> touched;
+  for (uint64_t i = 0; i < 40; ++i)
+    touched.push_back({i * 0x2000, 0x1000});
+  auto r = merge(touched, 0, 30);
+  ASSERT_EQ(r.size(), 30u);
+  EXPECT_EQ(r[0], (AddressRange{0, 11 * 0x2000 - 0x1000}));
+  for (uint64_t i = 1; i < 30; ++i)
+    EXPECT_EQ(r[i], (AddressRange{(i + 10) * 0x2000, 0x1000}));
+}
+
 TEST(PrefetchRanges, LongRangesAreSplitForTheStub) {
   // madvise's length is a 32-bit immediate in the stub: at most 1 GiB each.
   auto r = merge({{0x0, (uint64_t(1) << 30) + 0x2000}}, 0, 0);
@@ -78,6 +90,27 @@ TEST(PrefetchStub, DecodesToTheCallsItPromises) {
   // popfq, jmp.
   ASSERT_EQ(insts.size(), 1 + 1 + 6 + 2 * 5 + 6 + 1 + 1u);
   EXPECT_EQ(code[0], 0xf3); // endbr64: DT_INIT is called indirectly (IBT)
+  // The registers come back in reverse order of their saving: each pop
+  // (0x58 + r, REX.B 0x41 for r11) mirrors a push (0x50 + r), popfq pushfq.
+  auto bytesOf = [&](size_t first, size_t count) {
+    std::vector<std::vector<uint8_t>> out;
+    uint64_t p = 0;
+    for (size_t i = 0; i < first; ++i)
+      p += insts[i].size;
+    for (size_t i = first; i < first + count; ++i) {
+      out.emplace_back(code.begin() + p, code.begin() + p + insts[i].size);
+      p += insts[i].size;
+    }
+    return out;
+  };
+  auto saves = bytesOf(1, 7), restores = bytesOf(insts.size() - 8, 7);
+  EXPECT_EQ(saves[0], std::vector<uint8_t>{0x9c});    // pushfq
+  EXPECT_EQ(restores[6], std::vector<uint8_t>{0x9d}); // popfq
+  for (size_t i = 1; i < 7; ++i) {
+    std::vector<uint8_t> pop = saves[i];
+    pop.back() += 8; // push r -> pop r
+    EXPECT_EQ(restores[6 - i], pop) << "register " << i;
+  }
   for (size_t k = 0; k < ranges.size(); ++k) {
     const auto &lea = insts[8 + 5 * k];
     ASSERT_TRUE(lea.field.has_value());
