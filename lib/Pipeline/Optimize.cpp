@@ -157,8 +157,6 @@ OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
     fatal(in.name() + ": already has a prefetch stub (" + PrefetchSectionName +
           "); rewrite the file without --prefetch, or its original with it");
   OptimizeResult result;
-  auto bytes = in.bytes();
-  result.bytes.assign(bytes.begin(), bytes.end());
   result.orderSource = "no reordering";
   std::vector<uint64_t> order;
   std::optional<AddressMap> moved;
@@ -172,6 +170,12 @@ OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
     // Reorder .text (and verify it).
     if (!options.keepLayout)
       moved = rewriteAndVerify(in, options, order, result);
+  }
+  // Nothing rewritten: the later passes start from the input's bytes (a
+  // copy only now, not beside the rewrite's own: libLLVM is 120 MB).
+  if (!result.rewroteText) {
+    auto bytes = in.bytes();
+    result.bytes.assign(bytes.begin(), bytes.end());
   }
   // Then the dynamic symbol passes, on the result.
   if (options.dynsort || options.hashvals)
