@@ -39,8 +39,10 @@ step "elfopt inspect $program"
 step "elfopt record: five runs of the example's startup"
 "$elfopt" record --runs 5 -o "$demo/startup-demo.profile.json" -- "$program" 42 >/dev/null
 "$elfopt" profile show "$demo/startup-demo.profile.json"
-echo "first touches of run 1 (of $(grep -c . <("$elfopt" profile export "$demo/startup-demo.profile.json")) functions):"
-"$elfopt" profile export "$demo/startup-demo.profile.json" | head -12 | sed 's/^/  /'
+# (Through a file: with pipefail, head closing the pipe early would fail the demo.)
+"$elfopt" profile export "$demo/startup-demo.profile.json" -o "$demo/run1.txt"
+echo "first touches of run 1 (of $(grep -c . "$demo/run1.txt") functions):"
+sed -n '1,12s/^/  /p' "$demo/run1.txt"
 
 step "elfopt order: one Markov-smoothed order from all runs"
 "$elfopt" order "$demo/startup-demo.profile.json" -o "$demo/startup-demo.order.json"

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# prefetch-cold.sh [OUTDIR]: cold and warm start of the bundled example and
+# of the large subject (bench/make-large-subject.sh: ~180 MB static-LLVM
+# PIE, linked with --emit-relocs), each as:
+#   orig             as built;
+#   order            elfopt rewrite with the order of 3 recorded runs;
+#   prefetch         the original layout plus the prefetch stub
+#                    (--prefetch --keep-layout);
+#   order+prefetch   both;
+#   bolt             (large subject) llvm-bolt-19 -reorder-functions=user with
+#                    the same order, the peer.
+# Every variant is compared with orig by `elfopt measure` (RUNS runs each,
+# default 7, orig and the variant alternating; medians, ratios). Figures are
+# measured, on this machine's disk (read_ahead_kb printed), none modelled.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+ELFOPT=$(realpath "${ELFOPT:-$here/../build/tools/elfopt/elfopt}")
+BOLT=${BOLT:-llvm-bolt-19}
+out=${1:-${ELFOPT_BENCH_DIR:-/tmp/elfopt-bench}/prefetch-cold}
+runs=${RUNS:-7}
+mkdir -p "$out"
+echo "read_ahead_kb: $(for d in /sys/block/*; do printf '%s=%s ' "${d##*/}" "$(cat "$d/queue/read_ahead_kb")"; done)"
+
+variants() { # DIR BINARY ARGS...: record, order, rewrite the variants, measure
+  local dir=$1 bin=$2
+  shift 2
+  mkdir -p "$dir"
+  cp "$bin" "$dir/orig"
+  "$ELFOPT" record --runs 3 -o "$dir/profile.json" -- "$dir/orig" "$@" >/dev/null
+  "$ELFOPT" order "$dir/profile.json" --binary "$dir/orig" -o "$dir/order.json"
+  "$ELFOPT" order "$dir/profile.json" --binary "$dir/orig" --format lld -o "$dir/order.txt"
+  "$ELFOPT" rewrite "$dir/orig" --order "$dir/order.json" -o "$dir/order" >/dev/null
+  "$ELFOPT" rewrite "$dir/orig" --order "$dir/order.json" --prefetch --keep-layout -o "$dir/prefetch" |
+    grep "prefetch:" | sed 's/^ */   prefetch: /'
+  "$ELFOPT" rewrite "$dir/orig" --order "$dir/order.json" --prefetch -o "$dir/order+prefetch" |
+    grep "prefetch:" | sed 's/^ */   order+prefetch: /'
+  local expected
+  expected=$("$dir/orig" "$@" 2>&1; echo "exit $?")
+  for v in order prefetch order+prefetch bolt; do
+    [[ -x $dir/$v ]] || continue
+    [[ $("$dir/$v" "$@" 2>&1; echo "exit $?") == "$expected" ]] || { echo "   $v: OUTPUT DIFFERS" >&2; exit 1; }
+  done
+  for v in order prefetch order+prefetch bolt; do
+    [[ -x $dir/$v ]] || continue
+    echo "== $(basename "$dir"): orig (A) against $v (B)"
+    "$ELFOPT" measure --runs "$runs" --compare "$dir/$v" -- "$dir/orig" "$@" | grep -v "^  note:\|^  not measured\|dropped before"
+  done
+}
+
+echo "=== the bundled example (examples/startup-demo)"
+cmake -S "$here/../examples/startup-demo" -B "$out/example-build" -G Ninja >/dev/null
+cmake --build "$out/example-build" >/dev/null
+variants "$out/example" "$out/example-build/startup-demo" 42
+
+echo "=== the large subject"
+"$here/make-large-subject.sh" "$out/large-build" >/dev/null 2>&1
+mkdir -p "$out/large"
+if command -v "$BOLT" >/dev/null; then
+  # The peer, with the order elfopt records (below, the same profile).
+  "$ELFOPT" record --runs 3 -o "$out/large/bolt-profile.json" -- "$out/large-build/llvm-large" >/dev/null
+  "$ELFOPT" order "$out/large/bolt-profile.json" --format lld -o "$out/large/bolt-order.txt"
+  "$BOLT" "$out/large-build/llvm-large" -o "$out/large/bolt" -reorder-functions=user \
+    "-function-order=$out/large/bolt-order.txt" >"$out/large/bolt.log" 2>&1 ||
+    { echo "   BOLT failed: $(tail -1 "$out/large/bolt.log")"; rm -f "$out/large/bolt"; }
+fi
+variants "$out/large" "$out/large-build/llvm-large"
