@@ -127,15 +127,12 @@ PlannedPrefetch planPrefetchStub(ElfEditor &editor, std::vector<AddressRange> ra
   // A library runs it when loaded, from DT_INIT; libc.so.6 has an
   // interpreter and an entry too, but is loaded far more often than run,
   // so a DT_SONAME makes a library of it.
-  plan.fromInit = in.kind() == BinaryKind::SharedLibrary ||
-                  std::ranges::any_of(in.dynamicEntries(), [](const Dyn &d) { return d.d_tag == DT_SONAME; });
+  plan.fromInit = in.kind() == BinaryKind::SharedLibrary || in.dynamicValue(DT_SONAME).has_value();
   if (in.findSection(PrefetchSectionName))
     fatal(in.name() + ": already has a prefetch stub (" + PrefetchSectionName +
           "); rewrite the file without --prefetch, or its original with it");
   if (plan.fromInit) {
-    for (const Dyn &d : in.dynamicEntries())
-      if (d.d_tag == DT_INIT)
-        plan.continueTo = d.d_un.d_val;
+    plan.continueTo = in.dynamicValue(DT_INIT);
     if (!plan.continueTo) {
       if (editor.spareDynamicSlots() == 0)
         fatal(in.name() + ": a shared library without DT_INIT needs a spare .dynamic slot for the "

@@ -24,13 +24,6 @@ constexpr const char *StubSection = ".elfopt.prefetch";
 constexpr uint8_t Prologue[] = {0xf3, 0x0f, 0x1e, 0xfa, 0x9c, 0x50, 0x51, 0x52, 0x56, 0x57, 0x41, 0x53};
 constexpr uint8_t Epilogue[] = {0x41, 0x5b, 0x5f, 0x5e, 0x5a, 0x59, 0x58, 0x9d};
 
-std::optional<uint64_t> dynamicValue(const ElfFile &f, int64_t tag) {
-  for (const Dyn &d : f.dynamicEntries())
-    if (d.d_tag == tag)
-      return d.d_un.d_val;
-  return std::nullopt;
-}
-
 bool matches(std::span<const uint8_t> bytes, uint64_t at, std::span<const uint8_t> pattern) {
   return at + pattern.size() <= bytes.size() && std::memcmp(bytes.data() + at, pattern.data(), pattern.size()) == 0;
 }
@@ -88,11 +81,11 @@ private:
   // Where the stub runs from, and where it must continue: the entry point of
   // the file before it, or its DT_INIT (none: the stub returns).
   std::optional<uint64_t> checkReachedFrom(const Section &stub) {
-    std::optional<uint64_t> initAfter = dynamicValue(after, DT_INIT);
+    std::optional<uint64_t> initAfter = after.dynamicValue(DT_INIT);
     if (after.header().e_entry == stub.addr() && initAfter != stub.addr()) {
       report.runsFrom = "e_entry";
       // (With .text moved, both moved with it: the .text check's to say.)
-      if (!textMoved && initAfter != dynamicValue(before, DT_INIT))
+      if (!textMoved && initAfter != before.dynamicValue(DT_INIT))
         problem("DT_INIT changed although the stub runs from e_entry");
       return before.header().e_entry;
     }
@@ -100,7 +93,7 @@ private:
       report.runsFrom = "DT_INIT";
       if (!textMoved && after.header().e_entry != before.header().e_entry)
         problem("e_entry changed although the stub runs from DT_INIT");
-      return dynamicValue(before, DT_INIT);
+      return before.dynamicValue(DT_INIT);
     }
     problem("neither e_entry nor DT_INIT leads to it");
     return std::nullopt;
@@ -208,7 +201,7 @@ private:
     size_t j = 0;
     for (size_t i = 0; i < y.size(); ++i) {
       if (report.runsFrom == "DT_INIT" && y[i].d_tag == DT_INIT) {
-        if (dynamicValue(before, DT_INIT) && (j >= x.size() || x[j].d_tag != DT_INIT))
+        if (before.dynamicValue(DT_INIT) && (j >= x.size() || x[j].d_tag != DT_INIT))
           problem(".dynamic: DT_INIT moved");
         if (j < x.size() && x[j].d_tag == DT_INIT)
           ++j;
