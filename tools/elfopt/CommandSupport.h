@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace elfopt {
@@ -28,6 +29,11 @@ using json = nlohmann::ordered_json;
 po::variables_map parse(const char *command, const std::vector<std::string> &args,
                         const po::options_description &options,
                         const po::positional_options_description &positional);
+
+/// \p args split at the first "--": the command's own options, then the
+/// program to run and its arguments (empty without "--"), as `record` and
+/// `measure` take them.
+std::pair<std::vector<std::string>, std::vector<std::string>> splitAtDashes(const std::vector<std::string> &args);
 
 /// --object, --allow-mismatch and --min-match-rate, as `order`, `evaluate`
 /// and `rewrite` take them.

@@ -408,11 +408,7 @@ static const char RecordUsage[] =
     "A run that ends by a signal, Ctrl-C or exec is marked partial.\n";
 
 static int runRecord(const std::vector<std::string> &args) {
-  auto dash = std::find(args.begin(), args.end(), "--");
-  std::vector<std::string> ours(args.begin(), dash);
-  std::vector<std::string> command;
-  if (dash != args.end())
-    command.assign(dash + 1, args.end());
+  auto [ours, command] = splitAtDashes(args);
   po::options_description opts;
   opts.add_options()("output,o", po::value<std::string>())(
       "object", po::value<std::vector<std::string>>())("runs", po::value<unsigned>())(
@@ -596,6 +592,14 @@ static const char OrderUsage[] =
     "  --rarity-penalty X       how far back a function touched by few runs goes\n"
     "                           (1.0 = by a whole run for one no run touches)\n";
 
+
+std::pair<std::vector<std::string>, std::vector<std::string>> splitAtDashes(const std::vector<std::string> &args) {
+  auto dash = std::find(args.begin(), args.end(), "--");
+  std::vector<std::string> ours(args.begin(), dash), command;
+  if (dash != args.end())
+    command.assign(dash + 1, args.end());
+  return {ours, command};
+}
 
 ProfileMatch profileMatch(const po::variables_map &vm) {
   ProfileMatch m;

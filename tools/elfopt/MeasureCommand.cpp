@@ -102,11 +102,7 @@ std::string exitDescription(int status) {
 } // namespace
 
 int runMeasure(const std::vector<std::string> &args) {
-  auto dash = std::find(args.begin(), args.end(), "--");
-  std::vector<std::string> ours(args.begin(), dash);
-  std::vector<std::string> command;
-  if (dash != args.end())
-    command.assign(dash + 1, args.end());
+  auto [ours, command] = splitAtDashes(args);
   po::options_description opts;
   opts.add_options()("runs", po::value<unsigned>())("cold", po::bool_switch())("warm", po::bool_switch())(
       "env", po::value<std::vector<std::string>>())("evict", po::value<std::vector<std::string>>())(
