@@ -74,17 +74,26 @@ struct Reader {
 // memory, and the rest of the document stays small.
 namespace {
 struct TouchCollector {
+  explicit TouchCollector(const std::string &name) : name(name) {}
   const std::string &name;
   std::vector<std::string> keyAt = std::vector<std::string>(8);
   long run = -1, object = -1;
   std::vector<std::vector<std::vector<Touch>>> touches; // [run][object]
+  std::vector<std::vector<std::vector<PageTouch>>> pages; // [run][object]
 
   bool inTouches() const {
     return keyAt[1] == "runs" && keyAt[3] == "objects" && keyAt[5] == "touches";
   }
+  bool inPages() const {
+    return keyAt[1] == "runs" && keyAt[3] == "objects" && keyAt[5] == "pages";
+  }
   std::string where() const {
     return "runs[" + std::to_string(run) + "].objects[" + std::to_string(object) + "].touches[" +
            std::to_string(touches[run][object].size()) + "]";
+  }
+  std::string wherePage() const {
+    return "runs[" + std::to_string(run) + "].objects[" + std::to_string(object) + "].pages[" +
+           std::to_string(pages[run][object].size()) + "]";
   }
   bool operator()(int depth, json::parse_event_t event, json &parsed) {
     using E = json::parse_event_t;
@@ -96,10 +105,12 @@ struct TouchCollector {
       ++run;
       object = -1;
       touches.resize(run + 1);
+      pages.resize(run + 1);
     } else if (event == E::object_start && depth == 4 && keyAt[1] == "runs" &&
                keyAt[3] == "objects" && run >= 0) {
       ++object;
       touches[run].resize(object + 1);
+      pages[run].resize(object + 1);
     } else if (depth == 6 && inTouches() && run >= 0 && object >= 0) {
       if (event == E::object_end) {
         Reader r{name};
@@ -115,6 +126,22 @@ struct TouchCollector {
       }
       if (event == E::value || event == E::array_start)
         Reader{name}.bad(where(), "expected an object");
+    } else if (depth == 6 && inPages() && run >= 0 && object >= 0) {
+      if (event == E::object_end) {
+        Reader r{name};
+        std::string w = wherePage();
+        PageTouch t;
+        t.offset = r.u64(parsed, w, "offset");
+        if (t.offset % 4096)
+          r.bad(w + ".offset", "not a multiple of 4096");
+        t.timeNs = r.u64(parsed, w, "timeNs");
+        t.thread = uint32_t(std::min<uint64_t>(r.u64(parsed, w, "thread"), UINT32_MAX));
+        t.section = r.str(parsed, w, "section");
+        pages[run][object].push_back(std::move(t));
+        return false;
+      }
+      if (event == E::value || event == E::array_start)
+        Reader{name}.bad(wherePage(), "expected an object");
     }
     return true;
   }
@@ -192,6 +219,20 @@ Profile parseProfile(const std::string &text, const std::string &name) {
     run.signal = r.optInt(jr, w, "signal");
     run.durationNs = r.u64(jr, w, "durationNs");
     run.threads = uint32_t(std::min<uint64_t>(r.u64(jr, w, "threads"), UINT32_MAX));
+    if (jr.contains("pageTrace") && !jr["pageTrace"].is_null()) {
+      const json &jt = jr["pageTrace"];
+      std::string wt = w + ".pageTrace";
+      if (!jt.is_object())
+        r.bad(wt, "expected an object");
+      PageTrace t;
+      t.method = r.str(jt, wt, "method");
+      t.durationNs = r.u64(jt, wt, "durationNs");
+      t.faults = r.u64(jt, wt, "faults");
+      t.lost = r.u64(jt, wt, "lost");
+      t.exitCode = r.optInt(jt, wt, "exitCode");
+      t.signal = r.optInt(jt, wt, "signal");
+      run.pageTrace = std::move(t);
+    }
     const json &jobjs = r.array(jr, w, "objects");
     for (size_t k = 0; k < jobjs.size(); ++k) {
       std::string wo = w + ".objects[" + std::to_string(k) + "]";
@@ -209,6 +250,11 @@ Profile parseProfile(const std::string &text, const std::string &name) {
       r.array(jo, wo, "touches"); // present; its entries were collected while parsing
       if (i < collector.touches.size() && k < collector.touches[i].size())
         orun.touches = std::move(collector.touches[i][k]);
+      if (jo.contains("pages")) { // optional: added within version 1
+        r.array(jo, wo, "pages");
+        if (i < collector.pages.size() && k < collector.pages[i].size())
+          orun.pages = std::move(collector.pages[i][k]);
+      }
       run.objects.push_back(std::move(orun));
     }
     p.runs.push_back(std::move(run));
@@ -251,12 +297,31 @@ std::string profileToJson(const Profile &p) {
                            {"size", t.size},
                            {"timeNs", t.timeNs},
                            {"thread", t.thread}});
-      jobjs.push_back({{"object", o.object},
-                       {"loaded", o.loaded},
-                       {"loadBase", o.loadBase},
-                       {"touches", touches}});
+      json jo = {{"object", o.object},
+                 {"loaded", o.loaded},
+                 {"loadBase", o.loadBase},
+                 {"touches", touches}};
+      if (r.pageTrace) {
+        json pages = json::array();
+        for (const PageTouch &t : o.pages)
+          pages.push_back({{"offset", t.offset},
+                           {"timeNs", t.timeNs},
+                           {"thread", t.thread},
+                           {"section", t.section}});
+        jo["pages"] = pages;
+      }
+      jobjs.push_back(jo);
     }
     jr["objects"] = jobjs;
+    if (r.pageTrace)
+      jr["pageTrace"] = {{"method", r.pageTrace->method},
+                         {"durationNs", r.pageTrace->durationNs},
+                         {"faults", r.pageTrace->faults},
+                         {"lost", r.pageTrace->lost},
+                         {"exitCode", r.pageTrace->exitCode ? json(*r.pageTrace->exitCode)
+                                                            : json(nullptr)},
+                         {"signal", r.pageTrace->signal ? json(*r.pageTrace->signal)
+                                                        : json(nullptr)}};
     runs.push_back(jr);
   }
   doc["runs"] = runs;

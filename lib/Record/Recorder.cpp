@@ -22,6 +22,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "elfopt/Record/Recorder.h"
+#include "elfopt/Record/PageTrace.h"
 #include "elfopt/Elf/ElfFile.h"
 #include "elfopt/Elf/Functions.h"
 #include "elfopt/Support/Diagnostics.h"
@@ -781,6 +782,65 @@ Run RunRecorder::run(int &exitStatus) {
   return result;
 }
 
+/// The section holding each file offset, for naming page touches.
+std::function<std::string(uint64_t)> sectionNamer(const ElfFile &file) {
+  struct Range {
+    uint64_t begin, end;
+    std::string name;
+  };
+  std::vector<Range> ranges;
+  uint64_t firstSection = UINT64_MAX;
+  for (const Section &s : file.sections()) {
+    if (!(s.flags() & llvm::ELF::SHF_ALLOC) || s.type() == llvm::ELF::SHT_NOBITS || s.size() == 0)
+      continue;
+    ranges.push_back({s.offset(), s.offset() + s.size(), s.name});
+    firstSection = std::min(firstSection, s.offset());
+  }
+  std::sort(ranges.begin(), ranges.end(), [](auto &a, auto &b) { return a.begin < b.begin; });
+  return [ranges, firstSection](uint64_t offset) -> std::string {
+    auto it = std::upper_bound(ranges.begin(), ranges.end(), offset,
+                               [](uint64_t o, const Range &r) { return o < r.begin; });
+    if (it != ranges.begin() && offset < std::prev(it)->end)
+      return std::prev(it)->name;
+    return offset < firstSection ? "(headers)" : "(none)";
+  };
+}
+
+/// The page pass of one run: the same command again, untraced but for page
+/// faults, stopped where the recorded run stopped.
+void tracePagesOfRun(const RecordOptions &options, const std::string &program,
+                     const std::vector<ObjectImage> &images, Run &run) {
+  std::vector<TracedFile> files;
+  std::vector<uint32_t> objectOfFile;
+  for (uint32_t k = 0; k < images.size(); ++k) {
+    if (!images[k].identified)
+      continue;
+    auto key = fileKeyOf(images[k].identity.path);
+    if (!key)
+      continue;
+    char real[PATH_MAX];
+    std::string path = ::realpath(images[k].identity.path.c_str(), real) ? real : "";
+    files.push_back({*key, path, sectionNamer(*images[k].file)});
+    objectOfFile.push_back(k);
+  }
+  PageTraceOptions pageOptions;
+  pageOptions.command = options.command;
+  pageOptions.program = program;
+  if (run.stopReason == "duration" || run.stopReason == "until" || run.stopReason == "interrupt")
+    pageOptions.stopAfterNs = run.durationNs;
+  PageTraceResult traced = tracePages(pageOptions, files);
+  for (size_t i = 0; i < files.size(); ++i)
+    run.objects[objectOfFile[i]].pages = std::move(traced.pages[i]);
+  if (traced.info.lost)
+    warn("page trace: the kernel dropped " + std::to_string(traced.info.lost) +
+         " page-fault samples; the run's page touches are incomplete");
+  if (pageOptions.stopAfterNs == 0 && (traced.info.exitCode != run.exitCode ||
+                                       traced.info.signal != run.signal))
+    warn("page trace: the second execution ended differently from the recorded one; its "
+         "page touches may describe another path through the program");
+  run.pageTrace = std::move(traced.info);
+}
+
 } // namespace
 
 RecordResult record(const RecordOptions &options) {
@@ -823,12 +883,25 @@ RecordResult record(const RecordOptions &options) {
 
   RecordResult out;
   out.profile.command = options.command;
+  bool pagesFailed = false;
   for (unsigned r = 0; r < options.runs && !interruptRequested; ++r) {
     RunRecorder recorder(options, program, images, r + 1);
     int status = 0;
     out.profile.runs.push_back(recorder.run(status));
     if (out.exitStatus == 0)
       out.exitStatus = status;
+    if (options.pages && !pagesFailed && !interruptRequested) {
+      if (options.progress)
+        options.progress("tracing the pages of run " + std::to_string(r + 1) + "/" +
+                         std::to_string(options.runs));
+      try {
+        tracePagesOfRun(options, program, images, out.profile.runs.back());
+      } catch (const FatalError &e) {
+        warn(std::string(e.what()) + "; the profile has no page touches (record --no-pages "
+                                     "skips this step)");
+        pagesFailed = true;
+      }
+    }
   }
 
   itimerval off{};

@@ -91,6 +91,73 @@ check "until: stop reason" test "$(pj until.json "p['runs'][0]['stopReason']")" 
 err=$("$ELFOPT" record --until no_such_function -o until2.json -- ./order 2>&1 >/dev/null)
 check "until: a symbol that never runs is a warning" test "$err" = "elfopt: warning: --until no_such_function: the function never ran (or does not exist); recorded until the program ended"
 
+# --- page touches: a program whose page accesses are known ------------------------
+# pages.c reads four 64 KiB windows of .rodata in the order 40 3 20 10 and
+# writes three .data pages in the order 7 2 5. The trace must show only
+# those pages of the two arrays, in that order, with their sections: every
+# write (a copy-on-write fault is per page) and the first read. A later read
+# may find its page already mapped: fault-around maps up to 64 KiB beside a
+# fault, and from Linux 6.18 a whole large page-cache folio.
+page_check() { # PROFILE BINARY: "want | got" for pages.c's arrays
+  python3 - "$1" "$2" <<'PY'
+import json, subprocess, sys
+profile, exe = sys.argv[1], sys.argv[2]
+loads = []
+for line in subprocess.run(["readelf", "-lW", exe], capture_output=True, text=True).stdout.splitlines():
+    f = line.split()
+    if f and f[0] == "LOAD":
+        loads.append((int(f[1], 16), int(f[2], 16), int(f[4], 16)))  # offset, vaddr, filesz
+def offset(va):
+    for off, vaddr, size in loads:
+        if vaddr <= va < vaddr + size:
+            return off + va - vaddr
+    sys.exit("no segment holds %#x" % va)
+syms = {}
+for line in subprocess.run(["nm", exe], capture_output=True, text=True).stdout.splitlines():
+    f = line.split()
+    if len(f) == 3:
+        syms[f[2]] = int(f[0], 16)
+table, data = offset(syms["table"]), offset(syms["data"])
+want = [(table + w * 65536, ".rodata") for w in (40, 3, 20, 10)] + \
+       [(data + p * 4096, ".data") for p in (7, 2, 5)]
+pages = json.load(open(profile))["runs"][0]["objects"][0]["pages"]
+got = [(t["offset"], t["section"]) for t in pages
+       if table <= t["offset"] < table + 48 * 65536 or data <= t["offset"] < data + 16 * 4096]
+ordered = all(a["timeNs"] <= b["timeNs"] for a, b in zip(pages, pages[1:]))
+# got must be want with some of the later reads left out.
+it = iter(want)
+subsequence = all(any(g == w for w in it) for g in got)
+complete = got[:1] == want[:1] and got[-3:] == want[-3:]
+show = lambda l: " ".join("%#x:%s" % x for x in l)
+print(show(want), "|", show(got), "|",
+      "ok" if subsequence and complete else "wrong", "in time order" if ordered else "out of order")
+PY
+}
+for build in "gcc -O2" "gcc -O0 -no-pie" "gcc -O2 -static" "clang-19 -O1"; do
+  set -- $build
+  have "$1" || continue
+  "$@" -o pages "$R/pages.c" 2>/dev/null || continue
+  out=$("$ELFOPT" record -o pages.json -- ./pages)
+  check "pages ($build): output intact" test "$out" = 0
+  check "pages ($build): the trace ran to the program's exit" test \
+    "$(pj pages.json "(p['runs'][0]['pageTrace']['method'], p['runs'][0]['pageTrace']['exitCode'], p['runs'][0]['pageTrace']['lost'])")" = "('perf-page-faults', 0, 0)"
+  result=$(page_check pages.json pages)
+  want=${result%% | *}
+  got=${result#* | }
+  check "pages ($build): the known accesses, in order (want $want; got $got)" test "${got##* | }" = "ok in time order"
+  check "pages ($build): the ELF header page is touched first" test \
+    "$(pj pages.json "p['runs'][0]['objects'][0]['pages'][0]['offset'] if '-static' not in '$build' else 0")" = 0
+  check "pages ($build): each page once" test \
+    "$(pj pages.json "len({t['offset'] for t in p['runs'][0]['objects'][0]['pages']}) == len(p['runs'][0]['objects'][0]['pages'])")" = True
+done
+check "pages: a shared object's pages are traced with --object" bash -c \
+  "'$ELFOPT' record --object libplugin.so -o plugin-pages.json -- ./loader >/dev/null &&
+   python3 -c \"import json; p=json.load(open('plugin-pages.json')); o=p['runs'][0]['objects'][1]; assert any(t['section'] in ('.init', '.plt', '.text') for t in o['pages']), o['pages']\""
+"$ELFOPT" record --no-pages -o nopages.json -- ./order >/dev/null
+check "--no-pages: no page trace in the profile" test "$(pj nopages.json "'pageTrace' in p['runs'][0] or 'pages' in p['runs'][0]['objects'][0]")" = False
+check "--duration: the page trace stops where the run stopped" test \
+  "$(pj slow.json "(p['runs'][0]['pageTrace']['signal'], p['runs'][0]['pageTrace']['durationNs'] < 1.2e9)")" = "(9, True)"
+
 # --- stripped binary: .dynsym + .eh_frame --------------------------------------
 strip -o order-stripped order
 out=$("$ELFOPT" record -o stripped.json -- ./order-stripped)

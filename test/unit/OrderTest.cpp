@@ -240,7 +240,7 @@ TEST(OrderCollectRuns, GathersOneObjectAndDropsRepeats) {
                         /*secondObject=*/true);
   // A run where main was never mapped counts for nothing.
   elfopt::Run unloaded;
-  unloaded.objects.push_back({0, false, 0, {touch("f", 0x100)}});
+  unloaded.objects.push_back({0, false, 0, {touch("f", 0x100)}, {}});
   p.runs.push_back(unloaded);
   RunSet set = collectRuns({p}, {"p.json"}, "main", nullptr, nullptr, false);
   ASSERT_EQ(set.functions.size(), 3u);

@@ -254,3 +254,42 @@ TEST(SymbolList, SkipsBlankLinesAndComments) {
   EXPECT_EQ(readSymbolList(path), (std::vector<std::string>{"b", "a"}));
   std::remove(path.c_str());
 }
+
+TEST(Profile, PageTouchesRoundTripAndAreOptional) {
+  Profile p = parseProfile(Example, "p.json");
+  EXPECT_FALSE(p.runs[0].pageTrace); // a profile without a page trace stays valid
+  EXPECT_EQ(profileToJson(p).find("\"pages\""), std::string::npos);
+  PageTrace trace;
+  trace.method = "perf-page-faults";
+  trace.durationNs = 9000;
+  trace.faults = 40;
+  trace.exitCode = 0;
+  p.runs[0].pageTrace = trace;
+  p.runs[0].objects[0].pages = {{0x0, 10, 1, "(headers)"}, {0x3000, 20, 2, ".rodata"}};
+  Profile back = parseProfile(profileToJson(p), "pages.json");
+  ASSERT_TRUE(back.runs[0].pageTrace);
+  EXPECT_EQ(back.runs[0].pageTrace->method, "perf-page-faults");
+  EXPECT_EQ(back.runs[0].pageTrace->faults, 40u);
+  EXPECT_EQ(back.runs[0].pageTrace->exitCode, 0);
+  EXPECT_FALSE(back.runs[0].pageTrace->signal);
+  ASSERT_EQ(back.runs[0].objects[0].pages.size(), 2u);
+  EXPECT_EQ(back.runs[0].objects[0].pages[1].offset, 0x3000u);
+  EXPECT_EQ(back.runs[0].objects[0].pages[1].timeNs, 20u);
+  EXPECT_EQ(back.runs[0].objects[0].pages[1].thread, 2u);
+  EXPECT_EQ(back.runs[0].objects[0].pages[1].section, ".rodata");
+  EXPECT_EQ(profileToJson(back), profileToJson(p));
+}
+
+TEST(Profile, WrongPageFields) {
+  std::string text = profileToJson(parseProfile(Example, "p.json"));
+  std::string withPages = text;
+  withPages.replace(withPages.find("\"touches\""), 0,
+                    "\"pages\": [{\"offset\": 100, \"timeNs\": 1, \"thread\": 1, \"section\": \".text\"}], ");
+  EXPECT_EQ(messageOf([&] { parseProfile(withPages, "p.json"); }, ExitBadInput),
+            "p.json: runs[0].objects[0].pages[0].offset: not a multiple of 4096");
+  std::string noSection = text;
+  noSection.replace(noSection.find("\"touches\""), 0,
+                    "\"pages\": [{\"offset\": 4096, \"timeNs\": 1, \"thread\": 1}], ");
+  EXPECT_EQ(messageOf([&] { parseProfile(noSection, "p.json"); }, ExitBadInput),
+            "p.json: runs[0].objects[0].pages[0]: missing field 'section'");
+}

@@ -403,6 +403,11 @@ static const char RecordUsage[] =
     "                        are cleaned of breakpoints and run untraced)\n"
     "  --kill                at an early stop (--duration, --until, Ctrl-C) kill\n"
     "                        the program; default: detach and let it finish\n"
+    "  --no-pages            do not trace page touches (by default each run is\n"
+    "                        followed by a second, silent execution that records\n"
+    "                        the first touch of every file page through\n"
+    "                        perf_event_open page-fault samples; --prefetch and\n"
+    "                        the report's picture use them)\n"
     "  -v, --verbose         progress on stderr\n\n"
     "At every stop the original code is restored before the program goes on.\n"
     "A run that ends by a signal, Ctrl-C or exec is marked partial.\n";
@@ -414,7 +419,7 @@ static int runRecord(const std::vector<std::string> &args) {
       "object", po::value<std::vector<std::string>>())("runs", po::value<unsigned>())(
       "duration", po::value<double>())("until", po::value<std::string>())(
       "follow-forks", po::bool_switch())("kill", po::bool_switch())("verbose,v", po::bool_switch())(
-      "stray", po::value<std::vector<std::string>>());
+      "no-pages", po::bool_switch())("stray", po::value<std::vector<std::string>>());
   po::positional_options_description pos;
   pos.add("stray", -1);
   auto vm = parse("record", ours, opts, pos);
@@ -439,6 +444,7 @@ static int runRecord(const std::vector<std::string> &args) {
   options.followForks = vm["follow-forks"].as<bool>();
   options.killAtStop = vm["kill"].as<bool>();
   options.verbose = vm["verbose"].as<bool>();
+  options.pages = !vm["no-pages"].as<bool>();
   std::string output = vm.count("output")
                            ? vm["output"].as<std::string>()
                            : command[0].substr(command[0].rfind('/') + 1) + ".profile.json";
@@ -468,9 +474,12 @@ static int runRecord(const std::vector<std::string> &args) {
     for (size_t r = 0; r < result.profile.runs.size(); ++r) {
       const Run &run = result.profile.runs[r];
       for (const ObjectRun &o : run.objects)
-        std::fprintf(stderr, "elfopt: run %zu: %s: %zu functions first touched (%s%s)\n", r + 1,
-                     result.profile.objects[o.object].name.c_str(), o.touches.size(),
-                     run.stopReason.c_str(), run.partial ? ", partial" : "");
+        std::fprintf(stderr, "elfopt: run %zu: %s: %zu functions first touched (%s%s)%s\n",
+                     r + 1, result.profile.objects[o.object].name.c_str(), o.touches.size(),
+                     run.stopReason.c_str(), run.partial ? ", partial" : "",
+                     run.pageTrace ? (", " + std::to_string(o.pages.size()) +
+                                      " file pages first touched").c_str()
+                                   : "");
     }
     std::fprintf(stderr, "elfopt: wrote %s\n", output.c_str());
   }

@@ -4,7 +4,8 @@
 // "format": "elfopt-profile", "version": 1, specified in profiles/README.md.
 // It holds the identity of every object it describes (path, build-id, size,
 // content hash) and, per run and per object, the functions in the order they were
-// first executed, with link-time address, size, time and thread.
+// first executed, with link-time address, size, time and thread, and
+// optionally the file pages in the order they were first touched.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -39,11 +40,33 @@ struct Touch {
   uint32_t thread = 0;  ///< 1 = the first thread, then in order of appearance
 };
 
+/// The first touch of one page of an object's file, seen as a page fault
+/// (see Record/PageTrace.h for what a fault does and does not show).
+struct PageTouch {
+  uint64_t offset = 0;  ///< file offset of the 4 KiB page
+  uint64_t timeNs = 0;  ///< since the page trace's run started
+  uint32_t thread = 0;  ///< 1 = the first thread, then in order of appearance
+  std::string section;  ///< section holding the faulting byte, or "(headers)"/"(none)"
+};
+
 struct ObjectRun {
   uint32_t object = 0;  ///< index into Profile::objects
   bool loaded = false;  ///< false: the object was never mapped in this run
   uint64_t loadBase = 0;
   std::vector<Touch> touches; ///< in first-touch order
+  std::vector<PageTouch> pages; ///< in first-touch order; empty without a page trace
+};
+
+/// How a run's page touches were taken. The trace comes from a second,
+/// untraced execution of the same command: breakpoints write to code pages,
+/// which would fault them in before the program touches them.
+struct PageTrace {
+  std::string method;          ///< "perf-page-faults"
+  uint64_t durationNs = 0;     ///< length of the traced execution
+  uint64_t faults = 0;         ///< user page faults seen, in any mapping
+  uint64_t lost = 0;           ///< samples the kernel dropped (0: complete)
+  std::optional<int> exitCode;
+  std::optional<int> signal;
 };
 
 struct Run {
@@ -55,6 +78,7 @@ struct Run {
   uint64_t durationNs = 0;
   uint32_t threads = 0;
   std::vector<ObjectRun> objects;
+  std::optional<PageTrace> pageTrace; ///< absent: no page touches recorded
 };
 
 struct Profile {

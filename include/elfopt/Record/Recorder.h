@@ -32,6 +32,9 @@ struct RecordOptions {
   bool followForks = false;         ///< record forked children too
   bool killAtStop = false;          ///< kill instead of detach at an early stop
   bool verbose = false;
+  /// After each run, run the command once more to trace the first touch of
+  /// every page of the recorded objects' files (PageTrace.h).
+  bool pages = true;
   /// Called as each run starts and as each object is armed ("recording run
   /// 2/5, 3 objects armed"): a terminal's progress line.
   std::function<void(const std::string &state)> progress;
