@@ -10,12 +10,14 @@
 #include "elfopt/Support/OutputFile.h"
 
 #include <random>
+#include <set>
 #include <sys/stat.h>
 #include <unordered_map>
 
 namespace elfopt {
 
-std::vector<uint64_t> resolveOrder(const ElfFile &in, const OrderRequest &request, std::string &description) {
+std::vector<uint64_t> resolveOrder(const ElfFile &in, const OrderRequest &request, std::string &description,
+                                   TracedPages *pages) {
   std::vector<uint64_t> order;
   switch (request.source) {
   case OrderRequest::None:
@@ -27,6 +29,21 @@ std::vector<uint64_t> resolveOrder(const ElfFile &in, const OrderRequest &reques
     for (uint32_t f : orderMarkov(inputs.set, inputs.set.runs, {}))
       order.push_back(inputs.set.functions[f].address);
     description = "markov order of " + std::to_string(inputs.set.runs.size()) + " runs";
+    if (pages && !request.match.allowMismatch) {
+      std::set<uint64_t> offsets;
+      for (const Profile &p : inputs.profiles)
+        for (const Run &run : p.runs) {
+          if (!run.pageTrace)
+            continue;
+          for (const ObjectRun &o : run.objects)
+            if (o.object < p.objects.size() && p.objects[o.object].name == request.match.object && o.loaded) {
+              ++pages->runs;
+              for (const PageTouch &t : o.pages)
+                offsets.insert(t.offset);
+            }
+        }
+      pages->offsets.assign(offsets.begin(), offsets.end());
+    }
     break;
   }
   case OrderRequest::OrderFile:
@@ -122,6 +139,44 @@ std::vector<AddressRange> orderedPages(const ElfFile &in, const std::vector<uint
   return touched;
 }
 
+// Linux's default fault_around_bytes.
+constexpr uint64_t FaultAroundBytes = 64 * 1024;
+
+// The traced file pages as addresses of \p in, where a madvise reaches them:
+// the first PT_LOAD that maps each page, widened to its fault-around window. Pages of .text are left out when
+// the rewrite moved its code (the ordered functions stand for them then).
+std::vector<AddressRange> tracedPageRanges(const ElfFile &in, const std::vector<uint64_t> &offsets, bool textMoved) {
+  std::vector<std::pair<uint64_t, uint64_t>> movedCode; // file ranges
+  if (textMoved)
+    if (const Section *text = in.findSection(".text"))
+      movedCode.emplace_back(text->offset(), text->offset() + text->size());
+  std::vector<AddressRange> ranges;
+  for (uint64_t offset : offsets) {
+    bool inMovedCode = std::ranges::any_of(movedCode, [&](auto &r) { return offset < r.second && offset + 4096 > r.first; });
+    if (inMovedCode)
+      continue;
+    for (const Phdr &p : in.segments()) {
+      if (p.p_type != llvm::ELF::PT_LOAD || p.p_filesz == 0)
+        continue;
+      // A segment maps whole pages: from its offset rounded down.
+      uint64_t start = p.p_offset & ~uint64_t(4095), end = p.p_offset + p.p_filesz;
+      if (offset >= start && offset < end) {
+        // A traced fault stands for its fault-around window: the kernel
+        // mapped the window's cached pages with it, so the trace cannot
+        // see which of them the program went on to read.
+        uint64_t segmentStart = p.p_vaddr & ~uint64_t(4095);
+        uint64_t segmentEnd = segmentStart + ((end - start + 4095) & ~uint64_t(4095));
+        uint64_t address = segmentStart + (offset - start);
+        uint64_t windowStart = std::max(segmentStart, address & ~(FaultAroundBytes - 1));
+        uint64_t windowEnd = std::min(segmentEnd, (address | (FaultAroundBytes - 1)) + 1);
+        ranges.push_back({windowStart, windowEnd - windowStart});
+        break;
+      }
+    }
+  }
+  return ranges;
+}
+
 // The prefetch stub, last, on the finished file: every earlier check saw
 // the file without it, and this one compares the two.
 void prefetchPass(const ElfFile &in, const OptimizeOptions &options, std::vector<AddressRange> touched,
@@ -165,7 +220,7 @@ OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
     // (they can do without). One clear error first, not a warning then it.
     if (!options.keepLayout)
       readEhFrame(in);
-    order = resolveOrder(in, options.order, result.orderSource);
+    order = resolveOrder(in, options.order, result.orderSource, options.prefetch ? &result.tracedPages : nullptr);
     result.orderedFunctions = order.size();
     // Reorder .text (and verify it).
     if (!options.keepLayout)
@@ -180,8 +235,16 @@ OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
   // Then the dynamic symbol passes, on the result.
   if (options.dynsort || options.hashvals)
     dynamicSymbolPasses(in, options, result);
-  if (options.prefetch)
-    prefetchPass(in, options, orderedPages(in, order, moved ? &*moved : nullptr), result);
+  if (options.prefetch) {
+    std::vector<AddressRange> touched = orderedPages(in, order, moved ? &*moved : nullptr);
+    std::vector<AddressRange> traced = tracedPageRanges(in, result.tracedPages.offsets, moved.has_value());
+    touched.insert(touched.end(), traced.begin(), traced.end());
+    uint64_t tracedBytes = 0;
+    for (const AddressRange &r : mergePrefetchRanges(traced, PrefetchOptions{4096, 0, 0}))
+      tracedBytes += r.size;
+    prefetchPass(in, options, std::move(touched), result);
+    result.prefetch->tracedPageBytes = tracedBytes;
+  }
   return result;
 }
 

@@ -136,8 +136,8 @@ PlannedPrefetch planPrefetchStub(ElfEditor &editor, std::vector<AddressRange> ra
     if (!plan.continueTo) {
       if (editor.spareDynamicSlots() == 0)
         fatal(in.name() + ": a shared library without DT_INIT needs a spare .dynamic slot for the "
-                          "prefetch stub's DT_INIT, and this one has none (ld.bfd and gold leave some; "
-                          "lld and mold do not)");
+                          "prefetch stub's DT_INIT, and this one has none (ld.bfd, gold and mold leave "
+                          "some; lld does not)");
       editor.addDynamicEntry(DT_INIT, 0);
       plan.addedInit = true;
     }

@@ -74,7 +74,7 @@ for cc in "${compilers[@]}"; do
       spare=$("$ELFOPT" inspect --json "$target" | python3 -c 'import json,sys; print(json.load(sys.stdin)["elf"]["dynamicSlots"]["spare"])')
       if [[ $kind == shared-noinit && $spare == 0 ]]; then
         # No DT_INIT and no spare slot for one: refused, nothing written.
-        expect_error 2 "elfopt: error: $target: a shared library without DT_INIT needs a spare .dynamic slot for the prefetch stub's DT_INIT, and this one has none (ld.bfd and gold leave some; lld and mold do not)" \
+        expect_error 2 "elfopt: error: $target: a shared library without DT_INIT needs a spare .dynamic slot for the prefetch stub's DT_INIT, and this one has none (ld.bfd, gold and mold leave some; lld does not)" \
           "$ELFOPT" rewrite "$target" --random-order 3 --prefetch -o "$out"
         check "$name: nothing written when refused" test ! -e "$out"
         continue
@@ -160,6 +160,28 @@ PY
 chmod +x keep.bad
 check "verify refuses a stub that continues elsewhere" bash -c "! '$ELFOPT' verify keep keep.bad >bad.out"
 check "  and says where it should go" grep -q "does not end in a jump to" bad.out
+
+# Page traces: the stub also reads the file pages the profile's page trace
+# saw (pages.c reads a .rodata table in four 64 KiB windows), each widened
+# to its fault-around window; without a page trace, code pages only.
+gcc -O2 -o pages "$SRC/test/inputs/record/pages.c"
+"$ELFOPT" record -o pages.json -- ./pages >/dev/null
+"$ELFOPT" rewrite pages --profile pages.json --prefetch --json -o pages.pf >pages-pf.json
+check "page trace: same behaviour" same_behaviour pages pages.pf
+check "page trace: one run's trace used" test "$(json_field pages-pf.json 'd["prefetch"]["tracedPageRuns"]')" = 1
+table=$((16#$(nm pages | awk '$3 == "table" {print $1}')))
+check "page trace: the table windows the program read are in the ranges" test "$(json_field pages-pf.json \
+  "all(any(r['address'] <= $table + w * 65536 and $table + (w + 1) * 65536 <= r['address'] + r['size'] for r in d['prefetch']['ranges']) for w in (40, 3))")" = True
+check "page trace: windows it did not read are not" test "$(json_field pages-pf.json \
+  "any(r['address'] < $table + 31 * 65536 and $table + 30 * 65536 < r['address'] + r['size'] for r in d['prefetch']['ranges'])")" = False
+check "page trace: one madvise per range" \
+  test "$(madvise_calls pages.pf)" = "$(json_field pages-pf.json 'len(d["prefetch"]["ranges"])')"
+"$ELFOPT" verify pages pages.pf >pages.verify
+check "page trace: verify passes" grep -q "verify (prefetch stub): ok" pages.verify
+"$ELFOPT" record --no-pages -o nopages.json -- ./pages >/dev/null
+"$ELFOPT" rewrite pages --profile nopages.json --prefetch -o pages.code >nopages.out
+check "no page trace: said, and code pages only" grep -q "prefetch: no page trace in the order's source (record without --no-pages); prefetching the ordered functions' pages only" nopages.out
+check "no page trace: same behaviour" same_behaviour pages pages.code
 
 # Usage.
 expect_error 1 "elfopt: error: --prefetch-gap, --prefetch-ranges and --keep-layout go with --prefetch (see 'elfopt help rewrite')" \

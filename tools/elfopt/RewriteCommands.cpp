@@ -67,8 +67,10 @@ const char RewriteUsage[] =
     "                        failed lookups and its size limit (see 'elfopt edit')\n"
     "  --hashvals            add precomputed symbol hashes (.elfopt.hashvals)\n"
     "  --prefetch            add a startup stub that asks the kernel to read the\n"
-    "                        ordered functions' pages at once (madvise WILLNEED),\n"
-    "                        run from e_entry (executables) or DT_INIT (libraries)\n"
+    "                        ordered functions' pages and the file pages the\n"
+    "                        profiles' page traces hold (data, unwind tables...)\n"
+    "                        at once (madvise WILLNEED), run from e_entry\n"
+    "                        (executables) or DT_INIT (libraries)\n"
     "  --prefetch-gap BYTES  also read gaps up to this size between ranges (0)\n"
     "  --prefetch-ranges N   then merge the closest until at most N remain (4096)\n"
     "  --keep-layout         with --prefetch: do not reorder, prefetch the pages\n"
@@ -179,6 +181,8 @@ static void printRewrite(const std::string &input, const std::string &output, co
       j["prefetch"] = {{"ranges", ranges},
                        {"bytes", p->prefetchBytes},
                        {"touchedBytes", p->touchedBytes},
+                       {"tracedPageBytes", p->tracedPageBytes},
+                       {"tracedPageRuns", result.tracedPages.runs},
                        {"stubAddress", p->stubAddress},
                        {"stubSize", p->stubSize},
                        {"runsFrom", p->runsFrom},
@@ -262,7 +266,13 @@ static void printRewrite(const std::string &input, const std::string &output, co
   if (dynsymVerified)
     printDynsymVerify(*dynsymVerified);
   if (const auto &p = result.prefetch) {
-    std::printf("  prefetch: %zu ranges, %llu KiB (the ordered functions' pages: %llu KiB), "
+    if (result.tracedPages.runs == 0)
+      std::printf("  prefetch: no page trace in the order's source (record without --no-pages); "
+                  "prefetching the ordered functions' pages only\n");
+    else
+      std::printf("  prefetch: page traces of %zu runs: %llu KiB of file pages outside the moved code\n",
+                  result.tracedPages.runs, (unsigned long long)p->tracedPageBytes / 1024);
+    std::printf("  prefetch: %zu ranges, %llu KiB (touched pages: %llu KiB), "
                 "stub of %llu bytes at %s run from %s, then %s\n",
                 p->ranges.size(), (unsigned long long)p->prefetchBytes / 1024,
                 (unsigned long long)p->touchedBytes / 1024, (unsigned long long)p->stubSize,

@@ -41,6 +41,12 @@ struct OrderRequest {
   ProfileMatch match;             ///< Profiles: which object, how strictly
 };
 
+/// The file pages the profiles saw a start touch (profile `pages`).
+struct TracedPages {
+  size_t runs = 0;                ///< runs that had a page trace for the object
+  std::vector<uint64_t> offsets;  ///< page offsets touched in any of them, sorted
+};
+
 struct OptimizeOptions {
   OrderRequest order;
   bool stripDebug = false; ///< drop debug info that cannot follow the layout
@@ -67,11 +73,16 @@ struct OptimizeResult {
   std::optional<DynsymVerifyReport> dynsymVerified;
   std::optional<PrefetchReport> prefetch;
   std::optional<PrefetchVerifyReport> prefetchVerified;
+  /// With prefetch: the profiles' page traces (runs == 0: none, code only).
+  TracedPages tracedPages;
 };
 
 /// The function addresses of \p in that \p request puts first, in order;
-/// \p description says where they came from.
-std::vector<uint64_t> resolveOrder(const ElfFile &in, const OrderRequest &request, std::string &description);
+/// \p description says where they came from. With \p pages, also the file
+/// pages the profiles' page traces hold for \p in (profiles of this very
+/// file only: with allowMismatch the offsets would be another build's).
+std::vector<uint64_t> resolveOrder(const ElfFile &in, const OrderRequest &request, std::string &description,
+                                   TracedPages *pages = nullptr);
 
 /// Runs the passes on \p in. Throws FatalError naming the file when the input
 /// cannot be rewritten or a verification fails.
