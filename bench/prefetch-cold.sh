@@ -4,9 +4,13 @@
 # PIE, linked with --emit-relocs), each as:
 #   orig             as built;
 #   order            elfopt rewrite with the order of 3 recorded runs;
-#   prefetch         the original layout plus the prefetch stub
-#                    (--prefetch --keep-layout);
-#   order+prefetch   both;
+#   prefetch-code    the original layout plus a prefetch stub that reads the
+#                    ordered functions' pages only (an order file: no page
+#                    trace; what --prefetch did before page traces);
+#   prefetch         the original layout plus the prefetch stub from the
+#                    profile: code and the traced file pages
+#                    (--profile P --prefetch --keep-layout);
+#   order+prefetch   both, from the profile;
 #   bolt             (large subject) llvm-bolt-19 -reorder-functions=user with
 #                    the same order, the peer.
 # Every variant is compared with orig by `elfopt measure` (RUNS runs each,
@@ -29,18 +33,20 @@ variants() { # DIR BINARY ARGS...: record, order, rewrite the variants, measure
   "$ELFOPT" record --runs 3 -o "$dir/profile.json" -- "$dir/orig" "$@" >/dev/null
   "$ELFOPT" order "$dir/profile.json" --binary "$dir/orig" -o "$dir/order.json"
   "$ELFOPT" order "$dir/profile.json" --binary "$dir/orig" --format lld -o "$dir/order.txt"
-  "$ELFOPT" rewrite "$dir/orig" --order "$dir/order.json" -o "$dir/order" >/dev/null
-  "$ELFOPT" rewrite "$dir/orig" --order "$dir/order.json" --prefetch --keep-layout -o "$dir/prefetch" |
+  "$ELFOPT" rewrite "$dir/orig" --profile "$dir/profile.json" -o "$dir/order" >/dev/null
+  "$ELFOPT" rewrite "$dir/orig" --order "$dir/order.json" --prefetch --keep-layout -o "$dir/prefetch-code" |
+    grep "prefetch:" | sed 's/^ */   prefetch-code: /'
+  "$ELFOPT" rewrite "$dir/orig" --profile "$dir/profile.json" --prefetch --keep-layout -o "$dir/prefetch" |
     grep "prefetch:" | sed 's/^ */   prefetch: /'
-  "$ELFOPT" rewrite "$dir/orig" --order "$dir/order.json" --prefetch -o "$dir/order+prefetch" |
+  "$ELFOPT" rewrite "$dir/orig" --profile "$dir/profile.json" --prefetch -o "$dir/order+prefetch" |
     grep "prefetch:" | sed 's/^ */   order+prefetch: /'
   local expected
   expected=$("$dir/orig" "$@" 2>&1; echo "exit $?")
-  for v in order prefetch order+prefetch bolt; do
+  for v in order prefetch-code prefetch order+prefetch bolt; do
     [[ -x $dir/$v ]] || continue
     [[ $("$dir/$v" "$@" 2>&1; echo "exit $?") == "$expected" ]] || { echo "   $v: OUTPUT DIFFERS" >&2; exit 1; }
   done
-  for v in order prefetch order+prefetch bolt; do
+  for v in order prefetch-code prefetch order+prefetch bolt; do
     [[ -x $dir/$v ]] || continue
     echo "== $(basename "$dir"): orig (A) against $v (B)"
     "$ELFOPT" measure --runs "$runs" --compare "$dir/$v" -- "$dir/orig" "$@" | grep -v "^  note:\|^  not measured\|dropped before"

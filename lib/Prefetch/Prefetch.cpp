@@ -176,4 +176,26 @@ PrefetchReport finishPrefetchStub(ElfEditor &editor, const PlannedPrefetch &plan
   return report;
 }
 
+std::vector<AddressRange> prefetchStubRanges(const ElfFile &file) {
+  std::vector<AddressRange> ranges;
+  const Section *stub = file.findSection(PrefetchSectionName);
+  if (!stub || !stub->hasFileData())
+    return ranges;
+  auto code = file.contents(*stub);
+  // lea disp32(%rip),%rdi (48 8d 3d); mov $len,%esi (be); then 12 bytes.
+  for (size_t at = 0; at + 24 <= code.size();) {
+    if (code[at] == 0x48 && code[at + 1] == 0x8d && code[at + 2] == 0x3d && code[at + 7] == 0xbe) {
+      int32_t disp;
+      uint32_t length;
+      std::memcpy(&disp, &code[at + 3], 4);
+      std::memcpy(&length, &code[at + 8], 4);
+      ranges.push_back({stub->addr() + at + 7 + int64_t(disp), length});
+      at += 24;
+    } else {
+      ++at;
+    }
+  }
+  return ranges;
+}
+
 } // namespace elfopt

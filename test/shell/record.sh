@@ -150,11 +150,20 @@ for build in "gcc -O2" "gcc -O0 -no-pie" "gcc -O2 -static" "clang-19 -O1"; do
   check "pages ($build): each page once" test \
     "$(pj pages.json "len({t['offset'] for t in p['runs'][0]['objects'][0]['pages']}) == len(p['runs'][0]['objects'][0]['pages'])")" = True
 done
+"$ELFOPT" profile pages --readahead 128 --readahead 0 pages.json >pages.model
+check "profile pages: pages by section" grep -q '^  by section: .*\.rodata [1-9]' pages.model
+check "profile pages: modelled at 128 KiB" grep -q '^  modelled cold start, readahead 128 KiB: [0-9]* major faults' pages.model
+check "profile pages: says it is a model" grep -q 'not measurements' pages.model
+# With no readahead, every traced page is a fault of its own and reads itself.
+check "profile pages: readahead 0 reads the traced pages alone" test "$("$ELFOPT" profile pages --readahead 0 --json pages.json |
+  python3 -c 'import json,sys; r=json.load(sys.stdin)["runs"][0]; m=r["model"][0]; print(m["majorFaults"] == r["pages"], m["bytesRead"] <= 4096 * r["pages"])')" = "True True"
 check "pages: a shared object's pages are traced with --object" bash -c \
   "'$ELFOPT' record --object libplugin.so -o plugin-pages.json -- ./loader >/dev/null &&
    python3 -c \"import json; p=json.load(open('plugin-pages.json')); o=p['runs'][0]['objects'][1]; assert any(t['section'] in ('.init', '.plt', '.text') for t in o['pages']), o['pages']\""
 "$ELFOPT" record --no-pages -o nopages.json -- ./order >/dev/null
 check "--no-pages: no page trace in the profile" test "$(pj nopages.json "'pageTrace' in p['runs'][0] or 'pages' in p['runs'][0]['objects'][0]")" = False
+expect_error 2 "elfopt: error: nopages.json: no page trace for 'main' (recorded with --no-pages, or by an elfopt without page traces)" \
+  "$ELFOPT" profile pages nopages.json
 check "--duration: the page trace stops where the run stopped" test \
   "$(pj slow.json "(p['runs'][0]['pageTrace']['signal'], p['runs'][0]['pageTrace']['durationNs'] < 1.2e9)")" = "(9, True)"
 

@@ -80,5 +80,9 @@ int runReport(const std::vector<std::string> &args);
 // Defined in MeasureCommand.cpp.
 extern const char MeasureUsage[];
 int runMeasure(const std::vector<std::string> &args);
+/// `elfopt profile pages`: a profile's page traces and the modelled cold start.
+int runProfilePages(const std::string &profilePath, const std::string &objectName,
+                    const std::optional<std::string> &binaryPath, std::vector<uint64_t> readaheadKiB,
+                    bool asJson);
 
 } // namespace elfopt

@@ -2,11 +2,18 @@
 #include "CommandSupport.h"
 #include "Commands.h"
 #include "elfopt/Measure/Measure.h"
+#include "elfopt/Measure/ReadaheadModel.h"
+#include "elfopt/Prefetch/Prefetch.h"
+#include "elfopt/Profile/Profile.h"
 #include "elfopt/Support/Diagnostics.h"
 
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 namespace elfopt {
@@ -251,6 +258,153 @@ int runMeasure(const std::vector<std::string> &args) {
     std::printf("  not measured: the storage device's own cache, and dentry/inode caches (dropping "
                 "them needs root: /proc/sys/vm/drop_caches, which would empty every cache of the "
                 "machine)\n");
+  return ExitOk;
+}
+
+//===----------------------------------------------------------------------===//
+// profile pages: a page trace, and the cold start it models
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// read_ahead_kb of the block device holding \p path (of the whole disk for
+/// a partition), or nullopt.
+std::optional<uint64_t> readaheadOfDeviceHolding(const std::string &path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    return std::nullopt;
+  std::string dev = "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" +
+                    std::to_string(minor(st.st_dev));
+  for (const std::string &queue : {dev + "/queue/read_ahead_kb", dev + "/../queue/read_ahead_kb"}) {
+    std::ifstream in(queue);
+    uint64_t kb;
+    if (in >> kb)
+      return kb;
+  }
+  return std::nullopt;
+}
+
+std::string mib(uint64_t bytes) {
+  char text[32];
+  if (bytes < 1024 * 1024)
+    std::snprintf(text, sizeof text, "%llu KiB", (unsigned long long)(bytes + 1023) / 1024);
+  else
+    std::snprintf(text, sizeof text, "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
+  return text;
+}
+
+} // namespace
+
+int runProfilePages(const std::string &profilePath, const std::string &objectName,
+                    const std::optional<std::string> &binaryPath, std::vector<uint64_t> readaheadKiB,
+                    bool asJson) {
+  using nlohmann::json;
+  Profile profile = readProfile(profilePath);
+  std::optional<uint32_t> object;
+  for (uint32_t k = 0; k < profile.objects.size(); ++k)
+    if (profile.objects[k].name == objectName)
+      object = k;
+  if (!object)
+    fatal(profilePath + ": no object '" + objectName + "'");
+  const ObjectIdentity &id = profile.objects[*object];
+  std::string path = binaryPath.value_or(id.path);
+  auto file = ElfFile::open(path);
+  if (file->bytes().size() != id.size)
+    fatal(path + ": not the file the profile traced (" + std::to_string(file->bytes().size()) +
+          " bytes, the profile's has " + std::to_string(id.size) + "); give it with --binary");
+  std::string machine;
+  if (readaheadKiB.empty()) {
+    readaheadKiB.push_back(128);
+    if (auto kb = readaheadOfDeviceHolding(path); kb && *kb != 128) {
+      readaheadKiB.push_back(*kb);
+      machine = std::to_string(*kb);
+    }
+  }
+  std::vector<NamedRange> sections;
+  for (const Section &s : file->sections())
+    if (s.isAlloc() && s.hasFileData() && s.size())
+      sections.push_back({s.offset(), s.size(), s.name});
+  // The stub's ranges as file offsets: what madvise reads first.
+  std::vector<FileRange> prefetch;
+  for (const AddressRange &r : prefetchStubRanges(*file))
+    for (const Phdr &p : file->segments())
+      if (p.p_type == llvm::ELF::PT_LOAD && r.address >= (p.p_vaddr & ~uint64_t(4095)) &&
+          r.address < p.p_vaddr + p.p_memsz) {
+        uint64_t segmentStart = p.p_vaddr & ~uint64_t(4095);
+        uint64_t offset = (p.p_offset & ~uint64_t(4095)) + (r.address - segmentStart);
+        prefetch.push_back({offset, r.size});
+        break;
+      }
+
+  json out = json::array();
+  size_t traced = 0;
+  for (size_t r = 0; r < profile.runs.size(); ++r) {
+    const Run &run = profile.runs[r];
+    const ObjectRun *o = nullptr;
+    for (const ObjectRun &x : run.objects)
+      if (x.object == *object)
+        o = &x;
+    if (!run.pageTrace || !o || !o->loaded)
+      continue;
+    ++traced;
+    std::vector<uint64_t> offsets;
+    std::map<std::string, uint64_t> pagesBySection;
+    for (const PageTouch &t : o->pages) {
+      offsets.push_back(t.offset);
+      ++pagesBySection[t.section];
+    }
+    json jr = {{"run", r + 1},
+               {"pages", o->pages.size()},
+               {"pagesBySection", pagesBySection},
+               {"faultsSeen", run.pageTrace->faults},
+               {"lost", run.pageTrace->lost}};
+    if (!asJson) {
+      std::printf("run %zu: %zu file pages first touched (%llu page faults in all, %llu lost)\n",
+                  r + 1, o->pages.size(), (unsigned long long)run.pageTrace->faults,
+                  (unsigned long long)run.pageTrace->lost);
+      std::printf("  by section:");
+      for (auto &[name, n] : pagesBySection)
+        std::printf(" %s %llu", name.c_str(), (unsigned long long)n);
+      std::printf("\n");
+    }
+    json models = json::array();
+    for (uint64_t kb : readaheadKiB) {
+      ColdStartModel m = modelColdStart(offsets, id.size, kb * 1024, prefetch, sections);
+      // Where most of the bytes go, largest first.
+      std::vector<std::pair<uint64_t, std::string>> largest;
+      for (auto &[name, bytes] : m.bytesBySection)
+        largest.emplace_back(bytes, name);
+      std::sort(largest.rbegin(), largest.rend());
+      models.push_back({{"readaheadKiB", kb},
+                        {"majorFaults", m.majorFaults},
+                        {"bytesRead", m.bytesRead},
+                        {"prefetchBytes", m.prefetchBytes},
+                        {"bytesBySection", m.bytesBySection}});
+      if (asJson)
+        continue;
+      std::printf("  modelled cold start, readahead %llu KiB%s: %llu major faults, %s read",
+                  (unsigned long long)kb, std::to_string(kb) == machine ? " (this machine's)" : "",
+                  (unsigned long long)m.majorFaults, mib(m.bytesRead).c_str());
+      if (m.prefetchBytes)
+        std::printf(" (%s of it by the prefetch stub's %zu ranges)", mib(m.prefetchBytes).c_str(),
+                    prefetch.size());
+      std::printf("\n    read by section:");
+      for (size_t k = 0; k < largest.size() && k < 6; ++k)
+        std::printf(" %s %s%s", largest[k].second.c_str(), mib(largest[k].first).c_str(),
+                    k + 1 < std::min<size_t>(largest.size(), 6) ? "," : "");
+      std::printf("\n");
+    }
+    jr["model"] = models;
+    out.push_back(jr);
+  }
+  if (traced == 0)
+    fatal(profilePath + ": no page trace for '" + objectName +
+          "' (recorded with --no-pages, or by an elfopt without page traces)");
+  if (asJson)
+    std::printf("%s\n", json({{"profile", profilePath}, {"binary", path}, {"runs", out}}).dump(2).c_str());
+  else
+    std::printf("(figures of a model of Linux's mmap read-around, not measurements; "
+                "`elfopt measure` measures)\n");
   return ExitOk;
 }
 

@@ -75,6 +75,11 @@ struct PrefetchReport {
   std::optional<uint64_t> continuesTo; ///< original entry or DT_INIT
 };
 
+/// The ranges an existing stub of \p file reads, decoded from its
+/// lea/mov groups (the shape encodePrefetchStub writes); empty without a
+/// stub. Not a check: verifyPrefetchStub is.
+std::vector<AddressRange> prefetchStubRanges(const ElfFile &file);
+
 /// The stub's section name.
 inline constexpr const char *PrefetchSectionName = ".elfopt.prefetch";
 

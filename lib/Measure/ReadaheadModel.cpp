@@ -1,0 +1,60 @@
+//===- ReadaheadModel.cpp - cold start under a readahead size ------------===//
+#include "elfopt/Measure/ReadaheadModel.h"
+
+#include <algorithm>
+
+namespace elfopt {
+
+ColdStartModel modelColdStart(const std::vector<uint64_t> &touches, uint64_t fileSize,
+                              uint64_t readaheadBytes, const std::vector<FileRange> &prefetch,
+                              const std::vector<NamedRange> &sections) {
+  constexpr uint64_t Page = 4096;
+  uint64_t pages = (fileSize + Page - 1) / Page;
+  std::vector<bool> cached(pages, false);
+  std::vector<NamedRange> sorted = sections;
+  std::sort(sorted.begin(), sorted.end(), [](auto &a, auto &b) { return a.offset < b.offset; });
+  ColdStartModel model;
+  // Reads page \p p if it is not cached; its bytes go to the sections it holds.
+  auto readPage = [&](uint64_t p) -> bool {
+    if (p >= pages || cached[p])
+      return false;
+    cached[p] = true;
+    uint64_t begin = p * Page, end = std::min(fileSize, begin + Page);
+    model.bytesRead += end - begin;
+    uint64_t attributed = 0;
+    auto it = std::upper_bound(sorted.begin(), sorted.end(), begin,
+                               [](uint64_t o, const NamedRange &r) { return o < r.offset; });
+    if (it != sorted.begin())
+      --it;
+    for (; it != sorted.end() && it->offset < end; ++it) {
+      uint64_t lo = std::max(begin, it->offset), hi = std::min(end, it->offset + it->size);
+      if (lo < hi) {
+        model.bytesBySection[it->name] += hi - lo;
+        attributed += hi - lo;
+      }
+    }
+    if (attributed < end - begin)
+      model.bytesBySection["(other)"] += end - begin - attributed;
+    return true;
+  };
+  for (const FileRange &r : prefetch) {
+    uint64_t before = model.bytesRead;
+    for (uint64_t p = r.offset / Page; p * Page < r.end() && p < pages; ++p)
+      readPage(p);
+    model.prefetchBytes += model.bytesRead - before;
+  }
+  uint64_t window = std::max<uint64_t>(1, readaheadBytes / Page);
+  for (uint64_t offset : touches) {
+    uint64_t p = offset / Page;
+    if (p >= pages || cached[p])
+      continue;
+    ++model.majorFaults;
+    uint64_t start = p >= window / 2 ? p - window / 2 : 0;
+    for (uint64_t q = start; q < start + window && q < pages; ++q)
+      readPage(q);
+    readPage(p); // a window of one page still reads the faulting page
+  }
+  return model;
+}
+
+} // namespace elfopt
