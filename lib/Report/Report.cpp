@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
+#include <map>
+#include <set>
 #include <sstream>
 
 namespace elfopt {
@@ -54,6 +57,89 @@ std::string pageMap(const ReportSide &side, size_t runs) {
   }
   svg << "</svg>";
   return svg.str();
+}
+
+// A fixed palette; sections get colours in order of their names, so the
+// same section has the same colour on both sides.
+const char *const Palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+                               "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#637939"};
+
+std::map<std::string, std::string> sectionColours(const ReportInput &in) {
+  std::set<std::string> names;
+  for (const ReportSide *side : {&in.before, &in.after})
+    for (const PageTouch &t : side->pageTrace)
+      names.insert(t.section);
+  std::map<std::string, std::string> colours;
+  size_t k = 0;
+  for (const std::string &n : names)
+    colours[n] = Palette[k++ % std::size(Palette)];
+  return colours;
+}
+
+// Time (x) against file offset (y), one mark per first touch of a page.
+// Time counts from \p minTimeNs, the first touch of either side: before it
+// the kernel was still loading the program.
+std::string pageTracePlot(const ReportSide &side, uint64_t minTimeNs, uint64_t maxTimeNs, uint64_t maxOffset,
+                          const std::map<std::string, std::string> &colours) {
+  constexpr int Width = 470, Height = 320, Left = 56, Bottom = 30, Top = 8, Right = 18;
+  maxTimeNs -= minTimeNs;
+  const double plotW = Width - Left - Right, plotH = Height - Top - Bottom;
+  std::ostringstream svg;
+  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << Width << "\" height=\"" << Height
+      << "\" role=\"img\" aria-label=\"page touches: time against file offset\">";
+  svg << "<rect x=\"" << Left << "\" y=\"" << Top << "\" width=\"" << plotW << "\" height=\"" << plotH
+      << "\" fill=\"#fafafa\" stroke=\"#999\"/>";
+  // Axes: time in ms along the bottom, offset in MiB up the side.
+  double ms = double(maxTimeNs) / 1e6, mibs = double(maxOffset) / (1024.0 * 1024.0);
+  for (int k = 0; k <= 4; ++k) {
+    double x = Left + plotW * k / 4, y = Top + plotH - plotH * k / 4;
+    svg << "<text x=\"" << x << "\" y=\"" << Height - 12 << "\" font-size=\"10\" text-anchor=\"middle\">"
+        << number(ms * k / 4) << "</text>";
+    svg << "<text x=\"" << Left - 4 << "\" y=\"" << y + 3 << "\" font-size=\"10\" text-anchor=\"end\">"
+        << number(mibs * k / 4) << "</text>";
+  }
+  svg << "<text x=\"" << Left + plotW / 2 << "\" y=\"" << Height - 1
+      << "\" font-size=\"10\" text-anchor=\"middle\">time since the first touch (ms)</text>";
+  svg << "<text x=\"10\" y=\"" << Top + plotH / 2 << "\" font-size=\"10\" text-anchor=\"middle\" "
+      << "transform=\"rotate(-90 10 " << Top + plotH / 2 << ")\">file offset (MiB)</text>";
+  for (const PageTouch &t : side.pageTrace) {
+    double x = Left + (maxTimeNs ? plotW * double(t.timeNs - minTimeNs) / double(maxTimeNs) : 0);
+    double y = Top + plotH - (maxOffset ? plotH * double(t.offset) / double(maxOffset) : 0);
+    auto colour = colours.find(t.section);
+    svg << "<rect class=\"touch\" x=\"" << number(x - 1.5) << "\" y=\"" << number(y - 1.5)
+        << "\" width=\"3\" height=\"3\" fill=\"" << (colour != colours.end() ? colour->second : "#000")
+        << "\"><title>" << escape(t.section) << " at 0x" << std::hex << t.offset << std::dec << ", "
+        << number(double(t.timeNs) / 1e6) << " ms</title></rect>";
+  }
+  svg << "</svg>";
+  return svg.str();
+}
+
+// The figures of `elfopt measure --json`, one row per variant.
+std::string measureTable(const std::string &text) {
+  nlohmann::json m = nlohmann::json::parse(text, nullptr, false);
+  if (m.is_discarded() || !m.is_object() || !m.contains("variants") || !m["variants"].is_array())
+    return "<p>The measure report given is not <code>elfopt measure --json</code> output.</p>";
+  auto figure = [](const nlohmann::json &v, const char *phase, const char *key) -> std::string {
+    if (!v.contains(phase) || !v[phase].is_object() || !v[phase].contains(key) || v[phase][key].is_null())
+      return "-";
+    const auto &x = v[phase][key];
+    return x.is_number() ? number(x.get<double>()) : escape(x.dump());
+  };
+  std::string out = "<table><tr><th>variant</th><th>cold wall (ms)</th><th>major faults</th>"
+                    "<th>MiB read</th><th>warm wall (ms)</th><th>minor faults</th></tr>";
+  for (const auto &v : m["variants"]) {
+    if (!v.is_object())
+      continue;
+    out += "<tr><td>" + escape(v.value("label", std::string("?"))) + ": <code>" +
+           escape(v.value("command", std::string())) + "</code></td><td class=n>" + figure(v, "cold", "wallMs") +
+           "</td><td class=n>" + figure(v, "cold", "majorFaults") + "</td><td class=n>" +
+           figure(v, "cold", "readMiB") + "</td><td class=n>" + figure(v, "warm", "wallMs") +
+           "</td><td class=n>" + figure(v, "warm", "minorFaults") + "</td></tr>";
+  }
+  out += "</table><p>Medians of " + (m.contains("runs") ? escape(m["runs"].dump()) : std::string("?")) +
+         " runs each, A and B alternating (<code>elfopt measure --json</code>).</p>";
+  return out;
 }
 
 std::string reasons(const nlohmann::json &counts) {
@@ -122,6 +208,58 @@ std::string renderReport(const ReportInput &in) {
     h << "<figure><figcaption>" << escape(side->file) << ": " << side->pageRuns.size()
       << " pages of .text</figcaption>" << pageMap(*side, in.runs) << "</figure>";
   h << "</div>";
+
+  h << "<h2>Startup: every file page, in time</h2>";
+  if (!in.before.hasPageTrace && !in.after.hasPageTrace) {
+    h << "<p>No page traces: the profiles were recorded with <code>--no-pages</code> (or by an older elfopt), "
+         "and no <code>--after-profile</code> was given.</p>";
+  } else {
+    h << "<p>One mark per page of the file, at the time a start first touched it (a page fault: "
+         "<code>elfopt record</code>'s page trace), coloured by section. Both sides use the same scales. "
+         "Reads that go up and to the right are forward and few; marks spread over the height are many "
+         "separate reads from disk.</p>";
+    auto colours = sectionColours(in);
+    uint64_t minTime = UINT64_MAX, maxTime = 0, maxOffset = 4096;
+    for (const ReportSide *side : {&in.before, &in.after}) {
+      maxOffset = std::max(maxOffset, side->fileSize);
+      for (const PageTouch &t : side->pageTrace) {
+        minTime = std::min(minTime, t.timeNs);
+        maxTime = std::max(maxTime, t.timeNs);
+      }
+    }
+    if (minTime > maxTime)
+      minTime = maxTime = 0;
+    h << "<div class=maps>";
+    for (const ReportSide *side : {&in.before, &in.after}) {
+      h << "<figure><figcaption>" << escape(side->file) << ": ";
+      if (side->hasPageTrace)
+        h << side->pageTrace.size() << " pages first touched (" << escape(side->pageTraceSource) << ")</figcaption>"
+          << pageTracePlot(*side, minTime, maxTime, maxOffset, colours);
+      else
+        h << "no page trace (record one with <code>elfopt record -- " << escape(side->file)
+          << "</code> and give it with <code>--after-profile</code>)</figcaption>";
+      h << "</figure>";
+    }
+    h << "</div><table><tr><th>section</th><th>pages: " << escape(in.before.file) << "</th><th>"
+      << escape(in.after.file) << "</th></tr>";
+    for (auto &[name, colour] : colours) {
+      size_t counts[2] = {0, 0};
+      int k = 0;
+      for (const ReportSide *side : {&in.before, &in.after}) {
+        for (const PageTouch &t : side->pageTrace)
+          counts[k] += t.section == name;
+        ++k;
+      }
+      h << "<tr><td><span style=\"color:" << colour << "\">&#9632;</span> " << escape(name) << "</td><td class=n>"
+        << counts[0] << "</td><td class=n>" << counts[1] << "</td></tr>";
+    }
+    h << "</table>";
+  }
+  h << "<h3>Measured starts</h3>";
+  if (in.measureJson.empty())
+    h << "<p>No <code>elfopt measure --compare --json</code> output was given (<code>--measure-json</code>).</p>";
+  else
+    h << measureTable(in.measureJson);
 
   h << "<h2>Dynamic symbol lookup (GNU hash)</h2><table><tr><th>file</th><th>table</th></tr>";
   for (const ReportSide *side : {&in.before, &in.after})

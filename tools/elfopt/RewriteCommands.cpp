@@ -474,7 +474,11 @@ const char ReportUsage[] =
     "  -o, --output FILE     the HTML file to write\n"
     "  --rewrite-json FILE   the output of 'elfopt rewrite --json'\n"
     "  --object NAME         which object of the profiles (default: main)\n"
-    "  --allow-mismatch      accept profiles of another build (match by name)\n";
+    "  --allow-mismatch      accept profiles of another build (match by name)\n"
+    "  --after-profile FILE  a profile recorded on REWRITTEN: its page trace is\n"
+    "                        drawn beside ORIGINAL's (time against file offset)\n"
+    "  --measure-json FILE   the output of 'elfopt measure --compare --json',\n"
+    "                        shown next to the page traces\n";
 
 static std::string gnuHashLine(const ElfFile &file) {
   const Section *gnu = file.findSectionOfType(llvm::ELF::SHT_GNU_HASH);
@@ -498,7 +502,8 @@ int runReport(const std::vector<std::string> &args) {
   opts.add_options()("original", po::value<std::string>())("rewritten", po::value<std::string>())(
       "profiles", po::value<std::vector<std::string>>())("output,o", po::value<std::string>())(
       "rewrite-json", po::value<std::string>())("object", po::value<std::string>())(
-      "allow-mismatch", po::bool_switch());
+      "allow-mismatch", po::bool_switch())("after-profile", po::value<std::string>())(
+      "measure-json", po::value<std::string>());
   po::positional_options_description pos;
   pos.add("original", 1).add("rewritten", 1).add("profiles", -1);
   auto vm = parse("report", args, opts, pos);
@@ -547,6 +552,38 @@ int runReport(const std::vector<std::string> &args) {
     side.gnuHash = gnuHashLine(*files[k]);
   }
   report.lowerBound = report.runs ? report.lowerBound / double(report.runs) : 0;
+  // Page traces: ORIGINAL's from its profiles, REWRITTEN's from --after-profile.
+  std::string object = profileMatch(vm).object;
+  auto takeTrace = [&](ReportSide &side, const Profile &profile, const std::string &name, const ElfFile &file) {
+    side.fileSize = file.bytes().size();
+    std::string hash;
+    for (size_t r = 0; r < profile.runs.size() && !side.hasPageTrace; ++r) {
+      if (!profile.runs[r].pageTrace)
+        continue;
+      for (const ObjectRun &o : profile.runs[r].objects)
+        if (o.object < profile.objects.size() && profile.objects[o.object].name == object && o.loaded) {
+          if (hash.empty())
+            hash = identifyObject(object, file).contentHash;
+          if (profile.objects[o.object].contentHash != hash)
+            fatal(name + ": its page trace is of another file than " + side.file +
+                  " (the contents differ)");
+          side.pageTrace = o.pages;
+          side.hasPageTrace = true;
+          side.pageTraceSource = name + ", run " + std::to_string(r + 1);
+        }
+    }
+  };
+  for (size_t i = 0; i < inputs.profiles.size() && !report.before.hasPageTrace; ++i)
+    if (!profileMatch(vm).allowMismatch)
+      takeTrace(report.before, inputs.profiles[i], inputs.names[i], *before);
+  if (vm.count("after-profile")) {
+    std::string path = vm["after-profile"].as<std::string>();
+    takeTrace(report.after, readProfile(path), path, *after);
+    if (!report.after.hasPageTrace)
+      fatal(path + ": no page trace of '" + object + "' (recorded with --no-pages?)");
+  }
+  if (vm.count("measure-json"))
+    report.measureJson = readFileContents(vm["measure-json"].as<std::string>());
   if (vm.count("rewrite-json"))
     report.rewriteJson = readFileContents(vm["rewrite-json"].as<std::string>());
   report.command = "elfopt report";
