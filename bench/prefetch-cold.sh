@@ -14,8 +14,12 @@
 #   bolt             (large subject) llvm-bolt-19 -reorder-functions=user with
 #                    the same order, the peer.
 # Every variant is compared with orig by `elfopt measure` (RUNS runs each,
-# default 7, orig and the variant alternating; medians, ratios). Figures are
-# measured, on this machine's disk (read_ahead_kb printed), none modelled.
+# default 7, orig and the variant alternating; medians, ratios): measured, on
+# this machine's disk (read_ahead_kb printed). Then each variant's own page
+# trace (elfopt record, one run) gives the modelled cold start under 128 KiB
+# readahead and under this machine's (elfopt profile pages): modelled, and
+# printed as such. A report (report.html) draws orig's and order+prefetch's
+# page traces side by side with their measured figures.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 ELFOPT=$(realpath "${ELFOPT:-$here/../build/tools/elfopt/elfopt}")
@@ -51,6 +55,20 @@ variants() { # DIR BINARY ARGS...: record, order, rewrite the variants, measure
     echo "== $(basename "$dir"): orig (A) against $v (B)"
     "$ELFOPT" measure --runs "$runs" --compare "$dir/$v" -- "$dir/orig" "$@" | grep -v "^  note:\|^  not measured\|dropped before"
   done
+  local machine
+  machine=$(cat "/sys/dev/block/$(stat -c '%Hd:%Ld' "$dir/orig")/queue/read_ahead_kb" 2>/dev/null ||
+            cat "/sys/dev/block/$(stat -c '%Hd:%Ld' "$dir/orig")/../queue/read_ahead_kb" 2>/dev/null || echo 128)
+  echo "== $(basename "$dir"): modelled cold start from each variant's own page trace (not measured)"
+  for v in orig order prefetch-code prefetch order+prefetch bolt; do
+    [[ -x $dir/$v ]] || continue
+    "$ELFOPT" record --runs 1 -o "$dir/$v.pages.json" -- "$dir/$v" "$@" >/dev/null 2>&1
+    "$ELFOPT" profile pages "$dir/$v.pages.json" --readahead 128 --readahead "$machine" |
+      sed -n "s/^run 1: /   $v: /p; s/^  by section:/      pages by section:/p; s/^  modelled cold start, /      /p; s/^    read by section:/        read by section:/p"
+  done
+  "$ELFOPT" measure --runs "$runs" --json --compare "$dir/order+prefetch" -- "$dir/orig" "$@" >"$dir/measure.json"
+  "$ELFOPT" report "$dir/orig" "$dir/order+prefetch" "$dir/profile.json" --after-profile "$dir/order+prefetch.pages.json" \
+    --measure-json "$dir/measure.json" -o "$dir/report.html" >/dev/null
+  echo "   report: $dir/report.html"
 }
 
 echo "=== the bundled example (examples/startup-demo)"

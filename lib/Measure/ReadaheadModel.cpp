@@ -7,7 +7,7 @@ namespace elfopt {
 
 ColdStartModel modelColdStart(const std::vector<uint64_t> &touches, uint64_t fileSize,
                               uint64_t readaheadBytes, const std::vector<FileRange> &prefetch,
-                              const std::vector<NamedRange> &sections) {
+                              const std::vector<NamedRange> &sections, size_t prefetchAt) {
   constexpr uint64_t Page = 4096;
   uint64_t pages = (fileSize + Page - 1) / Page;
   std::vector<bool> cached(pages, false);
@@ -37,23 +37,31 @@ ColdStartModel modelColdStart(const std::vector<uint64_t> &touches, uint64_t fil
       model.bytesBySection["(other)"] += end - begin - attributed;
     return true;
   };
-  for (const FileRange &r : prefetch) {
-    uint64_t before = model.bytesRead;
-    for (uint64_t p = r.offset / Page; p * Page < r.end() && p < pages; ++p)
-      readPage(p);
-    model.prefetchBytes += model.bytesRead - before;
-  }
+  auto readPrefetch = [&] {
+    for (const FileRange &r : prefetch) {
+      uint64_t before = model.bytesRead;
+      for (uint64_t p = r.offset / Page; p * Page < r.end() && p < pages; ++p)
+        readPage(p);
+      model.prefetchBytes += model.bytesRead - before;
+    }
+  };
   uint64_t window = std::max<uint64_t>(1, readaheadBytes / Page);
-  for (uint64_t offset : touches) {
-    uint64_t p = offset / Page;
+  for (size_t i = 0; i < touches.size(); ++i) {
+    if (i == prefetchAt)
+      readPrefetch();
+    uint64_t p = touches[i] / Page;
     if (p >= pages || cached[p])
       continue;
     ++model.majorFaults;
+    if (i < prefetchAt && !prefetch.empty())
+      ++model.faultsBeforePrefetch;
     uint64_t start = p >= window / 2 ? p - window / 2 : 0;
     for (uint64_t q = start; q < start + window && q < pages; ++q)
       readPage(q);
     readPage(p); // a window of one page still reads the faulting page
   }
+  if (prefetchAt >= touches.size())
+    readPrefetch();
   return model;
 }
 

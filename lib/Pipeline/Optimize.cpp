@@ -143,13 +143,14 @@ std::vector<AddressRange> orderedPages(const ElfFile &in, const std::vector<uint
 constexpr uint64_t FaultAroundBytes = 64 * 1024;
 
 // The traced file pages as addresses of \p in, where a madvise reaches them:
-// the first PT_LOAD that maps each page, widened to its fault-around window. Pages of .text are left out when
-// the rewrite moved its code (the ordered functions stand for them then).
-std::vector<AddressRange> tracedPageRanges(const ElfFile &in, const std::vector<uint64_t> &offsets, bool textMoved) {
+// the first PT_LOAD that maps each page, widened to its fault-around window.
+// Pages of .text are left out: the ordered functions stand for them, page
+// by page (a fault's window would read code nobody ran), and after a
+// rewrite the traced offsets hold other code.
+std::vector<AddressRange> tracedPageRanges(const ElfFile &in, const std::vector<uint64_t> &offsets) {
   std::vector<std::pair<uint64_t, uint64_t>> movedCode; // file ranges
-  if (textMoved)
-    if (const Section *text = in.findSection(".text"))
-      movedCode.emplace_back(text->offset(), text->offset() + text->size());
+  if (const Section *text = in.findSection(".text"))
+    movedCode.emplace_back(text->offset(), text->offset() + text->size());
   std::vector<AddressRange> ranges;
   for (uint64_t offset : offsets) {
     bool inMovedCode = std::ranges::any_of(movedCode, [&](auto &r) { return offset < r.second && offset + 4096 > r.first; });
@@ -237,7 +238,7 @@ OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
     dynamicSymbolPasses(in, options, result);
   if (options.prefetch) {
     std::vector<AddressRange> touched = orderedPages(in, order, moved ? &*moved : nullptr);
-    std::vector<AddressRange> traced = tracedPageRanges(in, result.tracedPages.offsets, moved.has_value());
+    std::vector<AddressRange> traced = tracedPageRanges(in, result.tracedPages.offsets);
     touched.insert(touched.end(), traced.begin(), traced.end());
     uint64_t tracedBytes = 0;
     for (const AddressRange &r : mergePrefetchRanges(traced, PrefetchOptions{4096, 0, 0}))

@@ -198,8 +198,11 @@ public:
   ~RingBuffer() { ::munmap(base, size); }
   RingBuffer(const RingBuffer &) = delete;
 
-  /// Copies every complete record out and frees its space.
-  void drain(std::vector<uint8_t> &store, std::vector<RawRecord> &records) {
+  /// Copies every complete record out and frees its space. Past
+  /// \p storeLimit bytes, samples are counted in \p dropped instead: a
+  /// long-running program must not grow the trace without bound.
+  void drain(std::vector<uint8_t> &store, std::vector<RawRecord> &records, size_t storeLimit,
+             uint64_t &dropped) {
     auto *meta = static_cast<perf_event_mmap_page *>(base);
     const uint8_t *data = static_cast<const uint8_t *>(base) + PageSize;
     uint64_t dataSize = size - PageSize;
@@ -210,6 +213,11 @@ public:
       copyOut(data, dataSize, tail, &header, sizeof header);
       if (header.size < sizeof header || tail + header.size > head)
         break;
+      if (header.type == PERF_RECORD_SAMPLE && store.size() >= storeLimit) {
+        ++dropped;
+        tail += header.size;
+        continue;
+      }
       size_t at = store.size();
       store.resize(at + header.size);
       copyOut(data, dataSize, tail, store.data() + at, header.size);
@@ -265,9 +273,12 @@ PageTraceResult tracePages(const PageTraceOptions &options, const std::vector<Tr
       ::_exit(127);
     ::signal(SIGINT, SIG_DFL);
     if (options.quiet) {
-      // The run the user watches is the recorded one; this one stays silent.
-      int devNull = ::open("/dev/null", O_WRONLY);
+      // The run the user watches is the recorded one; this one stays silent,
+      // and does not wait for a terminal's input nobody sees it ask for.
+      int devNull = ::open("/dev/null", O_RDWR);
       if (devNull >= 0) {
+        if (::isatty(0))
+          ::dup2(devNull, 0);
         ::dup2(devNull, 1);
         ::dup2(devNull, 2);
         ::close(devNull);
@@ -335,6 +346,9 @@ PageTraceResult tracePages(const PageTraceOptions &options, const std::vector<Tr
       rings.push_back(std::make_unique<RingBuffer>(fd, 512));
     std::vector<uint8_t> store;
     std::vector<RawRecord> records;
+    // Some 5 million faults; a start has thousands.
+    constexpr size_t StoreLimit = size_t(256) << 20;
+    uint64_t dropped = 0;
     if (::write(gate[1], "x", 1) != 1)
       giveUp("cannot start the program: " + std::string(std::strerror(errno)));
     ::close(gate[1]);
@@ -346,7 +360,7 @@ PageTraceResult tracePages(const PageTraceOptions &options, const std::vector<Tr
     for (;;) {
       ::poll(polls.data(), polls.size(), 5);
       for (auto &ring : rings)
-        ring->drain(store, records);
+        ring->drain(store, records, StoreLimit, dropped);
       pid_t done = ::waitpid(child, &status, WNOHANG);
       if (done == child || (done < 0 && errno != EINTR))
         break;
@@ -357,7 +371,7 @@ PageTraceResult tracePages(const PageTraceOptions &options, const std::vector<Tr
     }
     result.info.durationNs = monotonicNs() - startNs;
     for (auto &ring : rings)
-      ring->drain(store, records);
+      ring->drain(store, records, StoreLimit, dropped);
     std::stable_sort(records.begin(), records.end(),
                      [](const RawRecord &a, const RawRecord &b) { return a.timeNs < b.timeNs; });
     PageFaultDecoder decoder(files, startNs);
@@ -365,7 +379,7 @@ PageTraceResult tracePages(const PageTraceOptions &options, const std::vector<Tr
       decoder.onRecord(store.data() + r.offset, r.size);
     result.info.method = "perf-page-faults";
     result.info.faults = decoder.faults();
-    result.info.lost = decoder.lost();
+    result.info.lost = decoder.lost() + dropped;
     if (WIFEXITED(status))
       result.info.exitCode = WEXITSTATUS(status);
     else if (WIFSIGNALED(status))

@@ -25,6 +25,7 @@ ontty rec.tty "'$ELFOPT' record --runs 2 -o rec.json -- ./order x"
 check "record: the program's output passes through" has rec.tty 'result 21932'
 check "record: the first run, before anything is armed" has rec.tty '\relfopt: recording run 1/2, 0 objects armed'
 check "record: the second run, the program armed" has rec.tty '\relfopt: recording run 2/2, 1 object armed'
+check "record: then the page trace of each run" has rec.tty '\relfopt: tracing the pages of run 2/2'
 check "record: the line is erased at the end" erased rec.tty
 check "record: the profile has both runs" \
   test "$(python3 -c "import json; print(len(json.load(open('rec.json'))['runs']))")" = 2

@@ -59,3 +59,16 @@ TEST(ReadaheadModel, TouchesOutsideTheFileAreIgnored) {
   EXPECT_EQ(m.majorFaults, 0u);
   EXPECT_EQ(m.bytesRead, 0u);
 }
+
+TEST(ReadaheadModel, PrefetchHelpsOnlyTouchesAfterTheStubRuns) {
+  // The loader touches page 5 before the stub runs: a fault of its own.
+  ColdStartModel m = modelColdStart({5 * P, 30 * P, 6 * P}, 64 * P, 0, {{4 * P, 4 * P}}, {}, 2);
+  EXPECT_EQ(m.majorFaults, 2u);
+  EXPECT_EQ(m.faultsBeforePrefetch, 2u);
+  EXPECT_EQ(m.prefetchBytes, 3 * P); // page 5 was cached already
+  EXPECT_EQ(m.bytesRead, 5 * P);
+  // A stub that never ran in the trace reads at the end: no help, still counted.
+  m = modelColdStart({5 * P}, 64 * P, 0, {{4 * P, P}}, {}, 9);
+  EXPECT_EQ(m.majorFaults, 1u);
+  EXPECT_EQ(m.prefetchBytes, P);
+}

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -336,6 +337,16 @@ int runProfilePages(const std::string &profilePath, const std::string &objectNam
         break;
       }
 
+  // The stub runs from e_entry or DT_INIT, after the loader has read the
+  // object's relocations and written its RELRO: the model lets it run at the
+  // first touch of the object's own code (an ifunc resolver the loader runs
+  // makes that earlier than it is). The stub's page itself does not count:
+  // it also holds the program headers the loader reads.
+  std::set<std::string> codeSections;
+  for (const Section &s : file->sections())
+    if (s.isExecutable() && s.name != PrefetchSectionName)
+      codeSections.insert(s.name);
+  bool hasStub = !prefetch.empty();
   json out = json::array();
   size_t traced = 0;
   for (size_t r = 0; r < profile.runs.size(); ++r) {
@@ -349,14 +360,23 @@ int runProfilePages(const std::string &profilePath, const std::string &objectNam
     ++traced;
     std::vector<uint64_t> offsets;
     std::map<std::string, uint64_t> pagesBySection;
+    size_t stubRunsAt = 0;
+    bool stubSeen = false;
     for (const PageTouch &t : o->pages) {
+      if (hasStub && !stubSeen && codeSections.count(t.section)) {
+        stubRunsAt = offsets.size();
+        stubSeen = true;
+      }
       offsets.push_back(t.offset);
       ++pagesBySection[t.section];
     }
+    if (hasStub && !stubSeen)
+      stubRunsAt = offsets.size(); // never ran: it read nothing in time
     json jr = {{"run", r + 1},
                {"pages", o->pages.size()},
                {"pagesBySection", pagesBySection},
                {"faultsSeen", run.pageTrace->faults},
+               {"prefetchRunsAfterTouches", prefetch.empty() ? json(nullptr) : json(stubRunsAt)},
                {"lost", run.pageTrace->lost}};
     if (!asJson) {
       std::printf("run %zu: %zu file pages first touched (%llu page faults in all, %llu lost)\n",
@@ -369,7 +389,7 @@ int runProfilePages(const std::string &profilePath, const std::string &objectNam
     }
     json models = json::array();
     for (uint64_t kb : readaheadKiB) {
-      ColdStartModel m = modelColdStart(offsets, id.size, kb * 1024, prefetch, sections);
+      ColdStartModel m = modelColdStart(offsets, id.size, kb * 1024, prefetch, sections, stubRunsAt);
       // Where most of the bytes go, largest first.
       std::vector<std::pair<uint64_t, std::string>> largest;
       for (auto &[name, bytes] : m.bytesBySection)
@@ -377,6 +397,7 @@ int runProfilePages(const std::string &profilePath, const std::string &objectNam
       std::sort(largest.rbegin(), largest.rend());
       models.push_back({{"readaheadKiB", kb},
                         {"majorFaults", m.majorFaults},
+                        {"faultsBeforePrefetch", m.faultsBeforePrefetch},
                         {"bytesRead", m.bytesRead},
                         {"prefetchBytes", m.prefetchBytes},
                         {"bytesBySection", m.bytesBySection}});
@@ -385,9 +406,11 @@ int runProfilePages(const std::string &profilePath, const std::string &objectNam
       std::printf("  modelled cold start, readahead %llu KiB%s: %llu major faults, %s read",
                   (unsigned long long)kb, std::to_string(kb) == machine ? " (this machine's)" : "",
                   (unsigned long long)m.majorFaults, mib(m.bytesRead).c_str());
-      if (m.prefetchBytes)
-        std::printf(" (%s of it by the prefetch stub's %zu ranges)", mib(m.prefetchBytes).c_str(),
-                    prefetch.size());
+      if (!prefetch.empty())
+        std::printf(" (%s of it by the prefetch stub's %zu ranges; it runs after the loader's %zu "
+                    "touches, which cost %llu of the faults)",
+                    mib(m.prefetchBytes).c_str(), prefetch.size(), stubRunsAt,
+                    (unsigned long long)m.faultsBeforePrefetch);
       std::printf("\n    read by section:");
       for (size_t k = 0; k < largest.size() && k < 6; ++k)
         std::printf(" %s %s%s", largest[k].second.c_str(), mib(largest[k].first).c_str(),

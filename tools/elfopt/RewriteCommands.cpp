@@ -270,7 +270,7 @@ static void printRewrite(const std::string &input, const std::string &output, co
       std::printf("  prefetch: no page trace in the order's source (record without --no-pages); "
                   "prefetching the ordered functions' pages only\n");
     else
-      std::printf("  prefetch: page traces of %zu runs: %llu KiB of file pages outside the moved code\n",
+      std::printf("  prefetch: page traces of %zu runs: %llu KiB of file pages outside .text\n",
                   result.tracedPages.runs, (unsigned long long)p->tracedPageBytes / 1024);
     std::printf("  prefetch: %zu ranges, %llu KiB (touched pages: %llu KiB), "
                 "stub of %llu bytes at %s run from %s, then %s\n",

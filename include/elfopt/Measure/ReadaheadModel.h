@@ -8,9 +8,12 @@
 //     reads the window of readahead bytes centred on it (from half a window
 //     before, clipped to the file), skipping pages already cached;
 //   - a touched page already cached costs nothing;
-//   - prefetch ranges (the stub's madvise WILLNEED) are read first, whole.
+//   - prefetch ranges (the stub's madvise WILLNEED) are read whole when the
+//     stub runs: before the touch at index prefetchAt (the stub's own page;
+//     what the loader touched before it was read the usual way).
 // Left out, and so not counted: asynchronous readahead when a read reaches a
-// marked page (rare on the fault-around path), the mmap_miss limit, and
+// marked page (so a long forward walk, such as the loader's through the
+// relocations, costs fewer faults than modelled), the mmap_miss limit, and
 // pages evicted during the start. The trace itself sees one fault per
 // fault-around window (PageTrace.h); the window read around a fault covers
 // the rest of it from 128 KiB up.
@@ -38,6 +41,7 @@ struct NamedRange {
 
 struct ColdStartModel {
   uint64_t majorFaults = 0;
+  uint64_t faultsBeforePrefetch = 0; ///< of which before the prefetch ranges were read
   uint64_t bytesRead = 0;     ///< faults' windows and prefetch together
   uint64_t prefetchBytes = 0; ///< of which read by the prefetch ranges
   /// Bytes read per section ("(other)": in no listed section).
@@ -45,9 +49,10 @@ struct ColdStartModel {
 };
 
 /// \p touches: page offsets in first-touch order; \p fileSize: the file's
-/// size; \p readaheadBytes: a multiple of 4096 (0 reads the page alone).
+/// size; \p readaheadBytes: a multiple of 4096 (0 reads the page alone);
+/// \p prefetch is read before touches[prefetchAt].
 ColdStartModel modelColdStart(const std::vector<uint64_t> &touches, uint64_t fileSize,
                               uint64_t readaheadBytes, const std::vector<FileRange> &prefetch,
-                              const std::vector<NamedRange> &sections);
+                              const std::vector<NamedRange> &sections, size_t prefetchAt = 0);
 
 } // namespace elfopt

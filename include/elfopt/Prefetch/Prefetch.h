@@ -68,7 +68,7 @@ uint64_t prefetchStubSize(size_t ranges);
 struct PrefetchReport {
   std::vector<AddressRange> ranges;
   uint64_t touchedBytes = 0;  ///< pages the ranges were made from (functions and traced pages)
-  uint64_t tracedPageBytes = 0; ///< of those, traced file pages outside moved code
+  uint64_t tracedPageBytes = 0; ///< of those, traced file pages outside .text
   uint64_t prefetchBytes = 0; ///< what the ranges cover (gaps included)
   uint64_t stubAddress = 0, stubSize = 0;
   std::string runsFrom;       ///< "e_entry" or "DT_INIT"

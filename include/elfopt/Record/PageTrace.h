@@ -87,7 +87,7 @@ struct PageTraceOptions {
   std::vector<std::string> command;
   std::string program;     ///< resolved path of command[0]
   uint64_t stopAfterNs = 0; ///< 0: until the program exits; else kill it then
-  bool quiet = true;        ///< its standard output and error go to /dev/null
+  bool quiet = true;        ///< output and error to /dev/null, and input too if a terminal
 };
 
 struct PageTraceResult {
