@@ -134,9 +134,10 @@ struct ScopeObject {
 /// file standing in for the library it is.
 class ScopeBuilder {
 public:
-  ScopeBuilder(const ElfFile &file, SimulatedScope &result)
-      : file(file), result(result), fileSoname(sonameOf(file)),
-        fileBase(fs::path(file.name()).filename().string()) {}
+  /// \p file (may be null: none) stands in for the library it is.
+  ScopeBuilder(const ElfFile *file, SimulatedScope &result)
+      : file(file), result(result), fileSoname(file ? sonameOf(*file) : std::string()),
+        fileBase(file ? fs::path(file->name()).filename().string() : std::string()) {}
 
   std::vector<ScopeObject> build(const std::string &programPath) {
     {
@@ -146,7 +147,7 @@ public:
     }
     for (size_t next = 0; next < scope.size(); ++next)
       addDependencies(next);
-    if (!fileFound)
+    if (file && !fileFound)
       fatal(programPath + " does not load " + (fileSoname.empty() ? fileBase : fileSoname) +
             " (looked for its DT_SONAME and file name among the DT_NEEDED libraries)");
     return std::move(scope);
@@ -156,7 +157,14 @@ private:
   // Where scope[k]'s DT_NEEDED libraries are looked for, in order.
   std::vector<std::string> searchDirs(size_t k) const {
     const ElfFile &requester = *scope[k].elf;
-    std::string origin = fs::path(scope[k].path).parent_path().string();
+    // $ORIGIN: the program's directory as the kernel ran it (symlinks
+    // resolved, as /proc/self/exe gives it to ld.so); a library's own, made
+    // absolute.
+    std::error_code ec;
+    fs::path where = k == 0 ? fs::weakly_canonical(scope[k].path, ec) : fs::absolute(scope[k].path, ec);
+    if (ec)
+      where = scope[k].path;
+    std::string origin = where.parent_path().string();
     auto runpath = requester.dynamicValue(DT_RUNPATH);
     auto rpath = requester.dynamicValue(DT_RPATH);
     std::vector<std::string> dirs;
@@ -180,10 +188,10 @@ private:
     if (loadedNames.count(name))
       return;
     loadedNames.insert(name);
-    if (!fileFound && (name == fileSoname || fs::path(name).filename() == fileBase)) {
+    if (file && !fileFound && (name == fileSoname || fs::path(name).filename() == fileBase)) {
       fileFound = true;
       result.position = scope.size();
-      scope.push_back({file.name(), nullptr, &file});
+      scope.push_back({file->name(), nullptr, file});
       return;
     }
     std::unique_ptr<ElfFile> found;
@@ -211,7 +219,7 @@ private:
     scope.push_back(std::move(o));
   }
 
-  const ElfFile &file;
+  const ElfFile *file;
   SimulatedScope &result;
   std::string fileSoname, fileBase;
   std::vector<std::string> systemDirs = systemSearchDirs();
@@ -241,11 +249,12 @@ ScopeSymbols readScopeSymbols(const std::vector<ScopeObject> &scope) {
   return s;
 }
 
-// Replays object k's lookups against the scope; those that reach the file
-// at result.position count in its mix. A lookup takes the first definition
-// whose version matches (glibc's check_match).
-void replayLookups(const std::vector<ScopeObject> &scope, const ScopeSymbols &s, size_t k,
-                   SimulatedScope &result) {
+// Replays object k's lookups against the scope and calls \p seen(definer,
+// walked) for each: the object that answers (SIZE_MAX: none) and how many
+// objects were asked. A lookup takes the first definition whose version
+// matches (glibc's check_match).
+template <typename Seen>
+void forEachScopeLookup(const std::vector<ScopeObject> &scope, const ScopeSymbols &s, size_t k, Seen seen) {
   // DT_SYMBOLIC: the object searches itself first, then the global scope
   // (where it is searched again).
   auto flags = scope[k].elf->dynamicValue(DT_FLAGS);
@@ -254,10 +263,10 @@ void replayLookups(const std::vector<ScopeObject> &scope, const ScopeSymbols &s,
     const std::string *wanted = s.versions[k].name(uint32_t(sym));
     if (symbolic) {
       bool defined = exports(s.symbols[k][sym]) && s.versions[k].matches(uint32_t(sym), wanted);
-      if (k == result.position)
-        ++(defined ? result.mix.hits : result.mix.misses);
-      if (defined)
+      if (defined) {
+        seen(k, size_t(1), true);
         return;
+      }
     }
     size_t first = SIZE_MAX;
     auto it = s.definitions.find(s.symbols[k][sym].name);
@@ -267,6 +276,24 @@ void replayLookups(const std::vector<ScopeObject> &scope, const ScopeSymbols &s,
           first = object;
           break;
         }
+    size_t walked = (first == SIZE_MAX ? scope.size() : first + 1) + (symbolic ? 1 : 0);
+    seen(first, walked, false);
+  });
+}
+
+// Object k's lookups that reach the file at result.position count in its mix.
+void replayLookups(const std::vector<ScopeObject> &scope, const ScopeSymbols &s, size_t k,
+                   SimulatedScope &result) {
+  auto flags = scope[k].elf->dynamicValue(DT_FLAGS);
+  bool symbolic = scope[k].elf->dynamicValue(DT_SYMBOLIC) || (flags && (*flags & DF_SYMBOLIC));
+  forEachScopeLookup(scope, s, k, [&](size_t first, size_t, bool symbolicSelf) {
+    if (symbolic && !symbolicSelf && k == result.position)
+      ++result.mix.misses; // its own search of itself failed first
+    if (symbolicSelf) {
+      if (k == result.position)
+        ++result.mix.hits;
+      return;
+    }
     if (first == result.position)
       ++result.mix.hits;
     else if (first > result.position)
@@ -279,7 +306,7 @@ void replayLookups(const std::vector<ScopeObject> &scope, const ScopeSymbols &s,
 SimulatedScope simulateLookupMix(const ElfFile &file, const std::string &programPath) {
   SimulatedScope result;
   // The scope first: which objects there are, and where the file is among them.
-  std::vector<ScopeObject> scope = ScopeBuilder(file, result).build(programPath);
+  std::vector<ScopeObject> scope = ScopeBuilder(&file, result).build(programPath);
   // All definitions before any lookup: a lookup may be satisfied by any object.
   ScopeSymbols symbols = readScopeSymbols(scope);
   for (const ScopeObject &o : scope)
@@ -288,6 +315,40 @@ SimulatedScope simulateLookupMix(const ElfFile &file, const std::string &program
   for (size_t k = 0; k < scope.size(); ++k)
     replayLookups(scope, symbols, k, result);
   return result;
+}
+
+ScopeWalk simulateScopeWalk(const std::string &programPath) {
+  SimulatedScope unused;
+  std::vector<ScopeObject> scope = ScopeBuilder(nullptr, unused).build(programPath);
+  ScopeSymbols symbols = readScopeSymbols(scope);
+  ScopeWalk walk;
+  walk.notFound = unused.notFound;
+  for (const ScopeObject &o : scope)
+    walk.objects.push_back(o.path);
+  walk.answered.assign(scope.size(), 0);
+  walk.asked.assign(scope.size(), 0);
+  for (size_t k = 0; k < scope.size(); ++k)
+    forEachScopeLookup(scope, symbols, k, [&](size_t first, size_t walked, bool symbolicSelf) {
+      ++walk.lookups;
+      walk.probes += walked;
+      ++walk.asked[k];
+      if (first == SIZE_MAX)
+        ++walk.unresolved;
+      else if (!symbolicSelf)
+        ++walk.answered[first];
+      else
+        ++walk.answeredBySelf;
+    });
+  // The bound: the objects after the program sorted by lookups answered,
+  // most first, as if no binding, constructor order or dlsym constrained it.
+  std::vector<uint64_t> rest(walk.answered.begin() + (walk.answered.empty() ? 0 : 1), walk.answered.end());
+  std::sort(rest.rbegin(), rest.rend());
+  uint64_t probes = walk.answered.empty() ? 0 : walk.answered[0];
+  for (size_t r = 0; r < rest.size(); ++r)
+    probes += rest[r] * (r + 2);
+  probes += walk.unresolved * scope.size() + walk.answeredBySelf;
+  walk.sortedProbes = probes;
+  return walk;
 }
 
 LookupMix estimateLookupMix(const ElfFile &file) {

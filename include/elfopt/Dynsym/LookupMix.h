@@ -54,6 +54,27 @@ struct SimulatedScope {
   size_t position = 0;               ///< of the file in objects
 };
 
+/// The search every lookup of a start makes: the global scope as glibc
+/// builds it for \p programPath, every symbol relocation of every object in
+/// it replayed (as LD_BIND_NOW=1), and how far each walks.
+struct ScopeWalk {
+  std::vector<std::string> objects;  ///< the scope, in search order (the program first)
+  std::vector<std::string> notFound; ///< DT_NEEDED names not found
+  std::vector<uint64_t> answered;    ///< per object: lookups it answered
+  std::vector<uint64_t> asked;       ///< per object: lookups its relocations made
+  uint64_t lookups = 0;
+  uint64_t probes = 0;        ///< objects asked, summed over every lookup
+  uint64_t unresolved = 0;    ///< lookups no object answered (weak undefined)
+  uint64_t answeredBySelf = 0; ///< DT_SYMBOLIC objects answering their own
+  /// probes with the objects after the program sorted by lookups answered,
+  /// ignoring every constraint: a bound, not an order that is safe.
+  uint64_t sortedProbes = 0;
+  double meanWalk() const { return lookups ? double(probes) / double(lookups) : 0; }
+  double sortedMeanWalk() const { return lookups ? double(sortedProbes) / double(lookups) : 0; }
+};
+
+ScopeWalk simulateScopeWalk(const std::string &programPath);
+
 /// The lookups \p file sees when \p programPath starts (its own contents
 /// stand in for the copy the program would load). Fatal error when the
 /// program does not load a library with the file's DT_SONAME or file name.
