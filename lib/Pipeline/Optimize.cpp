@@ -32,16 +32,12 @@ std::vector<uint64_t> resolveOrder(const ElfFile &in, const OrderRequest &reques
     if (pages && !request.match.allowMismatch) {
       std::set<uint64_t> offsets;
       for (const Profile &p : inputs.profiles)
-        for (const Run &run : p.runs) {
-          if (!run.pageTrace)
-            continue;
-          for (const ObjectRun &o : run.objects)
-            if (o.object < p.objects.size() && p.objects[o.object].name == request.match.object && o.loaded) {
-              ++pages->runs;
-              for (const PageTouch &t : o.pages)
-                offsets.insert(t.offset);
-            }
-        }
+        for (const Run &run : p.runs)
+          if (const ObjectRun *o = tracedObjectRun(p, run, request.match.object)) {
+            ++pages->runs;
+            for (const PageTouch &t : o->pages)
+              offsets.insert(t.offset);
+          }
       pages->offsets.assign(offsets.begin(), offsets.end());
     }
     break;

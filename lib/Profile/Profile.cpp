@@ -81,19 +81,14 @@ struct TouchCollector {
   std::vector<std::vector<std::vector<Touch>>> touches; // [run][object]
   std::vector<std::vector<std::vector<PageTouch>>> pages; // [run][object]
 
-  bool inTouches() const {
-    return keyAt[1] == "runs" && keyAt[3] == "objects" && keyAt[5] == "touches";
+  /// Inside runs[].objects[].LIST[] (LIST: "touches" or "pages").
+  bool inList(const char *list) const {
+    return keyAt[1] == "runs" && keyAt[3] == "objects" && keyAt[5] == list;
   }
-  bool inPages() const {
-    return keyAt[1] == "runs" && keyAt[3] == "objects" && keyAt[5] == "pages";
-  }
-  std::string where() const {
-    return "runs[" + std::to_string(run) + "].objects[" + std::to_string(object) + "].touches[" +
-           std::to_string(touches[run][object].size()) + "]";
-  }
-  std::string wherePage() const {
-    return "runs[" + std::to_string(run) + "].objects[" + std::to_string(object) + "].pages[" +
-           std::to_string(pages[run][object].size()) + "]";
+  /// The JSON path of the entry being read, as errors name it.
+  std::string where(const char *list, size_t index) const {
+    return "runs[" + std::to_string(run) + "].objects[" + std::to_string(object) + "]." + list + "[" +
+           std::to_string(index) + "]";
   }
   bool operator()(int depth, json::parse_event_t event, json &parsed) {
     using E = json::parse_event_t;
@@ -111,10 +106,10 @@ struct TouchCollector {
       ++object;
       touches[run].resize(object + 1);
       pages[run].resize(object + 1);
-    } else if (depth == 6 && inTouches() && run >= 0 && object >= 0) {
+    } else if (depth == 6 && inList("touches") && run >= 0 && object >= 0) {
       if (event == E::object_end) {
         Reader r{name};
-        std::string w = where();
+        std::string w = where("touches", touches[run][object].size());
         Touch t;
         t.symbol = r.str(parsed, w, "symbol");
         t.address = r.u64(parsed, w, "address");
@@ -125,11 +120,11 @@ struct TouchCollector {
         return false; // drop it from the document
       }
       if (event == E::value || event == E::array_start)
-        Reader{name}.bad(where(), "expected an object");
-    } else if (depth == 6 && inPages() && run >= 0 && object >= 0) {
+        Reader{name}.bad(where("touches", touches[run][object].size()), "expected an object");
+    } else if (depth == 6 && inList("pages") && run >= 0 && object >= 0) {
       if (event == E::object_end) {
         Reader r{name};
-        std::string w = wherePage();
+        std::string w = where("pages", pages[run][object].size());
         PageTouch t;
         t.offset = r.u64(parsed, w, "offset");
         if (t.offset % 4096)
@@ -141,7 +136,7 @@ struct TouchCollector {
         return false;
       }
       if (event == E::value || event == E::array_start)
-        Reader{name}.bad(wherePage(), "expected an object");
+        Reader{name}.bad(where("pages", pages[run][object].size()), "expected an object");
     }
     return true;
   }
@@ -260,6 +255,15 @@ Profile parseProfile(const std::string &text, const std::string &name) {
     p.runs.push_back(std::move(run));
   }
   return p;
+}
+
+const ObjectRun *tracedObjectRun(const Profile &profile, const Run &run, const std::string &object) {
+  if (!run.pageTrace)
+    return nullptr;
+  for (const ObjectRun &o : run.objects)
+    if (o.object < profile.objects.size() && profile.objects[o.object].name == object && o.loaded)
+      return &o;
+  return nullptr;
 }
 
 Profile readProfile(const std::string &path) { return parseProfile(readFileContents(path), path); }

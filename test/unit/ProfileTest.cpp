@@ -293,3 +293,14 @@ TEST(Profile, WrongPageFields) {
   EXPECT_EQ(messageOf([&] { parseProfile(noSection, "p.json"); }, ExitBadInput),
             "p.json: runs[0].objects[0].pages[0]: missing field 'section'");
 }
+
+TEST(Profile, TracedObjectRunNeedsAPageTraceAndALoadedObject) {
+  Profile p = parseProfile(Example, "p.json");
+  elfopt::Run &run = p.runs[0];
+  EXPECT_EQ(tracedObjectRun(p, run, "main"), nullptr); // no page trace
+  run.pageTrace = PageTrace{};
+  ASSERT_EQ(tracedObjectRun(p, run, "main"), &run.objects[0]);
+  EXPECT_EQ(tracedObjectRun(p, run, "no-such-object"), nullptr);
+  run.objects[0].loaded = false;
+  EXPECT_EQ(tracedObjectRun(p, run, "main"), nullptr);
+}

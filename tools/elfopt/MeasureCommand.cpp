@@ -351,11 +351,8 @@ int runProfilePages(const std::string &profilePath, const std::string &objectNam
   size_t traced = 0;
   for (size_t r = 0; r < profile.runs.size(); ++r) {
     const Run &run = profile.runs[r];
-    const ObjectRun *o = nullptr;
-    for (const ObjectRun &x : run.objects)
-      if (x.object == *object)
-        o = &x;
-    if (!run.pageTrace || !o || !o->loaded)
+    const ObjectRun *o = tracedObjectRun(profile, run, objectName);
+    if (!o)
       continue;
     ++traced;
     std::vector<uint64_t> offsets;

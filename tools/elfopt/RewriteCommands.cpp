@@ -562,21 +562,16 @@ int runReport(const std::vector<std::string> &args) {
   auto takeTrace = [&](ReportSide &side, const Profile &profile, const std::string &name, const ElfFile &file) {
     side.fileSize = file.bytes().size();
     std::string hash;
-    for (size_t r = 0; r < profile.runs.size() && !side.hasPageTrace; ++r) {
-      if (!profile.runs[r].pageTrace)
-        continue;
-      for (const ObjectRun &o : profile.runs[r].objects)
-        if (o.object < profile.objects.size() && profile.objects[o.object].name == object && o.loaded) {
-          if (hash.empty())
-            hash = identifyObject(object, file).contentHash;
-          if (profile.objects[o.object].contentHash != hash)
-            fatal(name + ": its page trace is of another file than " + side.file +
-                  " (the contents differ)");
-          side.pageTrace = o.pages;
-          side.hasPageTrace = true;
-          side.pageTraceSource = name + ", run " + std::to_string(r + 1);
-        }
-    }
+    for (size_t r = 0; r < profile.runs.size() && !side.hasPageTrace; ++r)
+      if (const ObjectRun *o = tracedObjectRun(profile, profile.runs[r], object)) {
+        if (hash.empty())
+          hash = identifyObject(object, file).contentHash;
+        if (profile.objects[o->object].contentHash != hash)
+          fatal(name + ": its page trace is of another file than " + side.file + " (the contents differ)");
+        side.pageTrace = o->pages;
+        side.hasPageTrace = true;
+        side.pageTraceSource = name + ", run " + std::to_string(r + 1);
+      }
   };
   for (size_t i = 0; i < inputs.profiles.size() && !report.before.hasPageTrace; ++i)
     if (!profileMatch(vm).allowMismatch)

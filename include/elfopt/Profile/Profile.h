@@ -87,6 +87,10 @@ struct Profile {
   std::vector<Run> runs;
 };
 
+/// The object named \p object in \p run, when the run has a page trace and
+/// the object was loaded in it; null otherwise.
+const ObjectRun *tracedObjectRun(const Profile &profile, const Run &run, const std::string &object);
+
 /// Reads and validates a profile; FatalError (exit 2) naming the file, and
 /// for malformed JSON the line and column.
 Profile readProfile(const std::string &path);
