@@ -1,5 +1,6 @@
 //===- LookupMix.cpp ------------------------------------------------------===//
 #include "elfopt/Dynsym/LookupMix.h"
+#include "elfopt/Dynsym/ScopeOrder.h"
 
 #include "elfopt/Elf/Versions.h"
 #include "elfopt/Support/Diagnostics.h"
@@ -10,6 +11,7 @@
 #include <glob.h>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -20,7 +22,7 @@ namespace elfopt {
 namespace {
 
 /// Consecutive relocations against one symbol: one lookup (glibc's cache).
-/// Calls \p lookup(symbol index) for each lookup \p file's relocations make.
+/// Calls \p lookup(symbol index, is a copy relocation) for each lookup \p file's relocations make.
 template <typename F> void forEachLookup(const ElfFile &file, const std::vector<Symbol> &syms, F lookup) {
   const Section *dynsym = file.findSectionOfType(SHT_DYNSYM);
   uint64_t previous = 0;
@@ -36,7 +38,7 @@ template <typename F> void forEachLookup(const ElfFile &file, const std::vector<
         continue;
       previous = sym;
       if (syms[sym].binding != STB_LOCAL) // a local is resolved without a lookup
-        lookup(sym);
+        lookup(sym, uint32_t(info) == R_X86_64_COPY);
     }
   }
 }
@@ -139,18 +141,44 @@ public:
       : file(file), result(result), fileSoname(file ? sonameOf(*file) : std::string()),
         fileBase(file ? fs::path(file->name()).filename().string() : std::string()) {}
 
-  std::vector<ScopeObject> build(const std::string &programPath) {
+  /// \p programNeeded: names instead of the program's own DT_NEEDED list.
+  std::vector<ScopeObject> build(const std::string &programPath,
+                                 const std::vector<std::string> *programNeeded = nullptr) {
     {
       ScopeObject program{programPath, ElfFile::open(programPath), nullptr};
       program.elf = program.owned.get();
       scope.push_back(std::move(program));
     }
+    programDirs = searchDirs(0);
     for (size_t next = 0; next < scope.size(); ++next)
-      addDependencies(next);
+      addDependencies(next, next == 0 ? programNeeded : nullptr);
     if (file && !fileFound)
       fatal(programPath + " does not load " + (fileSoname.empty() ? fileBase : fileSoname) +
             " (looked for its DT_SONAME and file name among the DT_NEEDED libraries)");
     return std::move(scope);
+  }
+
+  /// After build(): a library opened with dlopen, and its dependencies not
+  /// loaded yet, appended breadth-first. Returns false when not found.
+  bool addDlopened(std::vector<ScopeObject> &built, const std::string &path) {
+    scope = std::move(built);
+    size_t first = scope.size();
+    bool found = addNeeded(path, {}).has_value();
+    for (size_t next = first; next < scope.size(); ++next)
+      addDependencies(next, nullptr);
+    built = std::move(scope);
+    return found;
+  }
+
+  /// Per object: its DT_NEEDED libraries as found, in order (indices).
+  std::vector<std::vector<uint32_t>> neededOf;
+
+  /// Where the program's own search finds \p name; empty: nowhere.
+  std::string findFromProgram(const std::string &name) const {
+    for (const std::string &dir : programDirs)
+      if (openObject(dir + "/" + name))
+        return dir + "/" + name;
+    return {};
   }
 
 private:
@@ -176,23 +204,32 @@ private:
     return dirs;
   }
 
-  void addDependencies(size_t k) {
+  void addDependencies(size_t k, const std::vector<std::string> *names) {
     std::vector<std::string> dirs = searchDirs(k);
     const ElfFile &requester = *scope[k].elf;
-    for (const Dyn &d : requester.dynamicEntries())
-      if (d.d_tag == DT_NEEDED)
-        addNeeded(requester.dynamicString(d.d_un.d_val), dirs);
+    std::vector<std::string> own;
+    if (!names) {
+      for (const Dyn &d : requester.dynamicEntries())
+        if (d.d_tag == DT_NEEDED)
+          own.push_back(requester.dynamicString(d.d_un.d_val));
+      names = &own;
+    }
+    if (neededOf.size() <= k)
+      neededOf.resize(k + 1);
+    for (const std::string &name : *names)
+      if (auto index = addNeeded(name, dirs))
+        neededOf[k].push_back(uint32_t(*index));
   }
 
-  void addNeeded(const std::string &name, const std::vector<std::string> &dirs) {
-    if (loadedNames.count(name))
-      return;
-    loadedNames.insert(name);
+  std::optional<size_t> addNeeded(const std::string &name, const std::vector<std::string> &dirs) {
+    if (auto it = loadedNames.find(name); it != loadedNames.end())
+      return it->second;
     if (file && !fileFound && (name == fileSoname || fs::path(name).filename() == fileBase)) {
       fileFound = true;
       result.position = scope.size();
+      loadedNames.emplace(name, scope.size());
       scope.push_back({file->name(), nullptr, file});
-      return;
+      return scope.size() - 1;
     }
     std::unique_ptr<ElfFile> found;
     std::string foundPath;
@@ -207,16 +244,23 @@ private:
         }
     }
     if (!found) {
-      result.notFound.push_back(name);
-      return;
+      if (missing.insert(name).second)
+        result.notFound.push_back(name);
+      return std::nullopt;
     }
     std::string so = sonameOf(*found);
-    if (!so.empty() && so != name && loadedNames.count(so))
-      return; // the same library under another name
-    loadedNames.insert(so);
+    if (!so.empty() && so != name)
+      if (auto it = loadedNames.find(so); it != loadedNames.end()) {
+        loadedNames.emplace(name, it->second);
+        return it->second; // the same library under another name
+      }
+    loadedNames.emplace(name, scope.size());
+    if (!so.empty())
+      loadedNames.emplace(so, scope.size());
     ScopeObject o{foundPath, std::move(found), nullptr};
     o.elf = o.owned.get();
     scope.push_back(std::move(o));
+    return scope.size() - 1;
   }
 
   const ElfFile *file;
@@ -224,7 +268,9 @@ private:
   std::string fileSoname, fileBase;
   std::vector<std::string> systemDirs = systemSearchDirs();
   std::vector<ScopeObject> scope;
-  std::set<std::string> loadedNames; // DT_NEEDED names and sonames already in scope
+  std::map<std::string, size_t> loadedNames; // DT_NEEDED names and sonames already in scope
+  std::set<std::string> missing;
+  std::vector<std::string> programDirs; // where the program's DT_NEEDED libraries are looked for
   bool fileFound = false;
 };
 
@@ -259,7 +305,7 @@ void forEachScopeLookup(const std::vector<ScopeObject> &scope, const ScopeSymbol
   // (where it is searched again).
   auto flags = scope[k].elf->dynamicValue(DT_FLAGS);
   bool symbolic = scope[k].elf->dynamicValue(DT_SYMBOLIC) || (flags && (*flags & DF_SYMBOLIC));
-  forEachLookup(*scope[k].elf, s.symbols[k], [&](uint64_t sym) {
+  forEachLookup(*scope[k].elf, s.symbols[k], [&](uint64_t sym, bool) {
     const std::string *wanted = s.versions[k].name(uint32_t(sym));
     if (symbolic) {
       bool defined = exports(s.symbols[k][sym]) && s.versions[k].matches(uint32_t(sym), wanted);
@@ -354,8 +400,106 @@ ScopeWalk simulateScopeWalk(const std::string &programPath) {
 LookupMix estimateLookupMix(const ElfFile &file) {
   LookupMix mix;
   std::vector<Symbol> syms = dynamicSymbols(file);
-  forEachLookup(file, syms, [&](uint64_t sym) { ++(syms[sym].isDefined() ? mix.hits : mix.misses); });
+  forEachLookup(file, syms, [&](uint64_t sym, bool) { ++(syms[sym].isDefined() ? mix.hits : mix.misses); });
   return mix;
+}
+
+ScopeModel buildScopeModel(const std::string &programPath, const ScopeModelOptions &options) {
+  SimulatedScope found;
+  ScopeBuilder builder(nullptr, found);
+  std::vector<ScopeObject> scope =
+      builder.build(programPath, options.programNeeded ? &*options.programNeeded : nullptr);
+  if (!found.notFound.empty())
+    fatal(programPath + ": cannot find " + found.notFound.front() +
+          " (needed at startup) on the loader's search path; the scope cannot be proved");
+  ScopeModel model;
+  model.startup = scope.size();
+  for (const std::string &lib : options.also) {
+    std::error_code ec;
+    if (!fs::is_regular_file(lib, ec))
+      fatal(lib + ": no such library (--also)");
+    size_t before = scope.size();
+    builder.addDlopened(scope, fs::absolute(lib).string());
+    if (!found.notFound.empty())
+      fatal(lib + ": cannot find " + found.notFound.front() + ", which it needs, on the loader's search path");
+    if (scope.size() == before)
+      warn(lib + " (--also) is already loaded at startup: its lookups are in the proof already");
+    model.dlopened.push_back(lib);
+  }
+  builder.neededOf.resize(scope.size());
+  ScopeSymbols symbols = readScopeSymbols(scope);
+
+  for (size_t k = 0; k < scope.size(); ++k) {
+    const ElfFile &elf = *scope[k].elf;
+    ScopeModel::Object o;
+    o.path = scope[k].path;
+    o.name = sonameOf(elf);
+    if (o.name.empty())
+      o.name = fs::path(o.path).filename().string();
+    o.needed = builder.neededOf[k];
+    o.hasInit = elf.dynamicValue(DT_INIT) || elf.dynamicValue(DT_INIT_ARRAY);
+    o.hasFini = elf.dynamicValue(DT_FINI) || elf.dynamicValue(DT_FINI_ARRAY);
+    for (const Symbol &sym : symbols.symbols[k])
+      if (!sym.isDefined() && (sym.name == "dlsym" || sym.name == "dlvsym"))
+        o.importsDlsym = true;
+    if (k > 0 && k < model.startup) {
+      std::string there = builder.findFromProgram(o.name);
+      std::error_code ec;
+      o.sameFileFromProgram = !there.empty() && fs::equivalent(there, o.path, ec);
+    }
+    model.objects.push_back(std::move(o));
+  }
+
+  // Every lookup: who could answer it, who does. A startup object's lookups
+  // see the startup scope; a dlopened one's, that and its own dependencies.
+  model.answered.assign(scope.size(), 0);
+  std::map<std::vector<uint32_t>, ScopeModel::Contest> contests;
+  for (size_t k = 0; k < scope.size(); ++k) {
+    const ElfFile &elf = *scope[k].elf;
+    auto flags = elf.dynamicValue(DT_FLAGS);
+    bool symbolic = elf.dynamicValue(DT_SYMBOLIC) || (flags && (*flags & DF_SYMBOLIC));
+    size_t visible = k < model.startup ? model.startup : scope.size();
+    forEachLookup(elf, symbols.symbols[k], [&](uint64_t sym, bool copy) {
+      ++model.lookups;
+      const std::string *wanted = symbols.versions[k].name(uint32_t(sym));
+      if (symbolic && exports(symbols.symbols[k][sym]) && symbols.versions[k].matches(uint32_t(sym), wanted)) {
+        ++model.answeredBySelf;
+        return;
+      }
+      std::vector<uint32_t> candidates;
+      if (auto it = symbols.definitions.find(symbols.symbols[k][sym].name); it != symbols.definitions.end())
+        for (auto [object, index] : it->second)
+          if (object < visible && !(copy && object == 0) && symbols.versions[object].matches(index, wanted) &&
+              (candidates.empty() || candidates.back() != object)) // one object, two versions of the name
+            candidates.push_back(object);
+      if (candidates.empty()) {
+        ++model.unresolved;
+        return;
+      }
+      ++model.answered[candidates.front()];
+      if (candidates.size() < 2)
+        return;
+      ScopeModel::Contest &c = contests[candidates];
+      if (c.candidates.empty()) {
+        c.symbol = symbols.symbols[k][sym].name;
+        c.candidates = candidates;
+        c.winner = candidates.front();
+      }
+      ++c.lookups;
+    });
+  }
+  for (auto &[key, contest] : contests)
+    model.contests.push_back(std::move(contest));
+
+  std::map<std::string, std::vector<uint32_t>> uniques;
+  for (size_t k = 0; k < model.startup; ++k)
+    for (const Symbol &sym : symbols.symbols[k])
+      if (sym.binding == STB_GNU_UNIQUE && exports(sym))
+        uniques[sym.name].push_back(uint32_t(k));
+  for (auto &[name, definers] : uniques)
+    if (definers.size() > 1)
+      model.uniques.push_back({name, definers});
+  return model;
 }
 
 } // namespace elfopt

@@ -120,6 +120,56 @@ void dynamicSymbolPasses(const ElfFile &in, const OptimizeOptions &options, Opti
     failVerification(in.name(), "the dynamic symbol passes", result.dynsymVerified->problems);
 }
 
+// The program's DT_NEEDED list in the order planScopeOrder proves, checked
+// again from the output: its DT_NEEDED names, searched for as the loader
+// would, must give the planned scope.
+void scopeOrderPass(const ElfFile &in, const OptimizeOptions &options, OptimizeResult &result) {
+  auto current = ElfFile::fromBytes(in.name(), result.bytes);
+  if (!current->findSegment(llvm::ELF::PT_DYNAMIC))
+    fatal(in.name() + ": statically linked: no DT_NEEDED list, no scope to order (--scope-order)");
+  if (!current->findSegment(llvm::ELF::PT_INTERP))
+    fatal(in.name() + ": not a program (no PT_INTERP): the global scope is the program's; give --scope-order "
+                      "the program that loads this library");
+  result.scopeModel = buildScopeModel(in.name(), *options.scopeOrder);
+  const ScopeModel &model = *result.scopeModel;
+  ElfEditor editor(*current);
+  unsigned spare = editor.spareDynamicSlots();
+  if (options.prefetch && spare > 0)
+    --spare; // the stub may need one for DT_INIT
+  result.scopePlan = planScopeOrder(model, spare);
+  const ScopePlan &plan = *result.scopePlan;
+  if (!plan.changed())
+    return;
+  std::optional<unsigned> copy = applyScopeOrder(editor, model, plan);
+  editor.layout();
+  finishScopeOrder(editor, copy);
+  result.bytes = editor.serialize();
+  if (!options.verify)
+    return;
+  auto out = ElfFile::fromBytes(in.name() + " (rewritten, in memory)", result.bytes);
+  ScopeModelOptions again = *options.scopeOrder;
+  again.programNeeded.emplace();
+  for (const Dyn &d : out->dynamicEntries())
+    if (d.d_tag == llvm::ELF::DT_NEEDED)
+      again.programNeeded->push_back(out->dynamicString(d.d_un.d_val));
+  ScopeModel rebuilt = buildScopeModel(in.name(), again);
+  std::vector<std::string> problems;
+  if (rebuilt.startup != plan.scope.size())
+    problems.push_back("the output's DT_NEEDED list gives " + std::to_string(rebuilt.startup) + " objects, not " +
+                       std::to_string(plan.scope.size()));
+  else
+    for (size_t i = 0; i < plan.scope.size(); ++i)
+      if (rebuilt.objects[i].path != model.objects[plan.scope[i]].path) {
+        problems.push_back("scope position " + std::to_string(i) + " holds " + rebuilt.objects[i].path + ", not " +
+                           model.objects[plan.scope[i]].path);
+        break;
+      }
+  for (const std::string &p : proveScopeOrder(model, plan.originalScope, plan.scope))
+    problems.push_back(p);
+  if (!problems.empty())
+    failVerification(in.name(), "the scope order", problems);
+}
+
 // The ordered functions' pages in the output's layout (\p moved: where the
 // rewrite put them; null: where they are).
 std::vector<AddressRange> orderedPages(const ElfFile &in, const std::vector<uint64_t> &order, const AddressMap *moved) {
@@ -232,6 +282,8 @@ OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
   // Then the dynamic symbol passes, on the result.
   if (options.dynsort || options.hashvals)
     dynamicSymbolPasses(in, options, result);
+  if (options.scopeOrder)
+    scopeOrderPass(in, options, result);
   if (options.prefetch) {
     std::vector<AddressRange> touched = orderedPages(in, order, moved ? &*moved : nullptr);
     std::vector<AddressRange> traced = tracedPageRanges(in, result.tracedPages.offsets);

@@ -67,6 +67,16 @@ const char RewriteUsage[] =
     "                        with --gnu-hash=optimize: the model's weight of\n"
     "                        failed lookups and its size limit (see 'elfopt edit')\n"
     "  --hashvals            add precomputed symbol hashes (.elfopt.hashvals)\n"
+    "  --scope-order         for a program: reorder (and extend, in spare .dynamic\n"
+    "                        slots) its DT_NEEDED list so that the loader's\n"
+    "                        global scope asks the libraries answering the most\n"
+    "                        lookups first; a move is kept only when every\n"
+    "                        binding, the constructor and destructor order, the\n"
+    "                        dlsym importers' order and the first definer of\n"
+    "                        each unique symbol are proved unchanged. Proved for\n"
+    "                        the program where INPUT is (RUNPATH $ORIGIN)\n"
+    "  --also LIB            with --scope-order: a library the program dlopens;\n"
+    "                        its lookups join the proof (repeatable)\n"
     "  --prefetch            add a startup stub that asks the kernel to read the\n"
     "                        ordered functions' pages and the file pages the\n"
     "                        profiles' page traces hold (data, unwind tables...)\n"
@@ -76,7 +86,7 @@ const char RewriteUsage[] =
     "  --prefetch-ranges N   then merge the closest until at most N remain (4096)\n"
     "  --keep-layout         with --prefetch: do not reorder, prefetch the pages\n"
     "                        where the ordered functions are now\n"
-    "Without an order, only the dynamic symbol passes run. verify checks the\n"
+    "Without an order, only the dynamic symbol passes and --scope-order run. verify checks the\n"
     ".text rewrite, before the dynamic symbol passes renumber .dynsym.\n"
     "  --check               plan, rewrite in memory and verify; write nothing\n"
     "                        (exit 0 when the rewrite would be sound)\n"
@@ -135,6 +145,108 @@ static void printKept(const std::vector<KeptBlock> &kept) {
 }
 
 // The rewrite's report: JSON, or text for a person.
+namespace {
+
+std::vector<std::string> scopeNames(const ScopeModel &model, const std::vector<uint32_t> &objects) {
+  std::vector<std::string> names;
+  for (uint32_t o : objects)
+    names.push_back(o == 0 ? std::string("(the program)") : model.objects[o].name);
+  return names;
+}
+
+// What the scope proof covered, for both outputs.
+struct ScopeProofCounts {
+  uint64_t contestedLookups = 0, dlsymImporters = 0, withConstructors = 0;
+};
+
+ScopeProofCounts scopeProofCounts(const ScopeModel &model) {
+  ScopeProofCounts c;
+  for (const ScopeModel::Contest &contest : model.contests)
+    c.contestedLookups += contest.lookups;
+  for (size_t o = 0; o < model.startup; ++o) {
+    c.dlsymImporters += model.objects[o].importsDlsym;
+    c.withConstructors += model.objects[o].hasInit && o != 0;
+  }
+  return c;
+}
+
+double walk(uint64_t probes, uint64_t lookups) { return lookups ? double(probes) / double(lookups) : 0; }
+
+json scopeOrderJson(const ScopeModel &model, const ScopePlan &plan) {
+  ScopeProofCounts counts = scopeProofCounts(model);
+  json refused = json::array();
+  for (const ScopeRefusal &r : plan.refused)
+    refused.push_back({{"library", r.object == 0 ? std::string("(the program)") : model.objects[r.object].name},
+                       {"reason", r.reason}});
+  return {{"changed", plan.changed()},
+          {"objects", model.startup},
+          {"lookups", model.lookups},
+          {"probesBefore", plan.probesBefore},
+          {"probesAfter", plan.probesAfter},
+          {"meanWalkBefore", walk(plan.probesBefore, model.lookups)},
+          {"meanWalkAfter", walk(plan.probesAfter, model.lookups)},
+          {"neededBefore", scopeNames(model, plan.originalNeeded)},
+          {"neededAfter", scopeNames(model, plan.programNeeded)},
+          {"addedEntries", plan.addedEntries},
+          {"scopeBefore", scopeNames(model, plan.originalScope)},
+          {"scopeAfter", scopeNames(model, plan.scope)},
+          {"refused", refused},
+          {"initOrderBefore", scopeNames(model, initOrder(model, plan.originalScope))},
+          {"initOrderAfter", scopeNames(model, initOrder(model, plan.scope))},
+          {"proved",
+           {{"contests", model.contests.size()},
+            {"contestedLookups", counts.contestedLookups},
+            {"uniqueSymbols", model.uniques.size()},
+            {"dlsymImporters", counts.dlsymImporters},
+            {"withConstructors", counts.withConstructors}}},
+          {"dlopenedInProof", model.dlopened}};
+}
+
+void printScopeOrder(const ScopeModel &model, const ScopePlan &plan) {
+  std::printf("  scope order: %zu objects at startup, %llu lookups (as with LD_BIND_NOW=1); mean walk %.2f -> "
+              "%.2f objects per lookup (%llu -> %llu asked, %.3fx)\n",
+              model.startup, (unsigned long long)model.lookups, walk(plan.probesBefore, model.lookups),
+              walk(plan.probesAfter, model.lookups), (unsigned long long)plan.probesBefore,
+              (unsigned long long)plan.probesAfter,
+              plan.probesBefore ? double(plan.probesAfter) / double(plan.probesBefore) : 1.0);
+  if (plan.changed()) {
+    std::string list;
+    for (const std::string &n : scopeNames(model, plan.programNeeded))
+      list += (list.empty() ? "" : " ") + n;
+    std::printf("    DT_NEEDED: %zu entries -> %zu (%zu added in spare .dynamic slots): %s\n",
+                plan.originalNeeded.size(), plan.programNeeded.size(), plan.addedEntries, list.c_str());
+  } else {
+    std::printf("    DT_NEEDED kept as it is: no shorter order was proved\n");
+  }
+  if (!plan.refused.empty()) {
+    std::printf("    kept back (%zu libraries a move would have helped):\n", plan.refused.size());
+    size_t shown = 0;
+    for (const ScopeRefusal &r : plan.refused) {
+      if (shown++ == 12) {
+        std::printf("      ... (--json lists all %zu)\n", plan.refused.size());
+        break;
+      }
+      std::printf("      %s: %s\n", r.object == 0 ? "(the program)" : model.objects[r.object].name.c_str(),
+                  r.reason.c_str());
+    }
+  }
+  ScopeProofCounts counts = scopeProofCounts(model);
+  std::printf("    proved unchanged: %llu lookups more than one object could answer (%zu symbol groups), "
+              "the order of %llu objects' constructors and destructors (glibc's depth-first _dl_sort_maps), "
+              "%llu dlsym importers' order, %zu unique symbols' first definers\n",
+              (unsigned long long)counts.contestedLookups, model.contests.size(),
+              (unsigned long long)counts.withConstructors, (unsigned long long)counts.dlsymImporters,
+              model.uniques.size());
+  if (model.dlopened.empty())
+    std::printf("    outside the proof: libraries the program opens with dlopen (name them with --also LIB); "
+                "LD_PRELOAD objects come first either way\n");
+  else
+    std::printf("    with the lookups of %zu dlopened libraries (--also); any other dlopen is outside the proof\n",
+                model.dlopened.size());
+}
+
+} // namespace
+
 static void printRewrite(const std::string &input, const std::string &output, const OptimizeResult &result,
                          bool asJson) {
   const RewriteReport &r = result.rewrite;
@@ -191,6 +303,8 @@ static void printRewrite(const std::string &input, const std::string &output, co
       if (const auto &v = result.prefetchVerified)
         j["verifyPrefetch"] = {{"ok", v->ok()}, {"ranges", v->ranges}, {"problems", v->problems}};
     }
+    if (result.scopePlan)
+      j["scopeOrder"] = scopeOrderJson(*result.scopeModel, *result.scopePlan);
     if (dynsymVerified)
       j["verifyDynamicSymbols"] = {{"ok", dynsymVerified->ok()},
                                    {"symbols", dynsymVerified->symbols},
@@ -264,6 +378,8 @@ static void printRewrite(const std::string &input, const std::string &output, co
   }
   if (result.hashvalsAdded)
     std::printf("  hashvals: .elfopt.hashvals added (DT 0x6ffffe00)\n");
+  if (result.scopePlan)
+    printScopeOrder(*result.scopeModel, *result.scopePlan);
   if (dynsymVerified)
     printDynsymVerify(*dynsymVerified);
   if (const auto &p = result.prefetch) {
@@ -300,7 +416,8 @@ int runRewrite(const std::vector<std::string> &args) {
       "strip-debug", po::bool_switch())("no-verify", po::bool_switch())("json", po::bool_switch())(
       "dynsort", po::bool_switch())("gnu-hash", po::value<std::string>())("hashvals", po::bool_switch())(
       "check", po::bool_switch())("prefetch", po::bool_switch())("prefetch-gap", po::value<uint64_t>())(
-      "prefetch-ranges", po::value<size_t>())("keep-layout", po::bool_switch());
+      "prefetch-ranges", po::value<size_t>())("keep-layout", po::bool_switch())(
+      "scope-order", po::bool_switch())("also", po::value<std::vector<std::string>>());
   addHashModelOptions(opts);
   po::positional_options_description pos;
   pos.add("input", 1);
@@ -331,9 +448,12 @@ int runRewrite(const std::vector<std::string> &args) {
     throw UsageError{"rewrite", "the output is the input; use --in-place to rewrite it"};
   int sources = int(vm.count("profile") > 0) + int(vm.count("order")) +
                 int(vm.count("symbol-list")) + int(vm.count("random-order"));
-  if (sources > 1 || (sources == 0 && !doDynsort && !doHashvals))
+  bool scopeOrder = vm["scope-order"].as<bool>();
+  if (vm.count("also") && !scopeOrder)
+    throw UsageError{"rewrite", "--also names libraries for --scope-order's proof; give --scope-order"};
+  if (sources > 1 || (sources == 0 && !doDynsort && !doHashvals && !scopeOrder))
     throw UsageError{"rewrite", "give one of --profile, --order, --symbol-list, --random-order "
-                                "(or only --dynsort / --hashvals)"};
+                                "(or only --dynsort / --hashvals / --scope-order)"};
 
   bool prefetch = vm["prefetch"].as<bool>();
   if ((vm.count("prefetch-gap") || vm.count("prefetch-ranges") || vm["keep-layout"].as<bool>()) && !prefetch)
@@ -356,6 +476,11 @@ int runRewrite(const std::vector<std::string> &args) {
   options.stripDebug = vm["strip-debug"].as<bool>();
   options.verify = !vm["no-verify"].as<bool>();
   options.hashvals = doHashvals;
+  if (scopeOrder) {
+    options.scopeOrder = ScopeModelOptions{};
+    if (vm.count("also"))
+      options.scopeOrder->also = vm["also"].as<std::vector<std::string>>();
+  }
   OrderRequest &order = options.order;
   if (vm.count("profile")) {
     order.source = OrderRequest::Profiles;

@@ -5,8 +5,8 @@
 // output bytes with every pass's report. Its passes, in order, are listed
 // in one function (lib/Pipeline/Optimize.cpp):
 //   order source -> function addresses, rewrite .text (analyse, plan, apply),
-//   verify it, the dynamic symbol passes, verify those, the prefetch stub,
-//   verify it, serialize.
+//   verify it, the dynamic symbol passes, verify those, the scope order,
+//   verify it, the prefetch stub, verify it, serialize.
 // A verification that fails stops the run (FatalError, exit code 3) with
 // every problem listed under the error line, and nothing is written.
 // writeOutput() is how `rewrite` and `edit` put a result on disk.
@@ -15,6 +15,7 @@
 #pragma once
 
 #include "elfopt/Dynsym/Dynsort.h"
+#include "elfopt/Dynsym/ScopeOrder.h"
 #include "elfopt/Elf/ElfFile.h"
 #include "elfopt/Order/Inputs.h"
 #include "elfopt/Prefetch/Prefetch.h"
@@ -53,6 +54,8 @@ struct OptimizeOptions {
   bool verify = true;
   std::optional<DynsortOptions> dynsort; ///< sort .dynsym and rebuild .gnu.hash
   bool hashvals = false;                 ///< add .elfopt.hashvals
+  /// Reorder the program's DT_NEEDED list for a shorter lookup walk.
+  std::optional<ScopeModelOptions> scopeOrder;
   /// Add a startup stub that prefetches the ordered functions' pages.
   std::optional<PrefetchOptions> prefetch;
   /// Leave .text as it is (with prefetch: prefetch where the code is now).
@@ -71,6 +74,9 @@ struct OptimizeResult {
   std::optional<DynsortResult> sorted;
   bool hashvalsAdded = false;
   std::optional<DynsymVerifyReport> dynsymVerified;
+  /// With scopeOrder: the start's model and what was planned (and done).
+  std::optional<ScopeModel> scopeModel;
+  std::optional<ScopePlan> scopePlan;
   std::optional<PrefetchReport> prefetch;
   std::optional<PrefetchVerifyReport> prefetchVerified;
   /// With prefetch: the profiles' page traces (runs == 0: none, code only).

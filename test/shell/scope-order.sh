@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# rewrite --scope-order: the program's DT_NEEDED list reordered (and
+# extended) so that the loader's global scope asks the busiest libraries
+# first, only where bindings, constructor/destructor order, dlsym importers'
+# order and unique symbols are proved unchanged. Each rewritten program must
+# print what the original prints, and the loader's own logs must agree:
+# LD_DEBUG=bindings (every binding, sorted) and LD_DEBUG=files (the order of
+# "calling init" and "calling fini"). Generated cases where a naive reorder
+# would change a binding, the constructor order, or dlsym(RTLD_NEXT) must be
+# kept as they are, with the reason; the naive reorder is built too, to show
+# the check would see the change.
+source "$(dirname "$0")/lib.sh"
+require gcc python3 ld.lld-19
+cd "$WORK"
+
+# lib NAME SOURCE [LINK ARGS...]: lib$NAME.so in $WORK, found via $ORIGIN.
+# Built without the toolchain's start files, it has no DT_INIT or
+# DT_INIT_ARRAY: no constructor ties its place (libctor builds one with them).
+lib() {
+  local name=$1 src=$2
+  shift 2
+  printf '%s\n' "$src" >"lib$name.c"
+  gcc -O1 -fPIC -shared -nostartfiles -o "lib$name.so" "lib$name.c" -Wl,-rpath,'$ORIGIN' -L. "$@"
+}
+libctor() {
+  local name=$1 src=$2
+  shift 2
+  printf '%s\n' "$src" >"lib$name.c"
+  gcc -O1 -fPIC -shared -o "lib$name.so" "lib$name.c" -Wl,-rpath,'$ORIGIN' -L. "$@"
+}
+# many PREFIX N: N functions PREFIX0..PREFIX{N-1} returning their number.
+many() { for ((i = 0; i < $2; i++)); do printf 'int %s%d(void){return %d;}\n' "$1" "$i" "$i"; done; }
+# calls PREFIX N: a main summing them, so each is one lookup of the program.
+calls() {
+  for ((i = 0; i < $2; i++)); do printf 'int %s%d(void);\n' "$1" "$i"; done
+  printf 'long %s_sum(void){long s=0;\n' "$1"
+  for ((i = 0; i < $2; i++)); do printf 's+=%s%d();\n' "$1" "$i"; done
+  printf 'return s;}\n'
+}
+
+# loader_logs PROGRAM TAG [ARGS...]: LD_DEBUG=bindings,files of one start,
+# as TAG.bindings (sorted, program named PROGRAM), TAG.initfini (in order)
+# and TAG.calls: the "calling init/fini" lines of objects that have
+# constructors (DT_INIT, DT_INIT_ARRAY) or destructors (DT_FINI,
+# DT_FINI_ARRAY). glibc logs "calling init" for every object, but runs
+# nothing for one that has none: only these orders are behaviour.
+loader_logs() {
+  local prog=$1 tag=$2
+  shift 2
+  rm -f "$WORK"/ld.*
+  LD_BIND_NOW=1 LD_DEBUG=bindings,files LD_DEBUG_OUTPUT="$WORK/ld" "$prog" "$@" </dev/null >"$tag.out" 2>&1
+  cat "$WORK"/ld.* | sed -E 's/^ *[0-9]+:\s*//' >"$tag.log"
+  grep -o 'binding file .*' "$tag.log" | sed -E "s/\[[0-9]+\]//g; s#$prog#PROGRAM#g" | sort >"$tag.bindings"
+  grep -E 'calling (init|fini)' "$tag.log" | sed -E "s#$prog#PROGRAM#g; s/ *\[[0-9]+\]\$//; s/: *\$/: PROGRAM/" >"$tag.initfini"
+  local kind path
+  while read -r _ kind path; do
+    [[ $path == PROGRAM ]] && { echo "$kind $path"; continue; }
+    if [[ $kind == init: ]]; then
+      readelf -d "$path" | grep -qE '\((INIT|INIT_ARRAY)\)' && echo "$kind $path"
+    else
+      readelf -d "$path" | grep -qE '\((FINI|FINI_ARRAY)\)' && echo "$kind $path"
+    fi
+  done <"$tag.initfini" >"$tag.calls"
+}
+
+# same_start ORIGINAL REWRITTEN WHAT: output and both loader logs identical.
+same_start() {
+  loader_logs "$1" a
+  loader_logs "$2" b
+  check "$3: output as the original's" cmp -s a.out b.out
+  check "$3: LD_DEBUG=bindings identical" cmp -s a.bindings b.bindings
+  check "$3: constructors and destructors called in the same order (LD_DEBUG=files)" cmp -s a.calls b.calls
+  check "$3: the loader logged bindings and constructors" test -s a.bindings -a -s a.calls
+}
+
+scope_json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1]))['scopeOrder']; print(eval(sys.argv[2]))" "$@"; }
+
+# --- A gain, proved: libheavy answers the lookups of libuser but is found
+# after it; the program names it now (an added entry), and libright, which
+# the program calls most, moves before libleft. Constructors in libuser and
+# libleft/libright keep their order.
+many heavy 300 >heavy.c
+lib heavy "$(cat heavy.c)"
+libctor user "$(calls heavy 300)
+#include <stdio.h>
+__attribute__((constructor)) static void hello(void) { printf(\"user init %ld\\n\", heavy_sum()); }" -lheavy
+lib left "int left_value(void){return 1;}"
+lib right "$(many right 150)"
+cat >gain.c <<EOF
+#include <stdio.h>
+$(calls right 150)
+int left_value(void);
+int main(void){ printf("%ld %d\n", right_sum(), left_value()); return 0; }
+EOF
+gcc -O1 -o gain gain.c -Wl,-rpath,'$ORIGIN' -L. -Wl,--no-as-needed -lleft -luser -lright
+"$ELFOPT" rewrite "$WORK/gain" --scope-order -o "$WORK/gain.new" --json >gain.json
+check "gain: the scope changed" test "$(scope_json gain.json "d['changed']")" = True
+check "gain: an entry was added for libheavy" test "$(scope_json gain.json "int(d['addedEntries'] >= 1 and 'libheavy.so' in d['neededAfter'] and 'libheavy.so' not in d['neededBefore'])")" = 1
+check "gain: the walk is shorter" test "$(scope_json gain.json "int(d['probesAfter'] < d['probesBefore'])")" = 1
+check "gain: libright before libleft" test "$(scope_json gain.json "int(d['scopeAfter'].index('libright.so') < d['scopeAfter'].index('libleft.so'))")" = 1
+same_start "$WORK/gain" "$WORK/gain.new" gain
+# The modelled _dl_sort_maps order is the loader's, before and after (the
+# proof rests on it).
+check_init_model() { # JSON WHAT
+  check "$2: init order modelled as the loader visits it" python3 - "$1" a.initfini b.initfini <<'PY'
+import json, os, sys
+d = json.load(open(sys.argv[1]))["scopeOrder"]
+for key, log in (("initOrderBefore", sys.argv[2]), ("initOrderAfter", sys.argv[3])):
+    called = [l.split("calling init: ")[1].strip() for l in open(log) if "calling init:" in l]
+    # the model names objects by soname, the loader by path (a symlink)
+    called = [os.path.basename(c) for c in called if c != "PROGRAM"]
+    # the start's first; later ones are dlopen's (gdb's gconv modules)
+    assert called[:len(d[key])] == d[key], (key, called, d[key])
+PY
+}
+check_init_model gain.json gain
+check "gain: the loader's scope is the planned one" python3 - gain.json b.log <<'PY'
+import json, re, sys
+plan = [n for n in json.load(open(sys.argv[1]))["scopeOrder"]["scopeAfter"][1:] if not n.startswith("ld-linux")]
+log = open(sys.argv[2]).read()
+# The order the loader mapped the libraries in is the scope's (ld.so itself
+# is mapped already).
+loaded = [m.group(1).split("/")[-1] for m in re.finditer(r"file=(\S+) \[0\];  generating link map", log)]
+assert loaded == plan, (loaded, plan)
+PY
+# Deterministic: the same input gives the same bytes.
+"$ELFOPT" rewrite "$WORK/gain" --scope-order -o "$WORK/gain.again" >/dev/null
+check "gain: byte-identical on a second run" cmp -s gain.new gain.again
+
+# The same with lld, which leaves no spare .dynamic slot: the permutation
+# stays, the added entry is refused with its reason.
+gcc -O1 -fuse-ld=lld -o gain-lld gain.c -Wl,-rpath,'$ORIGIN' -L. -Wl,--no-as-needed -lleft -luser -lright 2>/dev/null ||
+  clang-19 -O1 -fuse-ld=lld -o gain-lld gain.c -Wl,-rpath,'$ORIGIN' -L. -Wl,--no-as-needed -lleft -luser -lright
+"$ELFOPT" rewrite "$WORK/gain-lld" --scope-order -o "$WORK/gain-lld.new" --json >lld.json
+check "lld: no entry added" test "$(scope_json lld.json "d['addedEntries']")" = 0
+check "lld: libheavy refused for want of a slot" test "$(scope_json lld.json "[r['reason'] for r in d['refused'] if r['library']=='libheavy.so'][0]")" = "no spare .dynamic slot for a new DT_NEEDED entry"
+check "lld: libright moved" test "$(scope_json lld.json "d['changed']")" = True
+same_start "$WORK/gain-lld" "$WORK/gain-lld.new" lld
+
+# refused NAME LIBRARY OTHER REASON-PREFIX: the case's library kept back
+# behind OTHER, for that reason, and the output runs as the original.
+refused() {
+  local name=$1 library=$2 other=$3 prefix=$4
+  "$ELFOPT" rewrite "$WORK/$name" --scope-order -o "$WORK/$name.new" --json >"$name.json"
+  check "$name: $library still after $other" test "$(scope_json "$name.json" "int(d['scopeAfter'].index('$other') < d['scopeAfter'].index('$library'))")" = 1
+  local why
+  why=$(scope_json "$name.json" "[r['reason'] for r in d['refused'] if r['library']=='$library'][0]")
+  check "$name: $library kept back for its $prefix (said: $why)" test "${why#"$prefix"}" != "$why"
+  "$ELFOPT" rewrite "$WORK/$name" --scope-order -o "$WORK/$name.new" | grep -q "$library: $prefix"
+  check "$name: the text report says why" test $? = 0
+  same_start "$WORK/$name" "$WORK/$name.new" "$name"
+}
+
+# --- A binding a reorder would change: dup_value is defined by libfirst and
+# libsecond; the program calls 150 functions of libsecond.
+lib first "int dup_value(void){return 1;}"
+lib second "int dup_value(void){return 2;}
+$(many second 150)"
+cat >binding.c <<EOF
+#include <stdio.h>
+$(calls second 150)
+int dup_value(void);
+int main(void){ printf("%ld %d\n", second_sum(), dup_value()); return 0; }
+EOF
+gcc -O1 -o binding binding.c -Wl,-rpath,'$ORIGIN' -L. -Wl,--no-as-needed -lfirst -lsecond
+gcc -O1 -o binding-naive binding.c -Wl,-rpath,'$ORIGIN' -L. -Wl,--no-as-needed -lsecond -lfirst
+refused binding libsecond.so libfirst.so "binding: dup_value"
+loader_logs "$WORK/binding" a
+loader_logs "$WORK/binding-naive" b
+check "binding: the naive reorder does change the binding (the check can see it)" \
+  bash -c '! cmp -s a.bindings b.bindings && ! cmp -s a.out b.out'
+
+# --- Constructor order a reorder would change: libc1 and libc2 are
+# independent and both have constructors.
+libctor c1 "#include <stdio.h>
+__attribute__((constructor)) static void init(void){ puts(\"c1 init\"); }
+__attribute__((destructor)) static void fini(void){ puts(\"c1 fini\"); }"
+libctor c2 "#include <stdio.h>
+__attribute__((constructor)) static void init(void){ puts(\"c2 init\"); }
+__attribute__((destructor)) static void fini(void){ puts(\"c2 fini\"); }
+$(many ctwo 150)"
+cat >ctor.c <<EOF
+#include <stdio.h>
+$(calls ctwo 150)
+int main(void){ printf("%ld\n", ctwo_sum()); return 0; }
+EOF
+gcc -O1 -o ctor ctor.c -Wl,-rpath,'$ORIGIN' -L. -Wl,--no-as-needed -lc1 -lc2
+gcc -O1 -o ctor-naive ctor.c -Wl,-rpath,'$ORIGIN' -L. -Wl,--no-as-needed -lc2 -lc1
+refused ctor libc2.so libc1.so "constructor order"
+loader_logs "$WORK/ctor" a
+loader_logs "$WORK/ctor-naive" b
+check "ctor: the naive reorder does change the constructor order" bash -c '! cmp -s a.initfini b.initfini'
+
+# --- dlsym(RTLD_NEXT): libwrap1 and libwrap2 both look the next definition
+# up; their order decides which wraps which.
+lib base "int wrapped(void){return 1;}"
+lib wrap1 "#define _GNU_SOURCE
+#include <dlfcn.h>
+int wrapped(void){ int (*next)(void) = (int (*)(void))dlsym(RTLD_NEXT, \"wrapped\"); return 10 + next(); }" -ldl
+lib wrap2 "#define _GNU_SOURCE
+#include <dlfcn.h>
+int wrap2_only(void){ int (*next)(void) = (int (*)(void))dlsym(RTLD_NEXT, \"wrapped\"); return next ? 1 : 0; }
+$(many wtwo 150)" -ldl
+cat >next.c <<EOF
+#include <stdio.h>
+$(calls wtwo 150)
+int wrapped(void);
+int wrap2_only(void);
+int main(void){ printf("%ld %d %d\n", wtwo_sum(), wrapped(), wrap2_only()); return 0; }
+EOF
+gcc -O1 -o next next.c -Wl,-rpath,'$ORIGIN' -L. -Wl,--no-as-needed -lwrap1 -lwrap2 -lbase
+refused next libwrap2.so libwrap1.so "dlsym(RTLD_NEXT) order"
+
+# --- A real program: Debian's gdb loads 59 libraries.
+if [[ -x /usr/bin/gdb ]]; then
+  "$ELFOPT" rewrite /usr/bin/gdb --scope-order -o "$WORK/gdb" --json >gdb.json
+  check "gdb: the walk is not longer" test "$(scope_json gdb.json "int(d['probesAfter'] <= d['probesBefore'])")" = 1
+  loader_logs /usr/bin/gdb a --version
+  loader_logs "$WORK/gdb" b --version
+  check "gdb: output as the original's" cmp -s a.out b.out
+  check "gdb: LD_DEBUG=bindings identical" cmp -s a.bindings b.bindings
+  check "gdb: constructors and destructors called in the same order (LD_DEBUG=files)" cmp -s a.calls b.calls
+  check_init_model gdb.json gdb
+fi
+
+# --- Bad input: one line naming the file and the problem, nothing written.
+printf 'int main(void){return 0;}\n' | gcc -static -x c -o static -
+expect_error 2 "elfopt: error: static: statically linked: no DT_NEEDED list, no scope to order (--scope-order)" \
+  "$ELFOPT" rewrite static --scope-order -o static.new
+check "static: nothing written" test ! -e static.new
+expect_error 2 "elfopt: error: libheavy.so: not a program (no PT_INTERP): the global scope is the program's; give --scope-order the program that loads this library" \
+  "$ELFOPT" rewrite libheavy.so --scope-order -o lib.new
+mkdir -p moved
+cp gain moved/
+expect_error 2 "elfopt: error: moved/gain: cannot find libleft.so (needed at startup) on the loader's search path; the scope cannot be proved" \
+  "$ELFOPT" rewrite moved/gain --scope-order -o moved/gain.new
+check "missing library: nothing written" test ! -e moved/gain.new
+
+finish
