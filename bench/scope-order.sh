@@ -183,12 +183,12 @@ for s in "${subjects[@]}"; do
   declare -A P=([a]=$prog) L=([a]=)
   if rewrite_program "$prog" "$dir/scope/$base" "$dir/scope.log"; then
     vs+=(b); P[b]=$dir/scope/$base; L[b]=
-    grep -h '^scope order' "$dir/scope.log" | sed 's/^/b: /' || true
+    grep -hE '^  scope order|^    DT_NEEDED' "$dir/scope.log" | sed 's/^/b: /' || true
   else
     echo "b: elfopt rewrite --scope-order failed, variant skipped:"; sed 's/^/  /' "$dir/scope.log"
   fi
   if rewrite_program "$prog" "$dir/all/$base" "$dir/all.log" --dynsort --hashvals; then
-    grep -h '^scope order' "$dir/all.log" | sed 's/^/c: /' || true
+    grep -hE '^  scope order' "$dir/all.log" | sed 's/^/c: /' || true
     copied=()
     mkdir -p "$dir/all/logs"
     # ldd's first column is the name the loader looks for in LD_LIBRARY_PATH;

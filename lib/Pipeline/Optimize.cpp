@@ -121,8 +121,7 @@ void dynamicSymbolPasses(const ElfFile &in, const OptimizeOptions &options, Opti
 }
 
 // The program's DT_NEEDED list in the order planScopeOrder proves, checked
-// again from the output: its DT_NEEDED names, searched for as the loader
-// would, must give the planned scope.
+// again from the output by verifyScopeOrder.
 void scopeOrderPass(const ElfFile &in, const OptimizeOptions &options, OptimizeResult &result) {
   auto current = ElfFile::fromBytes(in.name(), result.bytes);
   if (!current->findSegment(llvm::ELF::PT_DYNAMIC))
@@ -147,27 +146,9 @@ void scopeOrderPass(const ElfFile &in, const OptimizeOptions &options, OptimizeR
   if (!options.verify)
     return;
   auto out = ElfFile::fromBytes(in.name() + " (rewritten, in memory)", result.bytes);
-  ScopeModelOptions again = *options.scopeOrder;
-  again.programNeeded.emplace();
-  for (const Dyn &d : out->dynamicEntries())
-    if (d.d_tag == llvm::ELF::DT_NEEDED)
-      again.programNeeded->push_back(out->dynamicString(d.d_un.d_val));
-  ScopeModel rebuilt = buildScopeModel(in.name(), again);
-  std::vector<std::string> problems;
-  if (rebuilt.startup != plan.scope.size())
-    problems.push_back("the output's DT_NEEDED list gives " + std::to_string(rebuilt.startup) + " objects, not " +
-                       std::to_string(plan.scope.size()));
-  else
-    for (size_t i = 0; i < plan.scope.size(); ++i)
-      if (rebuilt.objects[i].path != model.objects[plan.scope[i]].path) {
-        problems.push_back("scope position " + std::to_string(i) + " holds " + rebuilt.objects[i].path + ", not " +
-                           model.objects[plan.scope[i]].path);
-        break;
-      }
-  for (const std::string &p : proveScopeOrder(model, plan.originalScope, plan.scope))
-    problems.push_back(p);
-  if (!problems.empty())
-    failVerification(in.name(), "the scope order", problems);
+  ScopeVerifyReport verified = verifyScopeOrder(*current, *out, in.name(), false);
+  if (!verified.ok())
+    failVerification(in.name(), "the scope order", verified.problems);
 }
 
 // The ordered functions' pages in the output's layout (\p moved: where the

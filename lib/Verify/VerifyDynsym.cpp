@@ -59,10 +59,10 @@ std::vector<RelocationKey> relocationsOf(const ElfFile &f, const Section &s, con
   return out;
 }
 
-std::vector<std::string> dynamicStrings(const ElfFile &f) {
+std::vector<std::string> dynamicStrings(const ElfFile &f, bool skipNeeded) {
   std::vector<std::string> out;
   for (const Dyn &d : f.dynamicEntries())
-    if (isDynamicStringTag(d.d_tag))
+    if (isDynamicStringTag(d.d_tag) && !(skipNeeded && d.d_tag == DT_NEEDED))
       out.push_back(std::to_string(d.d_tag) + "=" + f.dynamicString(d.d_un.d_val));
   return out;
 }
@@ -88,7 +88,8 @@ bool hadDynamicSymbolPasses(const ElfFile &before, const ElfFile &after) {
 // Long on purpose: a flat sequence of independent checks over the two files
 // (symbols, hash lookups, relocations, strings, versions, hashvals), each a
 // short block that reads top to bottom.
-DynsymVerifyReport verifyDynamicSymbols(const ElfFile &before, const ElfFile &after, bool textMoved) {
+DynsymVerifyReport verifyDynamicSymbols(const ElfFile &before, const ElfFile &after, bool textMoved,
+                                        bool neededReordered) {
   DynsymVerifyReport report;
   Context c{report};
   const Section *dsA = before.findSectionOfType(SHT_DYNSYM);
@@ -189,7 +190,7 @@ DynsymVerifyReport verifyDynamicSymbols(const ElfFile &before, const ElfFile &af
     if (ra != rb)
       c.problem(s.name + ": relocations changed" + (ordered ? " (or their order)" : ""));
   }
-  if (dynamicStrings(before) != dynamicStrings(after))
+  if (dynamicStrings(before, neededReordered) != dynamicStrings(after, neededReordered))
     c.problem(".dynamic's strings (DT_NEEDED, SONAME, RUNPATH, ...) changed");
   std::map<uint16_t, std::string> na = va.names, nb = vb.names;
   if (na != nb)

@@ -123,6 +123,7 @@ log = open(sys.argv[2]).read()
 loaded = [m.group(1).split("/")[-1] for m in re.finditer(r"file=(\S+) \[0\];  generating link map", log)]
 assert loaded == plan, (loaded, plan)
 PY
+check "gain: elfopt verify agrees" "$ELFOPT" verify "$WORK/gain" "$WORK/gain.new"
 # Deterministic: the same input gives the same bytes.
 "$ELFOPT" rewrite "$WORK/gain" --scope-order -o "$WORK/gain.again" >/dev/null
 check "gain: byte-identical on a second run" cmp -s gain.new gain.again
@@ -190,6 +191,34 @@ refused ctor libc2.so libc1.so "constructor order"
 loader_logs "$WORK/ctor" a
 loader_logs "$WORK/ctor-naive" b
 check "ctor: the naive reorder does change the constructor order" bash -c '! cmp -s a.initfini b.initfini'
+# The same swap made in the file (the first two DT_NEEDED values exchanged):
+# elfopt verify must refuse it, naming the constructor order.
+python3 - ctor ctor.swapped <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+phoff, = struct.unpack_from("<Q", b, 0x20)
+phentsize, phnum = struct.unpack_from("<HH", b, 0x36)
+for i in range(phnum):
+    p_type, _, p_offset = struct.unpack_from("<IIQ", b, phoff + i * phentsize)
+    if p_type == 2:  # PT_DYNAMIC
+        needed = []
+        off = p_offset
+        while True:
+            tag, val = struct.unpack_from("<qQ", b, off)
+            if tag == 0:
+                break
+            if tag == 1:
+                needed.append(off)
+            off += 16
+        a, c = needed[0], needed[1]
+        va, vc = b[a + 8:a + 16], b[c + 8:c + 16]
+        b[a + 8:a + 16], b[c + 8:c + 16] = vc, va
+open(sys.argv[2], "wb").write(b)
+PY
+chmod +x ctor.swapped
+"$ELFOPT" verify "$WORK/ctor" "$WORK/ctor.swapped" >verify.out
+check "ctor: verify refuses a swap that changes the constructor order (exit 2)" test $? = 2
+check "ctor: verify says why" grep -q "constructor order: libc1.so before libc2.so (was libc2.so first)" verify.out
 
 # --- dlsym(RTLD_NEXT): libwrap1 and libwrap2 both look the next definition
 # up; their order decides which wraps which.
@@ -214,6 +243,7 @@ refused next libwrap2.so libwrap1.so "dlsym(RTLD_NEXT) order"
 # --- A real program: Debian's gdb loads 59 libraries.
 if [[ -x /usr/bin/gdb ]]; then
   "$ELFOPT" rewrite /usr/bin/gdb --scope-order -o "$WORK/gdb" --json >gdb.json
+  check "gdb: elfopt verify agrees" "$ELFOPT" verify /usr/bin/gdb "$WORK/gdb"
   check "gdb: the walk is not longer" test "$(scope_json gdb.json "int(d['probesAfter'] <= d['probesBefore'])")" = 1
   loader_logs /usr/bin/gdb a --version
   loader_logs "$WORK/gdb" b --version

@@ -527,7 +527,43 @@ const char VerifyUsage[] =
     "itself, before those passes, and writes nothing if it fails.\n\n"
     "A file with a prefetch stub (rewrite --prefetch) has the stub checked: its\n"
     "place, its code, where it continues, and, when .text did not move, every\n"
-    "other section and .dynamic entry unchanged.\n";
+    "other section and .dynamic entry unchanged.\n\n"
+    "A program whose DT_NEEDED list changed (rewrite --scope-order) has the\n"
+    "scope its names give proved against the original's (ORIGINAL must be\n"
+    "where the program is installed: its libraries are found from there).\n";
+
+// A program whose DT_NEEDED list changed (rewrite --scope-order), with the
+// dynamic symbol passes' check when they ran too.
+static int verifyScopeOrderCommand(const ElfFile &a, const ElfFile &b, const std::string &originalPath, bool asJson) {
+  bool dynsym = hadDynamicSymbolPasses(a, b);
+  ScopeVerifyReport s = verifyScopeOrder(a, b, originalPath, dynsym);
+  std::optional<DynsymVerifyReport> d;
+  if (dynsym) {
+    const Section *ta = a.findSection(".text"), *tb = b.findSection(".text");
+    d = verifyDynamicSymbols(a, b, !ta || !tb || !std::ranges::equal(a.contents(*ta), b.contents(*tb)), true);
+  }
+  bool ok = s.ok() && (!d || d->ok());
+  if (asJson) {
+    json j = {{"ok", ok},
+              {"scopeOrder", {{"ok", s.ok()}, {"neededBefore", s.neededBefore}, {"neededAfter", s.neededAfter},
+                              {"objects", s.objects}, {"problems", s.problems}}}};
+    if (d)
+      j["dynamicSymbols"] = {{"ok", d->ok()}, {"symbols", d->symbols}, {"lookups", d->lookups},
+                             {"relocations", d->relocations}, {"problems", d->problems}};
+    std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+  } else {
+    std::printf("%s -> %s\n", a.name().c_str(), b.name().c_str());
+    std::printf("  verify (scope order): %s: DT_NEEDED %zu -> %zu entries; checked for the %zu objects of the start: "
+                "bindings, constructor and destructor order, dlsym importers' order, unique symbols%s\n",
+                s.ok() ? "ok" : "FAILED", s.neededBefore, s.neededAfter, s.objects,
+                d ? "" : "; every other section and .dynamic entry as it was");
+    for (const std::string &p : s.problems)
+      std::printf("    %s\n", p.c_str());
+    if (d)
+      printDynsymVerify(*d);
+  }
+  return ok ? ExitOk : ExitBadInput;
+}
 
 int runVerify(const std::vector<std::string> &args) {
   po::options_description opts;
@@ -540,6 +576,8 @@ int runVerify(const std::vector<std::string> &args) {
     throw UsageError{"verify", "give the original and the rewritten file"};
   auto a = ElfFile::open(vm["original"].as<std::string>());
   auto b = ElfFile::open(vm["rewritten"].as<std::string>());
+  if (neededListChanged(*a, *b))
+    return verifyScopeOrderCommand(*a, *b, vm["original"].as<std::string>(), vm["json"].as<bool>());
   if (hasPrefetchStub(*b) && !hasPrefetchStub(*a)) {
     const Section *ta = a->findSection(".text"), *tb = b->findSection(".text");
     bool textMoved = !ta || !tb || !std::ranges::equal(a->contents(*ta), b->contents(*tb));

@@ -23,6 +23,7 @@
 #include "elfopt/Verify/Verify.h"
 #include "elfopt/Verify/VerifyDynsym.h"
 #include "elfopt/Verify/VerifyPrefetch.h"
+#include "elfopt/Verify/VerifyScope.h"
 
 #include <cstdint>
 #include <functional>

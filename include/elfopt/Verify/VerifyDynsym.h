@@ -37,8 +37,10 @@ struct DynsymVerifyReport {
 /// \p before: the file before the dynamic symbol passes; \p after: after
 /// them. With \p textMoved (the passes followed a .text rewrite), symbol
 /// values and relocation addends are not compared (verifyRewrite() checks
-/// those on the .text stage).
-DynsymVerifyReport verifyDynamicSymbols(const ElfFile &before, const ElfFile &after, bool textMoved = false);
+/// those on the .text stage). With \p neededReordered (rewrite
+/// --scope-order ran too), DT_NEEDED's names are left to verifyScopeOrder().
+DynsymVerifyReport verifyDynamicSymbols(const ElfFile &before, const ElfFile &after, bool textMoved = false,
+                                        bool neededReordered = false);
 
 /// Whether \p after looks like the output of the dynamic symbol passes on
 /// \p before (precomputed hashes, or .dynsym in another order).

@@ -1,0 +1,41 @@
+//===- VerifyScope.h - check a program's reordered DT_NEEDED list -*- C++ -*-===//
+//
+// `rewrite --scope-order` changes the program's DT_NEEDED list and nothing
+// else but the string table the new names need. This check reads the
+// output on its own terms:
+//   - the scope glibc would build from the output's DT_NEEDED names (found
+//     from the original's place, as the loader would) holds the same
+//     objects, and the proofs of ScopeOrder.h hold between the two orders:
+//     bindings, constructor and destructor order, dlsym importers, unique
+//     symbols;
+//   - every other .dynamic entry is the same (an address entry may follow
+//     its table to where the editor moved it, same contents), and the
+//     string table DT_STRTAB names starts with the original's bytes;
+//   - unless the dynamic symbol passes ran too (they are checked on their
+//     own), every section of the original has the same contents after it.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "elfopt/Elf/ElfFile.h"
+
+#include <string>
+#include <vector>
+
+namespace elfopt {
+
+struct ScopeVerifyReport {
+  size_t neededBefore = 0, neededAfter = 0, objects = 0;
+  std::vector<std::string> problems;
+  bool ok() const { return problems.empty(); }
+};
+
+/// Whether \p after's DT_NEEDED names differ from \p before's (in order).
+bool neededListChanged(const ElfFile &before, const ElfFile &after);
+
+/// \p programPath: where \p before is installed (its libraries are found
+/// from there). \p dynamicSymbolsChanged: dynsort/hashvals ran as well.
+ScopeVerifyReport verifyScopeOrder(const ElfFile &before, const ElfFile &after, const std::string &programPath,
+                                   bool dynamicSymbolsChanged);
+
+} // namespace elfopt
