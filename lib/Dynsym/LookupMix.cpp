@@ -305,7 +305,7 @@ void forEachScopeLookup(const std::vector<ScopeObject> &scope, const ScopeSymbol
   // (where it is searched again).
   auto flags = scope[k].elf->dynamicValue(DT_FLAGS);
   bool symbolic = scope[k].elf->dynamicValue(DT_SYMBOLIC) || (flags && (*flags & DF_SYMBOLIC));
-  forEachLookup(*scope[k].elf, s.symbols[k], [&](uint64_t sym, bool) {
+  forEachLookup(*scope[k].elf, s.symbols[k], [&](uint64_t sym, bool copy) {
     const std::string *wanted = s.versions[k].name(uint32_t(sym));
     if (symbolic) {
       bool defined = exports(s.symbols[k][sym]) && s.versions[k].matches(uint32_t(sym), wanted);
@@ -318,7 +318,7 @@ void forEachScopeLookup(const std::vector<ScopeObject> &scope, const ScopeSymbol
     auto it = s.definitions.find(s.symbols[k][sym].name);
     if (it != s.definitions.end())
       for (auto [object, index] : it->second)
-        if (s.versions[object].matches(index, wanted)) {
+        if (!(copy && object == 0) && s.versions[object].matches(index, wanted)) { // a copy skips the program
           first = object;
           break;
         }

@@ -113,11 +113,30 @@ ScopeVerifyReport verifyScopeOrder(const ElfFile &before, const ElfFile &after, 
   if (!tableA || !tableB || !szA || !szB || *szB < *szA || tableA->size() < *szA || tableB->size() < *szB ||
       !std::ranges::equal(before.contents(*tableA).first(*szA), after.contents(*tableB).first(*szA)))
     problem("DT_STRTAB's table does not start with the original's strings");
-  // Every section as it was, wherever the editor put it.
+  // Every section as it was, wherever the editor put it; a symbol may
+  // follow its section by exactly as far as that section moved.
   for (const Section &s : before.sections()) {
     if (s.index == 0 || s.type() == SHT_NOBITS || s.name == ".dynamic" || s.name == ".shstrtab")
       continue;
     const Section *same = after.findSection(s.name);
+    if (same && s.type() == SHT_SYMTAB && same->type() == SHT_SYMTAB) {
+      std::vector<Symbol> sa = before.symbols(s), sb = after.symbols(*same);
+      bool ok = sa.size() == sb.size();
+      for (size_t i = 0; ok && i < sa.size(); ++i) {
+        const Symbol &x = sa[i], &y = sb[i];
+        ok = x.name == y.name && x.size == y.size && x.type == y.type && x.binding == y.binding &&
+             x.other == y.other && x.shndx == y.shndx;
+        if (ok && x.value != y.value)
+          ok = x.shndx > 0 && x.shndx < before.sections().size() && x.shndx < after.sections().size() &&
+               y.value - x.value == after.sections()[x.shndx].addr() - before.sections()[x.shndx].addr() &&
+               before.sections()[x.shndx].addr() != after.sections()[x.shndx].addr();
+      }
+      if (!ok) {
+        problem("section " + s.name + " changed beyond the sections the editor moved");
+        break;
+      }
+      continue;
+    }
     if (!same || !std::ranges::equal(before.contents(s), after.contents(*same))) {
       problem("section " + s.name + " changed");
       break;

@@ -10,7 +10,7 @@
 # kept as they are, with the reason; the naive reorder is built too, to show
 # the check would see the change.
 source "$(dirname "$0")/lib.sh"
-require gcc python3 ld.lld-19
+require gcc clang-19 python3 ld.gold mold readelf /usr/lib/llvm-19/bin/ld.lld
 cd "$WORK"
 
 # lib NAME SOURCE [LINK ARGS...]: lib$NAME.so in $WORK, found via $ORIGIN.
@@ -128,15 +128,24 @@ check "gain: elfopt verify agrees" "$ELFOPT" verify "$WORK/gain" "$WORK/gain.new
 "$ELFOPT" rewrite "$WORK/gain" --scope-order -o "$WORK/gain.again" >/dev/null
 check "gain: byte-identical on a second run" cmp -s gain.new gain.again
 
-# The same with lld, which leaves no spare .dynamic slot: the permutation
-# stays, the added entry is refused with its reason.
-gcc -O1 -fuse-ld=lld -o gain-lld gain.c -Wl,-rpath,'$ORIGIN' -L. -Wl,--no-as-needed -lleft -luser -lright 2>/dev/null ||
-  clang-19 -O1 -fuse-ld=lld -o gain-lld gain.c -Wl,-rpath,'$ORIGIN' -L. -Wl,--no-as-needed -lleft -luser -lright
-"$ELFOPT" rewrite "$WORK/gain-lld" --scope-order -o "$WORK/gain-lld.new" --json >lld.json
-check "lld: no entry added" test "$(scope_json lld.json "d['addedEntries']")" = 0
-check "lld: libheavy refused for want of a slot" test "$(scope_json lld.json "[r['reason'] for r in d['refused'] if r['library']=='libheavy.so'][0]")" = "no spare .dynamic slot for a new DT_NEEDED entry"
-check "lld: libright moved" test "$(scope_json lld.json "d['changed']")" = True
-same_start "$WORK/gain-lld" "$WORK/gain-lld.new" lld
+# The same program from gold, mold and lld. lld leaves no spare .dynamic
+# slot: the permutation stays, the added entry is refused with its reason.
+for linker in gold mold lld; do
+  cc=(gcc -fuse-ld=$linker)
+  [[ $linker == lld ]] && cc=(clang-19 --ld-path=/usr/lib/llvm-19/bin/ld.lld)
+  "${cc[@]}" -O1 -o gain-$linker gain.c -Wl,-rpath,'$ORIGIN' -L. -Wl,--no-as-needed -lleft -luser -lright ||
+    { fail "$linker: cannot link"; continue; }
+  "$ELFOPT" rewrite "$WORK/gain-$linker" --scope-order -o "$WORK/gain-$linker.new" --json >$linker.json
+  check "$linker: libright moved" test "$(scope_json $linker.json "d['changed']")" = True
+  if [[ $linker == lld ]]; then
+    check "lld: no entry added" test "$(scope_json lld.json "d['addedEntries']")" = 0
+    check "lld: libheavy refused for want of a slot" test "$(scope_json lld.json "[r['reason'] for r in d['refused'] if r['library']=='libheavy.so'][0]")" = "no spare .dynamic slot for a new DT_NEEDED entry"
+  else
+    check "$linker: libheavy added" test "$(scope_json $linker.json "int('libheavy.so' in d['neededAfter'])")" = 1
+  fi
+  same_start "$WORK/gain-$linker" "$WORK/gain-$linker.new" $linker
+  check "$linker: elfopt verify agrees" "$ELFOPT" verify "$WORK/gain-$linker" "$WORK/gain-$linker.new"
+done
 
 # refused NAME LIBRARY OTHER REASON-PREFIX: the case's library kept back
 # behind OTHER, for that reason, and the output runs as the original.
