@@ -201,7 +201,9 @@ ScopePlan planScopeOrder(const ScopeModel &model, unsigned spareSlots) {
       std::vector<uint32_t> scope;
     };
     std::vector<Try> tries;
-    for (size_t place = 0; place < std::min(now, rest.size() + 1); ++place) {
+    // A new entry may go anywhere, even last: after the program's other
+    // libraries is still before the place breadth-first search gave it.
+    for (size_t place = 0; place < (adding ? rest.size() + 1 : now); ++place) {
       std::vector<uint32_t> needed = rest;
       needed.insert(needed.begin() + place, c);
       std::vector<uint32_t> scope = breadthFirstScope(model, needed);

@@ -128,3 +128,15 @@ TEST(ScopeOrder, PlanMovesTheBusiestFirstAndSaysWhyNot) {
   EXPECT_FALSE(plan.changed());
   EXPECT_TRUE(plan.refused.empty());
 }
+
+TEST(ScopeOrder, ANewEntryMayGoLast) {
+  // prog -> a, b; a -> c; b -> d: the scope is prog a b c d. d answers most
+  // but must stay behind b (both define a symbol b answers); named last in
+  // the program's list, it still comes before c.
+  ScopeModel m = model({{1, 2}, {3}, {4}, {}, {}}, {0, 0, 0, 0, 0}, {0, 1, 1, 1, 100});
+  m.contests.push_back({"shared", {2, 4}, 2, 5});
+  ScopePlan plan = planScopeOrder(m, 1);
+  EXPECT_EQ(plan.programNeeded, (std::vector<uint32_t>{1, 2, 4}));
+  EXPECT_EQ(plan.scope, (std::vector<uint32_t>{0, 1, 2, 4, 3}));
+  EXPECT_EQ(plan.addedEntries, 1u);
+}
