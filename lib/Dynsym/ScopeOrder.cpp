@@ -182,15 +182,6 @@ ScopePlan planScopeOrder(const ScopeModel &model, unsigned spareSlots) {
     auto at = std::find(rest.begin(), rest.end(), c);
     bool adding = at == rest.end();
     size_t now = size_t(at - rest.begin());
-    if (adding && plan.addedEntries == spareSlots) {
-      plan.refused.push_back({c, "no spare .dynamic slot for a new DT_NEEDED entry"});
-      continue;
-    }
-    if (adding && !model.objects[c].sameFileFromProgram) {
-      plan.refused.push_back({c, "the program's own search path does not find this file by " +
-                                     model.objects[c].name + ", so it cannot name it"});
-      continue;
-    }
     if (!adding)
       rest.erase(at);
     // Every earlier place in the list, the shortest walk first; the first
@@ -210,6 +201,18 @@ ScopePlan planScopeOrder(const ScopeModel &model, unsigned spareSlots) {
       uint64_t probes = scopeProbes(model, scope);
       if (probes < plan.probesAfter)
         tries.push_back({probes, place, std::move(scope)});
+    }
+    if (tries.empty())
+      continue; // no place would shorten the walk: nothing held it back
+    // Only a move that would help is reported as held back.
+    if (adding && plan.addedEntries == spareSlots) {
+      plan.refused.push_back({c, "no spare .dynamic slot for a new DT_NEEDED entry"});
+      continue;
+    }
+    if (adding && !model.objects[c].sameFileFromProgram) {
+      plan.refused.push_back({c, "the program's own search path does not find this file by " +
+                                     model.objects[c].name + ", so it cannot name it"});
+      continue;
     }
     std::stable_sort(tries.begin(), tries.end(), [](const Try &a, const Try &b) { return a.probes < b.probes; });
     std::string firstProblem;
