@@ -338,18 +338,6 @@ uint64_t ElfEditor::largestDynamicSymbol() const {
   return largest;
 }
 
-static bool isAddressTag(int64_t tag) {
-  switch (tag) {
-  case DT_PLTGOT: case DT_HASH: case DT_STRTAB: case DT_SYMTAB: case DT_RELA:
-  case DT_INIT: case DT_FINI: case DT_REL: case DT_JMPREL: case DT_INIT_ARRAY:
-  case DT_FINI_ARRAY: case DT_PREINIT_ARRAY: case DT_GNU_HASH: case DT_VERSYM:
-  case DT_VERDEF: case DT_VERNEED: case DT_RELR:
-    return true;
-  default:
-    return false;
-  }
-}
-
 void ElfEditor::applyEviction(int64_t delta, int64_t offsetDelta) {
   const Evicted &evicted = room.evicted;
   auto inBlock = [&](uint64_t addr) {
@@ -373,7 +361,7 @@ void ElfEditor::applyEviction(int64_t delta, int64_t offsetDelta) {
     }
   }
   for (Dyn &d : dynamicSlots())
-    if (isAddressTag(d.d_tag) && inBlock(d.d_un.d_ptr))
+    if (isDynamicAddressTag(d.d_tag) && inBlock(d.d_un.d_ptr))
       d.d_un.d_ptr += delta;
   // Symbols defined in moved sections (e.g. crt1's __abi_tag in
   // .note.ABI-tag, section symbols) follow them.

@@ -243,6 +243,18 @@ bool isDynamicStringTag(int64_t tag) {
   }
 }
 
+bool isDynamicAddressTag(int64_t tag) {
+  switch (tag) {
+  case DT_PLTGOT: case DT_HASH: case DT_STRTAB: case DT_SYMTAB: case DT_RELA:
+  case DT_INIT: case DT_FINI: case DT_REL: case DT_JMPREL: case DT_INIT_ARRAY:
+  case DT_FINI_ARRAY: case DT_PREINIT_ARRAY: case DT_GNU_HASH: case DT_VERSYM:
+  case DT_VERDEF: case DT_VERNEED: case DT_RELR:
+    return true;
+  default:
+    return false;
+  }
+}
+
 const Section *ElfFile::findSectionOfType(uint32_t type) const {
   for (const Section &s : sectionList)
     if (s.index != 0 && s.type() == type)

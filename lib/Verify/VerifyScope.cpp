@@ -21,17 +21,6 @@ std::vector<std::string> neededNames(const ElfFile &f) {
   return names;
 }
 
-bool isAddress(int64_t tag) {
-  switch (tag) {
-  case DT_PLTGOT: case DT_HASH: case DT_SYMTAB: case DT_RELA: case DT_INIT: case DT_FINI:
-  case DT_REL: case DT_JMPREL: case DT_INIT_ARRAY: case DT_FINI_ARRAY: case DT_PREINIT_ARRAY:
-  case DT_GNU_HASH: case DT_VERSYM: case DT_VERDEF: case DT_VERNEED: case DT_RELR:
-    return true;
-  default:
-    return false;
-  }
-}
-
 const Section *sectionAt(const ElfFile &f, uint64_t address) {
   for (const Section &s : f.sections())
     if ((s.header.sh_flags & SHF_ALLOC) && s.addr() == address && s.size() > 0)
@@ -99,7 +88,7 @@ ScopeVerifyReport verifyScopeOrder(const ElfFile &before, const ElfFile &after, 
     }
     if (a[i].d_un.d_val == b[i].d_un.d_val)
       continue;
-    const Section *was = isAddress(a[i].d_tag) ? sectionAt(before, a[i].d_un.d_val) : nullptr;
+    const Section *was = isDynamicAddressTag(a[i].d_tag) ? sectionAt(before, a[i].d_un.d_val) : nullptr;
     const Section *now = was ? sectionAt(after, b[i].d_un.d_val) : nullptr;
     if (!now || now->name != was->name || !std::ranges::equal(before.contents(*was), after.contents(*now)))
       problem(".dynamic entry " + hex(uint64_t(a[i].d_tag)) + " changed from " + hex(a[i].d_un.d_val) + " to " +

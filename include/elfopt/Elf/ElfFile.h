@@ -74,6 +74,10 @@ struct Symbol {
 /// DT_DEPAUDIT, DT_AUDIT).
 bool isDynamicStringTag(int64_t tag);
 
+/// Whether a dynamic entry's value is the address of a table or code
+/// (DT_PLTGOT, DT_STRTAB, DT_SYMTAB, DT_INIT, DT_GNU_HASH, ...).
+bool isDynamicAddressTag(int64_t tag);
+
 class ElfFile {
 public:
   /// Reads and validates \p path. Throws FatalError (exit code 2) with a
