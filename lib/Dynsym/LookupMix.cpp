@@ -175,13 +175,24 @@ public:
 
   /// Where the program's own search finds \p name; empty: nowhere.
   std::string findFromProgram(const std::string &name) const {
-    for (const std::string &dir : programDirs)
-      if (openObject(dir + "/" + name))
-        return dir + "/" + name;
-    return {};
+    std::string path;
+    findIn(programDirs, name, path);
+    return path;
   }
 
 private:
+  // The first of \p dirs that holds a loadable \p name, opened; \p path
+  // says where (left empty when none does).
+  static std::unique_ptr<ElfFile> findIn(const std::vector<std::string> &dirs, const std::string &name,
+                                         std::string &path) {
+    for (const std::string &dir : dirs)
+      if (auto found = openObject(dir + "/" + name)) {
+        path = dir + "/" + name;
+        return found;
+      }
+    return nullptr;
+  }
+
   // Where scope[k]'s DT_NEEDED libraries are looked for, in order.
   std::vector<std::string> searchDirs(size_t k) const {
     const ElfFile &requester = *scope[k].elf;
@@ -231,18 +242,9 @@ private:
       scope.push_back({file->name(), nullptr, file});
       return scope.size() - 1;
     }
-    std::unique_ptr<ElfFile> found;
     std::string foundPath;
-    if (name.find('/') != std::string::npos) {
-      found = openObject(name);
-      foundPath = name;
-    } else {
-      for (const std::string &dir : dirs)
-        if ((found = openObject(dir + "/" + name))) {
-          foundPath = dir + "/" + name;
-          break;
-        }
-    }
+    std::unique_ptr<ElfFile> found = name.find('/') != std::string::npos ? openObject(foundPath = name)
+                                                                          : findIn(dirs, name, foundPath);
     if (!found) {
       if (missing.insert(name).second)
         result.notFound.push_back(name);
@@ -295,33 +297,48 @@ ScopeSymbols readScopeSymbols(const std::vector<ScopeObject> &scope) {
   return s;
 }
 
+// DT_SYMBOLIC: the object searches itself first, then the global scope
+// (where it is searched again).
+bool isSymbolic(const ElfFile &f) {
+  auto flags = f.dynamicValue(DT_FLAGS);
+  return f.dynamicValue(DT_SYMBOLIC) || (flags && (*flags & DF_SYMBOLIC));
+}
+
+// Whether object k defines what its lookup of \p sym asks for (a DT_SYMBOLIC
+// object's own search answers it).
+bool answersItself(const ScopeSymbols &s, size_t k, uint64_t sym) {
+  return exports(s.symbols[k][sym]) && s.versions[k].matches(uint32_t(sym), s.versions[k].name(uint32_t(sym)));
+}
+
+// The objects of scope[0, visible) that could answer object k's lookup of
+// \p sym, in scope order and each once: a definition whose version matches
+// (glibc's check_match). The first answers. A copy relocation skips the
+// program, as glibc does.
+std::vector<uint32_t> answerers(const ScopeSymbols &s, size_t k, uint64_t sym, bool copy, size_t visible) {
+  std::vector<uint32_t> out;
+  const std::string *wanted = s.versions[k].name(uint32_t(sym));
+  auto it = s.definitions.find(s.symbols[k][sym].name);
+  if (it != s.definitions.end())
+    for (auto [object, index] : it->second)
+      if (object < visible && !(copy && object == 0) && s.versions[object].matches(index, wanted) &&
+          (out.empty() || out.back() != object)) // one object, two versions of the name
+        out.push_back(object);
+  return out;
+}
+
 // Replays object k's lookups against the scope and calls \p seen(definer,
 // walked) for each: the object that answers (SIZE_MAX: none) and how many
-// objects were asked. A lookup takes the first definition whose version
-// matches (glibc's check_match).
+// objects were asked.
 template <typename Seen>
 void forEachScopeLookup(const std::vector<ScopeObject> &scope, const ScopeSymbols &s, size_t k, Seen seen) {
-  // DT_SYMBOLIC: the object searches itself first, then the global scope
-  // (where it is searched again).
-  auto flags = scope[k].elf->dynamicValue(DT_FLAGS);
-  bool symbolic = scope[k].elf->dynamicValue(DT_SYMBOLIC) || (flags && (*flags & DF_SYMBOLIC));
+  bool symbolic = isSymbolic(*scope[k].elf);
   forEachLookup(*scope[k].elf, s.symbols[k], [&](uint64_t sym, bool copy) {
-    const std::string *wanted = s.versions[k].name(uint32_t(sym));
-    if (symbolic) {
-      bool defined = exports(s.symbols[k][sym]) && s.versions[k].matches(uint32_t(sym), wanted);
-      if (defined) {
-        seen(k, size_t(1), true);
-        return;
-      }
+    if (symbolic && answersItself(s, k, sym)) {
+      seen(k, size_t(1), true);
+      return;
     }
-    size_t first = SIZE_MAX;
-    auto it = s.definitions.find(s.symbols[k][sym].name);
-    if (it != s.definitions.end())
-      for (auto [object, index] : it->second)
-        if (!(copy && object == 0) && s.versions[object].matches(index, wanted)) { // a copy skips the program
-          first = object;
-          break;
-        }
+    std::vector<uint32_t> who = answerers(s, k, sym, copy, scope.size());
+    size_t first = who.empty() ? SIZE_MAX : who.front();
     size_t walked = (first == SIZE_MAX ? scope.size() : first + 1) + (symbolic ? 1 : 0);
     seen(first, walked, false);
   });
@@ -330,8 +347,7 @@ void forEachScopeLookup(const std::vector<ScopeObject> &scope, const ScopeSymbol
 // Object k's lookups that reach the file at result.position count in its mix.
 void replayLookups(const std::vector<ScopeObject> &scope, const ScopeSymbols &s, size_t k,
                    SimulatedScope &result) {
-  auto flags = scope[k].elf->dynamicValue(DT_FLAGS);
-  bool symbolic = scope[k].elf->dynamicValue(DT_SYMBOLIC) || (flags && (*flags & DF_SYMBOLIC));
+  bool symbolic = isSymbolic(*scope[k].elf);
   forEachScopeLookup(scope, s, k, [&](size_t first, size_t, bool symbolicSelf) {
     if (symbolic && !symbolicSelf && k == result.position)
       ++result.mix.misses; // its own search of itself failed first
@@ -455,23 +471,15 @@ ScopeModel buildScopeModel(const std::string &programPath, const ScopeModelOptio
   model.answered.assign(scope.size(), 0);
   std::map<std::vector<uint32_t>, ScopeModel::Contest> contests;
   for (size_t k = 0; k < scope.size(); ++k) {
-    const ElfFile &elf = *scope[k].elf;
-    auto flags = elf.dynamicValue(DT_FLAGS);
-    bool symbolic = elf.dynamicValue(DT_SYMBOLIC) || (flags && (*flags & DF_SYMBOLIC));
+    bool symbolic = isSymbolic(*scope[k].elf);
     size_t visible = k < model.startup ? model.startup : scope.size();
-    forEachLookup(elf, symbols.symbols[k], [&](uint64_t sym, bool copy) {
+    forEachLookup(*scope[k].elf, symbols.symbols[k], [&](uint64_t sym, bool copy) {
       ++model.lookups;
-      const std::string *wanted = symbols.versions[k].name(uint32_t(sym));
-      if (symbolic && exports(symbols.symbols[k][sym]) && symbols.versions[k].matches(uint32_t(sym), wanted)) {
+      if (symbolic && answersItself(symbols, k, sym)) {
         ++model.answeredBySelf;
         return;
       }
-      std::vector<uint32_t> candidates;
-      if (auto it = symbols.definitions.find(symbols.symbols[k][sym].name); it != symbols.definitions.end())
-        for (auto [object, index] : it->second)
-          if (object < visible && !(copy && object == 0) && symbols.versions[object].matches(index, wanted) &&
-              (candidates.empty() || candidates.back() != object)) // one object, two versions of the name
-            candidates.push_back(object);
+      std::vector<uint32_t> candidates = answerers(symbols, k, sym, copy, visible);
       if (candidates.empty()) {
         ++model.unresolved;
         return;
