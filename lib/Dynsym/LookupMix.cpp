@@ -1,6 +1,7 @@
 //===- LookupMix.cpp ------------------------------------------------------===//
 #include "elfopt/Dynsym/LookupMix.h"
 #include "elfopt/Dynsym/ScopeOrder.h"
+#include "elfopt/Dynsym/Constructors.h"
 
 #include "elfopt/Elf/Versions.h"
 #include "elfopt/Support/Diagnostics.h"
@@ -453,8 +454,22 @@ ScopeModel buildScopeModel(const std::string &programPath, const ScopeModelOptio
     if (o.name.empty())
       o.name = fs::path(o.path).filename().string();
     o.needed = builder.neededOf[k];
-    o.hasInit = elf.dynamicValue(DT_INIT) || elf.dynamicValue(DT_INIT_ARRAY);
-    o.hasFini = elf.dynamicValue(DT_FINI) || elf.dynamicValue(DT_FINI_ARRAY);
+    size_t visible = k < model.startup ? model.startup : scope.size();
+    ConstructorEffects effects = constructorEffects(elf, [&](uint64_t sym) -> std::optional<std::string> {
+      if (sym >= symbols.symbols[k].size())
+        return std::nullopt;
+      std::vector<uint32_t> who = answerers(symbols, k, sym, false, visible);
+      if (who.empty())
+        return std::nullopt;
+      std::string soname = sonameOf(*scope[who.front()].elf);
+      return soname.empty() ? fs::path(scope[who.front()].path).filename().string() : soname;
+    });
+    o.hasInit = effects.hasInit;
+    o.hasFini = effects.hasFini;
+    o.initInert = effects.hasInit && !effects.initEffect;
+    o.finiInert = effects.hasFini && !effects.finiEffect;
+    o.initEffect = effects.initEffect.value_or("");
+    o.finiEffect = effects.finiEffect.value_or("");
     for (const Symbol &sym : symbols.symbols[k])
       if (!sym.isDefined() && (sym.name == "dlsym" || sym.name == "dlvsym"))
         o.importsDlsym = true;

@@ -117,8 +117,8 @@ std::vector<std::string> proveScopeOrder(const ScopeModel &model, const std::vec
   }
   std::vector<uint32_t> sortedBefore = sortMapsDepthFirst(model, original);
   std::vector<uint32_t> sortedAfter = sortMapsDepthFirst(model, scope);
-  auto hasInit = [&](uint32_t o) { return o != 0 && model.objects[o].hasInit; };
-  auto hasFini = [&](uint32_t o) { return o != 0 && model.objects[o].hasFini; };
+  auto hasInit = [&](uint32_t o) { return o != 0 && model.objects[o].constructorsMatter(); };
+  auto hasFini = [&](uint32_t o) { return o != 0 && model.objects[o].destructorsMatter(); };
   std::vector<uint32_t> initBefore(sortedBefore.rbegin(), sortedBefore.rend());
   std::vector<uint32_t> initAfter(sortedAfter.rbegin(), sortedAfter.rend());
   initBefore = subsequence(initBefore, hasInit);

@@ -387,4 +387,36 @@ std::optional<Instruction> Decoder::decode(std::span<const uint8_t> bytes, uint6
   return out;
 }
 
+std::optional<RawInstruction> Decoder::decodeRaw(std::span<const uint8_t> bytes, uint64_t a) const {
+  const Impl &m = *impl;
+  llvm::MCInst inst;
+  uint64_t size = 0;
+  if (bytes.empty() ||
+      m.disassembler->getInstruction(inst, size, llvm::ArrayRef(bytes.data(), bytes.size()), a,
+                                     llvm::nulls()) != llvm::MCDisassembler::Success ||
+      size == 0 || size > bytes.size())
+    return std::nullopt;
+  RawInstruction out;
+  llvm::StringRef name = m.instrInfo->getName(inst.getOpcode());
+  out.name = std::string_view(name.data(), name.size());
+  out.size = size;
+  for (const llvm::MCOperand &o : inst) {
+    RawOperand r;
+    if (o.isReg()) {
+      r.isRegister = true;
+      unsigned reg = o.getReg();
+      if (reg == m.addressing.rip)
+        r.family = RawOperand::Rip;
+      else if (reg != 0)
+        r.family = reg < m.family.size() && m.family[reg] >= 0 ? m.family[reg] : RawOperand::OtherRegister;
+    } else if (o.isImm()) {
+      r.immediate = o.getImm();
+    } else {
+      r.family = RawOperand::OtherRegister; // an expression: not produced by the disassembler
+    }
+    out.operands.push_back(r);
+  }
+  return out;
+}
+
 } // namespace elfopt::x86_64

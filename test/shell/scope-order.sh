@@ -43,7 +43,10 @@ calls() {
 # and TAG.calls: the "calling init/fini" lines of objects that have
 # constructors (DT_INIT, DT_INIT_ARRAY) or destructors (DT_FINI,
 # DT_FINI_ARRAY). glibc logs "calling init" for every object, but runs
-# nothing for one that has none: only these orders are behaviour.
+# nothing for one that has none: only these orders are behaviour. When
+# INERT_FROM names a rewrite's --json, the objects whose constructors (or
+# destructors) it proved to do nothing another object sees are left out too.
+INERT_FROM=
 loader_logs() {
   local prog=$1 tag=$2
   shift 2
@@ -52,9 +55,18 @@ loader_logs() {
   cat "$WORK"/ld.* | sed -E 's/^ *[0-9]+:\s*//' >"$tag.log"
   grep -o 'binding file .*' "$tag.log" | sed -E "s/\[[0-9]+\]//g; s#$prog#PROGRAM#g" | sort >"$tag.bindings"
   grep -E 'calling (init|fini)' "$tag.log" | sed -E "s#$prog#PROGRAM#g; s/ *\[[0-9]+\]\$//; s/: *\$/: PROGRAM/" >"$tag.initfini"
+  : >"$tag.inert"
+  [[ -n $INERT_FROM ]] && python3 - "$INERT_FROM" >"$tag.inert" <<'PY'
+import json, sys
+for e in json.load(open(sys.argv[1]))["scopeOrder"]["constructorEffects"]:
+    for kind, field in (("init:", "constructors"), ("fini:", "destructors")):
+        if e.get(field) == "inert":
+            print(kind, e["library"])
+PY
   local kind path
   while read -r _ kind path; do
     [[ $path == PROGRAM ]] && { echo "$kind $path"; continue; }
+    grep -Fxq "$kind ${path##*/}" "$tag.inert" && continue
     if [[ $kind == init: ]]; then
       readelf -d "$path" | grep -qE '\((INIT|INIT_ARRAY)\)' && echo "$kind $path"
     else
@@ -98,7 +110,7 @@ check "gain: the scope changed" test "$(scope_json gain.json "d['changed']")" = 
 check "gain: an entry was added for libheavy" test "$(scope_json gain.json "int(d['addedEntries'] >= 1 and 'libheavy.so' in d['neededAfter'] and 'libheavy.so' not in d['neededBefore'])")" = 1
 check "gain: the walk is shorter" test "$(scope_json gain.json "int(d['probesAfter'] < d['probesBefore'])")" = 1
 check "gain: libright before libleft" test "$(scope_json gain.json "int(d['scopeAfter'].index('libright.so') < d['scopeAfter'].index('libleft.so'))")" = 1
-same_start "$WORK/gain" "$WORK/gain.new" gain
+INERT_FROM=gain.json same_start "$WORK/gain" "$WORK/gain.new" gain
 # The modelled _dl_sort_maps order is the loader's, before and after (the
 # proof rests on it).
 check_init_model() { # JSON WHAT
@@ -143,7 +155,7 @@ for linker in gold mold lld; do
   else
     check "$linker: libheavy added" test "$(scope_json $linker.json "int('libheavy.so' in d['neededAfter'])")" = 1
   fi
-  same_start "$WORK/gain-$linker" "$WORK/gain-$linker.new" $linker
+  INERT_FROM=$linker.json same_start "$WORK/gain-$linker" "$WORK/gain-$linker.new" $linker
   check "$linker: elfopt verify agrees" "$ELFOPT" verify "$WORK/gain-$linker" "$WORK/gain-$linker.new"
 done
 
@@ -158,7 +170,7 @@ refused() {
   check "$name: $library kept back for its $prefix (said: $why)" test "${why#"$prefix"}" != "$why"
   "$ELFOPT" rewrite "$WORK/$name" --scope-order -o "$WORK/$name.new" | grep -q "$library: $prefix"
   check "$name: the text report says why" test $? = 0
-  same_start "$WORK/$name" "$WORK/$name.new" "$name"
+  INERT_FROM=$name.json same_start "$WORK/$name" "$WORK/$name.new" "$name"
 }
 
 # --- A binding a reorder would change: dup_value is defined by libfirst and
@@ -249,13 +261,61 @@ EOF
 gcc -O1 -o next next.c -Wl,-rpath,'$ORIGIN' -L. -Wl,--no-as-needed -lwrap1 -lwrap2 -lbase
 refused next libwrap2.so libwrap1.so "dlsym(RTLD_NEXT) order"
 
+# --- Start files only: libsfleft and libsfright are built with the
+# toolchain's start files (crti's _init, frame_dummy, __do_global_dtors_aux)
+# and nothing of their own. Those run but do nothing another object sees,
+# so elfopt proves them inert and libsfright, which the program calls most,
+# may move before libsfleft: the loader's init order changes, the output
+# and every binding do not.
+libctor sfleft "int sf_left(void){return 1;}"
+libctor sfright "$(many sfright 150)"
+cat >startfiles.c <<EOF
+#include <stdio.h>
+$(calls sfright 150)
+int sf_left(void);
+int main(void){ printf("%ld %d\n", sfright_sum(), sf_left()); return 0; }
+EOF
+gcc -O1 -o startfiles startfiles.c -Wl,-rpath,'$ORIGIN' -L. -Wl,--no-as-needed -lsfleft -lsfright
+"$ELFOPT" rewrite "$WORK/startfiles" --scope-order -o "$WORK/startfiles.new" --json >startfiles.json
+check "startfiles: both libraries' start files proved inert" test "$(scope_json startfiles.json \
+  "sum(e.get('constructors') == 'inert' and e.get('destructors') == 'inert' for e in d['constructorEffects'] if e['library'] in ('libsfleft.so', 'libsfright.so'))")" = 2
+check "startfiles: libsfright moved before libsfleft" test "$(scope_json startfiles.json "int(d['scopeAfter'].index('libsfright.so') < d['scopeAfter'].index('libsfleft.so'))")" = 1
+INERT_FROM=startfiles.json same_start "$WORK/startfiles" "$WORK/startfiles.new" startfiles
+check "startfiles: the loader does call their start files in another order" bash -c '! cmp -s a.initfini b.initfini'
+check "startfiles: elfopt verify agrees" "$ELFOPT" verify "$WORK/startfiles" "$WORK/startfiles.new"
+
+# --- The same, but both libraries register an exit handler (atexit, which
+# calls __cxa_atexit): their __do_global_dtors_aux calls __cxa_finalize,
+# which then runs it. Not inert: libaeright stays behind libaeleft.
+libctor aeleft "#include <stdio.h>
+#include <stdlib.h>
+static void bye(void){ puts(\"aeleft bye\"); }
+int ae_left(void){ atexit(bye); return 1; }"
+libctor aeright "#include <stdio.h>
+#include <stdlib.h>
+static void bye(void){ puts(\"aeright bye\"); }
+int ae_right(void){ atexit(bye); return 2; }
+$(many aeright 150)"
+cat >atexit.c <<EOF
+#include <stdio.h>
+$(calls aeright 150)
+int ae_left(void);
+int ae_right(void);
+int main(void){ printf("%ld %d %d\n", aeright_sum(), ae_left(), ae_right()); return 0; }
+EOF
+gcc -O1 -o atexit atexit.c -Wl,-rpath,'$ORIGIN' -L. -Wl,--no-as-needed -laeleft -laeright
+refused atexit libaeright.so libaeleft.so "destructor order"
+check "atexit: libaeright's destructors are not inert, for its exit handler" test "$(scope_json atexit.json \
+  "[e['destructors'] for e in d['constructorEffects'] if e['library'] == 'libaeright.so'][0].split(' at ')[0]")" = \
+  "a call to __cxa_finalize by an object that registers exit or fork handlers"
+
 # --- A real program: Debian's gdb loads 59 libraries.
 if [[ -x /usr/bin/gdb ]]; then
   "$ELFOPT" rewrite /usr/bin/gdb --scope-order -o "$WORK/gdb" --json >gdb.json
   check "gdb: elfopt verify agrees" "$ELFOPT" verify /usr/bin/gdb "$WORK/gdb"
   check "gdb: the walk is not longer" test "$(scope_json gdb.json "int(d['probesAfter'] <= d['probesBefore'])")" = 1
-  loader_logs /usr/bin/gdb a --version
-  loader_logs "$WORK/gdb" b --version
+  INERT_FROM=gdb.json loader_logs /usr/bin/gdb a --version
+  INERT_FROM=gdb.json loader_logs "$WORK/gdb" b --version
   check "gdb: output as the original's" cmp -s a.out b.out
   check "gdb: LD_DEBUG=bindings identical" cmp -s a.bindings b.bindings
   check "gdb: constructors and destructors called in the same order (LD_DEBUG=files)" cmp -s a.calls b.calls

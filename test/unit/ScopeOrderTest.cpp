@@ -73,6 +73,16 @@ TEST(ScopeOrder, ProofsSayWhatWouldChange) {
   problems = proveScopeOrder(m, original, swapped);
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(problems[0], "constructor order: liba before libb (was libb first)");
+  // b's constructors are proved inert: their place is free.
+  m.objects[2].initInert = true;
+  EXPECT_TRUE(proveScopeOrder(m, original, swapped).empty());
+  // Destructors still matter when they are not proved inert.
+  m.objects[1].hasFini = m.objects[2].hasFini = true;
+  problems = proveScopeOrder(m, original, swapped);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0], "destructor order: libb before liba (was liba first)");
+  m.objects[1].hasFini = m.objects[2].hasFini = false;
+  m.objects[2].initInert = false;
   // Only one of them has one: nothing observable changes.
   m.objects[2].hasInit = false;
   EXPECT_TRUE(proveScopeOrder(m, original, swapped).empty());

@@ -156,7 +156,7 @@ std::vector<std::string> scopeNames(const ScopeModel &model, const std::vector<u
 
 // What the scope proof covered, for both outputs.
 struct ScopeProofCounts {
-  uint64_t contestedLookups = 0, dlsymImporters = 0, withConstructors = 0;
+  uint64_t contestedLookups = 0, dlsymImporters = 0, withConstructors = 0, orderFree = 0;
 };
 
 ScopeProofCounts scopeProofCounts(const ScopeModel &model) {
@@ -165,12 +165,33 @@ ScopeProofCounts scopeProofCounts(const ScopeModel &model) {
     c.contestedLookups += contest.lookups;
   for (size_t o = 0; o < model.startup; ++o) {
     c.dlsymImporters += model.objects[o].importsDlsym;
-    c.withConstructors += model.objects[o].hasInit && o != 0;
+    const ScopeModel::Object &object = model.objects[o];
+    bool has = o != 0 && (object.hasInit || object.hasFini);
+    c.withConstructors += has;
+    c.orderFree += has && !object.constructorsMatter() && !object.destructorsMatter();
   }
   return c;
 }
 
 double walk(uint64_t probes, uint64_t lookups) { return lookups ? double(probes) / double(lookups) : 0; }
+
+// Per library with constructors or destructors: whether they were proved
+// to do nothing another object sees, and if not, why.
+json constructorEffectsJson(const ScopeModel &model) {
+  json out = json::array();
+  for (size_t o = 1; o < model.startup; ++o) {
+    const ScopeModel::Object &object = model.objects[o];
+    if (!object.hasInit && !object.hasFini)
+      continue;
+    json entry = {{"library", object.name}};
+    if (object.hasInit)
+      entry["constructors"] = object.initInert ? "inert" : object.initEffect;
+    if (object.hasFini)
+      entry["destructors"] = object.finiInert ? "inert" : object.finiEffect;
+    out.push_back(entry);
+  }
+  return out;
+}
 
 json scopeOrderJson(const ScopeModel &model, const ScopePlan &plan) {
   ScopeProofCounts counts = scopeProofCounts(model);
@@ -198,7 +219,9 @@ json scopeOrderJson(const ScopeModel &model, const ScopePlan &plan) {
             {"contestedLookups", counts.contestedLookups},
             {"uniqueSymbols", model.uniques.size()},
             {"dlsymImporters", counts.dlsymImporters},
-            {"withConstructors", counts.withConstructors}}},
+            {"withConstructors", counts.withConstructors},
+            {"constructorsProvedInert", counts.orderFree}}},
+          {"constructorEffects", constructorEffectsJson(model)},
           {"dlopenedInProof", model.dlopened}};
 }
 
@@ -232,10 +255,12 @@ void printScopeOrder(const ScopeModel &model, const ScopePlan &plan) {
   }
   ScopeProofCounts counts = scopeProofCounts(model);
   std::printf("    proved unchanged: %llu lookups more than one object could answer (%zu symbol groups), "
-              "the order of %llu objects' constructors and destructors (glibc's depth-first _dl_sort_maps), "
+              "the order of %llu objects' constructors and destructors (glibc's depth-first _dl_sort_maps; "
+              "%llu of them proved to do nothing another object can see, so free to move), "
               "%llu dlsym importers' order, %zu unique symbols' first definers\n",
               (unsigned long long)counts.contestedLookups, model.contests.size(),
-              (unsigned long long)counts.withConstructors, (unsigned long long)counts.dlsymImporters,
+              (unsigned long long)counts.withConstructors, (unsigned long long)counts.orderFree,
+              (unsigned long long)counts.dlsymImporters,
               model.uniques.size());
   if (model.dlopened.empty())
     std::printf("    outside the proof: libraries the program opens with dlopen (name them with --also LIB); "

@@ -46,6 +46,12 @@ struct ScopeModel {
     std::vector<uint32_t> needed;    ///< its DT_NEEDED libraries, in order, as found
     bool hasInit = false;            ///< DT_INIT or DT_INIT_ARRAY: glibc calls its constructors
     bool hasFini = false;            ///< DT_FINI or DT_FINI_ARRAY
+    /// Its constructors (destructors) are proved to do nothing another object
+    /// can see (constructorEffects), so their order is free.
+    bool initInert = false, finiInert = false;
+    std::string initEffect, finiEffect; ///< otherwise, why not (for reports)
+    bool constructorsMatter() const { return hasInit && !initInert; }
+    bool destructorsMatter() const { return hasFini && !finiInert; }
     bool importsDlsym = false;       ///< an undefined dlsym or dlvsym
     bool sameFileFromProgram = false; ///< the program's own search finds this very file by `name`
   };

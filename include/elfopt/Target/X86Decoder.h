@@ -12,6 +12,8 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string_view>
+#include <vector>
 
 namespace elfopt::x86_64 {
 
@@ -65,6 +67,24 @@ struct Instruction {
   Operation operation; ///< in full only from a Decoder that describes operations
 };
 
+/// An instruction as LLVM decodes it, for interpreters that read operands
+/// by opcode: LLVM's opcode name (e.g. "MOV64rm") and its MC operands in
+/// order. An x86 memory operand is five of them: base, scale, index,
+/// displacement, segment.
+struct RawOperand {
+  /// Register families as in Operation (0-15); Rip and OtherRegister for the
+  /// rest; NoRegister for an absent one (a memory operand without index).
+  static constexpr int8_t Rip = 16, OtherRegister = 17;
+  bool isRegister = false;
+  int8_t family = Operation::NoRegister;
+  int64_t immediate = 0;
+};
+struct RawInstruction {
+  std::string_view name;
+  uint64_t size = 0;
+  std::vector<RawOperand> operands;
+};
+
 class Decoder {
 public:
   /// \p describeOperations: fill Instruction::operation in full (it costs
@@ -73,6 +93,8 @@ public:
   ~Decoder();
   /// The instruction at the start of \p bytes, linked at \p address.
   std::optional<Instruction> decode(std::span<const uint8_t> bytes, uint64_t address) const;
+  /// The same instruction, raw.
+  std::optional<RawInstruction> decodeRaw(std::span<const uint8_t> bytes, uint64_t address) const;
 
   struct Impl; // LLVM's objects, in X86Decoder.cpp
 
