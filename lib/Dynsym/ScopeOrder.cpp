@@ -292,13 +292,22 @@ std::optional<unsigned> applyScopeOrder(ElfEditor &editor, const ScopeModel &mod
   }
   if (appended.empty())
     return std::nullopt;
+  // The copy takes the name .dynstr, since GNU readelf finds the dynamic
+  // strings by that name; the old table, which .dynsym and the version
+  // sections still link to, keeps its bytes under another name.
   NewSection copy;
-  copy.name = ".elfopt.dynstr";
+  copy.name = dynstr->name;
   copy.type = SHT_STRTAB;
   copy.align = 1;
   copy.data.assign(strings.begin(), strings.end());
   copy.data.insert(copy.data.end(), appended.begin(), appended.end());
-  return editor.addSection(std::move(copy));
+  unsigned added = editor.addSection(std::move(copy));
+  editor.renameSection(dynstr->index, ".elfopt.orig" + dynstr->name);
+  // readelf and objdump read .dynamic's strings through its sh_link; the
+  // copy holds every old string at its old offset, and the new names.
+  if (const Section *dynamic = in.findSectionOfType(SHT_DYNAMIC))
+    editor.setSectionLink(dynamic->index, added);
+  return added;
 }
 
 void finishScopeOrder(ElfEditor &editor, std::optional<unsigned> dynstrCopy) {

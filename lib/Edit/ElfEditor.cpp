@@ -58,6 +58,18 @@ void ElfEditor::retireSection(unsigned index, const std::string &newName) {
   retiredNames[index] = newName;
 }
 
+void ElfEditor::renameSection(unsigned index, const std::string &newName) {
+  if (laidOut || index == 0 || index >= inputSectionCount())
+    fatal(in.name() + ": internal: bad renameSection(" + std::to_string(index) + ")", ExitInternal);
+  retiredNames[index] = newName;
+}
+
+void ElfEditor::setSectionLink(unsigned index, unsigned link) {
+  if (index == 0 || index >= inputSectionCount() || link >= shdrs.size())
+    fatal(in.name() + ": internal: bad setSectionLink(" + std::to_string(index) + ")", ExitInternal);
+  shdrs[index].sh_link = link;
+}
+
 std::span<uint8_t> ElfEditor::mutableNewContents(unsigned index) {
   if (index < inputSectionCount() || index >= shdrs.size())
     fatal(in.name() + ": section " + std::to_string(index) + " was not added by elfopt",

@@ -146,7 +146,7 @@ void scopeOrderPass(const ElfFile &in, const OptimizeOptions &options, OptimizeR
   if (!options.verify)
     return;
   auto out = ElfFile::fromBytes(in.name() + " (rewritten, in memory)", result.bytes);
-  ScopeVerifyReport verified = verifyScopeOrder(*current, *out, in.name(), false);
+  ScopeVerifyReport verified = verifyScopeOrder(*current, *out, in.name());
   if (!verified.ok())
     failVerification(in.name(), "the scope order", verified.problems);
 }

@@ -35,7 +35,7 @@ bool neededListChanged(const ElfFile &before, const ElfFile &after) {
 }
 
 ScopeVerifyReport verifyScopeOrder(const ElfFile &before, const ElfFile &after, const std::string &programPath,
-                                   bool dynamicSymbolsChanged) {
+                                   OtherPasses others) {
   ScopeVerifyReport r;
   std::vector<std::string> namesAfter = neededNames(after);
   r.neededBefore = neededNames(before).size();
@@ -68,7 +68,7 @@ ScopeVerifyReport verifyScopeOrder(const ElfFile &before, const ElfFile &after, 
   if (r.problems.empty())
     for (std::string &p : proveScopeOrder(model, original, scope))
       problem(std::move(p));
-  if (dynamicSymbolsChanged)
+  if (others.dynamicSymbols)
     return r; // dynsort renumbers strings and moves tables: checked by symbol name on its own
 
   // Every other dynamic entry as it was.
@@ -102,11 +102,15 @@ ScopeVerifyReport verifyScopeOrder(const ElfFile &before, const ElfFile &after, 
   if (!tableA || !tableB || !szA || !szB || *szB < *szA || tableA->size() < *szA || tableB->size() < *szB ||
       !std::ranges::equal(before.contents(*tableA).first(*szA), after.contents(*tableB).first(*szA)))
     problem("DT_STRTAB's table does not start with the original's strings");
+  if (others.code)
+    return r; // sections changed by the .text or stub passes, checked by them
   // Every section as it was, wherever the editor put it; a symbol may
   // follow its section by exactly as far as that section moved.
   for (const Section &s : before.sections()) {
     if (s.index == 0 || s.type() == SHT_NOBITS || s.name == ".dynamic" || s.name == ".shstrtab")
       continue;
+    if (&s == tableA && tableB && tableB->name == s.name)
+      continue; // its larger copy, checked above
     const Section *same = after.findSection(s.name);
     if (same && s.type() == SHT_SYMTAB && same->type() == SHT_SYMTAB) {
       std::vector<Symbol> sa = before.symbols(s), sb = after.symbols(*same);

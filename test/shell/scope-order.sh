@@ -261,6 +261,46 @@ EOF
 gcc -O1 -o next next.c -Wl,-rpath,'$ORIGIN' -L. -Wl,--no-as-needed -lwrap1 -lwrap2 -lbase
 refused next libwrap2.so libwrap1.so "dlsym(RTLD_NEXT) order"
 
+# --- With a code order and the prefetch stub in the same rewrite: the three
+# passes compose, and verify checks them together.
+"$ELFOPT" rewrite "$WORK/gain" --random-order 1 --scope-order --prefetch -o "$WORK/gain.all" --json >gain-all.json
+check "order+prefetch: the scope changed" test "$(scope_json gain-all.json "d['changed']")" = True
+INERT_FROM=gain-all.json same_start "$WORK/gain" "$WORK/gain.all" "order+prefetch"
+check "order+prefetch: elfopt verify agrees" "$ELFOPT" verify "$WORK/gain" "$WORK/gain.all"
+check "order+prefetch: the stub runs first (e_entry moved)" test "$(readelf -h gain.all | grep Entry)" != "$(readelf -h gain | grep Entry)"
+# An added name is in the table tools read as .dynstr, and strip keeps it.
+check "readelf names the added DT_NEEDED entry" grep -q 'Shared library: \[libheavy.so\]' <(readelf -d gain.new)
+strip -o gain.stripped gain.new
+check "strip keeps the rewritten program running" cmp -s <(./gain.stripped) <(./gain)
+
+# --- A plugin (--also): the program dlopens libplug.so, which calls
+# dup2_value; libpa and libpb both define it, libpa first. Only the
+# plugin's lookup shows that moving libpb (which the program calls most)
+# forward would change a binding, so only with --also is libpb kept back.
+lib pa "int dup2_value(void){return 1;}"
+lib pb "int dup2_value(void){return 2;}
+$(many pb 150)"
+lib plug "int dup2_value(void); int plug_value(void){return dup2_value();}"
+cat >plugin.c <<EOF
+#include <dlfcn.h>
+#include <stdio.h>
+$(calls pb 150)
+int main(void){
+  void *h = dlopen("libplug.so", RTLD_NOW);
+  int (*f)(void) = h ? (int (*)(void))dlsym(h, "plug_value") : 0;
+  printf("%ld %d\n", pb_sum(), f ? f() : -1);
+  return 0;
+}
+EOF
+gcc -O1 -o plugin plugin.c -Wl,-rpath,'$ORIGIN' -L. -Wl,--no-as-needed -lpa -lpb -ldl
+check "plugin: the original runs the plugin" test "$(./plugin | cut -d' ' -f2)" = 1
+"$ELFOPT" rewrite "$WORK/plugin" --scope-order -o "$WORK/plugin.blind" >plugin-blind.txt
+check "plugin: without --also, the report says dlopen is outside the proof" grep -q "outside the proof: libraries the program opens with dlopen" plugin-blind.txt
+"$ELFOPT" rewrite "$WORK/plugin" --scope-order --also "$WORK/libplug.so" -o "$WORK/plugin.new" --json >plugin.json
+check "plugin: --also puts the plugin in the proof" test "$(scope_json plugin.json "d['dlopenedInProof'] == ['$WORK/libplug.so']")" = True
+check "plugin: libpb kept behind libpa for the plugin's binding" test "$(scope_json plugin.json "[r['reason'] for r in d['refused'] if r['library']=='libpb.so'][0].split(' (')[0]")" = "binding: dup2_value"
+check "plugin: output as the original's" cmp -s <(./plugin) <(./plugin.new)
+
 # --- Start files only: libsfleft and libsfright are built with the
 # toolchain's start files (crti's _init, frame_dummy, __do_global_dtors_aux)
 # and nothing of their own. Those run but do nothing another object sees,

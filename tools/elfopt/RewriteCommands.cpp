@@ -555,19 +555,24 @@ const char VerifyUsage[] =
     "other section and .dynamic entry unchanged.\n\n"
     "A program whose DT_NEEDED list changed (rewrite --scope-order) has the\n"
     "scope its names give proved against the original's (ORIGINAL must be\n"
-    "where the program is installed: its libraries are found from there).\n";
+    "where the program is installed: its libraries are found from there),\n"
+    "with the checks of the other passes that ran in the same rewrite.\n";
 
 // A program whose DT_NEEDED list changed (rewrite --scope-order), with the
 // dynamic symbol passes' check when they ran too.
 static int verifyScopeOrderCommand(const ElfFile &a, const ElfFile &b, const std::string &originalPath, bool asJson) {
   bool dynsym = hadDynamicSymbolPasses(a, b);
-  ScopeVerifyReport s = verifyScopeOrder(a, b, originalPath, dynsym);
+  const Section *ta = a.findSection(".text"), *tb = b.findSection(".text");
+  bool textMoved = !ta || !tb || !std::ranges::equal(a.contents(*ta), b.contents(*tb));
+  bool stub = hasPrefetchStub(b) && !hasPrefetchStub(a);
+  ScopeVerifyReport s = verifyScopeOrder(a, b, originalPath, {dynsym, textMoved || stub});
   std::optional<DynsymVerifyReport> d;
-  if (dynsym) {
-    const Section *ta = a.findSection(".text"), *tb = b.findSection(".text");
-    d = verifyDynamicSymbols(a, b, !ta || !tb || !std::ranges::equal(a.contents(*ta), b.contents(*tb)), true);
-  }
-  bool ok = s.ok() && (!d || d->ok());
+  if (dynsym)
+    d = verifyDynamicSymbols(a, b, textMoved, true);
+  std::optional<PrefetchVerifyReport> p;
+  if (stub)
+    p = verifyPrefetchStub(a, b, textMoved);
+  bool ok = s.ok() && (!d || d->ok()) && (!p || p->ok());
   if (asJson) {
     json j = {{"ok", ok},
               {"scopeOrder", {{"ok", s.ok()}, {"neededBefore", s.neededBefore}, {"neededAfter", s.neededAfter},
@@ -575,15 +580,27 @@ static int verifyScopeOrderCommand(const ElfFile &a, const ElfFile &b, const std
     if (d)
       j["dynamicSymbols"] = {{"ok", d->ok()}, {"symbols", d->symbols}, {"lookups", d->lookups},
                              {"relocations", d->relocations}, {"problems", d->problems}};
+    if (p)
+      j["prefetchStub"] = {{"ok", p->ok()}, {"ranges", p->ranges}, {"bytes", p->bytes}, {"runsFrom", p->runsFrom},
+                           {"problems", p->problems}};
+    j["textChecked"] = !textMoved;
     std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
   } else {
     std::printf("%s -> %s\n", a.name().c_str(), b.name().c_str());
     std::printf("  verify (scope order): %s: DT_NEEDED %zu -> %zu entries; checked for the %zu objects of the start: "
                 "bindings, constructor and destructor order, dlsym importers' order, unique symbols%s\n",
                 s.ok() ? "ok" : "FAILED", s.neededBefore, s.neededAfter, s.objects,
-                d ? "" : "; every other section and .dynamic entry as it was");
-    for (const std::string &p : s.problems)
-      std::printf("    %s\n", p.c_str());
+                d ? "" : textMoved || stub ? "; every other .dynamic entry as it was" : "; every other section and .dynamic entry as it was");
+    for (const std::string &problem : s.problems)
+      std::printf("    %s\n", problem.c_str());
+    if (textMoved)
+      std::printf("  .text moved as well: the .text stage was checked by 'elfopt rewrite' before the later passes\n");
+    if (p) {
+      std::printf("  verify (prefetch stub): %s: %llu ranges, %llu KiB, run from %s\n", p->ok() ? "ok" : "FAILED",
+                  (unsigned long long)p->ranges, (unsigned long long)p->bytes / 1024, p->runsFrom.c_str());
+      for (const std::string &problem : p->problems)
+        std::printf("    %s\n", problem.c_str());
+    }
     if (d)
       printDynsymVerify(*d);
   }

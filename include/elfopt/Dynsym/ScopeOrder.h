@@ -135,8 +135,9 @@ ScopeModel buildScopeModel(const std::string &programPath, const ScopeModelOptio
 
 /// Rewrites the DT_NEEDED entries of the program in \p editor as
 /// \p plan says. A name .dynstr does not hold goes into a copy of it with
-/// the names appended (.elfopt.dynstr, DT_STRTAB and DT_STRSZ point there
-/// after finishScopeOrder); returns that section's index, if any.
+/// the names appended, named .dynstr (the old one becomes .elfopt.orig.dynstr,
+/// bytes kept; .dynamic links to the copy; DT_STRTAB and DT_STRSZ point to
+/// it after finishScopeOrder); returns that section's index, if any.
 std::optional<unsigned> applyScopeOrder(ElfEditor &editor, const ScopeModel &model, const ScopePlan &plan);
 void finishScopeOrder(ElfEditor &editor, std::optional<unsigned> dynstrCopy);
 

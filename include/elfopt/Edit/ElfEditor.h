@@ -113,6 +113,14 @@ public:
   /// reads it as what it was.
   void retireSection(unsigned sectionIndex, const std::string &newName);
 
+  /// Renames an input section a new one stands in for (its bytes, type and
+  /// links stay), so that tools finding the table by name find the new one.
+  void renameSection(unsigned sectionIndex, const std::string &newName);
+
+  /// Points an input section's sh_link at another section (e.g. .dynamic at
+  /// a larger copy of its string table).
+  void setSectionLink(unsigned sectionIndex, unsigned link);
+
   /// Sets the entry point (e_entry).
   void setEntry(uint64_t entry) { ehdr.e_entry = entry; }
 

@@ -12,7 +12,9 @@
 //     its table to where the editor moved it, same contents), and the
 //     string table DT_STRTAB names starts with the original's bytes;
 //   - unless the dynamic symbol passes ran too (they are checked on their
-//     own), every section of the original has the same contents after it.
+//     own, and renumber the strings), the .dynamic check above holds; unless
+//     they or a code pass (.text order, prefetch stub) ran, every section of
+//     the original has the same contents after it.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -33,9 +35,15 @@ struct ScopeVerifyReport {
 /// Whether \p after's DT_NEEDED names differ from \p before's (in order).
 bool neededListChanged(const ElfFile &before, const ElfFile &after);
 
+/// What other passes of the same rewrite changed; each is checked on its own.
+struct OtherPasses {
+  bool dynamicSymbols = false; ///< dynsort/hashvals: strings renumbered, tables moved
+  bool code = false;           ///< .text reordered or a prefetch stub added: sections changed
+};
+
 /// \p programPath: where \p before is installed (its libraries are found
-/// from there). \p dynamicSymbolsChanged: dynsort/hashvals ran as well.
+/// from there).
 ScopeVerifyReport verifyScopeOrder(const ElfFile &before, const ElfFile &after, const std::string &programPath,
-                                   bool dynamicSymbolsChanged);
+                                   OtherPasses others = {});
 
 } // namespace elfopt
