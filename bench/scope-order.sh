@@ -12,7 +12,9 @@
 # do_lookup_x's instructions (callgrind, deterministic, so one run each) with
 # LD_BIND_NOW=1 and lazy; do_lookup_x's simulated L1 data misses (cachegrind
 # --cache-sim=yes, bind-now); warm wall time (median of RUNS starts).
-# Every variant's stdout must equal the original's.
+# Every variant's stdout must equal the original's. Also the bound: ld.so's
+# instructions (bind-now) with every library preloaded in the order of
+# lookups answered, which no DT_NEEDED order can beat.
 # Env: ELFOPT, ELFOPT_BENCH_DIR, RUNS (21), SUBJECTS (names, default all),
 # STANDIN=1 (variants are plain copies: tests the bench without elfopt),
 # CONTROL=1 (adds variant l).
@@ -263,6 +265,31 @@ for s in "${subjects[@]}"; do
   for v in "${vs[@]}"; do wall_args+=("$v" "${L[$v]}" "${P[$v]}"); done
   declare -A wall
   while read -r v ms; do wall[$v]=$ms; done < <(cd "$dir" && python3 "$work/wall.py" "$RUNS" "$senv" "${#args[@]}" "${args[@]}" "${wall_args[@]}")
+
+  # The bound: what ld.so would execute if the scope were sorted by lookups
+  # answered with no constraint at all (inspect --scope's bound), made by
+  # preloading every library in that order. Not a safe order, so its output
+  # is not checked; LD_PRELOAD's own cost shows with the scope's own order.
+  if [ -z "${STANDIN:-}" ]; then
+    "$ELFOPT" inspect "$prog" --scope --json >"$dir/scope.json"
+    read -r same sorted < <(python3 - "$dir/scope.json" <<'PY'
+import json, sys
+objs = json.load(open(sys.argv[1]))["objects"][1:]
+objs = [o for o in objs if "/ld-linux" not in o["path"]]
+same = ":".join(o["path"] for o in objs)
+ranked = sorted(range(len(objs)), key=lambda i: (-objs[i]["answered"], i))
+print(same, ":".join(objs[i]["path"] for i in ranked))
+PY
+)
+    for order in same sorted; do
+      list=$same; [ $order = sorted ] && list=$sorted
+      run a LD_BIND_NOW=1 LD_PRELOAD="$list" valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.bound-$order" >/dev/null 2>&1 || true
+      set -- $(python3 "$work/parse.py" callgrind "$dir/callgrind.bound-$order")
+      set -- ${now[a]} "$1"
+      what="the scope's own order (LD_PRELOAD's cost)"; [ $order = sorted ] && what="order of lookups answered (the bound)"
+      echo "bind-now, every library preloaded in $what: ld.so Ir $4, $(python3 -c "print(f'{$4 / $1:.4f}')")x the original's"
+    done
+  fi
 
   : >"$dir/results"
   for v in "${vs[@]}"; do echo "$v ${now[$v]} ${lazy[$v]} ${cache[$v]} ${wall[$v]}" >>"$dir/results"; done
