@@ -39,6 +39,8 @@ public:
       if (!s.isDefined() && Registrars.count(s.name))
         registers = true;
     for (const Section &s : file.sections()) {
+      if (!s.isAlloc())
+        continue; // static relocations (--emit-relocs) are not the loader's
       auto bytes = file.contents(s);
       if (s.type() == SHT_RELA)
         for (uint64_t off = 0; off + 24 <= bytes.size(); off += 24) {
@@ -72,9 +74,11 @@ public:
       out.push_back(*a);
     auto base = file.dynamicValue(array);
     uint64_t bytes = file.dynamicValue(size).value_or(0);
-    if (!base)
+    if (!base || bytes == 0)
       return std::nullopt;
-    for (uint64_t at = *base; at + 8 <= *base + bytes; at += 8) {
+    if (bytes % 8 || !sectionAt(*base, bytes))
+      return "its array at " + hexAddress(*base) + " (" + std::to_string(bytes) + " bytes) is not inside a section";
+    for (uint64_t at = *base; at < *base + bytes; at += 8) {
       auto it = fills.find(at);
       std::optional<uint64_t> entry;
       if (it != fills.end() && it->second.type == R_X86_64_RELATIVE)
@@ -95,9 +99,9 @@ private:
     return buf;
   }
 
-  const Section *sectionAt(uint64_t a, unsigned size) const {
+  const Section *sectionAt(uint64_t a, uint64_t size) const {
     for (const Section &s : file.sections())
-      if (s.isAlloc() && a >= s.addr() && a + size <= s.addr() + s.size())
+      if (s.isAlloc() && a >= s.addr() && size <= s.size() && a - s.addr() <= s.size() - size)
         return &s;
     return nullptr;
   }
