@@ -65,15 +65,16 @@ PY
   rm -f "$out"
 }
 # Every library llc loads (libc included; ld.so is the interpreter and stays),
-# dynsorted three ways: the table's shape kept (all-keep), the model's shape
-# with misses weighed from each library's relocations (all-default), and with
-# the lookups llc's start makes in each (all).
-mkdir -p "$work/all" "$work/all-keep" "$work/all-default"
+# dynsorted three ways: the table's shape kept (all-keep, rewrite's default),
+# the model's shape with misses weighed from each library's relocations
+# (all-model, --gnu-hash=optimize), and with the lookups llc's start makes in
+# each (all).
+mkdir -p "$work/all" "$work/all-keep" "$work/all-model"
 for l in $(ldd "${cmd[0]}" | awk '/=>/ && $3 ~ /^\// {print $3}'); do
   b=$(basename "$l")
   "$ELFOPT" rewrite "$l" -o "$work/all/$b" --dynsort --hash-lookups-for "${cmd[0]}" ${DYNSORT_ARGS:-} >/dev/null
   "$ELFOPT" rewrite "$l" -o "$work/all-keep/$b" --dynsort --gnu-hash=keep >/dev/null
-  "$ELFOPT" rewrite "$l" -o "$work/all-default/$b" --dynsort >/dev/null
+  "$ELFOPT" rewrite "$l" -o "$work/all-model/$b" --dynsort --gnu-hash=optimize >/dev/null
 done
 echo "command: LD_BIND_NOW=1 [LD_LIBRARY_PATH=DIR] ${cmd[*]}"
 echo "libLLVM: $lib -> $work/sorted/libLLVM.so.19.1 (elfopt edit --dynsort ${DYNSORT_ARGS:-})"
@@ -82,10 +83,10 @@ read -r ir_a d1_a < <(count "")
 read -r ir_b d1_b < <(count "$work/sorted")
 read -r ir_c d1_c < <(count "$work/all")
 read -r ir_k d1_k < <(count "$work/all-keep")
-read -r ir_d d1_d < <(count "$work/all-default")
+read -r ir_d d1_d < <(count "$work/all-model")
 ratio() { python3 -c "print(round($2 / max($1, 1), 4))"; }
-echo "ld.so instructions (callgrind Ir): original $ir_a, libLLVM dynsorted $ir_b ($(ratio $ir_a $ir_b)), all $ir_c ($(ratio $ir_a $ir_c)), all-keep $ir_k ($(ratio $ir_a $ir_k)), all-default $ir_d ($(ratio $ir_a $ir_d))"
-echo "ld.so L1 data misses (D1mr+D1mw):  original $d1_a, libLLVM dynsorted $d1_b ($(ratio $d1_a $d1_b)), all $d1_c ($(ratio $d1_a $d1_c)), all-keep $d1_k ($(ratio $d1_a $d1_k)), all-default $d1_d ($(ratio $d1_a $d1_d))"
+echo "ld.so instructions (callgrind Ir): original $ir_a, libLLVM dynsorted $ir_b ($(ratio $ir_a $ir_b)), all $ir_c ($(ratio $ir_a $ir_c)), all-keep $ir_k ($(ratio $ir_a $ir_k)), all-model $ir_d ($(ratio $ir_a $ir_d))"
+echo "ld.so L1 data misses (D1mr+D1mw):  original $d1_a, libLLVM dynsorted $d1_b ($(ratio $d1_a $d1_b)), all $d1_c ($(ratio $d1_a $d1_c)), all-keep $d1_k ($(ratio $d1_a $d1_k)), all-model $d1_d ($(ratio $d1_a $d1_d))"
 reloc() {
   for i in 1 2 3 4 5; do
     env LD_BIND_NOW=1 LD_DEBUG=statistics ${1:+LD_LIBRARY_PATH=$1} "${cmd[@]}" 2>&1 >/dev/null |
