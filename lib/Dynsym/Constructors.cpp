@@ -139,15 +139,15 @@ private:
     return it != fills.begin() && std::prev(it)->first + 8 > a;
   }
 
-  Value load(uint64_t a, unsigned size) {
+  std::optional<Value> load(uint64_t a, unsigned size) {
     const Section *s = sectionAt(a, size);
     if (!s)
-      return {};
+      return std::nullopt; // not known to be mapped
     bool writable = s->flags() & SHF_WRITE;
     if (auto it = fills.find(a); it != fills.end() && size == 8) {
       if (writable && !inRelro(a, 8)) {
         if (coveredBySymbol(a, 8))
-          return {}; // another object may write it
+          return Value{}; // another object may write it
         reliedOn.push_back({a, 8, false}); // hidden: only if no other code of the object names it
       }
       const Fill &f = it->second;
@@ -160,10 +160,10 @@ private:
         if (symbols[f.symbol].binding == STB_WEAK)
           return Value::constant(0); // an unresolved weak reference is 0
       }
-      return {};
+      return Value{};
     }
     if (writable || filled(a, size))
-      return {};
+      return Value{};
     std::optional<uint64_t> v = readWord(a, size);
     return v ? Value::constant(*v) : Value{};
   }

@@ -51,6 +51,7 @@ Code zlib() {
 
 constexpr uint64_t ItmDeregister = 0x1dfc0, GmonStart = 0x1dfc8, ItmRegister = 0x1dfd0, CxaFinalizeGot = 0x1dfd8;
 constexpr uint64_t DsoHandle = 0x1e180, Completed = 0x1e188;
+constexpr uint64_t Unmapped = 0x100000; // the object ends below
 constexpr uint64_t CxaFinalize = 22; // its dynamic symbol number
 
 struct Fixture {
@@ -66,7 +67,9 @@ struct Fixture {
   InertWorld world() {
     InertWorld w;
     w.code = [this](uint64_t a) { return code.at(a); };
-    w.load = [this](uint64_t a, unsigned size) {
+    w.load = [this](uint64_t a, unsigned size) -> std::optional<Value> {
+      if (a >= Unmapped)
+        return std::nullopt;
       auto it = words.find(a);
       return it != words.end() && size == 8 ? it->second : Value{};
     };
@@ -140,6 +143,9 @@ TEST(InertCode, WhatItDoesNotModelIsNotProved) {
   // A clobbered callee-saved register: xor %ebx, %ebx; ret.
   f.code.pieces[0x6200] = {0x31, 0xdb, 0xc3};
   EXPECT_EQ(f.why(0x6200), "a callee-saved register not restored at 0x6202");
+  // A load that could fault: mov 0x100000(%rip), %rax; ret.
+  f.code.pieces[0x6400] = {0x48, 0x8b, 0x05, 0x00, 0x00, 0x10, 0x00, 0xc3};
+  EXPECT_EQ(f.why(0x6400), "a load from an address the proof cannot follow at 0x6400");
   // An endless loop: jmp .
   f.code.pieces[0x6300] = {0xeb, 0xfe};
   EXPECT_EQ(f.why(0x6300), "more than 2000 instructions to follow");

@@ -57,8 +57,9 @@ struct InertWorld {
   std::function<std::span<const uint8_t>(uint64_t address)> code;
   /// The value a load of \p size bytes at \p address reads whenever the
   /// function could run: what the loader put there, read-only data, or
-  /// Unknown.
-  std::function<Value(uint64_t address, unsigned size)> load;
+  /// Unknown; nullopt when the address may not be mapped (the load could
+  /// fault).
+  std::function<std::optional<Value>(uint64_t address, unsigned size)> load;
   /// Whether a store there can only be seen by this object's own code.
   std::function<bool(uint64_t address, unsigned size)> privateStore;
   /// Why calling import \p import with first argument \p rdi could have an
