@@ -5,14 +5,18 @@
 // they cannot, the order glibc runs them in does not matter, and the scope
 // order may change it. The proof is x86_64::whyNotInert's, over a world
 // built from the file and from who answers its imports:
-//   - a word the loader fills (a relocation) reads as the loader fills it
-//     when it is read-only after relocation (RELRO) or hidden (no dynamic
-//     symbol covers it, so only the object's own code can name it); an
-//     import that nobody in the scope defines reads as 0;
+//   - a word the loader fills (an allocated relocation) reads as the loader
+//     fills it when it is read-only after relocation (RELRO) or hidden (no
+//     dynamic symbol covers it); an import that nobody in the scope defines
+//     reads as 0 when it is weak;
 //   - read-only data reads as the file holds it; other writable memory is
-//     unknown;
+//     unknown; an address outside the object's sections cannot be read;
 //   - a store is private when it falls in writable, non-RELRO memory that
 //     no dynamic symbol covers and no relocation fills;
+//   - a hidden word read, or a private byte written, must be named by no
+//     code of the object outside the instructions the proof went through
+//     (every 4 bytes of code read as a displacement) and by no relocated
+//     pointer: C code reaches a static variable through its own address;
 //   - the only import that may be called is glibc's __cxa_finalize, with an
 //     address inside the object as its handle, by an object that imports
 //     none of the functions that register a handler under a handle
