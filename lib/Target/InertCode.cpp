@@ -335,7 +335,10 @@ private:
         Value *d = reg(0);
         if (!d || op[0].family == Rsp)
           return unknownInstruction();
-        *d = size == 8 || v->kind != Value::Constant ? (size == 8 ? *v : Value{}) : Value::constant(v->n & 0xffffffff);
+        if (size == 8)
+          *d = *v;
+        else // a 32-bit load zero-extends
+          *d = v->kind == Value::Constant ? Value::constant(v->n & 0xffffffff) : Value{};
         return Step::Continue;
       }
       uint64_t mask = size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
