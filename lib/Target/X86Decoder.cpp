@@ -323,14 +323,24 @@ Operation describeOperation(const Decoder::Impl &m, const llvm::MCInst &inst, co
 
 } // namespace
 
+namespace {
+// LLVM's decoding of the instruction at the start of \p bytes; false when
+// there is none, or it would not fit in \p bytes.
+bool disassemble(const Decoder::Impl &m, std::span<const uint8_t> bytes, uint64_t a, llvm::MCInst &inst,
+                 uint64_t &size) {
+  size = 0;
+  return !bytes.empty() &&
+         m.disassembler->getInstruction(inst, size, llvm::ArrayRef(bytes.data(), bytes.size()), a, llvm::nulls()) ==
+             llvm::MCDisassembler::Success &&
+         size != 0 && size <= bytes.size();
+}
+} // namespace
+
 std::optional<Instruction> Decoder::decode(std::span<const uint8_t> bytes, uint64_t a) const {
   const Impl &m = *impl;
   llvm::MCInst inst;
   uint64_t size = 0;
-  if (bytes.empty() ||
-      m.disassembler->getInstruction(inst, size, llvm::ArrayRef(bytes.data(), bytes.size()), a,
-                                     llvm::nulls()) != llvm::MCDisassembler::Success ||
-      size == 0 || size > bytes.size())
+  if (!disassemble(m, bytes, a, inst, size))
     return std::nullopt;
   Instruction out;
   out.opcode = inst.getOpcode();
@@ -391,10 +401,7 @@ std::optional<RawInstruction> Decoder::decodeRaw(std::span<const uint8_t> bytes,
   const Impl &m = *impl;
   llvm::MCInst inst;
   uint64_t size = 0;
-  if (bytes.empty() ||
-      m.disassembler->getInstruction(inst, size, llvm::ArrayRef(bytes.data(), bytes.size()), a,
-                                     llvm::nulls()) != llvm::MCDisassembler::Success ||
-      size == 0 || size > bytes.size())
+  if (!disassemble(m, bytes, a, inst, size))
     return std::nullopt;
   RawInstruction out;
   llvm::StringRef name = m.instrInfo->getName(inst.getOpcode());
