@@ -2,13 +2,13 @@
 #include "elfopt/Dynsym/Constructors.h"
 
 #include "elfopt/Elf/Relocations.h"
+#include "elfopt/Support/Diagnostics.h"
 #include "elfopt/Target/InertCode.h"
 
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <set>
-#include <unordered_map>
 
 namespace elfopt {
 
@@ -77,7 +77,7 @@ public:
     if (!base || bytes == 0)
       return std::nullopt;
     if (bytes % 8 || !sectionAt(*base, bytes))
-      return "its array at " + hexAddress(*base) + " (" + std::to_string(bytes) + " bytes) is not inside a section";
+      return "its array at " + hex(*base) + " (" + std::to_string(bytes) + " bytes) is not inside a section";
     for (uint64_t at = *base; at < *base + bytes; at += 8) {
       auto it = fills.find(at);
       std::optional<uint64_t> entry;
@@ -86,19 +86,13 @@ public:
       else if (it == fills.end() && file.header().e_type == ET_EXEC)
         entry = readWord(at);
       if (!entry)
-        return "an entry of its array at " + hexAddress(at) + " that is not a plain address";
+        return "an entry of its array at " + hex(at) + " that is not a plain address";
       out.push_back(*entry);
     }
     return std::nullopt;
   }
 
 private:
-  static std::string hexAddress(uint64_t a) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(a));
-    return buf;
-  }
-
   const Section *sectionAt(uint64_t a, uint64_t size) const {
     for (const Section &s : file.sections())
       if (s.isAlloc() && a >= s.addr() && size <= s.size() && a - s.addr() <= s.size() - size)
@@ -229,13 +223,13 @@ public:
       return nullptr;
     };
     auto say = [&](const Private &p, const std::string &what) {
-      return hexAddress(p.address) + (p.stored ? ", which it writes," : ", which it reads as the loader left it,") +
+      return hex(p.address) + (p.stored ? ", which it writes," : ", which it reads as the loader left it,") +
              " is also " + what;
     };
     for (const auto &[where, fill] : fills)
       if (fill.type == R_X86_64_RELATIVE)
         if (const Private *p = relied(uint64_t(fill.addend)); p && !(!p->stored && where == p->address))
-          return say(*p, "pointed to by a relocated word at " + hexAddress(where));
+          return say(*p, "pointed to by a relocated word at " + hex(where));
     for (const Section &s : file.sections()) {
       if (!s.isAlloc() || !s.isExecutable() || !s.hasFileData())
         continue;
@@ -247,7 +241,7 @@ public:
         // The instruction ends 0, 1, 2 or 4 bytes (an immediate) after its displacement.
         for (uint64_t after : {4, 5, 6, 8})
           if (const Private *p = relied(field + after + uint64_t(int64_t(disp))); p && !inVisited(field))
-            return say(*p, "used by other code of the object (a displacement at " + hexAddress(field) + ")");
+            return say(*p, "used by other code of the object (a displacement at " + hex(field) + ")");
       }
     }
     return std::nullopt;

@@ -1,9 +1,10 @@
 //===- InertCode.cpp ------------------------------------------------------===//
 #include "elfopt/Target/InertCode.h"
 
+#include "elfopt/Support/Diagnostics.h"
+
 #include <array>
 #include <map>
-#include <sstream>
 #include <vector>
 
 namespace elfopt::x86_64 {
@@ -28,12 +29,6 @@ struct State {
   std::vector<uint64_t> returns;       ///< return addresses of calls the interpreter entered
   std::optional<bool> zero;            ///< ZF, when known
 };
-
-std::string hex(uint64_t v) {
-  std::ostringstream s;
-  s << "0x" << std::hex << v;
-  return s.str();
-}
 
 // Whether two values are equal, when that is known. An import's address is
 // never 0 (it resolved, or the world would have said 0).
