@@ -3,18 +3,22 @@
 # load -> editor -> serialize with no edit and must come back byte-identical.
 # x86-64 ELF64 files must all load; other ELF files (32-bit, other machines)
 # must be refused with exit code 2 and a message naming the file.
+# All files go through elfopt-roundtrip (the same calls as `elfopt edit` with
+# no edit, in one process); the elfopt command itself runs on every refused
+# file and on an even spread of the others, so its path is checked too.
 source "$(dirname "$0")/lib.sh"
 require python3
 
-python3 - "$ELFOPT" "$WORK" <<'PY'
+python3 - "$ELFOPT" "$ELFOPT_ROUNDTRIP" "$WORK" <<'PY'
 import os, subprocess, sys, time
-elfopt, work = sys.argv[1], sys.argv[2]
+elfopt, roundtrip, work = sys.argv[1:4]
 out = os.path.join(work, "out")
-counts = {"identical": 0, "refused": 0, "bytes": 0}
-failures = []
 start = time.time()
+failures = []
+supported, unsupported = [], []
 for root in ("/usr/bin", "/usr/lib/x86_64-linux-gnu"):
-    for dirpath, _, names in os.walk(root):
+    for dirpath, dirnames, names in os.walk(root):
+        dirnames.sort()
         for name in sorted(names):
             path = os.path.join(dirpath, name)
             if os.path.islink(path) or not os.path.isfile(path):
@@ -26,30 +30,69 @@ for root in ("/usr/bin", "/usr/lib/x86_64-linux-gnu"):
                 continue
             if ident[:4] != b"\x7fELF":
                 continue
-            supported = len(ident) >= 20 and ident[4] == 2 and ident[5] == 1 and ident[18:20] == b"\x3e\x00"
-            r = subprocess.run([elfopt, "edit", path, "-o", out], capture_output=True, text=True)
-            if supported:
-                if r.returncode != 0:
-                    failures.append(f"{path}: exit {r.returncode}: {r.stderr.strip()}")
-                else:
-                    with open(path, "rb") as a, open(out, "rb") as b:
-                        if a.read() != b.read():
-                            failures.append(f"{path}: round trip differs")
-                        else:
-                            counts["identical"] += 1
-                            counts["bytes"] += os.path.getsize(path)
-            else:
-                if r.returncode != 2 or not r.stderr.startswith(f"elfopt: error: {path}: "):
-                    failures.append(f"{path}: unsupported file gave exit {r.returncode}: {r.stderr.strip()}")
-                else:
-                    counts["refused"] += 1
-            if os.path.exists(out):
-                os.unlink(out)
+            x86_64 = len(ident) >= 20 and ident[4] == 2 and ident[5] == 1 and ident[18:20] == b"\x3e\x00"
+            (supported if x86_64 else unsupported).append(path)
+
+# The harness, in batches so one crash names its batch and output streams.
+verdicts = {}
+files = supported + unsupported
+for i in range(0, len(files), 400):
+    batch = files[i:i + 400]
+    r = subprocess.run([roundtrip] + batch, capture_output=True, text=True, errors="replace")
+    if r.returncode != 0:
+        failures.append(f"elfopt-roundtrip exit {r.returncode} on {batch[0]} ... {batch[-1]}: {r.stderr.strip()[-2000:]}")
+    for line in r.stdout.splitlines():
+        kind, _, rest = line.partition(" ")
+        if kind in ("identical", "differs"):
+            size, _, path = rest.partition(" ")
+            verdicts[path] = (kind, int(size))
+        elif kind == "refused":
+            code, _, message = rest.partition(" ")
+            path = next((p for p in batch if message.startswith(p + ": ")), None)
+            verdicts[path] = ("refused", int(code), message)
+        else:
+            failures.append(line)
+
+counts = {"identical": 0, "refused": 0, "bytes": 0}
+for path in supported:
+    v = verdicts.get(path)
+    if v is None:
+        failures.append(f"{path}: no verdict from elfopt-roundtrip")
+    elif v[0] != "identical":
+        failures.append(f"{path}: {v}")
+    else:
+        counts["identical"] += 1
+        counts["bytes"] += v[1]
+for path in unsupported:
+    v = verdicts.get(path)
+    if v is None or v[0] != "refused" or v[1] != 2:
+        failures.append(f"{path}: unsupported file gave {v}")
+    else:
+        counts["refused"] += 1
+
+# The command: every refused file, and 25 supported ones spread evenly.
+step = max(1, len(supported) // 25)
+cli = 0
+for path in supported[::step] + unsupported:
+    r = subprocess.run([elfopt, "edit", path, "-o", out], capture_output=True, text=True, errors="replace")
+    cli += 1
+    if path in unsupported:
+        if r.returncode != 2 or not r.stderr.startswith(f"elfopt: error: {path}: ") or os.path.exists(out):
+            failures.append(f"elfopt edit {path}: unsupported file gave exit {r.returncode}: {r.stderr.strip()}")
+    elif r.returncode != 0:
+        failures.append(f"elfopt edit {path}: exit {r.returncode}: {r.stderr.strip()}")
+    else:
+        with open(path, "rb") as a, open(out, "rb") as b:
+            if a.read() != b.read():
+                failures.append(f"elfopt edit {path}: round trip differs")
+    if os.path.exists(out):
+        os.unlink(out)
+
 for f in failures[:50]:
     print("FAIL:", f, file=sys.stderr)
 print(f"round trip: {counts['identical']} x86-64 ELF files ({counts['bytes'] / 1e6:.0f} MB) byte-identical, "
-      f"{counts['refused']} other ELF files refused with exit 2, {len(failures)} failures, "
-      f"{time.time() - start:.0f} s")
+      f"{counts['refused']} other ELF files refused with exit 2, {cli} of them through elfopt edit, "
+      f"{len(failures)} failures, {time.time() - start:.0f} s")
 sys.exit(1 if failures or counts["identical"] < 100 else 0)
 PY
 check "every ELF file round-trips" test $? = 0
