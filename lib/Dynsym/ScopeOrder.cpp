@@ -117,15 +117,16 @@ std::vector<std::string> proveScopeOrder(const ScopeModel &model, const std::vec
   }
   std::vector<uint32_t> sortedBefore = sortMapsDepthFirst(model, original);
   std::vector<uint32_t> sortedAfter = sortMapsDepthFirst(model, scope);
-  auto hasInit = [&](uint32_t o) { return o != 0 && model.objects[o].constructorsMatter(); };
-  auto hasFini = [&](uint32_t o) { return o != 0 && model.objects[o].destructorsMatter(); };
+  auto initMatters = [&](uint32_t o) { return o != 0 && model.objects[o].constructorsMatter(); };
+  auto finiMatters = [&](uint32_t o) { return o != 0 && model.objects[o].destructorsMatter(); };
   std::vector<uint32_t> initBefore(sortedBefore.rbegin(), sortedBefore.rend());
   std::vector<uint32_t> initAfter(sortedAfter.rbegin(), sortedAfter.rend());
-  initBefore = subsequence(initBefore, hasInit);
-  initAfter = subsequence(initAfter, hasInit);
+  initBefore = subsequence(initBefore, initMatters);
+  initAfter = subsequence(initAfter, initMatters);
   if (initBefore != initAfter)
     problems.push_back("constructor order: " + firstDifference(model, initBefore, initAfter));
-  std::vector<uint32_t> finiBefore = subsequence(sortedBefore, hasFini), finiAfter = subsequence(sortedAfter, hasFini);
+  std::vector<uint32_t> finiBefore = subsequence(sortedBefore, finiMatters);
+  std::vector<uint32_t> finiAfter = subsequence(sortedAfter, finiMatters);
   if (finiBefore != finiAfter)
     problems.push_back("destructor order: " + firstDifference(model, finiBefore, finiAfter));
   auto dlsym = [&](uint32_t o) { return model.objects[o].importsDlsym; };
@@ -303,8 +304,9 @@ std::optional<unsigned> applyScopeOrder(ElfEditor &editor, const ScopeModel &mod
   copy.data.insert(copy.data.end(), appended.begin(), appended.end());
   unsigned added = editor.addSection(std::move(copy));
   editor.renameSection(dynstr->index, ".elfopt.orig" + dynstr->name);
-  // readelf and objdump read .dynamic's strings through its sh_link; the
-  // copy holds every old string at its old offset, and the new names.
+  // Tools that follow the section headers (objdump, elfutils) read
+  // .dynamic's strings through its sh_link; the copy holds every old string
+  // at its old offset, and the new names.
   if (const Section *dynamic = in.findSectionOfType(SHT_DYNAMIC))
     editor.setSectionLink(dynamic->index, added);
   return added;
