@@ -43,14 +43,8 @@ public:
         continue; // static relocations (--emit-relocs) are not the loader's
       auto bytes = file.contents(s);
       if (s.type() == SHT_RELA)
-        for (uint64_t off = 0; off + 24 <= bytes.size(); off += 24) {
-          uint64_t where, info;
-          int64_t addend;
-          std::memcpy(&where, bytes.data() + off, 8);
-          std::memcpy(&info, bytes.data() + off + 8, 8);
-          std::memcpy(&addend, bytes.data() + off + 16, 8);
-          fills[where] = {uint32_t(info), info >> 32, addend};
-        }
+        for (const ELFT::Rela &rela : decodeRela(bytes))
+          fills[uint64_t(rela.r_offset)] = {rela.getType(false), rela.getSymbol(false), int64_t(rela.r_addend)};
       else if (s.type() == SHT_RELR)
         for (uint64_t where : decodeRelr(bytes))
           fills[where] = {R_X86_64_RELATIVE, 0, int64_t(readWord(where).value_or(0))};

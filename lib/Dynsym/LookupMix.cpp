@@ -3,6 +3,7 @@
 #include "elfopt/Dynsym/ScopeOrder.h"
 #include "elfopt/Dynsym/Constructors.h"
 
+#include "elfopt/Elf/Relocations.h"
 #include "elfopt/Elf/Versions.h"
 #include "elfopt/Support/Diagnostics.h"
 
@@ -30,16 +31,13 @@ template <typename F> void forEachLookup(const ElfFile &file, const std::vector<
   for (const Section &s : file.sections()) {
     if (s.type() != SHT_RELA || !dynsym || s.header.sh_link != dynsym->index)
       continue;
-    auto bytes = file.contents(s);
-    for (uint64_t off = 0; off + sizeof(ELFT::Rela) <= bytes.size(); off += sizeof(ELFT::Rela)) {
-      uint64_t info;
-      std::memcpy(&info, bytes.data() + off + 8, 8);
-      uint64_t sym = info >> 32;
+    for (const ELFT::Rela &rela : decodeRela(file.contents(s))) {
+      uint64_t sym = rela.getSymbol(false);
       if (sym == 0 || sym >= syms.size() || sym == previous)
         continue;
       previous = sym;
       if (syms[sym].binding != STB_LOCAL) // a local is resolved without a lookup
-        lookup(sym, uint32_t(info) == R_X86_64_COPY);
+        lookup(sym, rela.getType(false) == R_X86_64_COPY);
     }
   }
 }

@@ -13,6 +13,13 @@ bool dynamicAddendIsAddress(const ELFT::Rela &rela) {
          (type == R_X86_64_64 && rela.getSymbol(false) == 0);
 }
 
+std::vector<ELFT::Rela> decodeRela(std::span<const uint8_t> bytes) {
+  std::vector<ELFT::Rela> out(bytes.size() / sizeof(ELFT::Rela));
+  if (!out.empty())
+    std::memcpy(static_cast<void *>(out.data()), bytes.data(), out.size() * sizeof(ELFT::Rela));
+  return out;
+}
+
 std::vector<uint64_t> decodeRelr(std::span<const uint8_t> bytes) {
   std::vector<uint64_t> out;
   uint64_t where = 0;

@@ -537,11 +537,9 @@ std::vector<uint64_t> entriesFromElsewhere(const ElfFile &in, const CodeFacts &f
         if (sym.shndx == text.section)
           out.push_back(sym.value);
     } else if (s.type() == SHT_RELA && s.isAlloc()) {
-      auto bytes = in.contents(s);
-      auto *rela = reinterpret_cast<const ELFT::Rela *>(bytes.data());
-      for (size_t i = 0; i < bytes.size() / sizeof(ELFT::Rela); ++i)
-        if (dynamicAddendIsAddress(rela[i]))
-          out.push_back(uint64_t(rela[i].r_addend));
+      for (const ELFT::Rela &rela : decodeRela(in.contents(s)))
+        if (dynamicAddendIsAddress(rela))
+          out.push_back(uint64_t(rela.r_addend));
     } else if (s.type() == SHT_RELR) {
       for (uint64_t a : decodeRelr(in.contents(s)))
         if (auto v = loadedWord(a))

@@ -64,6 +64,22 @@ TEST(Relr, IgnoresATrailingPartialEntry) {
   EXPECT_EQ(decodeRelr(bytes), (Addresses{0x1000, 0x1008}));
 }
 
+TEST(Rela, EntriesInOrderTrailingPartIgnored) {
+  // offset, info (symbol 5, type 6 = GLOB_DAT), addend; then RELATIVE 0x2000.
+  std::vector<uint64_t> words = {0x3fd8, (uint64_t(5) << 32) | R_X86_64_GLOB_DAT, 0,
+                                 0x3fe0, R_X86_64_RELATIVE, 0x2000};
+  std::vector<uint8_t> bytes(1 + words.size() * 8 + 7);
+  std::memcpy(bytes.data() + 1, words.data(), words.size() * 8); // misaligned on purpose
+  std::vector<ELFT::Rela> got = decodeRela(std::span(bytes).subspan(1));
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(uint64_t(got[0].r_offset), 0x3fd8u);
+  EXPECT_EQ(got[0].getSymbol(false), 5u);
+  EXPECT_EQ(got[0].getType(false), uint32_t(R_X86_64_GLOB_DAT));
+  EXPECT_EQ(int64_t(got[1].r_addend), 0x2000);
+  EXPECT_TRUE(dynamicAddendIsAddress(got[1]));
+  EXPECT_TRUE(decodeRela(std::span(bytes).subspan(1, 23)).empty());
+}
+
 TEST(DynamicAddend, IsAnAddressOfTheFile) {
   EXPECT_TRUE(dynamicAddendIsAddress(rela(0, R_X86_64_RELATIVE)));
   EXPECT_TRUE(dynamicAddendIsAddress(rela(0, R_X86_64_IRELATIVE)));

@@ -19,6 +19,11 @@ namespace elfopt {
 /// addend is the resolver) and R_X86_64_64 against no symbol.
 bool dynamicAddendIsAddress(const ELFT::Rela &rela);
 
+/// The entries of an SHT_RELA section's bytes, copied out (a section of a
+/// malformed file need not be aligned for them); a trailing partial entry
+/// is ignored.
+std::vector<ELFT::Rela> decodeRela(std::span<const uint8_t> bytes);
+
 /// The addresses of the words an SHT_RELR section relocates, in its order
 /// (an even entry is an address; an odd one a bitmap of the 63 words after
 /// the last address).
