@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target for SECONDS (default 60) each:
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]     targets: elf edit profile hash rewrite
-# Builds with clang-19 (-fsanitize=fuzzer,address,undefined) in build-fuzz/,
-# seeds each corpus from the test suite's generated inputs, small system
-# binaries and example profiles, keeps the corpus in build-fuzz/corpus/ from
-# run to run, and runs the checked-in regression reproducers first
-# (test/fuzz/regressions/TARGET/*.hex). Exits non-zero on any finding; the
-# reproducer is left in build-fuzz/findings/.
+# Builds the fuzz targets with clang-19 (-fsanitize=fuzzer,address,undefined)
+# in FUZZ_BUILD_DIR (default build-fuzz/; scripts/test.sh passes its
+# sanitizer build), seeds each corpus from the test suite's generated inputs,
+# small system binaries and example profiles, keeps the corpus in
+# FUZZ_BUILD_DIR/corpus/ from run to run, and runs the checked-in regression
+# reproducers first (test/fuzz/regressions/TARGET/*.hex). Exits non-zero on
+# any finding; the reproducer is left in FUZZ_BUILD_DIR/findings/.
 #
 # With CI=true the verdict must not depend on luck: each target runs from a
 # fixed seed for a fixed number of inputs (about 25 s each on a 2-core CI
@@ -21,10 +22,13 @@ targets=("$@")
 ((${#targets[@]})) || targets=(elf edit profile hash rewrite)
 
 bash scripts/install-deps.sh
-CC=clang-19 CXX=clang++-19 BUILD_DIR=build-fuzz bash scripts/build.sh \
-  -DELFOPT_FUZZ=ON -DELFOPT_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-
-fuzz=$root/build-fuzz
+fuzz=$root/${FUZZ_BUILD_DIR:-build-fuzz}
+# The same configuration as scripts/test.sh's sanitizer build, so that the
+# two can share one directory; only the fuzz targets are built here.
+CC=clang-19 CXX=clang++-19 cmake -S . -B "$fuzz" -G Ninja \
+  -DELFOPT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$fuzz" -j "${JOBS:-$(nproc)}" --target fuzz-Elf fuzz-Edit fuzz-Profile fuzz-Hash \
+  fuzz-Rewrite >/dev/null
 mkdir -p "$fuzz/findings"
 seed() { # TARGET DIR: initial corpus
   local dir=$2
