@@ -419,6 +419,12 @@ LookupMix estimateLookupMix(const ElfFile &file) {
   return mix;
 }
 
+// How reports name an object: its DT_SONAME, else its file name.
+static std::string nameInMessages(const ScopeObject &object) {
+  std::string soname = sonameOf(*object.elf);
+  return soname.empty() ? fs::path(object.path).filename().string() : soname;
+}
+
 ScopeModel buildScopeModel(const std::string &programPath, const ScopeModelOptions &options) {
   SimulatedScope found;
   ScopeBuilder builder(nullptr, found);
@@ -448,9 +454,7 @@ ScopeModel buildScopeModel(const std::string &programPath, const ScopeModelOptio
     const ElfFile &elf = *scope[k].elf;
     ScopeModel::Object o;
     o.path = scope[k].path;
-    o.name = sonameOf(elf);
-    if (o.name.empty())
-      o.name = fs::path(o.path).filename().string();
+    o.name = nameInMessages(scope[k]);
     o.needed = builder.neededOf[k];
     size_t visible = k < model.startup ? model.startup : scope.size();
     ConstructorEffects effects = constructorEffects(elf, [&](uint64_t sym) -> std::optional<std::string> {
@@ -459,8 +463,7 @@ ScopeModel buildScopeModel(const std::string &programPath, const ScopeModelOptio
       std::vector<uint32_t> who = answerers(symbols, k, sym, false, visible);
       if (who.empty())
         return std::nullopt;
-      std::string soname = sonameOf(*scope[who.front()].elf);
-      return soname.empty() ? fs::path(scope[who.front()].path).filename().string() : soname;
+      return nameInMessages(scope[who.front()]);
     });
     o.hasInit = effects.hasInit;
     o.hasFini = effects.hasFini;
