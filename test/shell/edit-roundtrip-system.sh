@@ -42,16 +42,12 @@ for i in range(0, len(files), 400):
     if r.returncode != 0:
         failures.append(f"elfopt-roundtrip exit {r.returncode} on {batch[0]} ... {batch[-1]}: {r.stderr.strip()[-2000:]}")
     for line in r.stdout.splitlines():
-        kind, _, rest = line.partition(" ")
-        if kind in ("identical", "differs"):
-            size, _, path = rest.partition(" ")
-            verdicts[path] = (kind, int(size))
-        elif kind == "refused":
-            code, _, message = rest.partition(" ")
-            path = next((p for p in batch if message.startswith(p + ": ")), None)
-            verdicts[path] = ("refused", int(code), message)
-        else:
+        fields = line.split("\t", 3)
+        if len(fields) < 3 or fields[0] not in ("identical", "differs", "refused"):
             failures.append(line)
+        else:
+            kind, number, path = fields[:3]
+            verdicts[path] = (kind, int(number), fields[3] if len(fields) > 3 else "")
 
 counts = {"identical": 0, "refused": 0, "bytes": 0}
 for path in supported:
@@ -65,7 +61,7 @@ for path in supported:
         counts["bytes"] += v[1]
 for path in unsupported:
     v = verdicts.get(path)
-    if v is None or v[0] != "refused" or v[1] != 2:
+    if v is None or v[0] != "refused" or v[1] != 2 or not v[2].startswith(path + ": "):
         failures.append(f"{path}: unsupported file gave {v}")
     else:
         counts["refused"] += 1
@@ -73,10 +69,11 @@ for path in unsupported:
 # The command: every refused file, and 25 supported ones spread evenly.
 step = max(1, len(supported) // 25)
 cli = 0
+refusable = set(unsupported)
 for path in supported[::step] + unsupported:
     r = subprocess.run([elfopt, "edit", path, "-o", out], capture_output=True, text=True, errors="replace")
     cli += 1
-    if path in unsupported:
+    if path in refusable:
         if r.returncode != 2 or not r.stderr.startswith(f"elfopt: error: {path}: ") or os.path.exists(out):
             failures.append(f"elfopt edit {path}: unsupported file gave exit {r.returncode}: {r.stderr.strip()}")
     elif r.returncode != 0:

@@ -1,12 +1,13 @@
 //===- RoundTrip.cpp - load -> editor -> serialize over many files --------===//
 //
 // elfopt-roundtrip FILE...: for each file, what `elfopt edit FILE -o OUT`
-// does with no edit (ElfFile::open, ElfEditor, serialize), and one line:
+// does with no edit (ElfFile::open, ElfEditor, serialize), and one line of
+// tab-separated fields:
 //   identical SIZE PATH      the output is byte-identical to the input
 //   differs SIZE PATH        it is not
-//   refused CODE PATH: MSG   open() stopped with FatalError (MSG is what()),
+//   refused CODE PATH MSG    open() stopped with FatalError; MSG is what(),
 //                            which the driver prints as "elfopt: error: MSG"
-//   internal PATH: MSG       any other exception: a bug
+//   internal 0 PATH MSG      any other exception: a bug
 // edit-roundtrip-system.sh runs every ELF file of the system through it.
 // One process for thousands of files: starting elfopt once per file (the
 // loader binding libLLVM, the sanitizers' start-up) cost more than the work.
@@ -33,11 +34,11 @@ int main(int argc, char **argv) {
       std::vector<uint8_t> bytes = editor.serialize();
       auto in = file->bytes();
       bool same = bytes.size() == in.size() && std::equal(bytes.begin(), bytes.end(), in.begin());
-      std::printf("%s %zu %s\n", same ? "identical" : "differs", in.size(), path.c_str());
+      std::printf("%s\t%zu\t%s\n", same ? "identical" : "differs", in.size(), path.c_str());
     } catch (const FatalError &e) {
-      std::printf("refused %d %s\n", int(e.code), e.what());
+      std::printf("refused\t%d\t%s\t%s\n", int(e.code), path.c_str(), e.what());
     } catch (const std::exception &e) {
-      std::printf("internal %s: %s\n", path.c_str(), e.what());
+      std::printf("internal\t0\t%s\t%s\n", path.c_str(), e.what());
     }
     std::fflush(stdout);
   }
