@@ -1,5 +1,6 @@
 //===- Verify.cpp ---------------------------------------------------------===//
 #include "elfopt/Verify/Verify.h"
+#include "DataWords.h"
 
 #include "elfopt/Elf/EhFrame.h"
 #include "elfopt/Elf/Relocations.h"
@@ -58,6 +59,8 @@ private:
   std::vector<Moved> functions; // sorted by from
   /// The original's .symtab as buildMap read it; empty without one.
   std::vector<Symbol> symbols;
+  /// Other symbol tables that static relocations name, by section index.
+  std::map<unsigned, std::vector<Symbol>> symbolTables;
   /// Its sized function symbols, by address: what where() names.
   std::vector<const Symbol *> functionSymbols;
   const Symbol *functionAt(uint64_t a) const;
@@ -71,23 +74,19 @@ private:
   /// entry followed by zero padding, read as an 8-byte word, looks like an
   /// address in .text when .rodata lies below it (lld, mold).
   struct Word {
-    enum Kind : uint8_t {
-      Address,         ///< holds an address: the map of its old value
-      TableEntry,      ///< 32-bit `target - base`; see expectedEntry()
-      AddressIfMoved,  ///< GOT word: the map of its old value, or unchanged
-      Unwind,          ///< .eh_frame/.eh_frame_hdr; checkUnwind checks it
-      Operand,         ///< an operand in other code; checkOtherCode checks it
-      Fixed,           ///< must not change
-    };
+    using Kind = verify::WordKind;
     uint64_t place = 0;
     uint8_t width = 8;
-    Kind kind = Fixed;
+    Kind kind = Kind::Fixed;
     bool isSigned = false;
   };
   void explain(uint64_t place, uint8_t width, Word::Kind kind, bool isSigned = false) {
     explained.push_back({place, width, kind, isSigned});
   }
-  void explainStaticRelocation(const Section &target, const ELFT::Rela &r);
+  void explainStaticRelocation(const Section &target, const ELFT::Rela &r, const Symbol &symbol);
+  /// The symbol table a static relocation section names, read once (the
+  /// usual .symtab is buildMap's `symbols`).
+  const std::vector<Symbol> *relocationSymbols(const Section &relocations);
   bool isLabel(uint64_t a) const;
   uint64_t expectedEntry(const Section &s, uint64_t place, uint32_t oldValue) const;
   void checkWord(const Section &s, const Word &w, std::span<const uint8_t> x, std::span<const uint8_t> y);
@@ -420,7 +419,7 @@ void Verifier::checkOtherCode() {
         ++report.pcRelativeOperands;
         if (!j || j->size != i->size || !j->field || j->field->target != want)
           problem(where(after, a) + ": operand refers to " + hex(i->field->target) + "; it must refer to " + hex(want));
-        explain(a + i->field->offset, i->field->size, Word::Operand);
+        explain(a + i->field->offset, i->field->size, Word::Kind::Operand);
       }
       off += i->size;
     }
@@ -436,7 +435,7 @@ void Verifier::checkUnwind() {
   std::map<uint64_t, uint64_t> pcOfRecord;
   for (size_t i = 0; i < x.size(); ++i) {
     ++report.fdes;
-    explain(x[i].fieldAddress, 8, Word::Unwind);
+    explain(x[i].fieldAddress, 8, Word::Kind::Unwind);
     // An FDE of hand-written code may start in the padding before its
     // function; then its last byte says where it belongs.
     uint64_t length = x[i].pcEnd - x[i].pcBegin;
@@ -460,7 +459,7 @@ void Verifier::checkUnwind() {
   }
   if (const Section *h = before.findSection(".eh_frame_hdr"))
     for (uint64_t a = h->addr(); a < h->addr() + h->size(); a += 4)
-      explain(a, 4, Word::Unwind);
+      explain(a, 4, Word::Kind::Unwind);
 }
 
 void Verifier::checkDynamic() {
@@ -499,22 +498,27 @@ void Verifier::checkDynamic() {
           // A COPY relocation has no field (the loader copies the symbol's bytes there).
           if (uint8_t width = x86_64::relocationFieldSize(rx[i].getType(false)))
             explain(rx[i].r_offset, std::min<uint8_t>(width, 8),
-                    dynamicAddendIsAddress(rx[i]) ? Word::Address : Word::Fixed);
+                    dynamicAddendIsAddress(rx[i]) ? Word::Kind::Address : Word::Kind::Fixed);
         } else {
           uint64_t want = isTextRelocations ? map(rx[i].r_offset) : rx[i].r_offset;
           if (ry[i].r_offset != want)
             problem(entry(i) + ": relocation is at " + hex(ry[i].r_offset) + ", expected " + hex(want));
           if (s.header.sh_info < before.sections().size() && before.sections()[s.header.sh_info].isAlloc() &&
-              s.header.sh_info != text->index)
-            explainStaticRelocation(before.sections()[s.header.sh_info], rx[i]);
+              s.header.sh_info != text->index) {
+            const std::vector<Symbol> *table = relocationSymbols(s);
+            if (!table || rx[i].getSymbol(false) >= table->size())
+              problem(before.where(s, i * sizeof(ELFT::Rela)) + ": relocation names no symbol of a .symtab");
+            else
+              explainStaticRelocation(before.sections()[s.header.sh_info], rx[i], (*table)[rx[i].getSymbol(false)]);
+          }
         }
       }
     } else if (s.type() == SHT_RELR) {
       for (uint64_t a : decodeRelr(before.contents(s)))
-        explain(a, 8, Word::Address);
+        explain(a, 8, Word::Kind::Address);
     } else if (s.name == ".got" || s.name == ".got.plt") {
       for (uint64_t a = s.addr(); a + 8 <= s.addr() + s.size(); a += 8)
-        explain(a, 8, Word::AddressIfMoved);
+        explain(a, 8, Word::Kind::AddressIfMoved);
     }
   }
   // .dynsym values.
@@ -528,20 +532,29 @@ void Verifier::checkDynamic() {
   }
 }
 
-void Verifier::explainStaticRelocation(const Section &target, const ELFT::Rela &r) {
+const std::vector<Symbol> *Verifier::relocationSymbols(const Section &relocations) {
+  unsigned link = relocations.header.sh_link;
+  if (link >= before.sections().size() || before.sections()[link].type() != SHT_SYMTAB)
+    return nullptr;
+  const Section *symtab = before.findSectionOfType(SHT_SYMTAB);
+  if (symtab && symtab->index == link)
+    return &symbols; // read by buildMap
+  auto [it, fresh] = symbolTables.try_emplace(link);
+  if (fresh)
+    it->second = before.symbols(before.sections()[link]);
+  return &it->second;
+}
+
+// The relocation says what the word refers to (verify::readStaticRelocation).
+void Verifier::explainStaticRelocation(const Section &target, const ELFT::Rela &r, const Symbol &symbol) {
   uint32_t type = r.getType(false);
-  if (x86_64::relocationFieldSize(type) == 0)
-    return;
-  if (x86_64::isAbsoluteRelocation(type))
-    explain(r.r_offset, x86_64::relocationFieldSize(type), Word::Address, type == R_X86_64_32S);
-  else if (target.isExecutable())
-    return; // an operand: checkOtherCode decodes it
-  else if (type == R_X86_64_PC32 && target.name != ".eh_frame")
-    explain(r.r_offset, 4, Word::TableEntry);
-  else if (target.name == ".eh_frame" || target.name == ".eh_frame_hdr")
-    explain(r.r_offset, x86_64::relocationFieldSize(type), Word::Unwind);
-  else
-    explain(r.r_offset, x86_64::relocationFieldSize(type), Word::Fixed);
+  verify::PlaceKind place = target.isExecutable()                                      ? verify::PlaceKind::Code
+                            : target.name == ".eh_frame" || target.name == ".eh_frame_hdr" ? verify::PlaceKind::Unwind
+                                                                                          : verify::PlaceKind::Data;
+  auto kind = verify::readStaticRelocation(type, place, symbol.shndx == text->index);
+  if (!kind || *kind == Word::Kind::Operand)
+    return; // no field, or an operand: checkOtherCode decodes it
+  explain(r.r_offset, x86_64::relocationFieldSize(type), *kind, type == R_X86_64_32S);
 }
 
 // Where a jump table entry may lead: an instruction, or the end of a
@@ -558,20 +571,17 @@ bool Verifier::isLabel(uint64_t a) const {
   return it != functions.begin() && (it - 1)->from + (it - 1)->size == a;
 }
 
-// The value a 32-bit relative word at \p place must hold after the move. A
-// jump table entry is `label - base`, where the base is the closest address
-// at or below it that code refers to; failing that, a word is
-// `target - place`. A word that is neither refers to nothing that moves.
+// The value a 32-bit relative word at \p place must hold after the move:
+// read against the closest address at or below it in its section that code
+// refers to (a table base), else against itself.
 uint64_t Verifier::expectedEntry(const Section &s, uint64_t place, uint32_t oldValue) const {
-  int64_t value = int32_t(oldValue);
   auto it = std::upper_bound(dataReferences.begin(), dataReferences.end(), place);
-  bool hasTableBase = it != dataReferences.begin() && *(it - 1) >= s.addr();
-  for (uint64_t base : {hasTableBase ? *(it - 1) : place, place}) {
-    uint64_t target = base + value;
-    if (isLabel(target))
-      return uint32_t(oldValue + (map(target, true) - target));
-  }
-  return oldValue;
+  std::optional<uint64_t> tableBase;
+  if (it != dataReferences.begin() && *(it - 1) >= s.addr())
+    tableBase = *(it - 1);
+  return verify::expectedRelativeWord(
+      place, oldValue, tableBase, [&](uint64_t a) { return isLabel(a); },
+      [&](uint64_t a) { return map(a, true); });
 }
 
 bool Verifier::inFunction(uint64_t a) const {
@@ -639,28 +649,28 @@ void Verifier::checkWord(const Section &s, const Word &w, std::span<const uint8_
   uint64_t want = ov;
   uint64_t textStart = text->addr(), textEnd = text->addr() + text->size();
   switch (w.kind) {
-  case Word::Address:
-  case Word::AddressIfMoved: {
+  case Word::Kind::Address:
+  case Word::Kind::AddressIfMoved: {
     uint64_t address = w.width == 4 && w.isSigned ? uint64_t(int64_t(int32_t(ov))) : ov;
     if (address >= textStart && address < textEnd)
       want = map(address) & (w.width == 8 ? ~0ull : 0xffffffffull);
-    if (w.kind == Word::AddressIfMoved && nv == ov)
+    if (w.kind == Word::Kind::AddressIfMoved && nv == ov)
       want = ov;
     break;
   }
-  case Word::TableEntry:
+  case Word::Kind::TableEntry:
     want = expectedEntry(s, w.place, uint32_t(ov));
     break;
-  case Word::Unwind:
-  case Word::Operand:
+  case Word::Kind::Unwind:
+  case Word::Kind::Operand:
     return;
-  case Word::Fixed:
+  case Word::Kind::Fixed:
     break;
   }
   if (nv != ov)
     ++report.changedWords;
   if (nv != want)
-    problem(where(after, w.place) + ": " + (w.kind == Word::TableEntry ? "relative entry" : "word") + " is " + hex(nv) +
+    problem(where(after, w.place) + ": " + (w.kind == Word::Kind::TableEntry ? "relative entry" : "word") + " is " + hex(nv) +
             ", expected " + hex(want));
 }
 
@@ -687,7 +697,7 @@ void Verifier::checkData() {
     auto checkGap = [&](uint64_t from, uint64_t to) {
       for (uint64_t a = from; a < to;) {
         if (asEntries && a % 4 == 0 && to - a >= 4) {
-          checkWord(s, {a, 4, Word::TableEntry}, x, y);
+          checkWord(s, {a, 4, Word::Kind::TableEntry}, x, y);
           a += 4;
           continue;
         }

@@ -11,7 +11,9 @@
 //   - dynamic relocations, symbols, the entry point and DT_INIT/DT_FINI
 //     follow the map;
 //   - outside .text, the only bytes that changed are words that relocations,
-//     the GOT or FDEs describe, and each holds the map of its old value;
+//     the GOT or FDEs describe, and each holds the map of its old value; a
+//     static relocation says what its word refers to, so a PC-relative word
+//     against data (clang's relative lookup tables) must keep its value;
 //   - in a file without static relocations for .text, every 4-byte word of
 //     loaded data that reads as a code address, relative to itself or to the
 //     closest address below it that code refers to, follows that code.
