@@ -76,6 +76,7 @@ private:
   void collectDataFields();
   void claimJumpTables();
   void claimTable(uint64_t base, const std::vector<const TableJump *> &jumps);
+  void keepIfReadOtherwise(const Section &s, uint64_t place, int32_t value, uint64_t label);
   void collectProbeFields();
   void pinTargetsOfUndecodedCode();
   void pinTargetsOfBytes(std::span<const uint8_t> bytes, uint64_t address, size_t fromBlock);
@@ -126,6 +127,7 @@ private:
   /// address, or an offset in \p home when that is not loaded.
   void pinAt(uint64_t address, const char *why, uint64_t from, const Section *home = nullptr);
   void pinBoth(uint64_t sa, const char *why, uint64_t from, const Section *home = nullptr);
+  void pinLabel(uint64_t t, const char *why, uint64_t from);
   void addField(const Field &f);
 
   const ElfFile &in;
@@ -283,6 +285,25 @@ bool Rewriter::isLabel(uint64_t a) const {
 
 // Pins the blocks at \p sa and at \p sa + 4: S + A is a field's target, or
 // four bytes short of it for a field that ends its instruction.
+// Pins the block whose code \p t starts an instruction of, and the one it
+// ends (the label after a function's last instruction), for a reference at
+// \p from. Where no function starts at \p t, verify, which knows only the
+// functions, reads it as the end of the one before, even when undescribed
+// code starts there.
+void Rewriter::pinLabel(uint64_t t, const char *why, uint64_t from) {
+  bool starts = code.isInstructionStart(text, t);
+  if (starts)
+    pinAt(t, why, from);
+  if (t == text.start || !text.contains(t - 1))
+    return;
+  const Block &before = code.blocks[blockAt(code.blocks, t - 1)];
+  bool endsBefore = before.decoded && t == before.bodyEnd;
+  bool functionStarts = starts && code.blocks[blockAt(code.blocks, t)].isFunction &&
+                        code.blocks[blockAt(code.blocks, t)].start == t;
+  if (endsBefore && !functionStarts)
+    pinAt(t - 1, why, from);
+}
+
 void Rewriter::pinBoth(uint64_t sa, const char *why, uint64_t from, const Section *home) {
   pinAt(sa, why, from, home);
   pinAt(sa + 4, why, from, home);
@@ -553,10 +574,36 @@ void Rewriter::claimTable(uint64_t base, const std::vector<const TableJump *> &j
     f.target = label;
     f.what = "jump table entry";
     addField(f);
+    keepIfReadOtherwise(*s, place, value, label);
     ++claimed;
   }
   if (!claimed)
     pinJumps("jump table with no entry found");
+}
+
+// verify knows only the functions: it reads an entry against the closest
+// address at or below it that a function refers to, else against the entry
+// itself (DataWords.h). Where the table's base is not that address (code no
+// FDE or symbol describes refers to it, or to an address inside the table),
+// verify's reading may lead to another label. Both readings then keep their
+// code in place, so that the entry keeps its value and both agree on it.
+void Rewriter::keepIfReadOtherwise(const Section &s, uint64_t place, int32_t value, uint64_t label) {
+  const auto &refs = code.functionDataReferences;
+  auto it = std::upper_bound(refs.begin(), refs.end(), place);
+  uint64_t readings[2] = {place + int64_t(value), place + int64_t(value)};
+  if (it != refs.begin() && *(it - 1) >= s.addr())
+    readings[0] = *(it - 1) + int64_t(value);
+  bool agree = true;
+  for (uint64_t r : readings) {
+    if (r == label)
+      break; // verify stops at the first reading that leads to a label
+    if (isLabel(r)) {
+      agree = false;
+      pinLabel(r, "verify reads a jump table entry against another base", place);
+    }
+  }
+  if (!agree)
+    pinLabel(label, "verify reads a jump table entry against another base", place);
 }
 
 // SystemTap probes (.note.stapsdt, glibc has them): each note holds the
@@ -659,11 +706,8 @@ void Rewriter::pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint
   Bases bases[2] = {{code.dataReferences, nullptr}, {code.functionDataReferences, nullptr}};
   for (Bases &b : bases)
     b.next = std::upper_bound(b.refs.data(), b.refs.data() + b.refs.size(), s.addr());
-  auto pinLabel = [&](uint64_t t, uint64_t from) {
-    if (code.isInstructionStart(text, t))
-      pinAt(t, "its address may be stored in data as an offset", from);
-    else if (isLabel(t))
-      pinAt(t - 1, "its address may be stored in data as an offset", from); // the end of a function
+  auto pinOffsetTarget = [&](uint64_t t, uint64_t from) {
+    pinLabel(t, "its address may be stored in data as an offset", from);
   };
   for (uint64_t a = (s.addr() + 3) & ~uint64_t(3); a + 4 <= s.addr() + bytes.size(); a += 4) {
     while (next != claimed.end() && next->second <= a)
@@ -673,19 +717,19 @@ void Rewriter::pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint
     int32_t value;
     std::memcpy(&value, bytes.data() + (a - s.addr()), 4);
     if (isLabel(a + int64_t(value)))
-      pinLabel(a + int64_t(value), a);
+      pinOffsetTarget(a + int64_t(value), a);
     for (Bases &b : bases) {
       const uint64_t *end = b.refs.data() + b.refs.size();
       while (b.next != end && *b.next <= a)
         ++b.next;
       if (b.next != b.refs.data() && *(b.next - 1) >= s.addr() && isLabel(*(b.next - 1) + int64_t(value)))
-        pinLabel(*(b.next - 1) + int64_t(value), a);
+        pinOffsetTarget(*(b.next - 1) + int64_t(value), a);
     }
     if (a % 8 == 0 && a + 8 <= s.addr() + bytes.size() && (next == claimed.end() || next->first >= a + 8)) {
       int64_t wide;
       std::memcpy(&wide, bytes.data() + (a - s.addr()), 8);
       if (code.isInstructionStart(text, a + wide))
-        pinLabel(a + wide, a);
+        pinOffsetTarget(a + wide, a);
     }
   }
 }
