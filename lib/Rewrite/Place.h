@@ -5,11 +5,18 @@
 // order of rank (the order's position of their first ordered function),
 // unordered ones after, in address order.
 //
+// A group that moves only at the price of forwarding stubs in its old place
+// (Stubs.h) changes that: the stubs of every group that moves cut the slots
+// too, so moving costs space, and unordered groups stay where they are
+// unless ordered code takes their place; those are packed into the holes
+// left behind, largest first.
+//
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace elfopt::rewrite {
@@ -21,6 +28,9 @@ struct PlaceItem {
   bool isCxx = false;             ///< keeps an even address in every case
   bool pinned = false;            ///< stays at start
   size_t rank = SIZE_MAX;         ///< SIZE_MAX: not in the order
+  /// The bytes [first, second) its forwarding stubs take in its old place
+  /// if it moves, sorted; empty: it moves for free.
+  std::vector<std::pair<uint64_t, uint64_t>> stubs;
 };
 
 struct Placement {
@@ -31,5 +41,11 @@ struct Placement {
 
 /// Places \p items (sorted by start, not overlapping) in [textStart, textEnd).
 Placement placeItems(const std::vector<PlaceItem> &items, uint64_t textStart, uint64_t textEnd);
+
+/// The same where some items have stubs: ordered items first, around the
+/// stubs of every item that moves; unordered items stay unless ordered code
+/// takes their place. `fits` is false when that does not fit (the caller
+/// then keeps the items with stubs in place instead).
+Placement placeWithStubs(const std::vector<PlaceItem> &items, uint64_t textStart, uint64_t textEnd);
 
 } // namespace elfopt::rewrite

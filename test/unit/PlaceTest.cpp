@@ -98,3 +98,60 @@ TEST(Place, PinnedOnlyKeepsEverything) {
   ASSERT_TRUE(r.fits);
   EXPECT_EQ(r.newStart, (std::vector<uint64_t>{0x1000, 0x1008}));
 }
+
+namespace {
+
+PlaceItem withStubs(PlaceItem p, std::vector<std::pair<uint64_t, uint64_t>> stubs) {
+  p.stubs = std::move(stubs);
+  return p;
+}
+
+} // namespace
+
+using elfopt::rewrite::placeWithStubs;
+
+TEST(PlaceWithStubs, OrderedCodeGoesFirstAroundItsOwnStubsAndUnorderedCodeStays) {
+  // B (ordered) moves to the front; its stub keeps [0x1010, 0x1015); A,
+  // displaced, fills the hole B left; C has stubs and nothing needs its
+  // place: it stays.
+  auto r = placeWithStubs({item(0x1000, 0x1008, 1), withStubs(item(0x1010, 0x1018, 1, 0), {{0x1010, 0x1015}}),
+                           withStubs(item(0x1020, 0x1100, 1), {{0x1020, 0x1025}})},
+                          0x1000, 0x1100);
+  ASSERT_TRUE(r.fits);
+  EXPECT_EQ(r.newStart, (std::vector<uint64_t>{0x1008, 0x1000, 0x1020}));
+}
+
+TEST(PlaceWithStubs, DisplacedCodeLeavesItsStubsInTheWayOfTheOrder) {
+  // B would go to 0x1000, where A is; A then moves and its stub takes
+  // [0x1000, 0x1005): B goes after it, A into the space behind B.
+  auto r = placeWithStubs({withStubs(item(0x1000, 0x1004, 1), {{0x1000, 0x1005}}), item(0x1010, 0x1018, 1, 0),
+                           item(0x1020, 0x1100, 1)},
+                          0x1000, 0x1100);
+  ASSERT_TRUE(r.fits);
+  EXPECT_EQ(r.newStart, (std::vector<uint64_t>{0x100d, 0x1005, 0x1020}));
+}
+
+TEST(PlaceWithStubs, AlignmentIsKeptAndDisplacedCodeTakesTheSmallestHoleThatFits) {
+  // B (align 16) goes to 0x1010; the holes are [0x1005, 0x1010) and
+  // [0x1018, 0x1020): A (4 bytes) takes the smaller.
+  auto r = placeWithStubs({withStubs(item(0x1000, 0x1004, 1), {{0x1000, 0x1005}}), item(0x1010, 0x1018, 16, 0),
+                           item(0x1020, 0x1100, 1)},
+                          0x1000, 0x1100);
+  ASSERT_TRUE(r.fits);
+  EXPECT_EQ(r.newStart, (std::vector<uint64_t>{0x1018, 0x1010, 0x1020}));
+}
+
+TEST(PlaceWithStubs, SaysSoWhenTheStubsLeaveNoRoom) {
+  auto r = placeWithStubs({withStubs(item(0x1000, 0x1008, 1), {{0x1000, 0x1005}}),
+                           withStubs(item(0x1008, 0x1010, 1, 0), {{0x1008, 0x100d}})},
+                          0x1000, 0x1010);
+  EXPECT_FALSE(r.fits);
+  EXPECT_EQ(r.newStart, (std::vector<uint64_t>{0x1000, 0x1008}));
+}
+
+TEST(PlaceWithStubs, PinnedCodeStaysAndCutsTheSlots) {
+  // P is pinned at [0x1000, 0x1008): B goes after it.
+  auto r = placeWithStubs({pinned(0x1000, 0x1008), item(0x1010, 0x1018, 1, 0)}, 0x1000, 0x1020);
+  ASSERT_TRUE(r.fits);
+  EXPECT_EQ(r.newStart, (std::vector<uint64_t>{0x1000, 0x1008}));
+}

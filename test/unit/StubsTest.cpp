@@ -1,0 +1,118 @@
+//===- StubsTest.cpp - forwarding stubs at suspected entries --------------===//
+//
+// A made-up block of instructions at known addresses: suspected entries 1,
+// 2, 4, 5 and more bytes apart, entries at its last instruction, endbr64 at
+// an entry, and instructions that cannot stay in the old place.
+//
+//===----------------------------------------------------------------------===//
+#include "../../lib/Rewrite/Stubs.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+using namespace elfopt::rewrite;
+
+namespace {
+
+/// Instructions at the given starts, the last ending at bodyEnd, padding up
+/// to limit.
+struct Block {
+  std::vector<uint64_t> starts;
+  uint64_t bodyEnd, limit;
+  std::set<uint64_t> notCopyable, endbr;
+
+  StubCode code() const {
+    StubCode c;
+    c.next = [this](uint64_t a) {
+      auto it = std::upper_bound(starts.begin(), starts.end(), a);
+      return it == starts.end() ? bodyEnd : *it;
+    };
+    c.copyable = [this](uint64_t a) { return !notCopyable.count(a); };
+    c.keepFirst = [this](uint64_t a) { return endbr.count(a) != 0; };
+    c.bodyEnd = bodyEnd;
+    c.limit = limit;
+    return c;
+  }
+  std::optional<std::vector<StubRegion>> plan(std::vector<uint64_t> entries) const {
+    return planStubs(entries, code());
+  }
+};
+
+// 0x100: 1-byte instructions at 0x100..0x10f, then 4-byte ones to 0x130.
+Block sample() {
+  Block b;
+  for (uint64_t a = 0x100; a < 0x110; ++a)
+    b.starts.push_back(a);
+  for (uint64_t a = 0x110; a < 0x130; a += 4)
+    b.starts.push_back(a);
+  b.bodyEnd = 0x130;
+  b.limit = 0x140;
+  return b;
+}
+
+TEST(PlanStubs, OneEntryIsOneJump) {
+  EXPECT_EQ(sample().plan({0x110}), (std::vector<StubRegion>{{0x110, 0x110}}));
+}
+
+TEST(PlanStubs, EntriesFiveApartGetAJumpEach) {
+  EXPECT_EQ(sample().plan({0x100, 0x105}), (std::vector<StubRegion>{{0x100, 0x100}, {0x105, 0x105}}));
+}
+
+TEST(PlanStubs, EntriesFourApartKeepTheFirstInstructionsUntilAJumpFits) {
+  // A jump at 0x100 would cover 0x104: keep 0x100..0x103, jump at 0x104.
+  EXPECT_EQ(sample().plan({0x100, 0x104}), (std::vector<StubRegion>{{0x100, 0x104}}));
+}
+
+TEST(PlanStubs, EntriesTwoAndOneApart) {
+  EXPECT_EQ(sample().plan({0x100, 0x102}), (std::vector<StubRegion>{{0x100, 0x102}}));
+  EXPECT_EQ(sample().plan({0x100, 0x101}), (std::vector<StubRegion>{{0x100, 0x101}}));
+  // A chain: each entry under the jump of the one before moves the jump on.
+  EXPECT_EQ(sample().plan({0x100, 0x101, 0x103, 0x107}), (std::vector<StubRegion>{{0x100, 0x107}}));
+}
+
+TEST(PlanStubs, AJumpMayStartInsideALongerInstructionsRun) {
+  // 0x10e and 0x110: keep 0x10e, 0x10f; the jump at 0x110 forwards 0x110 too.
+  EXPECT_EQ(sample().plan({0x10e, 0x110}), (std::vector<StubRegion>{{0x10e, 0x110}}));
+}
+
+TEST(PlanStubs, EntryAtTheLastInstructionUsesThePadding) {
+  EXPECT_EQ(sample().plan({0x12c}), (std::vector<StubRegion>{{0x12c, 0x12c}}));
+}
+
+TEST(PlanStubs, NoRoomForTheJumpAtTheEnd) {
+  Block b = sample();
+  b.limit = 0x132; // the jump at 0x12c would end at 0x131 > limit? 0x131 <= 0x132: fits
+  EXPECT_TRUE(b.plan({0x12c}).has_value());
+  b.limit = 0x130; // no padding: 0x12c + 5 > 0x130
+  EXPECT_EQ(b.plan({0x12c}), std::nullopt);
+}
+
+TEST(PlanStubs, EntriesCloseToTheEndKeepTheRestThenJumpInThePadding) {
+  // 0x128 and 0x12c are 4 apart: keep 0x128, jump at 0x12c.
+  EXPECT_EQ(sample().plan({0x128, 0x12c}), (std::vector<StubRegion>{{0x128, 0x12c}}));
+}
+
+TEST(PlanStubs, AnInstructionThatCannotStayRefusesTheBlock) {
+  Block b = sample();
+  b.notCopyable.insert(0x100);
+  EXPECT_EQ(b.plan({0x100, 0x102}), std::nullopt);
+  // Alone, the entry needs no copy: the jump replaces it.
+  EXPECT_EQ(b.plan({0x100}), (std::vector<StubRegion>{{0x100, 0x100}}));
+}
+
+TEST(PlanStubs, Endbr64AtAnEntryIsKeptBeforeTheJump) {
+  Block b;
+  b.starts = {0x200, 0x204, 0x208};
+  b.bodyEnd = 0x210;
+  b.limit = 0x210;
+  b.endbr.insert(0x200);
+  EXPECT_EQ(b.plan({0x200}), (std::vector<StubRegion>{{0x200, 0x204}}));
+}
+
+TEST(PlanStubs, NoEntriesNoStubs) {
+  EXPECT_EQ(sample().plan({}), (std::vector<StubRegion>{}));
+}
+
+} // namespace
