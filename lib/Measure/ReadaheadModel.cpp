@@ -2,6 +2,9 @@
 #include "elfopt/Measure/ReadaheadModel.h"
 
 #include <algorithm>
+#include <fstream>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 namespace elfopt {
 
@@ -63,6 +66,21 @@ ColdStartModel modelColdStart(const std::vector<uint64_t> &touches, uint64_t fil
   if (prefetchAt >= touches.size())
     readPrefetch();
   return model;
+}
+
+std::optional<uint64_t> readaheadOfDeviceHolding(const std::string &path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    return std::nullopt;
+  std::string dev = "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" +
+                    std::to_string(minor(st.st_dev));
+  for (const std::string &queue : {dev + "/queue/read_ahead_kb", dev + "/../queue/read_ahead_kb"}) {
+    std::ifstream in(queue);
+    uint64_t kb;
+    if (in >> kb)
+      return kb;
+  }
+  return std::nullopt;
 }
 
 } // namespace elfopt

@@ -9,12 +9,9 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <set>
 #include <nlohmann/json.hpp>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 namespace elfopt {
@@ -57,13 +54,6 @@ std::string commandLine(const MeasureTarget &t) {
   for (size_t i = 0; i < t.argv.size(); ++i)
     s += (i ? " " : "") + t.argv[i];
   return s;
-}
-
-std::string loadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  in >> one >> five >> fifteen;
-  return one.empty() ? "unknown" : one + " " + five + " " + fifteen;
 }
 
 struct Medians {
@@ -109,7 +99,16 @@ std::string exitDescription(int status) {
 
 } // namespace
 
-int runMeasure(const std::vector<std::string> &args) {
+namespace {
+
+// What `measure` was asked: every usage error before anything runs.
+struct MeasureRequest {
+  MeasureOptions options;
+  std::vector<MeasureTarget> targets; ///< A, and B with --compare or --compare-env
+  bool asJson = false;
+};
+
+MeasureRequest parseMeasure(const std::vector<std::string> &args) {
   auto [ours, command] = splitAtDashes(args);
   po::options_description opts;
   opts.add_options()("runs", po::value<unsigned>())("cold", po::bool_switch())("warm", po::bool_switch())(
@@ -121,7 +120,8 @@ int runMeasure(const std::vector<std::string> &args) {
   auto vm = parse("measure", ours, opts, pos);
   if (command.empty() || vm.count("stray"))
     throw UsageError{"measure", "give the program to run after --"};
-  MeasureOptions options;
+  MeasureRequest request;
+  MeasureOptions &options = request.options;
   if (vm.count("runs")) {
     options.runs = vm["runs"].as<unsigned>();
     if (options.runs == 0)
@@ -140,7 +140,8 @@ int runMeasure(const std::vector<std::string> &args) {
   for (const std::string &e : strings("env"))
     a.env.push_back(parseAssignment(e));
   a.extraEvict = strings("evict");
-  std::vector<MeasureTarget> targets{a};
+  std::vector<MeasureTarget> &targets = request.targets;
+  targets = {a};
   if (vm.count("compare") || vm.count("compare-env")) {
     MeasureTarget b = a;
     if (vm.count("compare"))
@@ -156,84 +157,63 @@ int runMeasure(const std::vector<std::string> &args) {
   } else {
     targets[0].label = command[0].substr(command[0].rfind('/') + 1);
   }
+  request.asJson = vm["json"].as<bool>();
+  return request;
+}
 
-  bool asJson = vm["json"].as<bool>();
-  std::string loadBefore = loadAverage();
-  ProgressLine progress(!asJson);
-  std::vector<MeasureSummary> results = measure(targets, options, progress.callback());
-  progress.clear();
-  std::string loadAfter = loadAverage();
+// The figures of one run of `measure`, and the machine's load around it.
+struct MeasureOutcome {
+  std::vector<MeasureSummary> results;
   std::vector<Medians> medians;
-  for (const MeasureSummary &s : results)
-    medians.push_back(mediansOf(s));
+  std::string loadBefore, loadAfter;
+};
 
-  if (asJson) {
-    json j;
-    j["runs"] = options.runs;
-    j["loadAverage"] = {{"before", loadBefore}, {"after", loadAfter}};
-    j["variants"] = json::array();
-    for (size_t i = 0; i < results.size(); ++i) {
-      const MeasureSummary &s = results[i];
-      const Medians &m = medians[i];
-      json v = {{"label", s.label}, {"command", commandLine(targets[i])}, {"evicted", s.files},
-                {"evictedPages", s.filePages}, {"pagesStillCached", s.maxStillCached}, {"filesStillCached", s.filesStillCached}};
-      if (options.cold)
-        v["cold"] = {{"wallMs", m.coldWallMs},
-                     {"majorFaults", m.coldMajor},
-                     {"readMiB", m.haveReadBytes ? json(m.coldMiB) : json(nullptr)},
-                     {"runs", runsJson(s.cold)}};
-      if (options.warm)
-        v["warm"] = {{"wallMs", m.warmWallMs}, {"minorFaults", m.warmMinor}, {"runs", runsJson(s.warm)}};
-      j["variants"].push_back(v);
-    }
-    std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
-    return ExitOk;
-  }
-
-  std::printf("elfopt measure: %u runs of each%s; medians (load average %s before, %s after)\n",
-              options.runs, results.size() > 1 ? ", A and B alternating" : "", loadBefore.c_str(),
-              loadAfter.c_str());
-  for (size_t i = 0; i < results.size(); ++i) {
-    const MeasureSummary &s = results[i];
-    std::printf("  %s: %s\n", s.label.c_str(), commandLine(targets[i]).c_str());
+void printMeasureJson(const MeasureRequest &request, const MeasureOutcome &outcome) {
+  const MeasureOptions &options = request.options;
+  json j;
+  j["runs"] = options.runs;
+  j["loadAverage"] = {{"before", outcome.loadBefore}, {"after", outcome.loadAfter}};
+  j["variants"] = json::array();
+  for (size_t i = 0; i < outcome.results.size(); ++i) {
+    const MeasureSummary &s = outcome.results[i];
+    const Medians &m = outcome.medians[i];
+    json v = {{"label", s.label}, {"command", commandLine(request.targets[i])}, {"evicted", s.files},
+              {"evictedPages", s.filePages}, {"pagesStillCached", s.maxStillCached}, {"filesStillCached", s.filesStillCached}};
     if (options.cold)
-      std::printf("     dropped before each cold run: %zu files, %llu pages\n", s.files.size(),
-                  (unsigned long long)s.filePages);
+      v["cold"] = {{"wallMs", m.coldWallMs},
+                   {"majorFaults", m.coldMajor},
+                   {"readMiB", m.haveReadBytes ? json(m.coldMiB) : json(nullptr)},
+                   {"runs", runsJson(s.cold)}};
+    if (options.warm)
+      v["warm"] = {{"wallMs", m.warmWallMs}, {"minorFaults", m.warmMinor}, {"runs", runsJson(s.warm)}};
+    j["variants"].push_back(v);
   }
-  bool two = results.size() == 2;
-  std::printf("  %-24s %12s", "", results[0].label.c_str());
-  if (two)
-    std::printf(" %12s %8s", results[1].label.c_str(), "B/A");
+  std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+}
+
+// One row of medians: A, and B with B/A.
+void printMedianRow(const std::vector<Medians> &medians, const char *name, double Medians::*field,
+                    const char *format) {
+  bool two = medians.size() == 2;
+  std::printf("  %-24s ", name);
+  char cell[32];
+  std::snprintf(cell, sizeof cell, format, medians[0].*field);
+  std::printf("%12s", cell);
+  if (two) {
+    std::snprintf(cell, sizeof cell, format, medians[1].*field);
+    std::printf(" %12s", cell);
+    double base = medians[0].*field;
+    if (base > 0)
+      std::printf(" %8.3f", medians[1].*field / base);
+    else
+      std::printf(" %8s", "-");
+  }
   std::printf("\n");
-  auto row = [&](const char *name, double Medians::*field, const char *format) {
-    std::printf("  %-24s ", name);
-    char cell[32];
-    std::snprintf(cell, sizeof cell, format, medians[0].*field);
-    std::printf("%12s", cell);
-    if (two) {
-      std::snprintf(cell, sizeof cell, format, medians[1].*field);
-      std::printf(" %12s", cell);
-      double base = medians[0].*field;
-      if (base > 0)
-        std::printf(" %8.3f", medians[1].*field / base);
-      else
-        std::printf(" %8s", "-");
-    }
-    std::printf("\n");
-  };
-  bool readBytes = std::ranges::all_of(medians, [](const Medians &m) { return m.haveReadBytes; });
-  if (options.cold) {
-    row("cold: wall ms", &Medians::coldWallMs, "%.2f");
-    row("cold: major faults", &Medians::coldMajor, "%.0f");
-    if (readBytes)
-      row("cold: MiB read", &Medians::coldMiB, "%.2f");
-  }
-  if (options.warm) {
-    row("warm: wall ms", &Medians::warmWallMs, "%.2f");
-    row("warm: minor faults", &Medians::warmMinor, "%.0f");
-  }
-  // What these figures do not see, said rather than hidden.
-  for (const MeasureSummary &s : results) {
+}
+
+// What these figures do not see, said rather than hidden.
+void printMeasureNotes(const MeasureOptions &options, const MeasureOutcome &outcome, bool readBytes) {
+  for (const MeasureSummary &s : outcome.results) {
     if (s.firstExitStatus != 0)
       std::printf("  note: %s ended with %s%s\n", s.label.c_str(), exitDescription(s.firstExitStatus).c_str(),
                   WIFEXITED(s.firstExitStatus) && WEXITSTATUS(s.firstExitStatus) == 127
@@ -259,6 +239,56 @@ int runMeasure(const std::vector<std::string> &args) {
     std::printf("  not measured: the storage device's own cache, and dentry/inode caches (dropping "
                 "them needs root: /proc/sys/vm/drop_caches, which would empty every cache of the "
                 "machine)\n");
+}
+
+void printMeasureText(const MeasureRequest &request, const MeasureOutcome &outcome) {
+  const MeasureOptions &options = request.options;
+  const std::vector<MeasureSummary> &results = outcome.results;
+  std::printf("elfopt measure: %u runs of each%s; medians (load average %s before, %s after)\n",
+              options.runs, results.size() > 1 ? ", A and B alternating" : "", outcome.loadBefore.c_str(),
+              outcome.loadAfter.c_str());
+  for (size_t i = 0; i < results.size(); ++i) {
+    const MeasureSummary &s = results[i];
+    std::printf("  %s: %s\n", s.label.c_str(), commandLine(request.targets[i]).c_str());
+    if (options.cold)
+      std::printf("     dropped before each cold run: %zu files, %llu pages\n", s.files.size(),
+                  (unsigned long long)s.filePages);
+  }
+  std::printf("  %-24s %12s", "", results[0].label.c_str());
+  if (results.size() == 2)
+    std::printf(" %12s %8s", results[1].label.c_str(), "B/A");
+  std::printf("\n");
+  const std::vector<Medians> &medians = outcome.medians;
+  bool readBytes = std::ranges::all_of(medians, [](const Medians &m) { return m.haveReadBytes; });
+  if (options.cold) {
+    printMedianRow(medians, "cold: wall ms", &Medians::coldWallMs, "%.2f");
+    printMedianRow(medians, "cold: major faults", &Medians::coldMajor, "%.0f");
+    if (readBytes)
+      printMedianRow(medians, "cold: MiB read", &Medians::coldMiB, "%.2f");
+  }
+  if (options.warm) {
+    printMedianRow(medians, "warm: wall ms", &Medians::warmWallMs, "%.2f");
+    printMedianRow(medians, "warm: minor faults", &Medians::warmMinor, "%.0f");
+  }
+  printMeasureNotes(options, outcome, readBytes);
+}
+
+} // namespace
+
+int runMeasure(const std::vector<std::string> &args) {
+  MeasureRequest request = parseMeasure(args);
+  MeasureOutcome outcome;
+  outcome.loadBefore = loadAverage();
+  ProgressLine progress(!request.asJson);
+  outcome.results = measure(request.targets, request.options, progress.callback());
+  progress.clear();
+  outcome.loadAfter = loadAverage();
+  for (const MeasureSummary &s : outcome.results)
+    outcome.medians.push_back(mediansOf(s));
+  if (request.asJson)
+    printMeasureJson(request, outcome);
+  else
+    printMeasureText(request, outcome);
   return ExitOk;
 }
 
@@ -267,23 +297,6 @@ int runMeasure(const std::vector<std::string> &args) {
 //===----------------------------------------------------------------------===//
 
 namespace {
-
-/// read_ahead_kb of the block device holding \p path (of the whole disk for
-/// a partition), or nullopt.
-std::optional<uint64_t> readaheadOfDeviceHolding(const std::string &path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0)
-    return std::nullopt;
-  std::string dev = "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" +
-                    std::to_string(minor(st.st_dev));
-  for (const std::string &queue : {dev + "/queue/read_ahead_kb", dev + "/../queue/read_ahead_kb"}) {
-    std::ifstream in(queue);
-    uint64_t kb;
-    if (in >> kb)
-      return kb;
-  }
-  return std::nullopt;
-}
 
 std::string mib(uint64_t bytes) {
   char text[32];

@@ -96,6 +96,10 @@ std::vector<MeasureSummary> measure(const std::vector<MeasureTarget> &targets,
                                     const MeasureOptions &options,
                                     const std::function<void(const std::string &)> &progress = {});
 
+/// /proc/loadavg's 1, 5 and 15 minute figures ("0.52 0.58 0.59"), or
+/// "unknown": how busy the machine was around the runs.
+std::string loadAverage();
+
 /// The median of \p values (the mean of the middle two for an even count);
 /// 0 for none.
 double median(std::vector<double> values);

@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,5 +55,9 @@ struct ColdStartModel {
 ColdStartModel modelColdStart(const std::vector<uint64_t> &touches, uint64_t fileSize,
                               uint64_t readaheadBytes, const std::vector<FileRange> &prefetch,
                               const std::vector<NamedRange> &sections, size_t prefetchAt = 0);
+
+/// read_ahead_kb of the block device holding \p path (of the whole disk for
+/// a partition): this machine's readahead for that file, or nullopt.
+std::optional<uint64_t> readaheadOfDeviceHolding(const std::string &path);
 
 } // namespace elfopt
