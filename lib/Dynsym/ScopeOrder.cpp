@@ -319,4 +319,29 @@ void finishScopeOrder(ElfEditor &editor, std::optional<unsigned> dynstrCopy) {
   editor.setDynamicEntry(DT_STRSZ, editor.mutableNewContents(*dynstrCopy).size());
 }
 
+std::string scopeName(const ScopeModel &model, uint32_t object) {
+  return object == 0 ? std::string("(the program)") : model.objects[object].name;
+}
+
+std::vector<std::string> scopeNames(const ScopeModel &model, const std::vector<uint32_t> &objects) {
+  std::vector<std::string> names;
+  for (uint32_t o : objects)
+    names.push_back(scopeName(model, o));
+  return names;
+}
+
+ScopeProofCounts scopeProofCounts(const ScopeModel &model) {
+  ScopeProofCounts c;
+  for (const ScopeModel::Contest &contest : model.contests)
+    c.contestedLookups += contest.lookups;
+  for (size_t o = 0; o < model.startup; ++o) {
+    const ScopeModel::Object &object = model.objects[o];
+    c.dlsymImporters += object.importsDlsym;
+    bool has = o != 0 && (object.hasInit || object.hasFini);
+    c.withConstructors += has;
+    c.orderFree += has && !object.constructorsMatter() && !object.destructorsMatter();
+  }
+  return c;
+}
+
 } // namespace elfopt

@@ -1,7 +1,7 @@
 //===- Optimize.cpp - the whole rewrite as one library call ---------------===//
 #include "elfopt/Pipeline/Optimize.h"
 
-#include "elfopt/Dynsym/Passes.h"
+#include "DynsymStage.h"
 #include "elfopt/Edit/ElfEditor.h"
 #include "elfopt/Elf/EhFrame.h"
 #include "elfopt/Elf/Functions.h"
@@ -106,18 +106,12 @@ void dynamicSymbolPasses(const ElfFile &in, const OptimizeOptions &options, Opti
     return;
   }
   ElfEditor editor(*current);
-  DynsymPasses passes = planDynsymPasses(editor, options.dynsort ? &*options.dynsort : nullptr, options.hashvals);
-  editor.layout();
-  finishDynsymPasses(editor, passes);
+  DynsymPasses passes = runDynsymPasses(editor, options.dynsort, options.hashvals);
   result.sorted = passes.sorted;
   result.hashvalsAdded = passes.hashvals.has_value();
   result.bytes = editor.serialize();
-  if (!options.verify)
-    return;
-  auto out = ElfFile::fromBytes(in.name() + " (rewritten, in memory)", result.bytes);
-  result.dynsymVerified = verifyDynamicSymbols(*current, *out);
-  if (!result.dynsymVerified->ok())
-    failVerification(in.name(), "the dynamic symbol passes", result.dynsymVerified->problems);
+  if (options.verify)
+    result.dynsymVerified = verifyDynsymPasses(*current, result.bytes, in.name(), in.name() + " (rewritten, in memory)");
 }
 
 // The program's DT_NEEDED list in the order planScopeOrder proves, checked

@@ -1,6 +1,8 @@
 //===- Report.cpp ---------------------------------------------------------===//
 #include "elfopt/Report/Report.h"
 
+#include "elfopt/Pipeline/ResultJson.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -163,12 +165,12 @@ std::string keptList(const nlohmann::json &kept) {
   std::string rows;
   size_t named = 0;
   for (const auto &k : kept) {
-    std::string name = text(k, "name"), where = text(k, "where");
+    std::string name = text(k, rewrite_json::KeptName), where = text(k, rewrite_json::KeptWhere);
     if (name.empty())
       continue;
     if (named++ == Shown)
       break;
-    rows += "<tr><td>" + escape(name) + "</td><td>" + escape(text(k, "reason")) +
+    rows += "<tr><td>" + escape(name) + "</td><td>" + escape(text(k, rewrite_json::KeptReason)) +
             (where.empty() ? "" : ", " + escape(where)) + "</td></tr>";
   }
   if (rows.empty())
@@ -271,25 +273,27 @@ std::string renderReport(const ReportInput &in) {
   if (in.rewriteJson.empty()) {
     h << "<p>No <code>elfopt rewrite --json</code> output was given (<code>--rewrite-json</code>).</p>";
   } else {
+    namespace keys = rewrite_json;
     nlohmann::json r = nlohmann::json::parse(in.rewriteJson, nullptr, false);
-    if (r.is_discarded() || !r.is_object() || !r.contains("blocks")) {
+    if (r.is_discarded() || !r.is_object() || !r.contains(keys::Blocks)) {
       h << "<p>The rewrite report given is not <code>elfopt rewrite --json</code> output.</p>";
     } else {
-      const auto &b = r["blocks"];
+      const auto &b = r[keys::Blocks];
       h << "<table>";
-      for (const char *key : {"functions", "moved", "movedBytes", "orderedPlaced", "orderedBytes", "pinned",
-                              "pinnedBytes", "bonded"})
+      for (const char *key : keys::BlockFigures)
         if (b.contains(key))
           h << "<tr><td>" << key << "</td><td class=n>" << b[key].dump() << "</td></tr>";
-      h << "</table><h3>Kept in place</h3>" << reasons(b.value("pinnedWhy", nlohmann::json::object()))
-        << keptList(r.value("kept", nlohmann::json::array()))
+      h << "</table><h3>Kept in place</h3>" << reasons(b.value(keys::PinnedWhy, nlohmann::json::object()))
+        << keptList(r.value(keys::Kept, nlohmann::json::array()))
         << "<h3>Moved together with a neighbour</h3>"
-        << reasons(b.value("bondedWhy", nlohmann::json::object())) << "<h3>References updated</h3>"
-        << reasons(r.value("updated", nlohmann::json::object()));
-      if (r.contains("verify") && r["verify"].is_object())
-        h << "<p>verify: " << (r["verify"].value("ok", false) ? "ok" : "FAILED") << ", "
-          << r["verify"].value("instructions", 0) << " instructions, "
-          << r["verify"].value("pcRelativeOperands", 0) << " PC-relative operands checked</p>";
+        << reasons(b.value(keys::BondedWhy, nlohmann::json::object())) << "<h3>References updated</h3>"
+        << reasons(r.value(keys::Updated, nlohmann::json::object()));
+      if (r.contains(keys::Verify) && r[keys::Verify].is_object()) {
+        const auto &v = r[keys::Verify];
+        h << "<p>verify: " << (v.value(keys::VerifyOk, false) ? "ok" : "FAILED") << ", "
+          << v.value(keys::VerifyInstructions, 0) << " instructions, "
+          << v.value(keys::VerifyPcRelative, 0) << " PC-relative operands checked</p>";
+      }
     }
   }
   h << "</body></html>\n";

@@ -41,8 +41,6 @@ ProfileMatch profileMatch(const po::variables_map &vm);
 /// The positional "profiles" of \p command; at least one (UsageError).
 std::vector<std::string> profilePaths(const char *command, const po::variables_map &vm);
 
-json dynsortJson(const DynsortResult &r);
-
 /// One progress line on stderr for a terminal: each state overwrites the
 /// last, a warning clears it first, and it is gone when the command ends,
 /// also on an error. Disabled, it prints nothing and its callback is empty,

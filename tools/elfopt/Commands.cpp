@@ -2,7 +2,9 @@
 #include "Commands.h"
 #include "CommandSupport.h"
 #include "elfopt/Dynsym/Passes.h"
+#include "elfopt/Pipeline/Edit.h"
 #include "elfopt/Pipeline/Optimize.h"
+#include "elfopt/Pipeline/ResultJson.h"
 #include "elfopt/Dynsym/Dynsort.h"
 #include "elfopt/Dynsym/LookupMix.h"
 #include "elfopt/Verify/VerifyDynsym.h"
@@ -258,37 +260,8 @@ DynsortOptions dynsortOptions(const char *command, const po::variables_map &vm, 
   return o;
 }
 
-json dynsortJson(const DynsortResult &r) {
-  auto table = [](const GnuHashCost &c) {
-    return json{{"nbuckets", c.shape.nbuckets},
-                {"bloomWords", c.shape.bloomWords},
-                {"bloomShift", c.shape.bloomShift},
-                {"bytes", c.bytes},
-                {"weightedLines", c.weighted}};
-  };
-  return {{"symbols", r.symbols},
-          {"hashed", r.hashed},
-          {"lookupsEstimated", {{"hits", r.mix.hits}, {"misses", r.mix.misses}}},
-          {"missesPerHit", r.missesPerHit},
-          {"missesPerHitFrom", r.missesPerHitFrom},
-          {"builtFromSysvHash", r.builtFromSysv},
-          {"gnuHashMoved", r.newTable.has_value() && !r.builtFromSysv},
-          {"dynstrBytes", {r.dynstrBefore, r.dynstrAfter}},
-          {"relocationRuns", {r.relocationRunsBefore, r.relocationRunsAfter}},
-          {"gnuHashBefore", table(r.before)},
-          {"gnuHashAfter", table(r.after)},
-          {"gnuHashBest", table(r.best)},
-          {"keptShapeGainTooSmall", r.gainTooSmall}};
-}
-
-// A section for --add-section (read-only) or --add-code-section.
-struct SectionSpec {
-  std::string name, path;
-  bool code = false;
-};
-
-static std::vector<SectionSpec> parseSectionSpecs(const po::variables_map &vm) {
-  std::vector<SectionSpec> sections;
+static std::vector<SectionToAdd> parseSectionSpecs(const po::variables_map &vm) {
+  std::vector<SectionToAdd> sections;
   for (const char *option : {"add-section", "add-code-section"}) {
     if (!vm.count(option))
       continue;
@@ -304,42 +277,31 @@ static std::vector<SectionSpec> parseSectionSpecs(const po::variables_map &vm) {
   return sections;
 }
 
-// Adds the sections; returns their indices by name, for @NAME values.
-static std::map<std::string, unsigned> addSections(ElfEditor &editor,
-                                                   const std::vector<SectionSpec> &sections) {
-  std::map<std::string, unsigned> byName;
-  for (const SectionSpec &spec : sections) {
-    NewSection s;
-    s.name = spec.name;
-    if (spec.code)
-      s.flags |= llvm::ELF::SHF_EXECINSTR;
-    std::string contents = readFileContents(spec.path);
-    s.data.assign(contents.begin(), contents.end());
-    s.align = 16;
-    byName[spec.name] = editor.addSection(std::move(s));
+// TAG=VALUE, VALUE a number or @NAME, the address of a section added.
+static std::vector<DynamicToAdd> parseDynamicSpecs(const po::variables_map &vm,
+                                                   const std::vector<SectionToAdd> &sections) {
+  std::vector<DynamicToAdd> dynamics;
+  if (!vm.count("add-dynamic"))
+    return dynamics;
+  for (const std::string &spec : vm["add-dynamic"].as<std::vector<std::string>>()) {
+    auto eq = spec.find('=');
+    if (eq == std::string::npos)
+      throw UsageError{"edit", "--add-dynamic takes TAG=VALUE, got '" + spec + "'"};
+    DynamicToAdd d;
+    d.tag = int64_t(parseNumber(spec.substr(0, eq), "dynamic tag"));
+    std::string value = spec.substr(eq + 1);
+    if (value.starts_with("@")) {
+      d.section = value.substr(1);
+      if (std::ranges::none_of(sections, [&](const SectionToAdd &s) { return s.name == d.section; }))
+        throw UsageError{"edit", "--add-dynamic names section '" + d.section +
+                                     "', which neither --add-section nor --add-code-section "
+                                     "adds"};
+    } else {
+      d.value = parseNumber(value, "value");
+    }
+    dynamics.push_back(d);
   }
-  return byName;
-}
-
-// The --json report of `edit`; segment* describe the first new segment,
-// "segments" all of them.
-static json layoutJson(const std::string &input, const std::string &output,
-                       const LayoutSummary &layout) {
-  json segments = json::array();
-  for (const AddedSegment &seg : layout.segments)
-    segments.push_back({{"flags", (seg.flags & llvm::ELF::PF_X) ? "RX" : "R"},
-                        {"offset", seg.offset},
-                        {"address", seg.address},
-                        {"size", seg.size}});
-  return {{"input", input},
-          {"output", output},
-          {"outputSize", layout.outputSize},
-          {"addedSegment", layout.addedSegment},
-          {"segmentOffset", layout.segmentOffset},
-          {"segmentAddress", layout.segmentAddress},
-          {"segmentSize", layout.segmentSize},
-          {"segments", segments},
-          {"movedSections", layout.movedSections}};
+  return dynamics;
 }
 
 static int runEdit(const std::vector<std::string> &args) {
@@ -366,66 +328,25 @@ static int runEdit(const std::vector<std::string> &args) {
                                                    "replace it"};
 
   // Check the whole command line before reading anything.
-  std::vector<SectionSpec> sections = parseSectionSpecs(vm);
-  std::vector<std::pair<uint64_t, std::string>> dynamics;
-  if (vm.count("add-dynamic"))
-    for (const std::string &spec : vm["add-dynamic"].as<std::vector<std::string>>()) {
-      auto eq = spec.find('=');
-      if (eq == std::string::npos)
-        throw UsageError{"edit", "--add-dynamic takes TAG=VALUE, got '" + spec + "'"};
-      dynamics.emplace_back(parseNumber(spec.substr(0, eq), "dynamic tag"), spec.substr(eq + 1));
-    }
+  EditOptions options;
+  options.sections = parseSectionSpecs(vm);
+  options.dynamics = parseDynamicSpecs(vm, options.sections);
+  bool doDynsort = vm["dynsort"].as<bool>();
+  if (!doDynsort && (vm.count("hash-misses-per-hit") || vm.count("hash-budget") ||
+                     vm.count("hash-lookups-for") || vm["keep-hash-shape"].as<bool>()))
+    throw UsageError{"edit", "the GNU hash options shape the table --dynsort builds; give --dynsort"};
+  options.hashvals = vm["add-hashvals"].as<bool>();
 
   auto file = ElfFile::open(input);
-  ElfEditor editor(*file);
-  std::map<std::string, unsigned> addedByName = addSections(editor, sections);
-  for (auto &[tag, value] : dynamics)
-    editor.addDynamicEntry(int64_t(tag), value.starts_with("@") ? 0 : parseNumber(value, "value"));
-  // A statically linked file has no dynamic symbols: nothing to sort or
-  // hash. Say so and go on (the output is the input, plus other edits).
-  bool hasDynsym = file->findSectionOfType(llvm::ELF::SHT_DYNSYM) != nullptr;
-  for (const char *flag : {"dynsort", "add-hashvals"})
-    if (vm[flag].as<bool>() && !hasDynsym)
-      warn(input + ": no dynamic symbols (statically linked): --" + flag + " has nothing to do");
-  if (!vm["dynsort"].as<bool>() && (vm.count("hash-misses-per-hit") || vm.count("hash-budget") ||
-                                    vm.count("hash-lookups-for") || vm["keep-hash-shape"].as<bool>()))
-    throw UsageError{"edit", "the GNU hash options shape the table --dynsort builds; give --dynsort"};
-  DynsortOptions dopts;
-  if (vm["dynsort"].as<bool>() && hasDynsym)
-    dopts = dynsortOptions("edit", vm, vm["keep-hash-shape"].as<bool>(), *file);
-  DynsymPasses passes;
-  if (hasDynsym)
-    passes = planDynsymPasses(editor, vm["dynsort"].as<bool>() ? &dopts : nullptr,
-                              vm["add-hashvals"].as<bool>());
-  const std::optional<DynsortResult> &sorted = passes.sorted;
-  const LayoutSummary &layout = editor.layout();
-  finishDynsymPasses(editor, passes);
-  for (auto &[tag, value] : dynamics) {
-    if (!value.starts_with("@"))
-      continue;
-    auto it = addedByName.find(value.substr(1));
-    if (it == addedByName.end())
-      throw UsageError{"edit", "--add-dynamic names section '" + value.substr(1) +
-                                   "', which neither --add-section nor --add-code-section "
-                                   "adds"};
-    editor.setDynamicEntry(int64_t(tag), editor.sectionAddress(it->second));
-  }
-  std::vector<uint8_t> bytes = editor.serialize();
-  if (passes.any()) {
-    // The dynamic symbol passes must not change what the loader resolves.
-    auto written = ElfFile::fromBytes(output + " (in memory)", bytes);
-    DynsymVerifyReport check = verifyDynamicSymbols(*file, *written);
-    if (!check.ok())
-      failVerification(input, "the dynamic symbol passes", check.problems);
-  }
-  writeOutput(input, output, bytes);
-
-  if (vm["json"].as<bool>()) {
-    json j = layoutJson(input, output, layout);
-    if (sorted)
-      j["dynsort"] = dynsortJson(*sorted);
-    std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
-  }
+  // A static file has no dynamic symbols: editFile says so and skips them.
+  if (doDynsort)
+    options.dynsort = file->findSectionOfType(llvm::ELF::SHT_DYNSYM)
+                          ? dynsortOptions("edit", vm, vm["keep-hash-shape"].as<bool>(), *file)
+                          : DynsortOptions{};
+  EditResult result = editFile(*file, options, output);
+  writeOutput(input, output, result.bytes);
+  if (vm["json"].as<bool>())
+    std::printf("%s\n", editResultJson(input, output, result).dump(2, ' ', false, json::error_handler_t::replace).c_str());
   return ExitOk;
 }
 

@@ -9,6 +9,7 @@
 #include "elfopt/Order/Evaluate.h"
 #include "elfopt/Order/Order.h"
 #include "elfopt/Pipeline/Optimize.h"
+#include "elfopt/Pipeline/ResultJson.h"
 #include "elfopt/Profile/Profile.h"
 #include "elfopt/Report/Report.h"
 #include "elfopt/Rewrite/Rewrite.h"
@@ -101,19 +102,6 @@ static void printDynsymVerify(const DynsymVerifyReport &v) {
     std::printf("    %s\n", p.c_str());
 }
 
-static json verifyJson(const VerifyReport &v) {
-  return {{"ok", v.ok()},
-          {"functions", v.functions},
-          {"movedFunctions", v.movedFunctions},
-          {"instructions", v.instructions},
-          {"pcRelativeOperands", v.pcRelativeOperands},
-          {"fdes", v.fdes},
-          {"symbols", v.symbols},
-          {"dynamicRelocations", v.dynamicRelocations},
-          {"changedWordsOutsideText", v.changedWords},
-          {"problems", v.problems}};
-}
-
 static void printVerify(const VerifyReport &v) {
   std::printf("  verify: %s: %llu functions (%llu moved), %llu instructions, %llu PC-relative "
               "operands, %llu FDEs, %llu symbols, %llu dynamic relocations, %llu changed words "
@@ -147,89 +135,11 @@ static void printKept(const std::vector<KeptBlock> &kept) {
 // The rewrite's report: JSON, or text for a person.
 namespace {
 
-std::vector<std::string> scopeNames(const ScopeModel &model, const std::vector<uint32_t> &objects) {
-  std::vector<std::string> names;
-  for (uint32_t o : objects)
-    names.push_back(o == 0 ? std::string("(the program)") : model.objects[o].name);
-  return names;
-}
-
-// What the scope proof covered, for both outputs.
-struct ScopeProofCounts {
-  uint64_t contestedLookups = 0, dlsymImporters = 0, withConstructors = 0, orderFree = 0;
-};
-
-ScopeProofCounts scopeProofCounts(const ScopeModel &model) {
-  ScopeProofCounts c;
-  for (const ScopeModel::Contest &contest : model.contests)
-    c.contestedLookups += contest.lookups;
-  for (size_t o = 0; o < model.startup; ++o) {
-    c.dlsymImporters += model.objects[o].importsDlsym;
-    const ScopeModel::Object &object = model.objects[o];
-    bool has = o != 0 && (object.hasInit || object.hasFini);
-    c.withConstructors += has;
-    c.orderFree += has && !object.constructorsMatter() && !object.destructorsMatter();
-  }
-  return c;
-}
-
-double walk(uint64_t probes, uint64_t lookups) { return lookups ? double(probes) / double(lookups) : 0; }
-
-// Per library with constructors or destructors: whether they were proved
-// to do nothing another object sees, and if not, why.
-json constructorEffectsJson(const ScopeModel &model) {
-  json out = json::array();
-  for (size_t o = 1; o < model.startup; ++o) {
-    const ScopeModel::Object &object = model.objects[o];
-    if (!object.hasInit && !object.hasFini)
-      continue;
-    json entry = {{"library", object.name}};
-    if (object.hasInit)
-      entry["constructors"] = object.initInert ? "inert" : object.initEffect;
-    if (object.hasFini)
-      entry["destructors"] = object.finiInert ? "inert" : object.finiEffect;
-    out.push_back(entry);
-  }
-  return out;
-}
-
-json scopeOrderJson(const ScopeModel &model, const ScopePlan &plan) {
-  ScopeProofCounts counts = scopeProofCounts(model);
-  json refused = json::array();
-  for (const ScopeRefusal &r : plan.refused)
-    refused.push_back({{"library", r.object == 0 ? std::string("(the program)") : model.objects[r.object].name},
-                       {"reason", r.reason}});
-  return {{"changed", plan.changed()},
-          {"objects", model.startup},
-          {"lookups", model.lookups},
-          {"probesBefore", plan.probesBefore},
-          {"probesAfter", plan.probesAfter},
-          {"meanWalkBefore", walk(plan.probesBefore, model.lookups)},
-          {"meanWalkAfter", walk(plan.probesAfter, model.lookups)},
-          {"neededBefore", scopeNames(model, plan.originalNeeded)},
-          {"neededAfter", scopeNames(model, plan.programNeeded)},
-          {"addedEntries", plan.addedEntries},
-          {"scopeBefore", scopeNames(model, plan.originalScope)},
-          {"scopeAfter", scopeNames(model, plan.scope)},
-          {"refused", refused},
-          {"initOrderBefore", scopeNames(model, initOrder(model, plan.originalScope))},
-          {"initOrderAfter", scopeNames(model, initOrder(model, plan.scope))},
-          {"proved",
-           {{"contests", model.contests.size()},
-            {"contestedLookups", counts.contestedLookups},
-            {"uniqueSymbols", model.uniques.size()},
-            {"dlsymImporters", counts.dlsymImporters},
-            {"withConstructors", counts.withConstructors},
-            {"constructorsProvedInert", counts.orderFree}}},
-          {"constructorEffects", constructorEffectsJson(model)},
-          {"dlopenedInProof", model.dlopened}};
-}
-
 void printScopeOrder(const ScopeModel &model, const ScopePlan &plan) {
   std::printf("  scope order: %zu objects at startup, %llu lookups (as with LD_BIND_NOW=1); mean walk %.2f -> "
               "%.2f objects per lookup (%llu -> %llu asked, %.3fx)\n",
-              model.startup, (unsigned long long)model.lookups, walk(plan.probesBefore, model.lookups),
-              walk(plan.probesAfter, model.lookups), (unsigned long long)plan.probesBefore,
+              model.startup, (unsigned long long)model.lookups, meanWalk(plan.probesBefore, model.lookups),
+              meanWalk(plan.probesAfter, model.lookups), (unsigned long long)plan.probesBefore,
               (unsigned long long)plan.probesAfter,
               plan.probesBefore ? double(plan.probesAfter) / double(plan.probesBefore) : 1.0);
   if (plan.changed()) {
@@ -249,7 +159,7 @@ void printScopeOrder(const ScopeModel &model, const ScopePlan &plan) {
         std::printf("      ... (--json lists all %zu)\n", plan.refused.size());
         break;
       }
-      std::printf("      %s: %s\n", r.object == 0 ? "(the program)" : model.objects[r.object].name.c_str(),
+      std::printf("      %s: %s\n", scopeName(model, r.object).c_str(),
                   r.reason.c_str());
     }
   }
@@ -279,64 +189,7 @@ static void printRewrite(const std::string &input, const std::string &output, co
   const std::optional<DynsortResult> &sorted = result.sorted;
   const std::optional<DynsymVerifyReport> &dynsymVerified = result.dynsymVerified;
   if (asJson) {
-    json j;
-    j["input"] = input;
-    j["output"] = output;
-    j["orderSource"] = result.orderSource;
-    j["orderedFunctions"] = result.orderedFunctions;
-    j["text"] = {{"address", r.textStart}, {"bytes", r.textSize}};
-    j["blocks"] = {{"functions", r.functions},
-                   {"moved", r.movedBlocks},
-                   {"movedBytes", r.movedBytes},
-                   {"orderedPlaced", r.orderedPlaced},
-                   {"orderedBytes", r.orderedFrontBytes},
-                   {"orderedPinned", r.orderedPinned},
-                   {"orderedPinnedBytes", r.orderedPinnedBytes},
-                   {"pinned", r.pinnedBlocks},
-                   {"pinnedBytes", r.pinnedBytes},
-                   {"pinnedWhy", r.pinnedWhy},
-                   {"bonded", r.bondedBlocks},
-                   {"bondedWhy", r.bondedWhy}};
-    j["kept"] = json::array();
-    for (const KeptBlock &k : r.kept)
-      j["kept"].push_back({{"name", k.name},
-                           {"address", k.address},
-                           {"size", k.size},
-                           {"reason", k.reason},
-                           {"where", k.where}});
-    j["updated"] = r.fieldsUpdated;
-    j["strippedDebug"] = r.strippedDebug;
-    j["orderIgnored"] = r.orderIgnored;
-    if (verified)
-      j["verify"] = verifyJson(*verified);
-    if (sorted)
-      j["dynsort"] = dynsortJson(*sorted);
-    j["hashvals"] = result.hashvalsAdded;
-    if (const auto &p = result.prefetch) {
-      json ranges = json::array();
-      for (const AddressRange &r : p->ranges)
-        ranges.push_back({{"address", r.address}, {"size", r.size}});
-      j["prefetch"] = {{"ranges", ranges},
-                       {"bytes", p->prefetchBytes},
-                       {"touchedBytes", p->touchedBytes},
-                       {"tracedPageBytes", p->tracedPageBytes},
-                       {"tracedPageRuns", result.tracedPages.runs},
-                       {"stubAddress", p->stubAddress},
-                       {"stubSize", p->stubSize},
-                       {"runsFrom", p->runsFrom},
-                       {"continuesTo", p->continuesTo ? json(*p->continuesTo) : json(nullptr)}};
-      if (const auto &v = result.prefetchVerified)
-        j["verifyPrefetch"] = {{"ok", v->ok()}, {"ranges", v->ranges}, {"problems", v->problems}};
-    }
-    if (result.scopePlan)
-      j["scopeOrder"] = scopeOrderJson(*result.scopeModel, *result.scopePlan);
-    if (dynsymVerified)
-      j["verifyDynamicSymbols"] = {{"ok", dynsymVerified->ok()},
-                                   {"symbols", dynsymVerified->symbols},
-                                   {"lookups", dynsymVerified->lookups},
-                                   {"relocations", dynsymVerified->relocations},
-                                   {"problems", dynsymVerified->problems}};
-    std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+    std::printf("%s\n", rewriteResultJson(input, output, result).dump(2, ' ', false, json::error_handler_t::replace).c_str());
     return;
   }
   std::printf("%s -> %s (%s)\n", input.c_str(), output.c_str(), result.orderSource.c_str());
@@ -662,7 +515,7 @@ int runVerify(const std::vector<std::string> &args) {
   }
   VerifyReport v = verifyRewrite(*a, *b);
   if (vm["json"].as<bool>())
-    std::printf("%s\n", verifyJson(v).dump(2, ' ', false, json::error_handler_t::replace).c_str());
+    std::printf("%s\n", verifyReportJson(v).dump(2, ' ', false, json::error_handler_t::replace).c_str());
   else {
     std::printf("%s -> %s\n", a->name().c_str(), b->name().c_str());
     printVerify(v);

@@ -121,6 +121,23 @@ struct ScopePlan {
 /// and only when the program's own search would find that very file.
 ScopePlan planScopeOrder(const ScopeModel &model, unsigned spareSlots);
 
+/// How reports name model.objects[object]: "(the program)" for the program.
+std::string scopeName(const ScopeModel &model, uint32_t object);
+std::vector<std::string> scopeNames(const ScopeModel &model, const std::vector<uint32_t> &objects);
+
+/// What the proofs covered, for reports.
+struct ScopeProofCounts {
+  uint64_t contestedLookups = 0, dlsymImporters = 0;
+  uint64_t withConstructors = 0; ///< libraries with constructors or destructors
+  uint64_t orderFree = 0;        ///< of those, proved to do nothing another object sees
+};
+ScopeProofCounts scopeProofCounts(const ScopeModel &model);
+
+/// Objects asked per lookup.
+inline double meanWalk(uint64_t probes, uint64_t lookups) {
+  return lookups ? double(probes) / double(lookups) : 0;
+}
+
 struct ScopeModelOptions {
   /// Libraries the program opens with dlopen: their lookups join the proof
   /// (searched in the global scope, then their own dependencies).

@@ -1,0 +1,193 @@
+//===- ResultJson.cpp - the JSON of `rewrite --json` and `edit --json` ----===//
+#include "elfopt/Pipeline/ResultJson.h"
+
+#include "elfopt/Pipeline/Edit.h"
+#include "elfopt/Pipeline/Optimize.h"
+
+namespace elfopt {
+
+namespace keys = rewrite_json;
+using json = ResultJson;
+
+ResultJson verifyReportJson(const VerifyReport &v) {
+  return {{keys::VerifyOk, v.ok()},
+          {"functions", v.functions},
+          {"movedFunctions", v.movedFunctions},
+          {keys::VerifyInstructions, v.instructions},
+          {keys::VerifyPcRelative, v.pcRelativeOperands},
+          {"fdes", v.fdes},
+          {"symbols", v.symbols},
+          {"dynamicRelocations", v.dynamicRelocations},
+          {"changedWordsOutsideText", v.changedWords},
+          {"problems", v.problems}};
+}
+
+ResultJson dynsortResultJson(const DynsortResult &r) {
+  auto table = [](const GnuHashCost &c) {
+    return json{{"nbuckets", c.shape.nbuckets},
+                {"bloomWords", c.shape.bloomWords},
+                {"bloomShift", c.shape.bloomShift},
+                {"bytes", c.bytes},
+                {"weightedLines", c.weighted}};
+  };
+  return {{"symbols", r.symbols},
+          {"hashed", r.hashed},
+          {"lookupsEstimated", {{"hits", r.mix.hits}, {"misses", r.mix.misses}}},
+          {"missesPerHit", r.missesPerHit},
+          {"missesPerHitFrom", r.missesPerHitFrom},
+          {"builtFromSysvHash", r.builtFromSysv},
+          {"gnuHashMoved", r.newTable.has_value() && !r.builtFromSysv},
+          {"dynstrBytes", {r.dynstrBefore, r.dynstrAfter}},
+          {"relocationRuns", {r.relocationRunsBefore, r.relocationRunsAfter}},
+          {"gnuHashBefore", table(r.before)},
+          {"gnuHashAfter", table(r.after)},
+          {"gnuHashBest", table(r.best)},
+          {"keptShapeGainTooSmall", r.gainTooSmall}};
+}
+
+namespace {
+
+// Per library with constructors or destructors: whether they were proved
+// to do nothing another object sees, and if not, why.
+json constructorEffectsJson(const ScopeModel &model) {
+  json out = json::array();
+  for (size_t o = 1; o < model.startup; ++o) {
+    const ScopeModel::Object &object = model.objects[o];
+    if (!object.hasInit && !object.hasFini)
+      continue;
+    json entry = {{"library", object.name}};
+    if (object.hasInit)
+      entry["constructors"] = object.initInert ? "inert" : object.initEffect;
+    if (object.hasFini)
+      entry["destructors"] = object.finiInert ? "inert" : object.finiEffect;
+    out.push_back(entry);
+  }
+  return out;
+}
+
+json blocksJson(const RewriteReport &r) {
+  return {{"functions", r.functions},
+          {"moved", r.movedBlocks},
+          {"movedBytes", r.movedBytes},
+          {"orderedPlaced", r.orderedPlaced},
+          {"orderedBytes", r.orderedFrontBytes},
+          {"orderedPinned", r.orderedPinned},
+          {"orderedPinnedBytes", r.orderedPinnedBytes},
+          {"pinned", r.pinnedBlocks},
+          {"pinnedBytes", r.pinnedBytes},
+          {keys::PinnedWhy, r.pinnedWhy},
+          {"bonded", r.bondedBlocks},
+          {keys::BondedWhy, r.bondedWhy}};
+}
+
+json prefetchJson(const PrefetchReport &p, const OptimizeResult &result) {
+  json ranges = json::array();
+  for (const AddressRange &r : p.ranges)
+    ranges.push_back({{"address", r.address}, {"size", r.size}});
+  return {{"ranges", ranges},
+          {"bytes", p.prefetchBytes},
+          {"touchedBytes", p.touchedBytes},
+          {"tracedPageBytes", p.tracedPageBytes},
+          {"tracedPageRuns", result.tracedPages.runs},
+          {"stubAddress", p.stubAddress},
+          {"stubSize", p.stubSize},
+          {"runsFrom", p.runsFrom},
+          {"continuesTo", p.continuesTo ? json(*p.continuesTo) : json(nullptr)}};
+}
+
+} // namespace
+
+ResultJson scopeOrderJson(const ScopeModel &model, const ScopePlan &plan) {
+  ScopeProofCounts counts = scopeProofCounts(model);
+  json refused = json::array();
+  for (const ScopeRefusal &r : plan.refused)
+    refused.push_back({{"library", scopeName(model, r.object)}, {"reason", r.reason}});
+  return {{"changed", plan.changed()},
+          {"objects", model.startup},
+          {"lookups", model.lookups},
+          {"probesBefore", plan.probesBefore},
+          {"probesAfter", plan.probesAfter},
+          {"meanWalkBefore", meanWalk(plan.probesBefore, model.lookups)},
+          {"meanWalkAfter", meanWalk(plan.probesAfter, model.lookups)},
+          {"neededBefore", scopeNames(model, plan.originalNeeded)},
+          {"neededAfter", scopeNames(model, plan.programNeeded)},
+          {"addedEntries", plan.addedEntries},
+          {"scopeBefore", scopeNames(model, plan.originalScope)},
+          {"scopeAfter", scopeNames(model, plan.scope)},
+          {"refused", refused},
+          {"initOrderBefore", scopeNames(model, initOrder(model, plan.originalScope))},
+          {"initOrderAfter", scopeNames(model, initOrder(model, plan.scope))},
+          {"proved",
+           {{"contests", model.contests.size()},
+            {"contestedLookups", counts.contestedLookups},
+            {"uniqueSymbols", model.uniques.size()},
+            {"dlsymImporters", counts.dlsymImporters},
+            {"withConstructors", counts.withConstructors},
+            {"constructorsProvedInert", counts.orderFree}}},
+          {"constructorEffects", constructorEffectsJson(model)},
+          {"dlopenedInProof", model.dlopened}};
+}
+
+ResultJson rewriteResultJson(const std::string &input, const std::string &output, const OptimizeResult &result) {
+  const RewriteReport &r = result.rewrite;
+  json j;
+  j["input"] = input;
+  j["output"] = output;
+  j["orderSource"] = result.orderSource;
+  j["orderedFunctions"] = result.orderedFunctions;
+  j["text"] = {{"address", r.textStart}, {"bytes", r.textSize}};
+  j[keys::Blocks] = blocksJson(r);
+  j[keys::Kept] = json::array();
+  for (const KeptBlock &k : r.kept)
+    j[keys::Kept].push_back({{keys::KeptName, k.name},
+                             {"address", k.address},
+                             {"size", k.size},
+                             {keys::KeptReason, k.reason},
+                             {keys::KeptWhere, k.where}});
+  j[keys::Updated] = r.fieldsUpdated;
+  j["strippedDebug"] = r.strippedDebug;
+  j["orderIgnored"] = r.orderIgnored;
+  if (result.verified)
+    j[keys::Verify] = verifyReportJson(*result.verified);
+  if (result.sorted)
+    j["dynsort"] = dynsortResultJson(*result.sorted);
+  j["hashvals"] = result.hashvalsAdded;
+  if (const auto &p = result.prefetch) {
+    j["prefetch"] = prefetchJson(*p, result);
+    if (const auto &v = result.prefetchVerified)
+      j["verifyPrefetch"] = {{"ok", v->ok()}, {"ranges", v->ranges}, {"problems", v->problems}};
+  }
+  if (result.scopePlan)
+    j["scopeOrder"] = scopeOrderJson(*result.scopeModel, *result.scopePlan);
+  if (const auto &d = result.dynsymVerified)
+    j["verifyDynamicSymbols"] = {{"ok", d->ok()},
+                                 {"symbols", d->symbols},
+                                 {"lookups", d->lookups},
+                                 {"relocations", d->relocations},
+                                 {"problems", d->problems}};
+  return j;
+}
+
+ResultJson editResultJson(const std::string &input, const std::string &output, const EditResult &result) {
+  const LayoutSummary &layout = result.layout;
+  json segments = json::array();
+  for (const AddedSegment &seg : layout.segments)
+    segments.push_back({{"flags", (seg.flags & llvm::ELF::PF_X) ? "RX" : "R"},
+                        {"offset", seg.offset},
+                        {"address", seg.address},
+                        {"size", seg.size}});
+  json j = {{"input", input},
+            {"output", output},
+            {"outputSize", layout.outputSize},
+            {"addedSegment", layout.addedSegment},
+            {"segmentOffset", layout.segmentOffset},
+            {"segmentAddress", layout.segmentAddress},
+            {"segmentSize", layout.segmentSize},
+            {"segments", segments},
+            {"movedSections", layout.movedSections}};
+  if (result.sorted)
+    j["dynsort"] = dynsortResultJson(*result.sorted);
+  return j;
+}
+
+} // namespace elfopt
