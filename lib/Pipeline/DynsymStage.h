@@ -1,4 +1,4 @@
-//===- DynsymStage.h - the dynamic symbol passes, for edit and rewrite -*- C++ -*-===//
+//===- DynsymStage.h - dynamic symbol passes, edit and rewrite -*- C++ -*-===//
 #pragma once
 
 #include "elfopt/Dynsym/Passes.h"

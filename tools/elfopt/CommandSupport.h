@@ -1,12 +1,15 @@
 //===- CommandSupport.h - what the subcommand files share -------*- C++ -*-===//
 #pragma once
 
+#include "Commands.h"
 #include "elfopt/Dynsym/Dynsort.h"
 #include "elfopt/Elf/ElfFile.h"
 #include "elfopt/Elf/Functions.h"
 #include "elfopt/Order/Inputs.h"
 #include "elfopt/Order/Order.h"
 #include "elfopt/Profile/Profile.h"
+#include "elfopt/Verify/Verify.h"
+#include "elfopt/Verify/VerifyDynsym.h"
 
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
@@ -14,7 +17,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -70,17 +72,23 @@ void addHashModelOptions(po::options_description &options);
 DynsortOptions dynsortOptions(const char *command, const po::variables_map &vm, bool keepShape,
                               const ElfFile &file);
 
-// Defined in RewriteCommands.cpp.
-extern const char RewriteUsage[], VerifyUsage[], ReportUsage[];
+/// The text lines of verify's reports, as `rewrite` and `verify` print them.
+void printVerify(const VerifyReport &report);
+void printDynsymVerify(const DynsymVerifyReport &report);
+
+// Each command's help and entry point, one file each (Commands.cpp lists them).
+extern const char InspectUsage[], RecordUsage[], ProfileUsage[], OrderUsage[], EvaluateUsage[],
+    HashModelUsage[], RewriteUsage[], VerifyUsage[], MeasureUsage[], ReportUsage[], EditUsage[];
+int runInspect(const std::vector<std::string> &args);
+int runRecord(const std::vector<std::string> &args);
+int runProfile(const std::vector<std::string> &args);
+int runOrder(const std::vector<std::string> &args);
+int runEvaluate(const std::vector<std::string> &args);
+int runHashModel(const std::vector<std::string> &args);
 int runRewrite(const std::vector<std::string> &args);
 int runVerify(const std::vector<std::string> &args);
-int runReport(const std::vector<std::string> &args);
-// Defined in MeasureCommand.cpp.
-extern const char MeasureUsage[];
 int runMeasure(const std::vector<std::string> &args);
-/// `elfopt profile pages`: a profile's page traces and the modelled cold start.
-int runProfilePages(const std::string &profilePath, const std::string &objectName,
-                    const std::optional<std::string> &binaryPath, std::vector<uint64_t> readaheadKiB,
-                    bool asJson);
+int runReport(const std::vector<std::string> &args);
+int runEdit(const std::vector<std::string> &args);
 
 } // namespace elfopt

@@ -1,17 +1,10 @@
 //===- MeasureCommand.cpp - elfopt measure --------------------------------===//
 #include "CommandSupport.h"
-#include "Commands.h"
 #include "elfopt/Measure/Measure.h"
-#include "elfopt/Measure/ReadaheadModel.h"
-#include "elfopt/Prefetch/Prefetch.h"
-#include "elfopt/Profile/Profile.h"
 #include "elfopt/Support/Diagnostics.h"
 
-#include <cmath>
+#include <algorithm>
 #include <cstdio>
-#include <map>
-#include <set>
-#include <nlohmann/json.hpp>
 #include <sys/wait.h>
 
 namespace elfopt {
@@ -97,9 +90,6 @@ std::string exitDescription(int status) {
   return "status " + std::to_string(status);
 }
 
-} // namespace
-
-namespace {
 
 // What `measure` was asked: every usage error before anything runs.
 struct MeasureRequest {
@@ -289,155 +279,6 @@ int runMeasure(const std::vector<std::string> &args) {
     printMeasureJson(request, outcome);
   else
     printMeasureText(request, outcome);
-  return ExitOk;
-}
-
-//===----------------------------------------------------------------------===//
-// profile pages: a page trace, and the cold start it models
-//===----------------------------------------------------------------------===//
-
-namespace {
-
-std::string mib(uint64_t bytes) {
-  char text[32];
-  if (bytes < 1024 * 1024)
-    std::snprintf(text, sizeof text, "%llu KiB", (unsigned long long)(bytes + 1023) / 1024);
-  else
-    std::snprintf(text, sizeof text, "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
-  return text;
-}
-
-} // namespace
-
-int runProfilePages(const std::string &profilePath, const std::string &objectName,
-                    const std::optional<std::string> &binaryPath, std::vector<uint64_t> readaheadKiB,
-                    bool asJson) {
-  using nlohmann::json;
-  Profile profile = readProfile(profilePath);
-  std::optional<uint32_t> object;
-  for (uint32_t k = 0; k < profile.objects.size(); ++k)
-    if (profile.objects[k].name == objectName)
-      object = k;
-  if (!object)
-    fatal(profilePath + ": no object '" + objectName + "'");
-  const ObjectIdentity &id = profile.objects[*object];
-  std::string path = binaryPath.value_or(id.path);
-  auto file = ElfFile::open(path);
-  if (file->bytes().size() != id.size)
-    fatal(path + ": not the file the profile traced (" + std::to_string(file->bytes().size()) +
-          " bytes, the profile's has " + std::to_string(id.size) + "); give it with --binary");
-  std::string machine;
-  if (readaheadKiB.empty()) {
-    readaheadKiB.push_back(128);
-    if (auto kb = readaheadOfDeviceHolding(path); kb && *kb != 128) {
-      readaheadKiB.push_back(*kb);
-      machine = std::to_string(*kb);
-    }
-  }
-  std::vector<NamedRange> sections;
-  for (const Section &s : file->sections())
-    if (s.isAlloc() && s.hasFileData() && s.size())
-      sections.push_back({s.offset(), s.size(), s.name});
-  // The stub's ranges as file offsets: what madvise reads first.
-  std::vector<FileRange> prefetch;
-  for (const AddressRange &r : prefetchStubRanges(*file))
-    for (const Phdr &p : file->segments())
-      if (p.p_type == llvm::ELF::PT_LOAD && r.address >= (p.p_vaddr & ~uint64_t(4095)) &&
-          r.address < p.p_vaddr + p.p_memsz) {
-        uint64_t segmentStart = p.p_vaddr & ~uint64_t(4095);
-        uint64_t offset = (p.p_offset & ~uint64_t(4095)) + (r.address - segmentStart);
-        prefetch.push_back({offset, r.size});
-        break;
-      }
-
-  // The stub runs from e_entry or DT_INIT, after the loader has read the
-  // object's relocations and written its RELRO: the model lets it run at the
-  // first touch of the object's own code (an ifunc resolver the loader runs
-  // makes that earlier than it is). The stub's page itself does not count:
-  // it also holds the program headers the loader reads.
-  std::set<std::string> codeSections;
-  for (const Section &s : file->sections())
-    if (s.isExecutable() && s.name != PrefetchSectionName)
-      codeSections.insert(s.name);
-  bool hasStub = !prefetch.empty();
-  json out = json::array();
-  size_t traced = 0;
-  for (size_t r = 0; r < profile.runs.size(); ++r) {
-    const Run &run = profile.runs[r];
-    const ObjectRun *o = tracedObjectRun(profile, run, objectName);
-    if (!o)
-      continue;
-    ++traced;
-    std::vector<uint64_t> offsets;
-    std::map<std::string, uint64_t> pagesBySection;
-    size_t stubRunsAt = 0;
-    bool stubSeen = false;
-    for (const PageTouch &t : o->pages) {
-      if (hasStub && !stubSeen && codeSections.count(t.section)) {
-        stubRunsAt = offsets.size();
-        stubSeen = true;
-      }
-      offsets.push_back(t.offset);
-      ++pagesBySection[t.section];
-    }
-    if (hasStub && !stubSeen)
-      stubRunsAt = offsets.size(); // never ran: it read nothing in time
-    json jr = {{"run", r + 1},
-               {"pages", o->pages.size()},
-               {"pagesBySection", pagesBySection},
-               {"faultsSeen", run.pageTrace->faults},
-               {"prefetchRunsAfterTouches", prefetch.empty() ? json(nullptr) : json(stubRunsAt)},
-               {"lost", run.pageTrace->lost}};
-    if (!asJson) {
-      std::printf("run %zu: %zu file pages first touched (%llu page faults in all, %llu lost)\n",
-                  r + 1, o->pages.size(), (unsigned long long)run.pageTrace->faults,
-                  (unsigned long long)run.pageTrace->lost);
-      std::printf("  by section:");
-      for (auto &[name, n] : pagesBySection)
-        std::printf(" %s %llu", name.c_str(), (unsigned long long)n);
-      std::printf("\n");
-    }
-    json models = json::array();
-    for (uint64_t kb : readaheadKiB) {
-      ColdStartModel m = modelColdStart(offsets, id.size, kb * 1024, prefetch, sections, stubRunsAt);
-      // Where most of the bytes go, largest first.
-      std::vector<std::pair<uint64_t, std::string>> largest;
-      for (auto &[name, bytes] : m.bytesBySection)
-        largest.emplace_back(bytes, name);
-      std::sort(largest.rbegin(), largest.rend());
-      models.push_back({{"readaheadKiB", kb},
-                        {"majorFaults", m.majorFaults},
-                        {"faultsBeforePrefetch", m.faultsBeforePrefetch},
-                        {"bytesRead", m.bytesRead},
-                        {"prefetchBytes", m.prefetchBytes},
-                        {"bytesBySection", m.bytesBySection}});
-      if (asJson)
-        continue;
-      std::printf("  modelled cold start, readahead %llu KiB%s: %llu major faults, %s read",
-                  (unsigned long long)kb, std::to_string(kb) == machine ? " (this machine's)" : "",
-                  (unsigned long long)m.majorFaults, mib(m.bytesRead).c_str());
-      if (!prefetch.empty())
-        std::printf(" (%s of it by the prefetch stub's %zu ranges; it runs after the loader's %zu "
-                    "touches, which cost %llu of the faults)",
-                    mib(m.prefetchBytes).c_str(), prefetch.size(), stubRunsAt,
-                    (unsigned long long)m.faultsBeforePrefetch);
-      std::printf("\n    read by section:");
-      for (size_t k = 0; k < largest.size() && k < 6; ++k)
-        std::printf(" %s %s%s", largest[k].second.c_str(), mib(largest[k].first).c_str(),
-                    k + 1 < std::min<size_t>(largest.size(), 6) ? "," : "");
-      std::printf("\n");
-    }
-    jr["model"] = models;
-    out.push_back(jr);
-  }
-  if (traced == 0)
-    fatal(profilePath + ": no page trace for '" + objectName +
-          "' (recorded with --no-pages, or by an elfopt without page traces)");
-  if (asJson)
-    std::printf("%s\n", json({{"profile", profilePath}, {"binary", path}, {"runs", out}}).dump(2).c_str());
-  else
-    std::printf("(figures of a model of Linux's mmap read-around, not measurements; "
-                "`elfopt measure` measures)\n");
   return ExitOk;
 }
 

@@ -1,4 +1,4 @@
-//===- main.cpp - the elfopt command ----------------------------------------===//
+//===- main.cpp - the elfopt command --------------------------------------===//
 //
 // git-style driver: `elfopt <command> [options]`. The driver owns process
 // concerns only (arguments, messages, exit codes); every command is a thin

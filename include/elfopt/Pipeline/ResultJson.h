@@ -1,4 +1,4 @@
-//===- ResultJson.h - the JSON of `rewrite --json` and `edit --json` -*- C++ -*-===//
+//===- ResultJson.h - the JSON of rewrite and edit results --*- C++ -*-===//
 //
 // The reports are a format other tools read (`elfopt report` reads the
 // rewrite's back), so the library that makes the results writes them, and

@@ -1,36 +1,13 @@
-//===- RewriteCommands.cpp - rewrite, verify, report ------------------------===//
+//===- RewriteCommand.cpp - elfopt rewrite --------------------------------===//
 #include "CommandSupport.h"
-#include "Commands.h"
-#include "elfopt/Dynsym/Dynsort.h"
-#include "elfopt/Dynsym/Hashvals.h"
-#include "elfopt/Edit/ElfEditor.h"
-#include "elfopt/Elf/Functions.h"
-#include "elfopt/Hash/HashTables.h"
-#include "elfopt/Order/Evaluate.h"
-#include "elfopt/Order/Order.h"
 #include "elfopt/Pipeline/Optimize.h"
 #include "elfopt/Pipeline/ResultJson.h"
-#include "elfopt/Profile/Profile.h"
-#include "elfopt/Report/Report.h"
-#include "elfopt/Rewrite/Rewrite.h"
 #include "elfopt/Support/Diagnostics.h"
-#include "elfopt/Support/InputFile.h"
 #include "elfopt/Support/OutputFile.h"
-#include "elfopt/Verify/Verify.h"
-#include "elfopt/Verify/VerifyDynsym.h"
-#include "elfopt/Verify/VerifyPrefetch.h"
 
 #include <cstdio>
-#include <random>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <unordered_map>
 
 namespace elfopt {
-
-//===----------------------------------------------------------------------===//
-// rewrite
-//===----------------------------------------------------------------------===//
 
 const char RewriteUsage[] =
     "usage: elfopt rewrite INPUT (--profile P... | --order O | --symbol-list F)\n"
@@ -93,28 +70,6 @@ const char RewriteUsage[] =
     "                        (exit 0 when the rewrite would be sound)\n"
     "  --json                print the report as JSON\n";
 
-static void printDynsymVerify(const DynsymVerifyReport &v) {
-  std::printf("  verify (dynamic symbols): %s: %llu symbols, %llu found through the hash tables, %llu "
-              "dynamic relocations\n",
-              v.ok() ? "ok" : "FAILED", (unsigned long long)v.symbols, (unsigned long long)v.lookups,
-              (unsigned long long)v.relocations);
-  for (const std::string &p : v.problems)
-    std::printf("    %s\n", p.c_str());
-}
-
-static void printVerify(const VerifyReport &v) {
-  std::printf("  verify: %s: %llu functions (%llu moved), %llu instructions, %llu PC-relative "
-              "operands, %llu FDEs, %llu symbols, %llu dynamic relocations, %llu changed words "
-              "outside .text\n",
-              v.ok() ? "ok" : "FAILED", (unsigned long long)v.functions,
-              (unsigned long long)v.movedFunctions, (unsigned long long)v.instructions,
-              (unsigned long long)v.pcRelativeOperands, (unsigned long long)v.fdes,
-              (unsigned long long)v.symbols, (unsigned long long)v.dynamicRelocations,
-              (unsigned long long)v.changedWords);
-  for (const std::string &p : v.problems)
-    std::printf("    %s\n", p.c_str());
-}
-
 // The functions kept in place, by name: the first few in the text report
 // (--json lists every one).
 static void printKept(const std::vector<KeptBlock> &kept) {
@@ -132,7 +87,6 @@ static void printKept(const std::vector<KeptBlock> &kept) {
   }
 }
 
-// The rewrite's report: JSON, or text for a person.
 namespace {
 
 void printScopeOrder(const ScopeModel &model, const ScopePlan &plan) {
@@ -388,271 +342,6 @@ int runRewrite(const std::vector<std::string> &args) {
   if (!checkOnly)
     writeOutput(input, output, result.bytes);
   printRewrite(input, output, result, vm["json"].as<bool>());
-  return ExitOk;
-}
-
-
-const char VerifyUsage[] =
-    "usage: elfopt verify ORIGINAL REWRITTEN [--json]\n\n"
-    "Checks a rewritten file against its original, independently of the\n"
-    "rewriter: from where each function went (.symtab), every instruction,\n"
-    "PC-relative operand, FDE, .eh_frame_hdr entry, symbol, dynamic relocation\n"
-    "and changed word outside .text must follow. Exit 0 when sound, 2 if not.\n\n"
-    "A file that went through --dynsort or --hashvals is checked by symbol\n"
-    "name instead: the same dynamic symbols, each found by the hash tables,\n"
-    "the same relocations, strings and versions. When its .text moved too,\n"
-    "only that check runs here: 'elfopt rewrite' checks the .text stage\n"
-    "itself, before those passes, and writes nothing if it fails.\n\n"
-    "A file with a prefetch stub (rewrite --prefetch) has the stub checked: its\n"
-    "place, its code, where it continues, and, when .text did not move, every\n"
-    "other section and .dynamic entry unchanged.\n\n"
-    "A program whose DT_NEEDED list changed (rewrite --scope-order) has the\n"
-    "scope its names give proved against the original's (ORIGINAL must be\n"
-    "where the program is installed: its libraries are found from there),\n"
-    "with the checks of the other passes that ran in the same rewrite.\n";
-
-// A program whose DT_NEEDED list changed (rewrite --scope-order), with the
-// dynamic symbol passes' check when they ran too.
-static int verifyScopeOrderCommand(const ElfFile &a, const ElfFile &b, const std::string &originalPath, bool asJson) {
-  bool dynsym = hadDynamicSymbolPasses(a, b);
-  const Section *ta = a.findSection(".text"), *tb = b.findSection(".text");
-  bool textMoved = !ta || !tb || !std::ranges::equal(a.contents(*ta), b.contents(*tb));
-  bool stub = hasPrefetchStub(b) && !hasPrefetchStub(a);
-  ScopeVerifyReport s = verifyScopeOrder(a, b, originalPath, {dynsym, textMoved || stub});
-  std::optional<DynsymVerifyReport> d;
-  if (dynsym)
-    d = verifyDynamicSymbols(a, b, textMoved, true);
-  std::optional<PrefetchVerifyReport> p;
-  if (stub)
-    p = verifyPrefetchStub(a, b, textMoved);
-  bool ok = s.ok() && (!d || d->ok()) && (!p || p->ok());
-  if (asJson) {
-    json j = {{"ok", ok},
-              {"scopeOrder", {{"ok", s.ok()}, {"neededBefore", s.neededBefore}, {"neededAfter", s.neededAfter},
-                              {"objects", s.objects}, {"problems", s.problems}}}};
-    if (d)
-      j["dynamicSymbols"] = {{"ok", d->ok()}, {"symbols", d->symbols}, {"lookups", d->lookups},
-                             {"relocations", d->relocations}, {"problems", d->problems}};
-    if (p)
-      j["prefetchStub"] = {{"ok", p->ok()}, {"ranges", p->ranges}, {"bytes", p->bytes}, {"runsFrom", p->runsFrom},
-                           {"problems", p->problems}};
-    j["textChecked"] = !textMoved;
-    std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
-  } else {
-    std::printf("%s -> %s\n", a.name().c_str(), b.name().c_str());
-    std::printf("  verify (scope order): %s: DT_NEEDED %zu -> %zu entries; checked for the %zu objects of the start: "
-                "bindings, constructor and destructor order, dlsym importers' order, unique symbols%s\n",
-                s.ok() ? "ok" : "FAILED", s.neededBefore, s.neededAfter, s.objects,
-                d ? "" : textMoved || stub ? "; every other .dynamic entry as it was" : "; every other section and .dynamic entry as it was");
-    for (const std::string &problem : s.problems)
-      std::printf("    %s\n", problem.c_str());
-    if (textMoved)
-      std::printf("  .text moved as well: the .text stage was checked by 'elfopt rewrite' before the later passes\n");
-    if (p) {
-      std::printf("  verify (prefetch stub): %s: %llu ranges, %llu KiB, run from %s\n", p->ok() ? "ok" : "FAILED",
-                  (unsigned long long)p->ranges, (unsigned long long)p->bytes / 1024, p->runsFrom.c_str());
-      for (const std::string &problem : p->problems)
-        std::printf("    %s\n", problem.c_str());
-    }
-    if (d)
-      printDynsymVerify(*d);
-  }
-  return ok ? ExitOk : ExitBadInput;
-}
-
-int runVerify(const std::vector<std::string> &args) {
-  po::options_description opts;
-  opts.add_options()("original", po::value<std::string>())("rewritten", po::value<std::string>())(
-      "json", po::bool_switch());
-  po::positional_options_description pos;
-  pos.add("original", 1).add("rewritten", 1);
-  auto vm = parse("verify", args, opts, pos);
-  if (!vm.count("original") || !vm.count("rewritten"))
-    throw UsageError{"verify", "give the original and the rewritten file"};
-  auto a = ElfFile::open(vm["original"].as<std::string>());
-  auto b = ElfFile::open(vm["rewritten"].as<std::string>());
-  if (neededListChanged(*a, *b))
-    return verifyScopeOrderCommand(*a, *b, vm["original"].as<std::string>(), vm["json"].as<bool>());
-  if (hasPrefetchStub(*b) && !hasPrefetchStub(*a)) {
-    const Section *ta = a->findSection(".text"), *tb = b->findSection(".text");
-    bool textMoved = !ta || !tb || !std::ranges::equal(a->contents(*ta), b->contents(*tb));
-    PrefetchVerifyReport p = verifyPrefetchStub(*a, *b, textMoved);
-    if (vm["json"].as<bool>()) {
-      json j = {{"ok", p.ok()}, {"prefetchStub", true}, {"textChecked", false}, {"ranges", p.ranges},
-                {"bytes", p.bytes}, {"runsFrom", p.runsFrom}, {"problems", p.problems}};
-      std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
-    } else {
-      std::printf("%s -> %s\n", a->name().c_str(), b->name().c_str());
-      std::printf("  verify (prefetch stub): %s: %llu ranges, %llu KiB, run from %s\n", p.ok() ? "ok" : "FAILED",
-                  (unsigned long long)p.ranges, (unsigned long long)p.bytes / 1024, p.runsFrom.c_str());
-      if (textMoved)
-        std::printf("  .text moved as well: the .text stage was checked by 'elfopt rewrite' before the stub "
-                    "was added; here, the stub only\n");
-      else
-        std::printf("  every other section and .dynamic entry checked unchanged\n");
-      for (const std::string &problem : p.problems)
-        std::printf("    %s\n", problem.c_str());
-    }
-    return p.ok() ? ExitOk : ExitBadInput;
-  }
-  if (hadDynamicSymbolPasses(*a, *b)) {
-    const Section *ta = a->findSection(".text"), *tb = b->findSection(".text");
-    bool textMoved = !ta || !tb || !std::ranges::equal(a->contents(*ta), b->contents(*tb));
-    DynsymVerifyReport d = verifyDynamicSymbols(*a, *b, textMoved);
-    if (vm["json"].as<bool>()) {
-      json j = {{"ok", d.ok()},           {"dynamicSymbols", true},         {"textChecked", false},
-                {"symbols", d.symbols},   {"lookups", d.lookups},           {"relocations", d.relocations},
-                {"problems", d.problems}};
-      std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
-    } else {
-      std::printf("%s -> %s\n", a->name().c_str(), b->name().c_str());
-      if (textMoved)
-        std::printf("  .text moved and the dynamic symbol passes ran: the .text stage was checked by "
-                    "'elfopt rewrite' before them; here, the dynamic symbols only\n");
-      printDynsymVerify(d);
-    }
-    return d.ok() ? ExitOk : ExitBadInput;
-  }
-  VerifyReport v = verifyRewrite(*a, *b);
-  if (vm["json"].as<bool>())
-    std::printf("%s\n", verifyReportJson(v).dump(2, ' ', false, json::error_handler_t::replace).c_str());
-  else {
-    std::printf("%s -> %s\n", a->name().c_str(), b->name().c_str());
-    printVerify(v);
-  }
-  return v.ok() ? ExitOk : ExitBadInput;
-}
-
-//===----------------------------------------------------------------------===//
-// report
-//===----------------------------------------------------------------------===//
-
-const char ReportUsage[] =
-    "usage: elfopt report ORIGINAL REWRITTEN PROFILE... -o REPORT.html [options]\n\n"
-    "Writes one self-contained HTML page (no scripts, no network): a map of\n"
-    ".text's pages touched at startup in ORIGINAL and in REWRITTEN (PROFILEs\n"
-    "are ORIGINAL's recorded runs; functions are found in REWRITTEN by name),\n"
-    "the evaluate figures of both, their GNU hash figures, and what the rewrite\n"
-    "kept in place or moved together, and why.\n\n"
-    "  -o, --output FILE     the HTML file to write\n"
-    "  --rewrite-json FILE   the output of 'elfopt rewrite --json'\n"
-    "  --object NAME         which object of the profiles (default: main)\n"
-    "  --allow-mismatch      accept profiles of another build (match by name)\n"
-    "  --after-profile FILE  a profile recorded on REWRITTEN: its page trace is\n"
-    "                        drawn beside ORIGINAL's (time against file offset)\n"
-    "  --measure-json FILE   the output of 'elfopt measure --compare --json',\n"
-    "                        shown next to the page traces\n";
-
-static std::string gnuHashLine(const ElfFile &file) {
-  const Section *gnu = file.findSectionOfType(llvm::ELF::SHT_GNU_HASH);
-  const Section *dynsym = file.findSectionOfType(llvm::ELF::SHT_DYNSYM);
-  if (!gnu || !dynsym || dynsym->header.sh_entsize == 0)
-    return "";
-  GnuHashTable t = parseGnuHash(file.contents(*gnu), dynsym->size() / dynsym->header.sh_entsize, file.where(*gnu));
-  HashTableStats st = computeStats(t);
-  char line[256];
-  std::snprintf(line, sizeof line,
-                "%llu symbols, %llu buckets, %llu bloom words (shift %llu), false positives %.4f, "
-                "mean probes: hit %.3f, miss %.3f",
-                (unsigned long long)st.symbols, (unsigned long long)st.nbuckets,
-                (unsigned long long)st.bloomWords, (unsigned long long)st.bloomShift,
-                st.falsePositiveRate, st.meanProbesHit, st.meanProbesMiss);
-  return line;
-}
-
-int runReport(const std::vector<std::string> &args) {
-  po::options_description opts;
-  opts.add_options()("original", po::value<std::string>())("rewritten", po::value<std::string>())(
-      "profiles", po::value<std::vector<std::string>>())("output,o", po::value<std::string>())(
-      "rewrite-json", po::value<std::string>())("object", po::value<std::string>())(
-      "allow-mismatch", po::bool_switch())("after-profile", po::value<std::string>())(
-      "measure-json", po::value<std::string>());
-  po::positional_options_description pos;
-  pos.add("original", 1).add("rewritten", 1).add("profiles", -1);
-  auto vm = parse("report", args, opts, pos);
-  if (!vm.count("original") || !vm.count("rewritten") || !vm.count("output"))
-    throw UsageError{"report", "give ORIGINAL, REWRITTEN, the profiles and -o REPORT.html"};
-  std::string original = vm["original"].as<std::string>();
-  std::string rewritten = vm["rewritten"].as<std::string>();
-  std::vector<std::string> paths = profilePaths("report", vm); // a usage error before any file
-  auto before = ElfFile::open(original);
-  OrderInputs inputs = loadOrderInputs(paths, profileMatch(vm), before.get());
-  auto after = ElfFile::open(rewritten);
-  FunctionTable afterTable = readFunctions(*after);
-  TextLayout layouts[2] = {TextLayout::original(inputs.table), TextLayout::byName(inputs.table, afterTable)};
-  const ElfFile *files[2] = {before.get(), after.get()};
-  ReportInput report;
-  report.runs = inputs.set.runs.size();
-  ReportSide *sides[2] = {&report.before, &report.after};
-  for (int k = 0; k < 2; ++k) {
-    ReportSide &side = *sides[k];
-    side.file = k == 0 ? original : rewritten;
-    const Section *text = files[k]->findSection(".text");
-    if (!text)
-      fatal(side.file + ": no .text section");
-    side.textStart = text->addr();
-    side.textSize = text->size();
-    side.pageRuns.assign((text->size() + 4095) / 4096, 0);
-    LayoutScore total;
-    for (const auto &run : inputs.set.runs) {
-      LayoutScore one = scoreRun(inputs.set, run, layouts[k]);
-      total += one;
-      if (k == 0)
-        report.lowerBound += one.lowerBound;
-      std::vector<bool> seen(side.pageRuns.size(), false);
-      for (uint32_t f : run) {
-        const OrderedFunction &fn = inputs.set.functions[f];
-        uint64_t start = layouts[k].addressOf(fn.address);
-        uint64_t end = start + std::max<uint64_t>(fn.size, 1);
-        for (uint64_t a = start & ~uint64_t(4095); a < end; a += 4096)
-          if (a >= (side.textStart & ~uint64_t(4095)) && (a - (side.textStart & ~uint64_t(4095))) / 4096 < seen.size())
-            seen[(a - (side.textStart & ~uint64_t(4095))) / 4096] = true;
-      }
-      for (size_t p = 0; p < seen.size(); ++p)
-        side.pageRuns[p] += seen[p];
-    }
-    side.score = total.scaled(report.runs ? 1.0 / double(report.runs) : 0);
-    side.gnuHash = gnuHashLine(*files[k]);
-  }
-  report.lowerBound = report.runs ? report.lowerBound / double(report.runs) : 0;
-  // Page traces: ORIGINAL's from its profiles, REWRITTEN's from --after-profile.
-  std::string object = profileMatch(vm).object;
-  auto takeTrace = [&](ReportSide &side, const Profile &profile, const std::string &name, const ElfFile &file) {
-    side.fileSize = file.bytes().size();
-    std::string hash;
-    for (size_t r = 0; r < profile.runs.size() && !side.hasPageTrace; ++r)
-      if (const ObjectRun *o = tracedObjectRun(profile, profile.runs[r], object)) {
-        if (hash.empty())
-          hash = identifyObject(object, file).contentHash;
-        if (profile.objects[o->object].contentHash != hash)
-          fatal(name + ": its page trace is of another file than " + side.file + " (the contents differ)");
-        side.pageTrace = o->pages;
-        side.hasPageTrace = true;
-        side.pageTraceSource = name + ", run " + std::to_string(r + 1);
-      }
-  };
-  for (size_t i = 0; i < inputs.profiles.size() && !report.before.hasPageTrace; ++i)
-    if (!profileMatch(vm).allowMismatch)
-      takeTrace(report.before, inputs.profiles[i], inputs.names[i], *before);
-  if (vm.count("after-profile")) {
-    std::string path = vm["after-profile"].as<std::string>();
-    takeTrace(report.after, readProfile(path), path, *after);
-    if (!report.after.hasPageTrace)
-      fatal(path + ": no page trace of '" + object + "' (recorded with --no-pages?)");
-  }
-  if (vm.count("measure-json"))
-    report.measureJson = readFileContents(vm["measure-json"].as<std::string>());
-  if (vm.count("rewrite-json"))
-    report.rewriteJson = readFileContents(vm["rewrite-json"].as<std::string>());
-  report.command = "elfopt report";
-  for (const std::string &a : args)
-    report.command += " " + a;
-  std::string html = renderReport(report);
-  std::string output = vm["output"].as<std::string>();
-  writeFileAtomically(output, {reinterpret_cast<const uint8_t *>(html.data()), html.size()});
-  std::printf("%s: %zu runs; 4 KiB pages %.2f -> %.2f, 64 KiB windows %.2f -> %.2f\n", output.c_str(),
-              report.runs, report.before.score.pages, report.after.score.pages,
-              report.before.score.windows64k, report.after.score.windows64k);
   return ExitOk;
 }
 
