@@ -1,6 +1,6 @@
 //===- Dynsort.cpp --------------------------------------------------------===//
 #include "elfopt/Dynsym/Dynsort.h"
-#include "elfopt/Dynsym/LookupMix.h"
+#include "elfopt/Scope/LookupMix.h"
 #include "elfopt/Elf/Versions.h"
 #include "elfopt/Hash/HashTables.h"
 #include "elfopt/Support/Diagnostics.h"

@@ -1,7 +1,7 @@
 //===- VerifyScope.cpp ----------------------------------------------------===//
 #include "elfopt/Verify/VerifyScope.h"
 
-#include "elfopt/Dynsym/ScopeOrder.h"
+#include "elfopt/Scope/ScopeOrder.h"
 #include "elfopt/Support/Diagnostics.h"
 
 #include <algorithm>

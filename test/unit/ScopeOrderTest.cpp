@@ -1,7 +1,7 @@
 // The scope-order planner and its proofs on start models written out here:
 // glibc's breadth-first scope, its depth-first _dl_sort_maps, and which
 // moves each proof refuses, with exact results.
-#include "elfopt/Dynsym/ScopeOrder.h"
+#include "elfopt/Scope/ScopeOrder.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 //===- CommandSupport.cpp - what the subcommand files share ---------------===//
 #include "CommandSupport.h"
-#include "elfopt/Dynsym/LookupMix.h"
+#include "elfopt/Scope/LookupMix.h"
 #include "elfopt/Support/Diagnostics.h"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 //===- HashModelCommand.cpp - elfopt hash-model ---------------------------===//
 #include "CommandSupport.h"
-#include "elfopt/Dynsym/LookupMix.h"
+#include "elfopt/Scope/LookupMix.h"
 #include "elfopt/Hash/CostModel.h"
 #include "elfopt/Hash/HashTables.h"
 #include "elfopt/Support/Diagnostics.h"

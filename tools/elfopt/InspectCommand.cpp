@@ -1,6 +1,6 @@
 //===- InspectCommand.cpp - elfopt inspect --------------------------------===//
 #include "CommandSupport.h"
-#include "elfopt/Dynsym/LookupMix.h"
+#include "elfopt/Scope/LookupMix.h"
 #include "elfopt/Inspect/Inspect.h"
 #include "elfopt/Support/Diagnostics.h"
 

@@ -28,7 +28,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "elfopt/Dynsym/LookupMix.h"
+#include "elfopt/Scope/LookupMix.h"
 #include "elfopt/Edit/ElfEditor.h"
 #include "elfopt/Hash/CostModel.h"
 

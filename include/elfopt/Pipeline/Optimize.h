@@ -15,7 +15,7 @@
 #pragma once
 
 #include "elfopt/Dynsym/Dynsort.h"
-#include "elfopt/Dynsym/ScopeOrder.h"
+#include "elfopt/Scope/ScopeOrder.h"
 #include "elfopt/Elf/ElfFile.h"
 #include "elfopt/Order/Inputs.h"
 #include "elfopt/Prefetch/Prefetch.h"

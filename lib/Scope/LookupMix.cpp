@@ -1,7 +1,7 @@
 //===- LookupMix.cpp ------------------------------------------------------===//
-#include "elfopt/Dynsym/LookupMix.h"
-#include "elfopt/Dynsym/ScopeOrder.h"
-#include "elfopt/Dynsym/Constructors.h"
+#include "elfopt/Scope/LookupMix.h"
+#include "elfopt/Scope/ScopeOrder.h"
+#include "elfopt/Scope/Constructors.h"
 
 #include "elfopt/Elf/Relocations.h"
 #include "elfopt/Elf/Versions.h"

@@ -1,5 +1,5 @@
 //===- Constructors.cpp ---------------------------------------------------===//
-#include "elfopt/Dynsym/Constructors.h"
+#include "elfopt/Scope/Constructors.h"
 
 #include "elfopt/Elf/Relocations.h"
 #include "elfopt/Support/Diagnostics.h"

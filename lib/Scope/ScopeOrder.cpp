@@ -1,5 +1,5 @@
 //===- ScopeOrder.cpp -----------------------------------------------------===//
-#include "elfopt/Dynsym/ScopeOrder.h"
+#include "elfopt/Scope/ScopeOrder.h"
 
 #include "elfopt/Support/Diagnostics.h"
 
