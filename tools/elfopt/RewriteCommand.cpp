@@ -256,8 +256,8 @@ int runRewrite(const std::vector<std::string> &args) {
   auto vm = parse("rewrite", args, opts, pos);
   bool doDynsort = vm["dynsort"].as<bool>(), doHashvals = vm["hashvals"].as<bool>();
   // Keep the table's shape unless asked: reshaping by the per-lookup model
-  // measured slower than keeping it (README, "GNU hash cost model"). Giving
-  // one of the model's options asks for it.
+  // measured slower than keeping it (docs/gnu-hash.md). Giving one of the
+  // model's options asks for it.
   bool modelOptions = vm.count("hash-misses-per-hit") || vm.count("hash-budget") || vm.count("hash-lookups-for");
   std::string gnuHash = vm.count("gnu-hash") ? vm["gnu-hash"].as<std::string>() : modelOptions ? "optimize" : "keep";
   if (gnuHash != "optimize" && gnuHash != "keep")

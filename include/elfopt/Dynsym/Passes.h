@@ -1,8 +1,8 @@
 //===- Passes.h - the dynamic symbol passes on one editor -------*- C++ -*-===//
 //
 // dynsort, then hashvals over the sorted names, as `rewrite` and `edit` run
-// them: planPasses() before the editor's layout(), finishPasses() after it,
-// when the addresses of new sections are known.
+// them: planDynsymPasses() before the editor's layout(), finishDynsymPasses()
+// after it, when the addresses of new sections are known.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

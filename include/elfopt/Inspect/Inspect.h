@@ -1,7 +1,7 @@
 //===- Inspect.h - what a user needs to know before optimizing --*- C++ -*-===//
 //
 // `elfopt inspect` gathers the facts about one file into a JSON document
-// (schema "elfopt-inspect/1", described in README.md) and renders the same
+// (schema "elfopt-inspect/1", described in docs/inspect-json.md) and renders the same
 // document as text, so the two views can never disagree.
 //
 //===----------------------------------------------------------------------===//

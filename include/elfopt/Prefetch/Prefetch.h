@@ -64,7 +64,7 @@ std::vector<uint8_t> encodePrefetchStub(uint64_t stubAddress, std::span<const Ad
 /// Its size for \p ranges ranges (the code does not depend on addresses).
 uint64_t prefetchStubSize(size_t ranges);
 
-/// What addPrefetchStub() did.
+/// What planPrefetchStub() and finishPrefetchStub() did.
 struct PrefetchReport {
   std::vector<AddressRange> ranges;
   uint64_t touchedBytes = 0;  ///< pages the ranges were made from (functions and traced pages)
