@@ -80,6 +80,7 @@ AddressMap rewriteAndVerify(const ElfFile &in, const OptimizeOptions &options, s
   RewriteOptions rewrite;
   rewrite.order = std::move(order);
   rewrite.stripDebug = options.stripDebug;
+  rewrite.forwardingStubs = options.forwardingStubs;
   rewrite.progress = options.progress;
   result.orderedFunctions = rewrite.order.size();
   RewriteResult rewritten = rewriteText(in, rewrite);

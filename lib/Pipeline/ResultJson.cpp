@@ -19,6 +19,7 @@ ResultJson verifyReportJson(const VerifyReport &v) {
           {"symbols", v.symbols},
           {"dynamicRelocations", v.dynamicRelocations},
           {"changedWordsOutsideText", v.changedWords},
+          {"forwardedWords", v.forwardedWords},
           {"problems", v.problems}};
 }
 
@@ -76,6 +77,9 @@ json blocksJson(const RewriteReport &r) {
           {"pinned", r.pinnedBlocks},
           {"pinnedBytes", r.pinnedBytes},
           {keys::PinnedWhy, r.pinnedWhy},
+          {"forwardingStubs", r.forwardingStubs},
+          {"forwardingStubBytes", r.forwardingStubBytes},
+          {"forwardedBlocks", r.forwardedBlocks},
           {"bonded", r.bondedBlocks},
           {keys::BondedWhy, r.bondedWhy}};
 }

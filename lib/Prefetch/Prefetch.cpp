@@ -2,6 +2,7 @@
 #include "elfopt/Prefetch/Prefetch.h"
 
 #include "elfopt/Support/Diagnostics.h"
+#include "elfopt/Target/X86_64.h"
 
 #include <algorithm>
 #include <cstring>
@@ -16,7 +17,7 @@ namespace {
 // madvise's length is loaded as a 32-bit immediate: no range is longer.
 constexpr uint64_t MaxRangeBytes = uint64_t(1) << 30;
 
-constexpr uint8_t Endbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
+using x86_64::Endbr64;
 // pushfq; push %rax, %rcx, %rdx, %rsi, %rdi, %r11: what syscall and the
 // arguments clobber, and the flags.
 constexpr uint8_t Save[] = {0x9c, 0x50, 0x51, 0x52, 0x56, 0x57, 0x41, 0x53};
@@ -112,7 +113,7 @@ std::vector<uint8_t> encodePrefetchStub(uint64_t stubAddress, std::span<const Ad
   }
   out.insert(out.end(), std::begin(Restore), std::end(Restore));
   if (continueTo) {
-    out.push_back(0xe9); // jmp continueTo
+    out.push_back(x86_64::JumpRel32); // jmp continueTo
     put32(out, uint32_t(displacement(*continueTo, stubAddress + out.size() + 4)));
   } else {
     out.insert(out.end(), {0xc3, 0xcc, 0xcc, 0xcc, 0xcc}); // ret; int3 padding

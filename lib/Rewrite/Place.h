@@ -6,10 +6,11 @@
 // unordered ones after, in address order.
 //
 // A group that moves only at the price of forwarding stubs in its old place
-// (Stubs.h) changes that: the stubs of every group that moves cut the slots
-// too, so moving costs space, and unordered groups stay where they are
-// unless ordered code takes their place; those are packed into the holes
-// left behind, largest first.
+// (Stubs.h) changes that: moving costs space, and every stub cuts the
+// slots. Ordered groups go first, around pinned code, every stub and the
+// unordered groups that have stubs (which stay); an ordered group may fill
+// a hole up to 64 KiB behind the frontier. Unordered groups without stubs
+// that the ordered code covers are packed into the holes, largest first.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -37,15 +38,17 @@ struct Placement {
   std::vector<uint64_t> newStart; ///< per item (pinned items: their start)
   bool orderIgnored = false;      ///< only packing by size fit
   bool fits = true;               ///< false: not even packing by size fit
+  /// placeWithStubs: ordered items with stubs that no slot had room for;
+  /// they stay where they are.
+  std::vector<size_t> kept;
 };
 
 /// Places \p items (sorted by start, not overlapping) in [textStart, textEnd).
 Placement placeItems(const std::vector<PlaceItem> &items, uint64_t textStart, uint64_t textEnd);
 
-/// The same where some items have stubs: ordered items first, around the
-/// stubs of every item that moves; unordered items stay unless ordered code
-/// takes their place. `fits` is false when that does not fit (the caller
-/// then keeps the items with stubs in place instead).
+/// The same where some items have stubs (see above). An ordered item that
+/// fits nowhere stays (Placement::kept). `fits` is false when the displaced
+/// code does not fit (the caller then keeps the items with stubs in place).
 Placement placeWithStubs(const std::vector<PlaceItem> &items, uint64_t textStart, uint64_t textEnd);
 
 } // namespace elfopt::rewrite

@@ -1,10 +1,12 @@
 //===- Rewrite.cpp - plan the new .text and carry every reference along ---===//
 #include "Internal.h"
 #include "Place.h"
+#include "Stubs.h"
 
 #include "elfopt/Edit/ElfEditor.h"
 #include "elfopt/Elf/Relocations.h"
 #include "elfopt/Support/Diagnostics.h"
+#include "elfopt/Target/X86Decoder.h"
 #include "elfopt/Target/X86_64.h"
 
 #include <algorithm>
@@ -128,6 +130,12 @@ private:
   void pinAt(uint64_t address, const char *why, uint64_t from, const Section *home = nullptr);
   void pinBoth(uint64_t sa, const char *why, uint64_t from, const Section *home = nullptr);
   void pinLabel(uint64_t t, const char *why, uint64_t from);
+  bool readsAsFunctionEnd(uint64_t t) const;
+  /// A word of data at \p from may lead to \p t: a suspected entry (Stubs.h)
+  /// where a forwarding stub can serve it, else its code stays.
+  void suspectEntry(uint64_t t, uint64_t from);
+  void planForwardingStubs();
+  void writeForwardingStubs(std::vector<uint8_t> &newText);
   void addField(const Field &f);
 
   const ElfFile &in;
@@ -148,6 +156,9 @@ private:
   /// No static relocations for .text (a release binary): jump tables are
   /// found from the code, and what nothing describes pins what it may reach.
   bool relocationFree = false;
+  /// Suspected entries by block, then the stubs that serve them if it moves.
+  std::map<size_t, std::vector<uint64_t>> suspected;
+  std::map<size_t, std::vector<StubRegion>> stubs;
 };
 
 const Section *Rewriter::sectionAt(uint64_t a) const {
@@ -268,6 +279,8 @@ void Rewriter::collectDataFields() {
   if (relocationFree)
     pinOrphanWords();
   keepEnteredPadding();
+  // With every pin known: stubs for the suspected entries of what may move.
+  planForwardingStubs();
   // Last, with every field known: overlapping ones would make the output order-dependent.
   checkOverlaps();
 }
@@ -291,17 +304,38 @@ bool Rewriter::isLabel(uint64_t a) const {
 // functions, reads it as the end of the one before, even when undescribed
 // code starts there.
 void Rewriter::pinLabel(uint64_t t, const char *why, uint64_t from) {
-  bool starts = code.isInstructionStart(text, t);
-  if (starts)
+  if (code.isInstructionStart(text, t))
     pinAt(t, why, from);
-  if (t == text.start || !text.contains(t - 1))
-    return;
-  const Block &before = code.blocks[blockAt(code.blocks, t - 1)];
-  bool endsBefore = before.decoded && t == before.bodyEnd;
-  bool functionStarts = starts && code.blocks[blockAt(code.blocks, t)].isFunction &&
-                        code.blocks[blockAt(code.blocks, t)].start == t;
-  if (endsBefore && !functionStarts)
+  if (readsAsFunctionEnd(t))
     pinAt(t - 1, why, from);
+}
+
+// Whether verify reads \p t as the end of the function before it: \p t
+// ends that code, and no function starts there.
+bool Rewriter::readsAsFunctionEnd(uint64_t t) const {
+  if (t == text.start || !text.contains(t - 1))
+    return false;
+  const Block &before = code.blocks[blockAt(code.blocks, t - 1)];
+  if (!before.decoded || t != before.bodyEnd)
+    return false;
+  if (!code.isInstructionStart(text, t))
+    return true;
+  const Block &next = code.blocks[blockAt(code.blocks, t)];
+  return !(next.isFunction && next.start == t);
+}
+
+void Rewriter::suspectEntry(uint64_t t, uint64_t from) {
+  const char *why = "its address may be stored in data as an offset";
+  if (!options.forwardingStubs || !code.isInstructionStart(text, t) || readsAsFunctionEnd(t)) {
+    pinLabel(t, why, from);
+    return;
+  }
+  size_t bi = blockAt(code.blocks, t);
+  if (!code.blocks[bi].isFunction) { // verify decodes functions only; such code stays anyway
+    pinAt(t, why, from);
+    return;
+  }
+  suspected[bi].push_back(t);
 }
 
 void Rewriter::pinBoth(uint64_t sa, const char *why, uint64_t from, const Section *home) {
@@ -676,8 +710,9 @@ void Rewriter::pinTargetsOfUndecodedCode() {
 // The rule that makes a rewrite without static relocations safe: every
 // 4-byte word of loaded data that, read as an offset from itself or from
 // the closest address below it that code refers to (a table base), leads to
-// code, and that no field describes, keeps that code in place. So does an
-// 8-byte word that leads to an instruction from itself.
+// code, and that no field describes, may be a reference to that code. So
+// may an 8-byte word that leads to an instruction from itself. Such code
+// moves only with a forwarding stub at each such entry (suspectEntry).
 void Rewriter::pinOrphanWords() {
   std::vector<std::pair<uint64_t, uint64_t>> claimed; // [place, end) of data-side fields
   for (const Field &f : fields)
@@ -706,9 +741,6 @@ void Rewriter::pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint
   Bases bases[2] = {{code.dataReferences, nullptr}, {code.functionDataReferences, nullptr}};
   for (Bases &b : bases)
     b.next = std::upper_bound(b.refs.data(), b.refs.data() + b.refs.size(), s.addr());
-  auto pinOffsetTarget = [&](uint64_t t, uint64_t from) {
-    pinLabel(t, "its address may be stored in data as an offset", from);
-  };
   for (uint64_t a = (s.addr() + 3) & ~uint64_t(3); a + 4 <= s.addr() + bytes.size(); a += 4) {
     while (next != claimed.end() && next->second <= a)
       ++next;
@@ -717,20 +749,95 @@ void Rewriter::pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint
     int32_t value;
     std::memcpy(&value, bytes.data() + (a - s.addr()), 4);
     if (isLabel(a + int64_t(value)))
-      pinOffsetTarget(a + int64_t(value), a);
+      suspectEntry(a + int64_t(value), a);
     for (Bases &b : bases) {
       const uint64_t *end = b.refs.data() + b.refs.size();
       while (b.next != end && *b.next <= a)
         ++b.next;
       if (b.next != b.refs.data() && *(b.next - 1) >= s.addr() && isLabel(*(b.next - 1) + int64_t(value)))
-        pinOffsetTarget(*(b.next - 1) + int64_t(value), a);
+        suspectEntry(*(b.next - 1) + int64_t(value), a);
     }
     if (a % 8 == 0 && a + 8 <= s.addr() + bytes.size() && (next == claimed.end() || next->first >= a + 8)) {
       int64_t wide;
       std::memcpy(&wide, bytes.data() + (a - s.addr()), 8);
       if (code.isInstructionStart(text, a + wide))
-        pinOffsetTarget(a + wide, a);
+        suspectEntry(a + wide, a);
     }
+  }
+}
+
+// The stubs of each block with suspected entries that may move; a block
+// whose stubs do not fit stays instead, with the reason.
+void Rewriter::planForwardingStubs() {
+  auto textBytes = in.contents(in.sections()[text.section]);
+  x86_64::Decoder decoder;
+  for (auto &[bi, entries] : suspected) {
+    Block &b = code.blocks[bi];
+    if (!b.pinned.empty())
+      continue; // it stays: nothing to forward
+    std::sort(entries.begin(), entries.end());
+    entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+    auto bytesAt = [&](uint64_t a) { return textBytes.subspan(a - text.start, b.bodyEnd - a); };
+    StubCode stubCode;
+    stubCode.next = [&](uint64_t a) {
+      do
+        ++a;
+      while (a < b.bodyEnd && !code.isInstructionStart(text, a));
+      return a;
+    };
+    // A kept instruction runs in the old place, where no FDE covers it: no
+    // call (an exception could not unwind through it), and no 8-bit operand
+    // (its target moved out of reach).
+    stubCode.copyable = [&](uint64_t a) {
+      auto i = decoder.decode(bytesAt(a), a);
+      return i && i->understood && !i->isCall && (!i->field || i->field->size == 4);
+    };
+    stubCode.keepFirst = [&](uint64_t a) {
+      auto x = bytesAt(a);
+      return x.size() >= sizeof x86_64::Endbr64 && std::equal(std::begin(x86_64::Endbr64), std::end(x86_64::Endbr64), x.begin());
+    };
+    stubCode.bodyEnd = b.bodyEnd;
+    stubCode.limit = b.end;
+    if (auto regions = planStubs(entries, stubCode))
+      stubs[bi] = std::move(*regions);
+    else
+      pin(b, "entries stored in data too close together or to its end for forwarding jumps",
+          "at " + describe(code.blocks, entries.front()));
+  }
+}
+
+// Each moved block's stubs, in its old place: the kept instructions with
+// their operands following their targets, then the jump.
+void Rewriter::writeForwardingStubs(std::vector<uint8_t> &newText) {
+  auto oldText = in.contents(in.sections()[text.section]);
+  x86_64::Decoder decoder;
+  for (const auto &[bi, regions] : stubs) {
+    const Block &b = code.blocks[bi];
+    if (b.newStart == b.start)
+      continue;
+    for (const StubRegion &r : regions) {
+      for (uint64_t a = r.start; a < r.jumpAt;) {
+        auto i = decoder.decode(oldText.subspan(a - text.start, r.jumpAt - a), a);
+        if (!i) // planForwardingStubs decoded these
+          fatal(in.whereAddress(a) + ": internal: a kept instruction of a forwarding stub does not decode",
+                ExitInternal);
+        std::memcpy(newText.data() + (a - text.start), oldText.data() + (a - text.start), i->size);
+        if (i->field) {
+          int64_t value = int64_t(map.map(i->field->target) - (a + i->size));
+          int32_t field = int32_t(value);
+          if (field != value)
+            fatal(in.whereAddress(a) + ": internal: a kept instruction's operand no longer fits", ExitInternal);
+          std::memcpy(newText.data() + (a - text.start + i->field->offset), &field, 4);
+        }
+        a += i->size;
+      }
+      int32_t jump = int32_t(int64_t(map.map(r.jumpAt) - (r.jumpAt + x86_64::JumpRel32Size)));
+      newText[r.jumpAt - text.start] = x86_64::JumpRel32;
+      std::memcpy(newText.data() + (r.jumpAt - text.start + 1), &jump, 4);
+      ++report.forwardingStubs;
+      report.forwardingStubBytes += r.end() - r.start;
+    }
+    ++report.forwardedBlocks;
   }
 }
 
@@ -853,9 +960,48 @@ void Rewriter::place() {
     const Block &first = code.blocks[g.first], &last = code.blocks[g.last];
     Placed one{g.first, g.last, first.start, last.bodyEnd, last.end, first.align};
     one.isCxx = first.isCxx;
-    for (size_t k = g.first; k <= g.last; ++k)
-      one.pinned |= !code.blocks[k].pinned.empty();
     placed.push_back(one);
+  }
+  // Ranks from the order; a group ranks by its first ordered member.
+  for (size_t pos = 0; pos < options.order.size(); ++pos) {
+    uint64_t a = options.order[pos];
+    if (!text.contains(a))
+      continue;
+    Placed &g = placed[code.blocks[blockAt(code.blocks, a)].group];
+    g.rank = std::min(g.rank, pos);
+  }
+  auto placeAll = [&] {
+    std::vector<PlaceItem> items;
+    bool withStubs = false;
+    for (Placed &g : placed) {
+      g.pinned = false;
+      PlaceItem item{g.start, g.bodyEnd, g.align, g.isCxx, false, g.rank, {}};
+      for (size_t k = g.first; k <= g.last; ++k) {
+        g.pinned |= !code.blocks[k].pinned.empty();
+        if (auto it = stubs.find(k); it != stubs.end())
+          for (const StubRegion &r : it->second)
+            item.stubs.push_back({r.start, r.end()});
+      }
+      item.pinned = g.pinned;
+      withStubs |= !item.pinned && !item.stubs.empty();
+      items.push_back(std::move(item));
+    }
+    return withStubs ? placeWithStubs(items, text.start, text.end) : placeItems(items, text.start, text.end);
+  };
+  Placement placement = placeAll();
+  if (!placement.fits && !stubs.empty()) {
+    // The stubs left no room: what they would have served stays instead.
+    for (const auto &[bi, regions] : stubs)
+      pin(code.blocks[bi], "its address may be stored in data as an offset; no room for forwarding jumps",
+          "at " + describe(code.blocks, regions.front().start));
+    stubs.clear();
+    placement = placeAll();
+  }
+  for (size_t g : placement.kept) { // fitted nowhere around the stubs
+    for (size_t k = placed[g].first; k <= placed[g].last; ++k)
+      pin(code.blocks[k], "its address may be stored in data as an offset; no room to move it around forwarding jumps",
+          "at " + describe(code.blocks, code.blocks[k].start));
+    placed[g].pinned = true;
   }
   for (const Block &b : code.blocks) {
     report.functions += b.isFunction;
@@ -866,18 +1012,6 @@ void Rewriter::place() {
       report.kept.push_back({b.name, b.start, b.end - b.start, b.pinned, b.pinnedAt});
     }
   }
-  // Ranks from the order; a group ranks by its first ordered member.
-  for (size_t pos = 0; pos < options.order.size(); ++pos) {
-    uint64_t a = options.order[pos];
-    if (!text.contains(a))
-      continue;
-    Placed &g = placed[code.blocks[blockAt(code.blocks, a)].group];
-    g.rank = std::min(g.rank, pos);
-  }
-  std::vector<PlaceItem> items;
-  for (const Placed &g : placed)
-    items.push_back({g.start, g.bodyEnd, g.align, g.isCxx, g.pinned, g.rank});
-  Placement placement = placeItems(items, text.start, text.end);
   if (!placement.fits) {
     // Nothing is lost by keeping the layout: the output is still sound, and
     // the report says why nothing moved.
@@ -966,6 +1100,8 @@ void Rewriter::writeField(ElfEditor &editor, const Field &f, std::vector<uint8_t
 void Rewriter::apply(ElfEditor &editor) {
   // The code first: fields are then patched into the moved copy.
   std::vector<uint8_t> newText = copyMovedCode();
+  // In the old places of moved code, which placement kept free for them.
+  writeForwardingStubs(newText);
   // Fields before relocations: a PC-relative addend follows its field's change.
   FieldDeltas delta = writeFields(editor, newText);
   // Symbols, so that tools (and verify) find each function at its new address.

@@ -49,23 +49,30 @@ inline std::optional<WordKind> readStaticRelocation(uint32_t type, PlaceKind pla
   return WordKind::Fixed;
 }
 
-/// The value a 32-bit relative word at \p place, holding \p oldValue, must
-/// hold after the move. The word reads as `label - base`: against
-/// \p tableBase (the closest address at or below it that code refers to)
-/// when there is one, then against the word itself. The first reading that
-/// leads to a label (\p isLabel) must follow that label (\p mapLabel, the
-/// end of a function moving with it); a word that leads to none refers to
-/// nothing that moves and keeps its value.
+/// What a 32-bit relative word at \p place, holding \p value, leads to.
+/// The word reads as `label - base`: against \p tableBase (the closest
+/// address at or below it that code refers to) when there is one, then
+/// against the word itself. The first reading that leads to a label
+/// (\p isLabel) is its target; a word that leads to none refers to nothing
+/// that moves.
+template <typename IsLabel>
+std::optional<uint64_t> relativeWordTarget(uint64_t place, uint32_t value, std::optional<uint64_t> tableBase,
+                                           const IsLabel &isLabel) {
+  for (uint64_t base : {tableBase.value_or(place), place}) {
+    uint64_t target = base + int64_t(int32_t(value));
+    if (isLabel(target))
+      return target;
+  }
+  return std::nullopt;
+}
+
+/// The value such a word must hold after the move: it follows its target
+/// (\p mapLabel, the end of a function moving with it), or keeps its value.
 template <typename IsLabel, typename MapLabel>
 uint32_t expectedRelativeWord(uint64_t place, uint32_t oldValue, std::optional<uint64_t> tableBase,
                               const IsLabel &isLabel, const MapLabel &mapLabel) {
-  int64_t value = int32_t(oldValue);
-  for (uint64_t base : {tableBase.value_or(place), place}) {
-    uint64_t target = base + value;
-    if (isLabel(target))
-      return uint32_t(oldValue + (mapLabel(target) - target));
-  }
-  return oldValue;
+  auto target = relativeWordTarget(place, oldValue, tableBase, isLabel);
+  return target ? uint32_t(oldValue + (mapLabel(*target) - *target)) : oldValue;
 }
 
 } // namespace elfopt::verify

@@ -88,7 +88,9 @@ private:
   /// usual .symtab is buildMap's `symbols`).
   const std::vector<Symbol> *relocationSymbols(const Section &relocations);
   bool isLabel(uint64_t a) const;
-  uint64_t expectedEntry(const Section &s, uint64_t place, uint32_t oldValue) const;
+  std::optional<uint64_t> entryTarget(const Section &s, uint64_t place, uint32_t value) const;
+  bool forwards(uint64_t t) const;
+  x86_64::Decoder decoder;
   void checkWord(const Section &s, const Word &w, std::span<const uint8_t> x, std::span<const uint8_t> y);
 
   std::vector<Word> explained; // sorted and one per place in checkData
@@ -571,17 +573,44 @@ bool Verifier::isLabel(uint64_t a) const {
   return it != functions.begin() && (it - 1)->from + (it - 1)->size == a;
 }
 
-// The value a 32-bit relative word at \p place must hold after the move:
-// read against the closest address at or below it in its section that code
+// What a 32-bit relative word at \p place leads to (DataWords.h): read
+// against the closest address at or below it in its section that code
 // refers to (a table base), else against itself.
-uint64_t Verifier::expectedEntry(const Section &s, uint64_t place, uint32_t oldValue) const {
+std::optional<uint64_t> Verifier::entryTarget(const Section &s, uint64_t place, uint32_t value) const {
   auto it = std::upper_bound(dataReferences.begin(), dataReferences.end(), place);
   std::optional<uint64_t> tableBase;
   if (it != dataReferences.begin() && *(it - 1) >= s.addr())
     tableBase = *(it - 1);
-  return verify::expectedRelativeWord(
-      place, oldValue, tableBase, [&](uint64_t a) { return isLabel(a); },
-      [&](uint64_t a) { return map(a, true); });
+  return verify::relativeWordTarget(place, value, tableBase, [&](uint64_t a) { return isLabel(a); });
+}
+
+// Whether the rewritten .text forwards old address \p t to its new place:
+// from \p t, the original instructions (their operands following their
+// targets), then a jump to the new address of the instruction that stood
+// where the jump is (Rewrite/Stubs.h).
+bool Verifier::forwards(uint64_t t) const {
+  constexpr int MaxKept = 16;
+  auto x = before.contents(*text), y = after.contents(after.sections()[text->index]);
+  uint64_t base = text->addr();
+  for (uint64_t q = t, kept = 0; kept <= MaxKept && q - base < x.size(); ++kept) {
+    bool atInstruction = instructionStart[q - base] || isLabel(q);
+    auto j = decoder.decode(y.subspan(q - base), q);
+    if (!atInstruction || !j)
+      return false;
+    if (y[q - base] == x86_64::JumpRel32 && j->field && j->field->target == map(q, true) && map(q, true) != q)
+      return true;
+    auto i = decoder.decode(x.subspan(q - base), q);
+    if (!i || i->isCall || i->opcode != j->opcode || i->size != j->size || bool(i->field) != bool(j->field))
+      return false;
+    uint64_t f = i->field ? i->field->offset : i->size, n = i->field ? i->field->size : 0;
+    if (std::memcmp(x.data() + (q - base), y.data() + (q - base), f) ||
+        std::memcmp(x.data() + (q - base) + f + n, y.data() + (q - base) + f + n, i->size - f - n))
+      return false;
+    if (i->field && j->field->target != map(i->field->target) && j->field->target != map(i->field->target, true))
+      return false;
+    q += i->size;
+  }
+  return false;
 }
 
 bool Verifier::inFunction(uint64_t a) const {
@@ -659,7 +688,21 @@ void Verifier::checkWord(const Section &s, const Word &w, std::span<const uint8_
     break;
   }
   case Word::Kind::TableEntry:
-    want = expectedEntry(s, w.place, uint32_t(ov));
+    if (auto target = entryTarget(s, w.place, uint32_t(ov))) {
+      want = uint32_t(ov + (map(*target, true) - *target));
+      // Kept as it was, it may still lead to the same code: through a
+      // forwarding stub in the old place.
+      if (nv == ov && want != ov) {
+        if (forwards(*target)) {
+          ++report.forwardedWords;
+          return;
+        }
+        problem(where(after, w.place) + ": relative entry kept its value, which leads to " +
+                where(before, *target) + "; that code moved to " + hex(map(*target, true)) +
+                " and no forwarding stub in its old place leads there");
+        return;
+      }
+    }
     break;
   case Word::Kind::Unwind:
   case Word::Kind::Operand:

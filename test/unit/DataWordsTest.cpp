@@ -97,4 +97,14 @@ TEST(ExpectedRelativeWord, TheEndOfAFunctionThatStaysKeepsTheWord) {
   EXPECT_EQ(expected(0x3000, uint32_t(0x2000 - 0x3000), 0x3000), uint32_t(0x2000 - 0x3000));
 }
 
+TEST(RelativeWordTarget, SaysWhichReadingLeadsToALabel) {
+  Layout l;
+  auto target = [&](uint64_t place, uint32_t value, std::optional<uint64_t> base) {
+    return relativeWordTarget(place, value, base, [&](uint64_t a) { return l.isLabel(a); });
+  };
+  EXPECT_EQ(target(0x3008, uint32_t(0x1010 - 0x3000), 0x3000), 0x1010u);
+  EXPECT_EQ(target(0x3008, uint32_t(0x2000 - 0x3008), 0x3000), 0x2000u); // the base leads nowhere
+  EXPECT_EQ(target(0x3008, 0x1234, 0x3000), std::nullopt);
+}
+
 } // namespace

@@ -121,32 +121,44 @@ TEST(PlaceWithStubs, OrderedCodeGoesFirstAroundItsOwnStubsAndUnorderedCodeStays)
   EXPECT_EQ(r.newStart, (std::vector<uint64_t>{0x1008, 0x1000, 0x1020}));
 }
 
-TEST(PlaceWithStubs, DisplacedCodeLeavesItsStubsInTheWayOfTheOrder) {
-  // B would go to 0x1000, where A is; A then moves and its stub takes
-  // [0x1000, 0x1005): B goes after it, A into the space behind B.
+TEST(PlaceWithStubs, UnorderedCodeWithStubsStaysAndOrderedCodeGoesAroundIt) {
+  // Moving A would cost its stub: B goes after it instead.
   auto r = placeWithStubs({withStubs(item(0x1000, 0x1004, 1), {{0x1000, 0x1005}}), item(0x1010, 0x1018, 1, 0),
                            item(0x1020, 0x1100, 1)},
                           0x1000, 0x1100);
   ASSERT_TRUE(r.fits);
-  EXPECT_EQ(r.newStart, (std::vector<uint64_t>{0x100d, 0x1005, 0x1020}));
+  EXPECT_EQ(r.newStart, (std::vector<uint64_t>{0x1000, 0x1004, 0x1020}));
 }
 
-TEST(PlaceWithStubs, AlignmentIsKeptAndDisplacedCodeTakesTheSmallestHoleThatFits) {
-  // B (align 16) goes to 0x1010; the holes are [0x1005, 0x1010) and
-  // [0x1018, 0x1020): A (4 bytes) takes the smaller.
-  auto r = placeWithStubs({withStubs(item(0x1000, 0x1004, 1), {{0x1000, 0x1005}}), item(0x1010, 0x1018, 16, 0),
+TEST(PlaceWithStubs, DisplacedCodeTakesTheSmallestHoleThatFits) {
+  // B (align 16) moves to 0x1000, over D; its stub keeps [0x1010, 0x1015).
+  // The holes are [0x1008, 0x1010) and [0x1015, 0x1020): D takes the smaller.
+  auto r = placeWithStubs({item(0x1000, 0x1004, 1), withStubs(item(0x1010, 0x1018, 16, 0), {{0x1010, 0x1015}}),
                            item(0x1020, 0x1100, 1)},
                           0x1000, 0x1100);
   ASSERT_TRUE(r.fits);
-  EXPECT_EQ(r.newStart, (std::vector<uint64_t>{0x1018, 0x1010, 0x1020}));
+  EXPECT_EQ(r.newStart, (std::vector<uint64_t>{0x1008, 0x1000, 0x1020}));
 }
 
-TEST(PlaceWithStubs, SaysSoWhenTheStubsLeaveNoRoom) {
+TEST(PlaceWithStubs, AnOrderedItemThatFitsNowhereStays) {
+  // B's stub leaves 3 free bytes: B stays, and says so.
   auto r = placeWithStubs({withStubs(item(0x1000, 0x1008, 1), {{0x1000, 0x1005}}),
                            withStubs(item(0x1008, 0x1010, 1, 0), {{0x1008, 0x100d}})},
                           0x1000, 0x1010);
-  EXPECT_FALSE(r.fits);
+  ASSERT_TRUE(r.fits);
+  EXPECT_EQ(r.kept, (std::vector<size_t>{1}));
   EXPECT_EQ(r.newStart, (std::vector<uint64_t>{0x1000, 0x1008}));
+}
+
+TEST(PlaceWithStubs, ALaterSmallItemFillsTheHoleALargerOneLeftBehind) {
+  // Y (16 bytes) does not fit what X left of [0x1000, 0x1008) and goes on
+  // to 0x1010; Z (4 bytes) fills the hole behind it.
+  auto r = placeWithStubs({pinned(0x1008, 0x1010), item(0x1010, 0x1014, 1, 0), item(0x1014, 0x1024, 1, 1),
+                           withStubs(item(0x1024, 0x1028, 1, 2), {{0x1024, 0x1029}})},
+                          0x1000, 0x1040);
+  ASSERT_TRUE(r.fits);
+  EXPECT_FALSE(r.orderIgnored);
+  EXPECT_EQ(r.newStart, (std::vector<uint64_t>{0x1008, 0x1000, 0x1010, 0x1004}));
 }
 
 TEST(PlaceWithStubs, PinnedCodeStaysAndCutsTheSlots) {

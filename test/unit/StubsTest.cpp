@@ -83,7 +83,7 @@ TEST(PlanStubs, EntryAtTheLastInstructionUsesThePadding) {
 
 TEST(PlanStubs, NoRoomForTheJumpAtTheEnd) {
   Block b = sample();
-  b.limit = 0x132; // the jump at 0x12c would end at 0x131 > limit? 0x131 <= 0x132: fits
+  b.limit = 0x131; // a jump at 0x12c ends at 0x131: it fits
   EXPECT_TRUE(b.plan({0x12c}).has_value());
   b.limit = 0x130; // no padding: 0x12c + 5 > 0x130
   EXPECT_EQ(b.plan({0x12c}), std::nullopt);

@@ -145,6 +145,10 @@ void printVerify(const VerifyReport &v) {
               (unsigned long long)v.pcRelativeOperands, (unsigned long long)v.fdes,
               (unsigned long long)v.symbols, (unsigned long long)v.dynamicRelocations,
               (unsigned long long)v.changedWords);
+  if (v.forwardedWords)
+    std::printf("  verify: %llu words kept as they were lead to moved code through a forwarding stub, each "
+                "checked\n",
+                (unsigned long long)v.forwardedWords);
   for (const std::string &p : v.problems)
     std::printf("    %s\n", p.c_str());
 }

@@ -35,6 +35,10 @@ const char RewriteUsage[] =
     "  --min-match-rate R    with --allow-mismatch, fail below this rate (0.5)\n"
     "  --strip-debug         drop debug info that cannot follow the new layout\n"
     "                        (otherwise such input is refused)\n"
+    "  --no-forwarding-stubs without static relocations, keep in place code that\n"
+    "                        a word of data may lead into, instead of moving it\n"
+    "                        and leaving a jump to its new place at each such\n"
+    "                        entry (the default)\n"
     "  --no-verify           skip 'elfopt verify' of the result before writing it\n"
     "  --dynsort             sort .dynsym/.dynstr by GNU hash bucket and rebuild\n"
     "                        .gnu.hash (see 'elfopt edit'); needs no relocations\n"
@@ -164,6 +168,11 @@ static void printRewrite(const std::string &input, const std::string &output, co
     for (auto &[why, n] : r.pinnedWhy)
       std::printf("    %6llu  %s\n", (unsigned long long)n, why.c_str());
     printKept(r.kept);
+    if (r.forwardingStubs)
+      std::printf("  forwarding stubs: %llu jumps, %llu bytes, in the old places of %llu moved functions that a "
+                  "word of data may lead into\n",
+                  (unsigned long long)r.forwardingStubs, (unsigned long long)r.forwardingStubBytes,
+                  (unsigned long long)r.forwardedBlocks);
     if (r.bondedBlocks) {
       std::printf("  moved with a neighbour: %llu blocks\n", (unsigned long long)r.bondedBlocks);
       for (auto &[why, n] : r.bondedWhy)
@@ -245,7 +254,7 @@ int runRewrite(const std::vector<std::string> &args) {
       "order", po::value<std::string>())("symbol-list", po::value<std::string>())(
       "random-order", po::value<uint64_t>())("object", po::value<std::string>())(
       "allow-mismatch", po::bool_switch())("min-match-rate", po::value<double>())(
-      "strip-debug", po::bool_switch())("no-verify", po::bool_switch())("json", po::bool_switch())(
+      "strip-debug", po::bool_switch())("no-forwarding-stubs", po::bool_switch())("no-verify", po::bool_switch())("json", po::bool_switch())(
       "dynsort", po::bool_switch())("gnu-hash", po::value<std::string>())("hashvals", po::bool_switch())(
       "check", po::bool_switch())("prefetch", po::bool_switch())("prefetch-gap", po::value<uint64_t>())(
       "prefetch-ranges", po::value<size_t>())("keep-layout", po::bool_switch())(
@@ -307,6 +316,7 @@ int runRewrite(const std::vector<std::string> &args) {
   }
   options.stripDebug = vm["strip-debug"].as<bool>();
   options.verify = !vm["no-verify"].as<bool>();
+  options.forwardingStubs = !vm["no-forwarding-stubs"].as<bool>();
   options.hashvals = doHashvals;
   if (scopeOrder) {
     options.scopeOrder = ScopeModelOptions{};

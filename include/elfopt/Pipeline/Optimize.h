@@ -52,6 +52,7 @@ struct TracedPages {
 struct OptimizeOptions {
   OrderRequest order;
   bool stripDebug = false; ///< drop debug info that cannot follow the layout
+  bool forwardingStubs = true; ///< RewriteOptions::forwardingStubs
   bool verify = true;
   std::optional<DynsortOptions> dynsort; ///< sort .dynsym and rebuild .gnu.hash
   bool hashvals = false;                 ///< add .elfopt.hashvals

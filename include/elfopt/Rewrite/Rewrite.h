@@ -20,13 +20,15 @@
 //      Without static relocations (a release PIE or shared library, stripped
 //      or not): functions from FDEs and .dynsym, jump tables found from the
 //      code (JumpTables.cpp), and every reference that cannot be proven
-//      found (a jump through a register not understood, a word of data that
-//      reads as an offset to code) pins its target.
+//      found (a jump through a register not understood) pins its target; a
+//      word of data that reads as an offset to code may be one, so that code
+//      moves only with a forwarding stub at each such entry (Stubs.h).
 //   3. plan (Rewrite.cpp, Place.cpp): groups of bonded blocks; check that the
 //      debug info can follow them (Debug.cpp; --strip-debug drops it if
-//      not); place the groups around the pinned ones, in order.
-//   4. apply (Rewrite.cpp): copy blocks to their new places and recompute
-//      every field from the original bytes through the address map, then
+//      not); place the groups around the pinned ones and the stubs, in order.
+//   4. apply (Rewrite.cpp): copy blocks to their new places, write the stubs
+//      in the old places, recompute every field from the original bytes
+//      through the address map, then
 //      symbols, relocations, the entry point, DT_INIT/DT_FINI and
 //      .eh_frame_hdr.
 //
@@ -49,6 +51,10 @@ struct RewriteOptions {
   /// Drop .debug_* (and their relocations) instead of refusing when debug
   /// info cannot follow the new layout.
   bool stripDebug = false;
+  /// Without static relocations, move code that a word of data may lead
+  /// into, leaving a forwarding jump at each such entry (Stubs.h), instead
+  /// of keeping it in place.
+  bool forwardingStubs = true;
   /// Called as each phase starts ("decoding", ...): a terminal's progress line.
   std::function<void(const std::string &phase)> progress;
 };
@@ -94,6 +100,9 @@ struct RewriteReport {
   uint64_t bondedBlocks = 0;    ///< blocks moved together with a neighbour
   std::map<std::string, uint64_t> bondedWhy;
   std::map<std::string, uint64_t> fieldsUpdated; ///< kind -> fields changed
+  uint64_t forwardingStubs = 0;     ///< jumps written at old entries of moved code
+  uint64_t forwardingStubBytes = 0; ///< their bytes, kept instructions included
+  uint64_t forwardedBlocks = 0;     ///< moved blocks with stubs
   bool strippedDebug = false;
   bool orderIgnored = false; ///< packing by size was the only fit
   uint64_t textStart = 0, textSize = 0;

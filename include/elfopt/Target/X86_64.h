@@ -26,6 +26,14 @@ inline constexpr size_t StackPointerOffset = offsetof(user_regs_struct, rsp);
 /// Padding between functions: int3, so a stray jump traps at once.
 inline constexpr uint8_t PaddingByte = 0xCC;
 
+/// endbr64: where CET's indirect branch tracking lets an indirect jump or
+/// call land.
+inline constexpr uint8_t Endbr64[4] = {0xf3, 0x0f, 0x1e, 0xfa};
+
+/// jmp rel32: opcode, then the displacement from the end of the jump.
+inline constexpr uint8_t JumpRel32 = 0xe9;
+inline constexpr uint64_t JumpRel32Size = 5;
+
 /// Relocations whose field holds S + A: an address, not a displacement.
 inline bool isAbsoluteRelocation(uint32_t type) {
   using namespace llvm::ELF;

@@ -16,7 +16,10 @@
 //     against data (clang's relative lookup tables) must keep its value;
 //   - in a file without static relocations for .text, every 4-byte word of
 //     loaded data that reads as a code address, relative to itself or to the
-//     closest address below it that code refers to, follows that code.
+//     closest address below it that code refers to, follows that code, or
+//     keeps its value where the old place forwards to the new one: the
+//     original instructions, then a jump to the new address of exactly the
+//     instruction that stood there.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -38,6 +41,9 @@ struct VerifyReport {
   uint64_t symbols = 0;
   uint64_t dynamicRelocations = 0;
   uint64_t changedWords = 0; ///< outside .text, each explained
+  /// Words kept as they were that lead to moved code through a forwarding
+  /// stub in its old place, each stub checked.
+  uint64_t forwardedWords = 0;
   std::vector<std::string> problems; ///< empty when the rewrite is sound
   bool ok() const { return problems.empty(); }
 };
