@@ -9,9 +9,11 @@
 #include "elfopt/Support/Diagnostics.h"
 #include "elfopt/Support/OutputFile.h"
 
+#include <chrono>
 #include <random>
 #include <set>
 #include <sys/stat.h>
+#include <type_traits>
 #include <unordered_map>
 
 namespace elfopt {
@@ -73,6 +75,23 @@ void failVerification(const std::string &input, const std::string &what, const s
 
 namespace {
 
+/// Runs \p pass and records its wall time under \p name.
+template <typename Pass> auto timed(OptimizeResult &result, const char *name, Pass &&pass) {
+  auto start = std::chrono::steady_clock::now();
+  auto record = [&] {
+    result.passSeconds.push_back(
+        {name, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
+  };
+  if constexpr (std::is_void_v<decltype(pass())>) {
+    pass();
+    record();
+  } else {
+    auto value = pass();
+    record();
+    return value;
+  }
+}
+
 // The .text rewrite of \p order, checked by verify before anything else
 // sees it. Returns where each moved function went.
 AddressMap rewriteAndVerify(const ElfFile &in, const OptimizeOptions &options, std::vector<uint64_t> order,
@@ -83,7 +102,7 @@ AddressMap rewriteAndVerify(const ElfFile &in, const OptimizeOptions &options, s
   rewrite.forwardingStubs = options.forwardingStubs;
   rewrite.progress = options.progress;
   result.orderedFunctions = rewrite.order.size();
-  RewriteResult rewritten = rewriteText(in, rewrite);
+  RewriteResult rewritten = timed(result, "rewrite .text", [&] { return rewriteText(in, rewrite); });
   result.bytes = std::move(rewritten.bytes);
   result.rewrite = std::move(rewritten.report);
   result.rewroteText = true;
@@ -91,8 +110,10 @@ AddressMap rewriteAndVerify(const ElfFile &in, const OptimizeOptions &options, s
     return std::move(rewritten.map);
   if (options.progress)
     options.progress("verifying");
-  auto out = ElfFile::fromBytes(in.name() + " (rewritten, in memory)", result.bytes);
-  result.verified = verifyRewrite(in, *out);
+  timed(result, "verify .text", [&] {
+    auto out = ElfFile::fromBytes(in.name() + " (rewritten, in memory)", result.bytes);
+    result.verified = verifyRewrite(in, *out);
+  });
   if (!result.verified->ok())
     failVerification(in.name(), "the rewritten file", result.verified->problems);
   return std::move(rewritten.map);
@@ -243,7 +264,9 @@ OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
     // (they can do without). One clear error first, not a warning then it.
     if (!options.keepLayout)
       readEhFrame(in);
-    order = resolveOrder(in, options.order, result.orderSource, options.prefetch ? &result.tracedPages : nullptr);
+    order = timed(result, "order", [&] {
+      return resolveOrder(in, options.order, result.orderSource, options.prefetch ? &result.tracedPages : nullptr);
+    });
     result.orderedFunctions = order.size();
     // Reorder .text (and verify it).
     if (!options.keepLayout)
@@ -257,9 +280,9 @@ OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
   }
   // Then the dynamic symbol passes, on the result.
   if (options.dynsort || options.hashvals)
-    dynamicSymbolPasses(in, options, result);
+    timed(result, "dynamic symbols", [&] { dynamicSymbolPasses(in, options, result); });
   if (options.scopeOrder)
-    scopeOrderPass(in, options, result);
+    timed(result, "scope order", [&] { scopeOrderPass(in, options, result); });
   if (options.prefetch) {
     std::vector<AddressRange> touched = orderedPages(in, order, moved ? &*moved : nullptr);
     std::vector<AddressRange> traced = tracedPageRanges(in, result.tracedPages.offsets);
@@ -267,7 +290,7 @@ OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
     uint64_t tracedBytes = 0;
     for (const AddressRange &r : mergePrefetchRanges(traced, PrefetchOptions{4096, 0, 0}))
       tracedBytes += r.size;
-    prefetchPass(in, options, std::move(touched), result);
+    timed(result, "prefetch", [&] { prefetchPass(in, options, std::move(touched), result); });
     result.prefetch->tracedPageBytes = tracedBytes;
   }
   return result;

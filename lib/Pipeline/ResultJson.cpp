@@ -151,6 +151,9 @@ ResultJson rewriteResultJson(const std::string &input, const std::string &output
   j[keys::Updated] = r.fieldsUpdated;
   j["strippedDebug"] = r.strippedDebug;
   j["orderIgnored"] = r.orderIgnored;
+  j["passes"] = json::array();
+  for (const auto &[name, seconds] : result.passSeconds)
+    j["passes"].push_back({{"name", name}, {"seconds", seconds}});
   if (result.verified)
     j[keys::Verify] = verifyReportJson(*result.verified);
   if (result.sorted)

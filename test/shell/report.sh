@@ -9,6 +9,12 @@ cd "$WORK"
 gcc -O2 -Wl,-q "$SRC/test/inputs/rewrite/subject.c" -o program
 "$ELFOPT" record --runs 3 -o profile.json -- ./program >/dev/null 2>&1
 "$ELFOPT" rewrite program --profile profile.json -o optimized --json >rewrite.json
+check "rewrite --json times each pass that ran, in order" python3 - rewrite.json <<'PY'
+import json, sys
+passes = json.load(open(sys.argv[1]))["passes"]
+assert [p["name"] for p in passes] == ["order", "rewrite .text", "verify .text"], passes
+assert all(p["seconds"] >= 0 for p in passes), passes
+PY
 check "report writes the page" \
   "$ELFOPT" report program optimized profile.json --rewrite-json rewrite.json -o report.html
 check "well-formed SVG page maps and page-trace plot, no scripts, nothing fetched" python3 - report.html <<'PY'

@@ -83,6 +83,9 @@ struct OptimizeResult {
   std::optional<PrefetchVerifyReport> prefetchVerified;
   /// With prefetch: the profiles' page traces (runs == 0: none, code only).
   TracedPages tracedPages;
+  /// Wall time of each pass that ran, in order ("order", "rewrite .text",
+  /// "verify .text", ...): what each costs on this input.
+  std::vector<std::pair<std::string, double>> passSeconds;
 };
 
 /// The function addresses of \p in that \p request puts first, in order;
