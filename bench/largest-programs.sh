@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# largest-programs.sh [OUTDIR]: the corpus of the largest real programs at
+# hand, each rewritten by elfopt from copies in OUTDIR (nothing installed is
+# changed), verified, and run against the original:
+#   - Firefox ESR: libxul.so with a recorded start (headless screenshot, 3
+#     runs); the screenshot must be byte-identical;
+#   - LibreOffice: libmergedlo.so with a recorded start (headless
+#     --convert-to pdf); the PDF must be identical once its dates are cut;
+#   - clang-19: libLLVM and libclang-cpp with a recorded compile; the object
+#     file must be byte-identical;
+#   - llvm-large (bench/make-large-subject.sh: 180 MB, --emit-relocs, the -q
+#     path) with a recorded run; the output must be identical;
+#   - reltables: a large program built here by clang -fPIC -O2 with
+#     --emit-relocs whose switches return strings (clang's relative lookup
+#     tables), random order; the output must be identical;
+#   - every other x86-64 ET_DYN file of 10 MB or more under /usr, random
+#     order; verify only, and `--version` for programs.
+# A subject whose program is not installed is listed as skipped (install
+# firefox-esr and libreoffice-writer for all of them).
+# Prints one table: file, size, share of .text movable, share of the ordered
+# bytes that follow the order, forwarding stubs, time, peak memory,
+# behaviour.
+set -uo pipefail
+ELFOPT=${ELFOPT:-$(cd "$(dirname "$0")/.." && pwd)/build/tools/elfopt/elfopt}
+bench=$(cd "$(dirname "$0")" && pwd)
+out=${1:-/tmp/elfopt-largest}
+mkdir -p "$out" && cd "$out" || exit 1
+export HOME=$out/home # Firefox and LibreOffice keep their profiles here
+mkdir -p "$HOME"
+rows=()
+
+# rewrite NAME INPUT OUTPUT ARGS...: rewrites with --json, timed; sets
+# $rewritten (0 or 1) and adds nothing yet.
+rewrite() {
+  local name=$1 input=$2 output=$3
+  shift 3
+  /usr/bin/time -f "%e %M" -o "$name.time" "$ELFOPT" rewrite "$input" "$@" --json -o "$output" \
+    >"$name.json" 2>"$name.err"
+}
+# row NAME FILE BEHAVIOUR: the table row from NAME.json and NAME.time.
+row() {
+  local name=$1 file=$2 behaviour=$3
+  if [[ ! -s $name.json ]]; then
+    rows+=("$(printf '%-28s %7s  refused: %s' "$name" "$(du -m "$file" | cut -f1)" "$(head -c 120 "$name.err")")")
+    return
+  fi
+  rows+=("$(python3 - "$name" "$file" "$behaviour" <<'PY'
+import json, os, sys
+name, path, behaviour = sys.argv[1:]
+d = json.load(open(name + ".json"))
+b = d["blocks"]
+text = max(1, d["text"]["bytes"])
+ordered = b["orderedBytes"] + b["orderedPinnedBytes"]
+followed = "%5.1f%%" % (100.0 * b["orderedBytes"] / ordered) if ordered else "    -"
+secs, kb = open(name + ".time").read().split()[-2:]
+print("%-28s %5d MB %6.1f%% %7s %8d %6.1f s %6d MB  %s" % (
+    name, os.path.getsize(path) >> 20, 100.0 * (1 - b["pinnedBytes"] / text), followed,
+    b.get("forwardingStubs", 0), float(secs), int(kb) >> 10, behaviour))
+PY
+)")
+}
+same() { cmp -s "$1" "$2" && echo same || echo DIFFERENT; }
+
+# Firefox ESR.
+if [[ -x /usr/lib/firefox-esr/firefox-esr ]]; then
+  echo "== firefox-esr" >&2
+  rm -rf firefox && cp -a /usr/lib/firefox-esr firefox && cp -a /usr/lib/firefox-esr firefox.orig
+  cat >page.html <<'EOF'
+<html><body><h1>elfopt</h1><p>Text, a table and a gradient.</p>
+<table border=1><tr><td>1</td><td>2</td></tr><tr><td>3</td><td>4</td></tr></table>
+<div style="width:200px;height:50px;background:linear-gradient(90deg,red,blue)"></div></body></html>
+EOF
+  shot() { timeout 300 "$1/firefox-esr" --headless --no-remote --screenshot "$2" "file://$out/page.html" >/dev/null 2>&1; }
+  "$ELFOPT" record --object libxul.so --runs 3 --no-pages -o firefox.profile -- \
+    firefox.orig/firefox-esr --headless --no-remote --screenshot "$out/rec.png" "file://$out/page.html" >/dev/null 2>&1
+  rewrite libxul.so firefox.orig/libxul.so firefox/libxul.so --profile firefox.profile --object libxul.so
+  shot firefox.orig orig.png; shot firefox new.png
+  row libxul.so firefox.orig/libxul.so "screenshot $(same orig.png new.png)"
+else
+  rows+=("libxul.so                    skipped: firefox-esr is not installed")
+fi
+
+# LibreOffice.
+if [[ -x /usr/lib/libreoffice/program/soffice.bin ]]; then
+  echo "== libreoffice" >&2
+  rm -rf lo lo.orig && cp -a /usr/lib/libreoffice lo && cp -a /usr/lib/libreoffice lo.orig
+  printf 'elfopt\n\nA document with a list:\n- one\n- two\n' >doc.txt
+  convert() { # DIR OUTDIR
+    mkdir -p "$2" && timeout 300 "$1/program/soffice" --headless --convert-to pdf --outdir "$2" doc.txt >/dev/null 2>&1
+    sed -E 's/(CreationDate|ModDate)\(D:[^)]*\)//g; /^\/ID/d; s/<[0-9A-F]{32}>//g' "$2/doc.pdf" >"$2/doc.nodates.pdf"
+  }
+  "$ELFOPT" record --object libmergedlo.so --runs 3 --no-pages -o lo.profile -- \
+    lo.orig/program/soffice.bin --headless --convert-to pdf --outdir "$out/rec" doc.txt >/dev/null 2>&1
+  rewrite libmergedlo.so lo.orig/program/libmergedlo.so lo/program/libmergedlo.so \
+    --profile lo.profile --object libmergedlo.so
+  convert lo.orig pdf.orig; convert lo pdf.new
+  row libmergedlo.so lo.orig/program/libmergedlo.so "pdf $(same pdf.orig/doc.nodates.pdf pdf.new/doc.nodates.pdf)"
+else
+  rows+=("libmergedlo.so               skipped: libreoffice is not installed")
+fi
+
+# clang-19 with libLLVM and libclang-cpp.
+echo "== clang-19" >&2
+clang=$(readlink -f /usr/bin/clang-19)
+resource=$(clang-19 -print-resource-dir)
+rm -rf clang && mkdir -p clang/{orig,new}/lib && cp "$clang" clang/orig/clang && cp "$clang" clang/new/clang
+for lib in libLLVM.so.19.1 libclang-cpp.so.19.1; do
+  cp "$(ldd "$clang" | awk -v l="$lib" '$1 == l {print $3}')" clang/orig/lib/
+done
+compile() { LD_LIBRARY_PATH=clang/$1/lib "clang/$1/clang" -resource-dir "$resource" -O2 -c unit.c -o "$2"; }
+printf '#include <stdio.h>\nint main(void) { puts("x"); return 0; }\n' >unit.c
+"$ELFOPT" record --runs 3 --object libLLVM --object libclang-cpp --no-pages -o clang.profile -- \
+  env LD_LIBRARY_PATH=clang/orig/lib clang/orig/clang -resource-dir "$resource" -O2 -c unit.c -o /dev/null >/dev/null 2>&1
+for lib in libLLVM.so.19.1 libclang-cpp.so.19.1; do
+  rewrite "$lib" "clang/orig/lib/$lib" "clang/new/lib/$lib" --profile clang.profile --object "${lib%%.so*}"
+done
+compile orig orig.o; compile new new.o
+for lib in libLLVM.so.19.1 libclang-cpp.so.19.1; do row "$lib" "clang/orig/lib/$lib" "object $(same orig.o new.o)"; done
+
+# llvm-large: the -q path.
+echo "== llvm-large" >&2
+if bash "$bench/make-large-subject.sh" large >/dev/null 2>&1; then
+  "$ELFOPT" record --runs 3 --no-pages -o large.profile -- large/llvm-large >/dev/null 2>&1
+  rewrite llvm-large large/llvm-large large/llvm-large.new --profile large.profile
+  large/llvm-large >large.orig.txt 2>&1; large/llvm-large.new >large.new.txt 2>&1
+  row llvm-large large/llvm-large "output $(same large.orig.txt large.new.txt)"
+else
+  rows+=("llvm-large                   skipped: bench/make-large-subject.sh failed")
+fi
+
+# reltables: clang's relative lookup tables, through the -q path.
+echo "== reltables" >&2
+python3 - <<'PY' >reltables.c
+units = 3000
+print('#include <stdio.h>')
+for u in range(units):
+    cases = " ".join('case %d: return "s%d_%d";' % (c, u, c) for c in range(12))
+    print('__attribute__((noinline)) const char *name%d(int x) { switch (x) { %s default: return "?"; } }' % (u, cases))
+print('int main(void) { unsigned long h = 5381; for (int i = 0; i < 13; ++i) {')
+for u in range(units):
+    print('  for (const char *p = name%d((i + %d) %% 13); *p; ++p) h = h * 33 + *p;' % (u, u))
+print('} printf("%lx\\n", h); return 0; }')
+PY
+clang-19 -O2 -fPIC -pie -Wl,--emit-relocs reltables.c -o reltables
+rewrite reltables reltables reltables.new --random-order 1
+./reltables >rt.orig.txt; ./reltables.new >rt.new.txt
+row reltables reltables "output $(same rt.orig.txt rt.new.txt)"
+
+# Every other ET_DYN file of 10 MB or more.
+echo "== sweep" >&2
+mapfile -t big < <(find /usr/bin /usr/lib -type f -size +10M 2>/dev/null | sort)
+for f in "${big[@]}"; do
+  header=$(od -An -tx1 -N20 "$f" 2>/dev/null | tr -d ' \n')
+  [[ $header == 7f454c46* && ${header:32:4} == 0300 && ${header:36:4} == 3e00 ]] || continue
+  case $(basename "$f") in libxul.so | libmergedlo.so | libLLVM*.so* | libclang-cpp.so*) continue ;; esac
+  name=sweep-$(basename "$f")
+  mkdir -p "sweep/$name"
+  rewrite "$name" "$f" "sweep/$name/$(basename "$f")" --random-order 1 --strip-debug
+  behaviour=verified
+  if [[ -s $name.json && $f == */bin/* ]]; then
+    a=$(timeout 20 "$f" --version 2>&1) sa=$?
+    b=$(timeout 20 "sweep/$name/$(basename "$f")" --version 2>&1) sb=$?
+    [[ $a == "$b" && $sa == "$sb" ]] && behaviour="--version same" || behaviour="--version DIFFERENT"
+  fi
+  row "$name" "$f" "$behaviour"
+done
+
+printf '%-28s %8s %7s %7s %8s %8s %9s  %s\n' file size movable ordered stubs time memory behaviour
+printf '%s\n' "${rows[@]}"
+echo "(movable: .text bytes not kept in place; ordered: share of the ordered bytes placed in order;"
+echo " machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), read_ahead_kb $(cat /sys/block/*/queue/read_ahead_kb 2>/dev/null | head -1))"
