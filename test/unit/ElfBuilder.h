@@ -110,6 +110,14 @@ public:
     return dynamic;
   }
 
+  /// Replaces a section's contents by as many bytes (e.g. code that
+  /// depends on the section's address).
+  void set(unsigned index, std::vector<uint8_t> data) {
+    Entry &e = entries.at(index - 1);
+    ASSERT_EQ(data.size(), e.data.size()) << e.name;
+    e.data = std::move(data);
+  }
+
   uint64_t addr(unsigned index) const { return entries.at(index - 1).header.sh_addr; }
   uint64_t offset(unsigned index) const { return entries.at(index - 1).header.sh_offset; }
   uint64_t size(unsigned index) const { return entries.at(index - 1).data.size(); }

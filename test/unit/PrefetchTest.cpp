@@ -1,13 +1,15 @@
 // The prefetch stub's pure parts (lib/Prefetch/Prefetch.cpp): merging the
 // touched pages into a few ranges, and the machine code, read back with the
-// x86-64 decoder.
+// x86-64 decoder, byte by byte, and by prefetchStubRanges from a file.
 #include "elfopt/Prefetch/Prefetch.h"
 #include "elfopt/Target/X86Decoder.h"
+#include "ElfBuilder.h"
 
 #include <cstring>
 #include <gtest/gtest.h>
 
 using namespace elfopt;
+using namespace elfopt::test;
 
 namespace {
 
@@ -134,4 +136,56 @@ TEST(PrefetchStub, DecodesToTheCallsItPromises) {
   EXPECT_EQ(ret[ret.size() - 5], 0xc3);
   // The code does not depend on where the ranges are, only how many.
   EXPECT_EQ(encodePrefetchStub(at, {}, 0x1000).size(), prefetchStubSize(0));
+}
+
+TEST(PrefetchStub, ExactBytesOfOneRange) {
+  // At 0x1000: madvise(0x2000, 0x3000, MADV_WILLNEED), then jmp 0x1100.
+  std::vector<AddressRange> ranges{{0x2000, 0x3000}};
+  std::vector<uint8_t> expected = {
+      0xf3, 0x0f, 0x1e, 0xfa,                         // endbr64
+      0x9c, 0x50, 0x51, 0x52, 0x56, 0x57, 0x41, 0x53, // pushfq; push rax rcx rdx rsi rdi r11
+      0x48, 0x8d, 0x3d, 0xed, 0x0f, 0x00, 0x00,       // lea 0xfed(%rip),%rdi: 0x1013 + 0xfed = 0x2000
+      0xbe, 0x00, 0x30, 0x00, 0x00,                   // mov $0x3000,%esi
+      0xba, 0x03, 0x00, 0x00, 0x00,                   // mov $MADV_WILLNEED,%edx
+      0xb8, 0x1c, 0x00, 0x00, 0x00,                   // mov $SYS_madvise,%eax
+      0x0f, 0x05,                                     // syscall
+      0x41, 0x5b, 0x5f, 0x5e, 0x5a, 0x59, 0x58, 0x9d, // pop r11 rdi rsi rdx rcx rax; popfq
+      0xe9, 0xcf, 0x00, 0x00, 0x00};                  // jmp 0x1100 (0x1031 + 0xcf)
+  EXPECT_EQ(encodePrefetchStub(0x1000, ranges, 0x1100), expected);
+  EXPECT_EQ(prefetchStubSize(1), expected.size());
+  // Without a place to continue: ret, then int3 up to the same size.
+  std::vector<uint8_t> ret(expected.begin(), expected.end() - 5);
+  ret.insert(ret.end(), {0xc3, 0xcc, 0xcc, 0xcc, 0xcc});
+  EXPECT_EQ(encodePrefetchStub(0x1000, ranges, std::nullopt), ret);
+}
+
+TEST(PrefetchStub, RefusesWhatItCannotEncode) {
+  EXPECT_EQ(messageOf([] { encodePrefetchStub(0x1000, std::vector<AddressRange>{{0x2000, (1ull << 30) + 1}}, {}); },
+                      ExitInternal),
+            "prefetch stub: range at 0x2000 is longer than 1 GiB");
+  EXPECT_EQ(messageOf([] { encodePrefetchStub(0x1000, std::vector<AddressRange>{{0x100000000, 0x1000}}, {}); },
+                      ExitInternal),
+            "prefetch stub: target 0x100000000 is out of a 32-bit displacement's reach");
+}
+
+TEST(PrefetchStub, RangesReadBackFromTheFile) {
+  // The stub in .elfopt.prefetch of a file built here; ranges below and
+  // above it (negative and positive displacements), read back by
+  // prefetchStubRanges as encodePrefetchStub wrote them.
+  std::vector<AddressRange> ranges{{0x1000, 0x2000}, {0x40000, 0x1000}, {0x11000, 0x40000000}};
+  ElfBuilder b;
+  b.add(".text", llvm::ELF::SHT_PROGBITS, llvm::ELF::SHF_ALLOC | llvm::ELF::SHF_EXECINSTR, {0xc3}, 0, 0, 16);
+  EXPECT_TRUE(prefetchStubRanges(*b.file()).empty());
+  unsigned stub = b.add(PrefetchSectionName, llvm::ELF::SHT_PROGBITS, llvm::ELF::SHF_ALLOC | llvm::ELF::SHF_EXECINSTR,
+                        std::vector<uint8_t>(prefetchStubSize(ranges.size())), 0, 0, 16);
+  b.set(stub, encodePrefetchStub(b.addr(stub), ranges, 0x10200));
+  EXPECT_EQ(prefetchStubRanges(*b.file()), ranges);
+  b.set(stub, encodePrefetchStub(b.addr(stub), ranges, std::nullopt));
+  EXPECT_EQ(prefetchStubRanges(*b.file()), ranges);
+  // Read at another address, every range moves with the code.
+  b.set(stub, encodePrefetchStub(b.addr(stub) + 0x100, ranges, std::nullopt));
+  std::vector<AddressRange> moved;
+  for (const AddressRange &r : ranges)
+    moved.push_back({r.address - 0x100, r.size});
+  EXPECT_EQ(prefetchStubRanges(*b.file()), moved);
 }
