@@ -185,6 +185,8 @@ std::vector<AddressRange> orderedPages(const ElfFile &in, const std::vector<uint
 // Linux's default fault_around_bytes.
 constexpr uint64_t FaultAroundBytes = 64 * 1024;
 
+} // namespace
+
 // The traced file pages as addresses of \p in, where a madvise reaches them:
 // the first PT_LOAD that maps each page, widened to its fault-around window.
 // Pages of .text are left out: the ordered functions stand for them, page
@@ -220,6 +222,8 @@ std::vector<AddressRange> tracedPageRanges(const ElfFile &in, const std::vector<
   }
   return ranges;
 }
+
+namespace {
 
 // The prefetch stub, last, on the finished file: every earlier check saw
 // the file without it, and this one compares the two.

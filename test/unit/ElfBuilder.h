@@ -118,6 +118,10 @@ public:
     e.data = std::move(data);
   }
 
+  /// Program headers to use instead of the one PT_LOAD over the file
+  /// (PT_DYNAMIC is still added for .dynamic).
+  std::vector<Phdr> segments;
+
   uint64_t addr(unsigned index) const { return entries.at(index - 1).header.sh_addr; }
   uint64_t offset(unsigned index) const { return entries.at(index - 1).header.sh_offset; }
   uint64_t size(unsigned index) const { return entries.at(index - 1).data.size(); }
@@ -144,13 +148,17 @@ public:
     uint64_t shoff = (end + names.bytes.size() + 7) / 8 * 8;
 
     std::vector<Phdr> phdrs(1);
-    phdrs[0].p_type = llvm::ELF::PT_LOAD;
-    phdrs[0].p_flags = llvm::ELF::PF_R | llvm::ELF::PF_X;
-    phdrs[0].p_vaddr = Base;
-    phdrs[0].p_paddr = Base;
-    phdrs[0].p_filesz = loadEnd;
-    phdrs[0].p_memsz = loadEnd;
-    phdrs[0].p_align = 0x1000;
+    if (!segments.empty()) {
+      phdrs = segments;
+    } else {
+      phdrs[0].p_type = llvm::ELF::PT_LOAD;
+      phdrs[0].p_flags = llvm::ELF::PF_R | llvm::ELF::PF_X;
+      phdrs[0].p_vaddr = Base;
+      phdrs[0].p_paddr = Base;
+      phdrs[0].p_filesz = loadEnd;
+      phdrs[0].p_memsz = loadEnd;
+      phdrs[0].p_align = 0x1000;
+    }
     if (dynamic) {
       const Shdr &d = entries[dynamic - 1].header;
       Phdr p{};

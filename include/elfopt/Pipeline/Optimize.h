@@ -49,6 +49,13 @@ struct TracedPages {
   std::vector<uint64_t> offsets;  ///< page offsets touched in any of them, sorted
 };
 
+/// The traced file pages \p offsets as addresses of \p in, where a madvise
+/// reaches them: the first PT_LOAD that maps each page, widened to its
+/// fault-around window (64 KiB, within the segment's pages). Pages of
+/// .text are left out (the ordered functions stand for them). What the
+/// prefetch pass adds to the ordered functions' pages.
+std::vector<AddressRange> tracedPageRanges(const ElfFile &in, const std::vector<uint64_t> &offsets);
+
 struct OptimizeOptions {
   OrderRequest order;
   bool stripDebug = false; ///< drop debug info that cannot follow the layout
