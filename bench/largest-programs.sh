@@ -16,7 +16,8 @@
 #   - every other x86-64 ET_DYN file of 10 MB or more under /usr, random
 #     order; verify only, and `--version` for programs.
 # A subject whose program is not installed is listed as skipped (install
-# firefox-esr and libreoffice-writer for all of them).
+# firefox-esr and libreoffice-writer for all of them). Needs root (the
+# LibreOffice check bind-mounts in a private mount namespace).
 # Prints one table: file, size, share of .text movable, share of the ordered
 # bytes that follow the order, forwarding stubs, time, peak memory,
 # behaviour.
@@ -59,7 +60,9 @@ print("%-28s %5d MB %6.1f%% %7s %8d %6.1f s %6d MB  %s" % (
 PY
 )")
 }
-same() { cmp -s "$1" "$2" && echo same || echo DIFFERENT; }
+same() { # FILE FILE: "same", or what is wrong
+  if [[ ! -s $1 || ! -s $2 ]]; then echo "MISSING ($1 or $2)"; elif cmp -s "$1" "$2"; then echo same; else echo DIFFERENT; fi
+}
 
 # Firefox ESR.
 if [[ -x /usr/lib/firefox-esr/firefox-esr ]]; then
@@ -70,7 +73,8 @@ if [[ -x /usr/lib/firefox-esr/firefox-esr ]]; then
 <table border=1><tr><td>1</td><td>2</td></tr><tr><td>3</td><td>4</td></tr></table>
 <div style="width:200px;height:50px;background:linear-gradient(90deg,red,blue)"></div></body></html>
 EOF
-  shot() { timeout 300 "$1/firefox-esr" --headless --no-remote --screenshot "$2" "file://$out/page.html" >/dev/null 2>&1; }
+  # Firefox writes a relative screenshot path elsewhere: absolute.
+  shot() { timeout 300 "$1/firefox-esr" --headless --no-remote --screenshot "$out/$2" "file://$out/page.html" >/dev/null 2>&1; }
   "$ELFOPT" record --object libxul.so --runs 3 --no-pages -o firefox.profile -- \
     firefox.orig/firefox-esr --headless --no-remote --screenshot "$out/rec.png" "file://$out/page.html" >/dev/null 2>&1
   rewrite libxul.so firefox.orig/libxul.so firefox/libxul.so --profile firefox.profile --object libxul.so
@@ -80,21 +84,34 @@ else
   rows+=("libxul.so                    skipped: firefox-esr is not installed")
 fi
 
-# LibreOffice.
+# LibreOffice. A copy elsewhere does not start (its program directory finds
+# its files through symlinks and its own path), so the rewritten library is
+# bind-mounted over the installed one in a private mount namespace: the
+# installed file is never changed. soffice.bin runs directly (the soffice
+# script execs oosplash, which starts it as a child); a first run creates
+# the user profile.
 if [[ -x /usr/lib/libreoffice/program/soffice.bin ]]; then
   echo "== libreoffice" >&2
-  rm -rf lo lo.orig && cp -a /usr/lib/libreoffice lo && cp -a /usr/lib/libreoffice lo.orig
+  lo=/usr/lib/libreoffice/program
   printf 'elfopt\n\nA document with a list:\n- one\n- two\n' >doc.txt
-  convert() { # DIR OUTDIR
-    mkdir -p "$2" && timeout 300 "$1/program/soffice" --headless --convert-to pdf --outdir "$2" doc.txt >/dev/null 2>&1
-    sed -E 's/(CreationDate|ModDate)\(D:[^)]*\)//g; /^\/ID/d; s/<[0-9A-F]{32}>//g' "$2/doc.pdf" >"$2/doc.nodates.pdf"
-  }
+  "$lo/soffice.bin" --headless --convert-to pdf --outdir warmup doc.txt >/dev/null 2>&1
   "$ELFOPT" record --object libmergedlo.so --runs 3 --no-pages -o lo.profile -- \
-    lo.orig/program/soffice.bin --headless --convert-to pdf --outdir "$out/rec" doc.txt >/dev/null 2>&1
-  rewrite libmergedlo.so lo.orig/program/libmergedlo.so lo/program/libmergedlo.so \
-    --profile lo.profile --object libmergedlo.so
-  convert lo.orig pdf.orig; convert lo pdf.new
-  row libmergedlo.so lo.orig/program/libmergedlo.so "pdf $(same pdf.orig/doc.nodates.pdf pdf.new/doc.nodates.pdf)"
+    "$lo/soffice.bin" --headless --convert-to pdf --outdir rec doc.txt >/dev/null 2>&1
+  cp "$lo/libmergedlo.so" libmergedlo.orig.so
+  rewrite libmergedlo.so libmergedlo.orig.so libmergedlo.new.so --profile lo.profile --object libmergedlo.so
+  # The PDF without its dates, IDs and the checksum over them.
+  nodates() {
+    python3 -c 'import re, sys
+d = open(sys.argv[1], "rb").read()
+d = re.sub(rb"/(CreationDate|ModDate)\(D:[^)]*\)", b"", d)
+d = re.sub(rb"/ID \[ <[0-9A-F]+>\s*<[0-9A-F]+> \]", b"", d)
+sys.stdout.buffer.write(re.sub(rb"/DocChecksum /[0-9A-F]+", b"", d))' "$1"
+  }
+  "$lo/soffice.bin" --headless --convert-to pdf --outdir pdf.orig doc.txt >/dev/null 2>&1
+  unshare -m sh -c "mount --bind '$out/libmergedlo.new.so' '$lo/libmergedlo.so' &&
+    '$lo/soffice.bin' --headless --convert-to pdf --outdir pdf.new doc.txt" >/dev/null 2>&1
+  nodates pdf.orig/doc.pdf >orig.pdf; nodates pdf.new/doc.pdf >new.pdf
+  row libmergedlo.so libmergedlo.orig.so "pdf $(same orig.pdf new.pdf)"
 else
   rows+=("libmergedlo.so               skipped: libreoffice is not installed")
 fi
@@ -109,8 +126,10 @@ for lib in libLLVM.so.19.1 libclang-cpp.so.19.1; do
 done
 compile() { LD_LIBRARY_PATH=clang/$1/lib "clang/$1/clang" -resource-dir "$resource" -O2 -c unit.c -o "$2"; }
 printf '#include <stdio.h>\nint main(void) { puts("x"); return 0; }\n' >unit.c
-"$ELFOPT" record --runs 3 --object libLLVM --object libclang-cpp --no-pages -o clang.profile -- \
-  env LD_LIBRARY_PATH=clang/orig/lib clang/orig/clang -resource-dir "$resource" -O2 -c unit.c -o /dev/null >/dev/null 2>&1
+# The copies through LD_LIBRARY_PATH (elfopt, linked with libLLVM too, then
+# loads the same bytes): `env` would exec, which ends a recorded run.
+LD_LIBRARY_PATH=clang/orig/lib "$ELFOPT" record --runs 3 --object libLLVM --object libclang-cpp --no-pages \
+  -o clang.profile -- clang/orig/clang -resource-dir "$resource" -O2 -c unit.c -o /dev/null >/dev/null 2>&1
 for lib in libLLVM.so.19.1 libclang-cpp.so.19.1; do
   rewrite "$lib" "clang/orig/lib/$lib" "clang/new/lib/$lib" --profile clang.profile --object "${lib%%.so*}"
 done
@@ -154,12 +173,15 @@ for f in "${big[@]}"; do
   [[ $header == 7f454c46* && ${header:32:4} == 0300 && ${header:36:4} == 3e00 ]] || continue
   case $(basename "$f") in libxul.so | libmergedlo.so | libLLVM*.so* | libclang-cpp.so*) continue ;; esac
   name=sweep-$(basename "$f")
-  mkdir -p "sweep/$name"
-  rewrite "$name" "$f" "sweep/$name/$(basename "$f")" --random-order 1 --strip-debug
+  # Both from copies under the same name: some programs (ctest) find their
+  # files relative to their own path.
+  mkdir -p "sweep/$name/orig" "sweep/$name/new"
+  cp "$f" "sweep/$name/orig/"
+  rewrite "$name" "$f" "sweep/$name/new/$(basename "$f")" --random-order 1 --strip-debug
   behaviour=verified
   if [[ -s $name.json && $f == */bin/* ]]; then
-    a=$(timeout 20 "$f" --version 2>&1) sa=$?
-    b=$(timeout 20 "sweep/$name/$(basename "$f")" --version 2>&1) sb=$?
+    a=$(timeout 20 "sweep/$name/orig/$(basename "$f")" --version 2>&1) sa=$?
+    b=$(timeout 20 "sweep/$name/new/$(basename "$f")" --version 2>&1) sb=$?
     [[ $a == "$b" && $sa == "$sb" ]] && behaviour="--version same" || behaviour="--version DIFFERENT"
   fi
   row "$name" "$f" "$behaviour"
@@ -168,4 +190,9 @@ done
 printf '%-28s %8s %7s %7s %8s %8s %9s  %s\n' file size movable ordered stubs time memory behaviour
 printf '%s\n' "${rows[@]}"
 echo "(movable: .text bytes not kept in place; ordered: share of the ordered bytes placed in order;"
-echo " machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), read_ahead_kb $(cat /sys/block/*/queue/read_ahead_kb 2>/dev/null | head -1))"
+# The disk under OUTDIR: a partition's parent, or the device itself.
+source_dev=$(df --output=source "$out" | tail -1)
+disk=$(lsblk -no pkname "$source_dev" 2>/dev/null | head -1)
+disk=${disk:-$(basename "$source_dev")}
+echo " machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), read_ahead_kb of ${disk:-?}:" \
+  "$(cat "/sys/block/${disk:-none}/queue/read_ahead_kb" 2>/dev/null || echo '?'))"
