@@ -63,6 +63,20 @@ with_memory_limit() {
   fi
 }
 
+# rodata_word FILE ADDRESS: the signed 32-bit word at loaded ADDRESS (0x...
+# or decimal) in FILE's .rodata.
+rodata_word() {
+  python3 - "$1" "$2" <<'PY'
+import re, struct, subprocess, sys
+path, address = sys.argv[1], int(sys.argv[2], 0)
+for line in subprocess.run(["llvm-readelf-19", "-SW", path], capture_output=True, text=True).stdout.splitlines():
+    m = re.search(r"\]\s+\.rodata\s+\S+\s+([0-9a-f]+)\s+([0-9a-f]+)", line)
+    if m:
+        offset = address - int(m.group(1), 16) + int(m.group(2), 16)
+print(struct.unpack("<i", open(path, "rb").read()[offset:offset + 4])[0])
+PY
+}
+
 # elflint_messages FILE: what eu-elflint says about FILE, with its name
 # replaced by FILE and sorted, so that two files' messages compare.
 elflint_messages() { eu-elflint --gnu-ld "$1" 2>&1 | sed "s|$1|FILE|g" | sort; }

@@ -16,18 +16,6 @@ require gcc clang-19 ld.bfd ld.gold ld.lld mold llvm-readelf-19 llvm-nm-19 pytho
 cd "$WORK"
 inputs=$SRC/test/inputs/rewrite
 
-# rodata_word FILE ADDRESS: the signed 32-bit word at ADDRESS in FILE's .rodata.
-rodata_word() {
-  python3 - "$1" "$2" <<'PY'
-import re, struct, subprocess, sys
-path, address = sys.argv[1], int(sys.argv[2], 16)
-for line in subprocess.run(["llvm-readelf-19", "-SW", path], capture_output=True, text=True).stdout.splitlines():
-    m = re.search(r"\]\s+\.rodata\s+\S+\s+([0-9a-f]+)\s+([0-9a-f]+)", line)
-    if m:
-        offset = address - int(m.group(1), 16) + int(m.group(2), 16)
-print(struct.unpack("<i", open(path, "rb").read()[offset:offset + 4])[0])
-PY
-}
 symbol() { llvm-nm-19 "$1" | awk -v s="$2" '$3 == s {print "0x" $1}'; }
 
 # 1. The lookalike.

@@ -16,16 +16,7 @@ inputs=$SRC/test/inputs/rewrite
 gcc -O2 -fPIE -pie "$inputs/unlisted-table-main.c" "$inputs/unlisted-table.S" -o prog
 symbol() { llvm-nm-19 prog | awk -v s="$1" '$3 == s {print "0x" $1}'; }
 anchor=$(symbol anchor) end=$(symbol before_table_end)
-entry=$(python3 - prog $((anchor + 16 + 8)) <<'PY'
-import re, struct, subprocess, sys
-path, address = sys.argv[1], int(sys.argv[2])
-for line in subprocess.run(["llvm-readelf-19", "-SW", path], capture_output=True, text=True).stdout.splitlines():
-    m = re.search(r"\]\s+\.rodata\s+\S+\s+([0-9a-f]+)\s+([0-9a-f]+)", line)
-    if m:
-        offset = address - int(m.group(1), 16) + int(m.group(2), 16)
-print(struct.unpack("<i", open(path, "rb").read()[offset:offset + 4])[0])
-PY
-)
+entry=$(rodata_word prog $((anchor + 16 + 8)))
 check "verify's reading of the default entry (anchor + entry) is the end of before_table" \
   test $((anchor + entry)) == $((end))
 strip -o stripped prog
