@@ -796,6 +796,10 @@ void Rewriter::planForwardingStubs() {
       auto x = bytesAt(a);
       return x.size() >= sizeof x86_64::Endbr64 && std::equal(std::begin(x86_64::Endbr64), std::end(x86_64::Endbr64), x.begin());
     };
+    stubCode.endsFlow = [&](uint64_t a) {
+      auto i = decoder.decode(bytesAt(a), a);
+      return i && i->endsFlow;
+    };
     stubCode.bodyEnd = b.bodyEnd;
     stubCode.limit = b.end;
     if (auto regions = planStubs(entries, stubCode))
@@ -807,7 +811,7 @@ void Rewriter::planForwardingStubs() {
 }
 
 // Each moved block's stubs, in its old place: the kept instructions with
-// their operands following their targets, then the jump.
+// their operands following their targets, then the jump (if it has one).
 void Rewriter::writeForwardingStubs(std::vector<uint8_t> &newText) {
   auto oldText = in.contents(in.sections()[text.section]);
   x86_64::Decoder decoder;
@@ -831,9 +835,11 @@ void Rewriter::writeForwardingStubs(std::vector<uint8_t> &newText) {
         }
         a += i->size;
       }
-      int32_t jump = int32_t(int64_t(map.map(r.jumpAt) - (r.jumpAt + x86_64::JumpRel32Size)));
-      newText[r.jumpAt - text.start] = x86_64::JumpRel32;
-      std::memcpy(newText.data() + (r.jumpAt - text.start + 1), &jump, 4);
+      if (r.jumps) {
+        int32_t jump = int32_t(int64_t(map.map(r.jumpAt) - (r.jumpAt + x86_64::JumpRel32Size)));
+        newText[r.jumpAt - text.start] = x86_64::JumpRel32;
+        std::memcpy(newText.data() + (r.jumpAt - text.start + 1), &jump, 4);
+      }
       ++report.forwardingStubs;
       report.forwardingStubBytes += r.end() - r.start;
     }

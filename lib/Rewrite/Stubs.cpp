@@ -20,11 +20,23 @@ std::optional<std::vector<StubRegion>> planStubs(std::span<const uint64_t> entri
         return std::nullopt;
       p = code.next(p);
     }
-    if (p + StubJumpSize > code.limit)
-      return std::nullopt;
-    regions.push_back({start, p});
-    while (i < n && entries[i] <= p)
-      ++i; // the jump forwards an entry at p itself
+    if (p + StubJumpSize <= code.limit) {
+      regions.push_back({start, p});
+      while (i < n && entries[i] <= p)
+        ++i; // the jump forwards an entry at p itself
+      continue;
+    }
+    // No room for a jump: keep everything up to an instruction that ends
+    // the flow; an entry after it starts a stub of its own.
+    for (bool ended = false; !ended;) {
+      if (p >= code.bodyEnd || !code.copyable(p))
+        return std::nullopt;
+      ended = code.endsFlow(p);
+      p = code.next(p);
+    }
+    regions.push_back({start, p, false});
+    while (i < n && entries[i] < p)
+      ++i;
   }
   return regions;
 }

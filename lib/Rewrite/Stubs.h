@@ -17,6 +17,9 @@
 //     old e2: insn2            ; copied: e2 is an entry too
 //     old p:  jmp new(p)       ; p + 5 reaches past every entry before it
 //
+// Where a jump does not fit before the function's end, the instructions up
+// to one that ends the flow (its return) are kept instead, and no jump.
+//
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -31,10 +34,13 @@ namespace elfopt::rewrite {
 inline constexpr uint64_t StubJumpSize = 5; // jmp rel32
 
 /// One stub: the original instructions [start, jumpAt) stay, then a jump
-/// from jumpAt to the new address of jumpAt. It occupies [start, end()).
+/// from jumpAt to the new address of jumpAt; without `jumps`, the last kept
+/// instruction ends the flow (a return at a function's very end, where no
+/// jump fits) and nothing follows. It occupies [start, end()).
 struct StubRegion {
   uint64_t start = 0, jumpAt = 0;
-  uint64_t end() const { return jumpAt + StubJumpSize; }
+  bool jumps = true;
+  uint64_t end() const { return jumpAt + (jumps ? StubJumpSize : 0); }
   bool operator==(const StubRegion &) const = default;
 };
 
@@ -49,13 +55,16 @@ struct StubCode {
   /// Whether the instruction at \p a must be kept before any jump (endbr64:
   /// an indirect branch to the entry must land on one).
   std::function<bool(uint64_t a)> keepFirst;
+  /// Whether control never continues past the instruction at \p a (ret, jmp).
+  std::function<bool(uint64_t a)> endsFlow;
   uint64_t bodyEnd = 0; ///< end of the last instruction
   uint64_t limit = 0;   ///< end of the bytes the stubs may use (padding included)
 };
 
 /// The stubs for \p entries (sorted, distinct instruction starts of one
 /// block), or nothing when they cannot be written: an instruction that must
-/// be kept cannot be, or a jump does not fit before \p code.limit.
+/// be kept cannot be, or a jump does not fit before \p code.limit and the
+/// instructions from there to one that ends the flow cannot all be kept.
 std::optional<std::vector<StubRegion>> planStubs(std::span<const uint64_t> entries, const StubCode &code);
 
 } // namespace elfopt::rewrite

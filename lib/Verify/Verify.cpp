@@ -587,7 +587,7 @@ std::optional<uint64_t> Verifier::entryTarget(const Section &s, uint64_t place, 
 // Whether the rewritten .text forwards old address \p t to its new place:
 // from \p t, the original instructions (their operands following their
 // targets), then a jump to the new address of the instruction that stood
-// where the jump is (Rewrite/Stubs.h).
+// where the jump is, or up to one that ends the flow (Rewrite/Stubs.h).
 bool Verifier::forwards(uint64_t t) const {
   constexpr int MaxKept = 16;
   auto x = before.contents(*text), y = after.contents(after.sections()[text->index]);
@@ -608,6 +608,8 @@ bool Verifier::forwards(uint64_t t) const {
       return false;
     if (i->field && j->field->target != map(i->field->target) && j->field->target != map(i->field->target, true))
       return false;
+    if (i->endsFlow)
+      return true; // the same instruction, and nothing runs after it
     q += i->size;
   }
   return false;

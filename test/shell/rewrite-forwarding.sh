@@ -44,9 +44,10 @@ for cc in gcc clang-19; do
       fi
       check "$out: same output" test "$(./"$out")" == "$want"
       check "$out: the ladder moved" test "$(address "$out" ladder)" != "$ladder"
-      check "$out: two stubs written" test "$(json_field "$out.json" '["blocks"]["forwardingStubs"]')" == 2
-      check "$out: verify checked the six words through the stubs" \
-        test "$(json_field "$out.json" '["verify"]["forwardedWords"]')" == 6
+      check "$out: the tail moved" test "$(address "$out" tail)" != "$(address "$name" tail)"
+      check "$out: three stubs written" test "$(json_field "$out.json" '["blocks"]["forwardingStubs"]')" == 3
+      check "$out: verify checked the seven words through the stubs" \
+        test "$(json_field "$out.json" '["verify"]["forwardedWords"]')" == 7
     done
     strip -o "$name.stripped" "$name"
     if "$ELFOPT" rewrite "$name.stripped" --random-order 3 -o "$name.stripped.r" >/dev/null 2>&1; then

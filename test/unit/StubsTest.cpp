@@ -21,7 +21,7 @@ namespace {
 struct Block {
   std::vector<uint64_t> starts;
   uint64_t bodyEnd, limit;
-  std::set<uint64_t> notCopyable, endbr;
+  std::set<uint64_t> notCopyable, endbr, ends;
 
   StubCode code() const {
     StubCode c;
@@ -31,6 +31,7 @@ struct Block {
     };
     c.copyable = [this](uint64_t a) { return !notCopyable.count(a); };
     c.keepFirst = [this](uint64_t a) { return endbr.count(a) != 0; };
+    c.endsFlow = [this](uint64_t a) { return ends.count(a) != 0; };
     c.bodyEnd = bodyEnd;
     c.limit = limit;
     return c;
@@ -87,6 +88,24 @@ TEST(PlanStubs, NoRoomForTheJumpAtTheEnd) {
   EXPECT_TRUE(b.plan({0x12c}).has_value());
   b.limit = 0x130; // no padding: 0x12c + 5 > 0x130
   EXPECT_EQ(b.plan({0x12c}), std::nullopt);
+}
+
+TEST(PlanStubs, NoRoomForAJumpKeepsTheRestUpToTheReturn) {
+  Block b = sample();
+  b.limit = 0x130;
+  b.ends = {0x12c}; // the last instruction returns
+  EXPECT_EQ(b.plan({0x12c}), (std::vector<StubRegion>{{0x12c, 0x130, false}}));
+  // 0x128 and 0x12c: a jump at 0x128 would cover 0x12c, one at 0x12c not fit.
+  EXPECT_EQ(b.plan({0x128, 0x12c}), (std::vector<StubRegion>{{0x128, 0x130, false}}));
+  // 0x124 jumps at 0x124; 0x12c keeps the return.
+  EXPECT_EQ(b.plan({0x124, 0x12c}), (std::vector<StubRegion>{{0x124, 0x124}, {0x12c, 0x130, false}}));
+  // Nothing ends the flow before the body's end: no stub.
+  b.ends.clear();
+  EXPECT_EQ(b.plan({0x12c}), std::nullopt);
+  // Nor when an instruction on the way cannot stay.
+  b.ends = {0x12c};
+  b.notCopyable = {0x12c};
+  EXPECT_EQ(b.plan({0x128, 0x12c}), std::nullopt);
 }
 
 TEST(PlanStubs, EntriesCloseToTheEndKeepTheRestThenJumpInThePadding) {

@@ -169,8 +169,8 @@ static void printRewrite(const std::string &input, const std::string &output, co
       std::printf("    %6llu  %s\n", (unsigned long long)n, why.c_str());
     printKept(r.kept);
     if (r.forwardingStubs)
-      std::printf("  forwarding stubs: %llu jumps, %llu bytes, in the old places of %llu moved functions that a "
-                  "word of data may lead into\n",
+      std::printf("  forwarding stubs: %llu (%llu bytes) in the old places of %llu moved functions that a word "
+                  "of data may lead into\n",
                   (unsigned long long)r.forwardingStubs, (unsigned long long)r.forwardingStubBytes,
                   (unsigned long long)r.forwardedBlocks);
     if (r.bondedBlocks) {
