@@ -14,6 +14,13 @@ using Range = std::pair<uint64_t, uint64_t>;
 
 uint64_t alignUp(uint64_t a, uint64_t align) { return (a + align - 1) / align * align; }
 
+/// \p it's alignment, or, when that is given up, what every function keeps:
+/// a C++ function stays even, since the Itanium C++ ABI tells a virtual
+/// member function pointer from a function address by its low bit.
+uint64_t alignmentOf(const PlaceItem &it, bool keepAlignment) {
+  return keepAlignment ? it.align : std::min<uint64_t>(it.align, it.isCxx ? 2 : 1);
+}
+
 /// [textStart, textEnd) minus \p taken (sorted, may overlap).
 std::vector<Range> freeRanges(std::vector<Range> taken, uint64_t textStart, uint64_t textEnd) {
   std::sort(taken.begin(), taken.end());
@@ -41,7 +48,7 @@ bool packIntoHoles(const std::vector<PlaceItem> &items, std::vector<size_t> move
       bySize.insert({h.second - h.first, h.first});
   for (size_t g : movers) {
     const PlaceItem &it = items[g];
-    uint64_t align = keepAlignment ? it.align : std::min<uint64_t>(it.align, it.isCxx ? 2 : 1);
+    uint64_t align = alignmentOf(it, keepAlignment);
     uint64_t size = it.bodyEnd - it.start;
     auto h = bySize.lower_bound({size, 0});
     while (h != bySize.end() && alignUp(h->second, align) + size > h->second + h->first)
@@ -121,7 +128,7 @@ std::vector<size_t> placeInOrder(const std::vector<PlaceItem> &items, const std:
   size_t current = 0, window = 0; // the frontier's slot, the first slot within the lookback
   for (size_t g : sequence) {
     const PlaceItem &it = items[g];
-    uint64_t align = keepAlignment ? it.align : std::min<uint64_t>(it.align, it.isCxx ? 2 : 1);
+    uint64_t align = alignmentOf(it, keepAlignment);
     uint64_t size = it.bodyEnd - it.start;
     auto fits = [&](size_t k) {
       uint64_t at = alignUp(used[k], align);
@@ -199,14 +206,10 @@ Placement placeItems(const std::vector<PlaceItem> &items, uint64_t textStart, ui
         packedLater.push_back(g);
         continue;
       }
-      // A C++ function stays even: the Itanium C++ ABI tells a virtual
-      // member function pointer from a function address by its low bit.
-      uint64_t align = keep == All || (keep == OrderedOnly && gr.rank != SIZE_MAX)
-                           ? gr.align
-                           : std::min<uint64_t>(gr.align, gr.isCxx ? 2 : 1);
+      uint64_t align = alignmentOf(gr, keep == All || (keep == OrderedOnly && gr.rank != SIZE_MAX));
       uint64_t size = gr.bodyEnd - gr.start;
       auto fits = [&](size_t s) {
-        uint64_t at = (used[s] + align - 1) / align * align;
+        uint64_t at = alignUp(used[s], align);
         return at + size <= slots[s].second ? std::optional(at) : std::nullopt;
       };
       std::optional<uint64_t> at;
