@@ -482,6 +482,7 @@ void Verifier::checkDynamic() {
       auto *rx = reinterpret_cast<const ELFT::Rela *>(bx.data());
       auto *ry = reinterpret_cast<const ELFT::Rela *>(by.data());
       bool isTextRelocations = !s.isAlloc() && s.header.sh_info == text->index;
+      const std::vector<Symbol> *symbolsOfRelocations = s.isAlloc() ? nullptr : relocationSymbols(s);
       auto entry = [&](size_t i) { return after.where(after.sections()[s.index], i * sizeof(ELFT::Rela)); };
       for (size_t i = 0; i < bx.size() / sizeof(ELFT::Rela); ++i) {
         if (rx[i].r_info != ry[i].r_info) {
@@ -507,11 +508,10 @@ void Verifier::checkDynamic() {
             problem(entry(i) + ": relocation is at " + hex(ry[i].r_offset) + ", expected " + hex(want));
           if (s.header.sh_info < before.sections().size() && before.sections()[s.header.sh_info].isAlloc() &&
               s.header.sh_info != text->index) {
-            const std::vector<Symbol> *table = relocationSymbols(s);
-            if (!table || rx[i].getSymbol(false) >= table->size())
+            if (!symbolsOfRelocations || rx[i].getSymbol(false) >= symbolsOfRelocations->size())
               problem(before.where(s, i * sizeof(ELFT::Rela)) + ": relocation names no symbol of a .symtab");
             else
-              explainStaticRelocation(before.sections()[s.header.sh_info], rx[i], (*table)[rx[i].getSymbol(false)]);
+              explainStaticRelocation(before.sections()[s.header.sh_info], rx[i], (*symbolsOfRelocations)[rx[i].getSymbol(false)]);
           }
         }
       }
