@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <ctime>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
@@ -63,22 +65,75 @@ std::vector<char *> pointers(std::vector<std::string> &strings) {
   return out;
 }
 
+/// What a child set up for the emulated device, sent to the parent:
+/// error 0 when it is about to exec, else what failed.
+struct SetupReport {
+  int error;
+  size_t bind; ///< the bind that failed, if one did
+  char what[80];
+  struct timespec ready; ///< CLOCK_MONOTONIC (steady_clock) right before exec
+};
+
 /// Forks and execs \p argv with \p env; the child's stdout goes to
 /// \p stdoutFd (or /dev/null), stdin and stderr to /dev/null. Returns the
-/// pid. A failed exec exits the child with 127.
-pid_t spawn(std::vector<std::string> argv, std::vector<std::string> env, int stdoutFd = -1) {
+/// pid. A failed exec exits the child with 127. With \p device, the child
+/// enters its namespace and cgroup first and spawn returns when it is about
+/// to exec, when it was about to exec in \p ready; if the setup fails, nothing
+/// runs and the run stops with what failed.
+pid_t spawn(std::vector<std::string> argv, std::vector<std::string> env, int stdoutFd = -1,
+            const EmulatedDevice *device = nullptr,
+            std::chrono::steady_clock::time_point *ready = nullptr) {
   std::string program = resolveProgram(argv[0]);
   std::vector<char *> args = pointers(argv), envp = pointers(env);
+  int report[2] = {-1, -1};
+  if (device && ::pipe2(report, O_CLOEXEC) != 0)
+    fatal("cannot create a pipe: " + std::string(std::strerror(errno)));
   pid_t pid = ::fork();
   if (pid < 0)
     fatal("cannot fork: " + std::string(std::strerror(errno)));
   if (pid == 0) {
+    if (device) {
+      size_t failedBind = 0;
+      const char *what = device->enterInChild(failedBind);
+      SetupReport message{what ? errno : 0, failedBind, {}, {}};
+      if (what)
+        std::strncpy(message.what, what, sizeof message.what - 1);
+      ::clock_gettime(CLOCK_MONOTONIC, &message.ready);
+      [[maybe_unused]] ssize_t n = ::write(report[1], &message, sizeof message);
+      if (what)
+        ::_exit(126);
+    }
     int null = ::open("/dev/null", O_RDWR);
     ::dup2(null, 0);
     ::dup2(stdoutFd >= 0 ? stdoutFd : null, 1);
     ::dup2(null, 2);
     ::execve(program.c_str(), args.data(), envp.data());
     ::_exit(127);
+  }
+  if (device) {
+    ::close(report[1]);
+    SetupReport message{};
+    ssize_t n;
+    while ((n = ::read(report[0], &message, sizeof message)) < 0 && errno == EINTR) {
+    }
+    ::close(report[0]);
+    if (n != ssize_t(sizeof message)) {
+      while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+      fatal("emulated device: a run ended before it could set up", ExitInternal);
+    }
+    if (message.error) {
+      while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+      std::string what(message.what);
+      if (what.starts_with("cannot bind"))
+        what = device->bindTarget(message.bind) + ": " + what;
+      fatal("emulated device: " + what + ": " + std::strerror(message.error), ExitInternal);
+    }
+    if (ready)
+      *ready = std::chrono::steady_clock::time_point(
+          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+              std::chrono::seconds(message.ready.tv_sec) + std::chrono::nanoseconds(message.ready.tv_nsec)));
   }
   return pid;
 }
@@ -211,13 +266,20 @@ EvictResult evict(const std::vector<std::string> &files) {
   return result;
 }
 
-RunSample runOnce(const MeasureTarget &target) {
+RunSample runOnce(const MeasureTarget &target, const EmulatedDevice *device) {
   RunSample sample;
+  uint64_t requestsBefore = device ? device->readRequests() : 0;
   auto start = std::chrono::steady_clock::now();
-  pid_t pid = spawn(target.argv, environmentWith(target.env));
+  // Joining a cgroup and a new mount namespace cost the child milliseconds
+  // that are not the program's: the clock starts when it is about to exec
+  // (its own reading of the monotonic clock that steady_clock reads).
+  pid_t pid = spawn(target.argv, environmentWith(target.env), -1, device, &start);
   // Wait without reaping, so that /proc/PID/io still describes the run.
   siginfo_t info{};
   while (::waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR) {
+    // Interrupted on a slow device: stop this run rather than wait it out.
+    if (device && EmulatedDevice::interrupted())
+      ::kill(pid, SIGKILL);
   }
   auto end = std::chrono::steady_clock::now();
   sample.readBytes = parseReadBytes(readWhole("/proc/" + std::to_string(pid) + "/io"));
@@ -229,6 +291,9 @@ RunSample runOnce(const MeasureTarget &target) {
   sample.majorFaults = uint64_t(usage.ru_majflt);
   sample.minorFaults = uint64_t(usage.ru_minflt);
   sample.exitStatus = status;
+  // The group's counter covers the run's children too (a browser's helpers).
+  if (device)
+    sample.readRequests = device->readRequests() - requestsBefore;
   return sample;
 }
 
@@ -242,22 +307,57 @@ std::vector<MeasureSummary> measure(const std::vector<MeasureTarget> &targets,
     s.files = filesToEvict(t);
     out.push_back(std::move(s));
   }
+  // Both variants on one device: every file either of them reads is on it.
+  std::optional<EmulatedDevice> device;
+  if (options.device) {
+    if (progress)
+      progress("copying onto an emulated " + options.device->name);
+    std::vector<std::string> all;
+    for (const MeasureSummary &s : out)
+      for (const std::string &f : s.files)
+        if (std::ranges::find(all, f) == all.end())
+          all.push_back(f);
+    device.emplace(*options.device, all, options.deviceCopy);
+    for (MeasureSummary &s : out) {
+      // The trees' files are dropped too: a dlopen'ed library is read cold.
+      for (const std::string &f : device->filesInDirs())
+        if (std::ranges::find(s.files, f) == s.files.end())
+          s.files.push_back(f);
+      s.device = DeviceUse{device->deviceName(), device->filesCopied(), device->bytesCopied()};
+    }
+  }
+  const EmulatedDevice *on = device ? &*device : nullptr;
+  auto stopIfInterrupted = [&] {
+    if (on && EmulatedDevice::interrupted())
+      fatal("interrupted; the emulated device was removed", ExitInternal);
+  };
   for (unsigned round = 0; round < options.runs; ++round) {
     if (progress)
       progress("round " + std::to_string(round + 1) + "/" + std::to_string(options.runs));
     for (size_t i = 0; i < targets.size(); ++i) {
       MeasureSummary &s = out[i];
       if (options.cold) {
-        EvictResult e = evict(s.files);
+        std::vector<std::string> drop = s.files;
+        if (on) {
+          // The runs read the copies; with direct I/O the loop device keeps
+          // no second cache of the image.
+          for (std::string &f : drop)
+            f = on->copyOf(f);
+          on->dropMetadata();
+        }
+        EvictResult e = evict(drop);
         s.filePages = e.pages;
         if (e.stillCached > s.maxStillCached || s.cold.empty()) {
           s.maxStillCached = e.stillCached;
           s.filesStillCached = e.filesStillCached;
         }
-        s.cold.push_back(runOnce(targets[i]));
+        s.cold.push_back(runOnce(targets[i], on));
+        stopIfInterrupted();
       }
-      if (options.warm)
-        s.warm.push_back(runOnce(targets[i]));
+      if (options.warm) {
+        s.warm.push_back(runOnce(targets[i], on));
+        stopIfInterrupted();
+      }
       if (round == 0)
         s.firstExitStatus = (options.cold ? s.cold : s.warm).front().exitStatus;
     }

@@ -12,12 +12,17 @@
 // With two variants (A and B) the runs alternate A, B, A, B... so that load
 // on a noisy machine falls on both alike; medians and B/A ratios.
 //
+// With --device (Device.h) every run reads the files from copies on an
+// emulated slow device, and cold runs also count the read requests issued.
+//
 // A page that another process maps, or that is dirty, is not dropped by
 // DONTNEED: evict() counts what stayed cached (mincore), so a report can say
 // the start was not fully cold instead of pretending.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
+
+#include "elfopt/Measure/Device.h"
 
 #include <cstdint>
 #include <functional>
@@ -43,6 +48,7 @@ struct RunSample {
   double wallSeconds = 0;
   uint64_t majorFaults = 0, minorFaults = 0;
   std::optional<uint64_t> readBytes; ///< nullopt: /proc/PID/io not readable
+  std::optional<uint64_t> readRequests; ///< to the emulated device; nullopt without one
   int exitStatus = 0;                ///< wait status as waitpid gives it
 };
 
@@ -56,6 +62,18 @@ struct EvictResult {
 struct MeasureOptions {
   unsigned runs = 7;
   bool cold = true, warm = true;
+  /// Run on an emulated device with this profile (needs root).
+  std::optional<DeviceProfile> device;
+  /// Trees copied onto the device too (--device-copy), e.g. an application
+  /// directory whose libraries are opened with dlopen.
+  std::vector<std::string> deviceCopy;
+};
+
+/// The emulated device the runs used.
+struct DeviceUse {
+  std::string device;  ///< "/dev/loop3 (7:3)"
+  size_t files = 0;    ///< copied onto it
+  uint64_t bytes = 0;
 };
 
 /// Medians over the runs of one target.
@@ -67,6 +85,7 @@ struct MeasureSummary {
   uint64_t maxStillCached = 0; ///< worst eviction over the cold runs
   std::vector<std::string> filesStillCached; ///< in that worst run
   int firstExitStatus = 0;
+  std::optional<DeviceUse> device; ///< with MeasureOptions::device
 };
 
 /// The files the loader maps for \p target: the program, then what
@@ -86,12 +105,14 @@ std::optional<uint64_t> parseReadBytes(std::string_view procIo);
 /// Drops \p files from the page cache and counts what stayed.
 EvictResult evict(const std::vector<std::string> &files);
 
-/// One start of \p target, stdout and stderr to /dev/null.
-RunSample runOnce(const MeasureTarget &target);
+/// One start of \p target, stdout and stderr to /dev/null; with \p device,
+/// in its namespace and cgroup, counting the read requests.
+RunSample runOnce(const MeasureTarget &target, const EmulatedDevice *device = nullptr);
 
 /// Runs every target options.runs times, interleaved: for each round, for
 /// each target, a cold run then a warm run. \p progress, if given, hears
-/// "round i/n".
+/// "round i/n". With options.device, sets up the device first (after the
+/// files are known) and removes it before returning or throwing.
 std::vector<MeasureSummary> measure(const std::vector<MeasureTarget> &targets,
                                     const MeasureOptions &options,
                                     const std::function<void(const std::string &)> &progress = {});
