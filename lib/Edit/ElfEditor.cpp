@@ -94,6 +94,10 @@ unsigned ElfEditor::addSection(NewSection section) {
     fatal(in.name() + ": alignment " + std::to_string(section.align) + " of new section '" +
               section.name + "' is not a power of two",
           ExitUsage);
+  if (section.at && (!(section.flags & SHF_ALLOC) || *section.at % section.align))
+    fatal(in.name() + ": internal: section '" + section.name + "' placed at " + hex(*section.at) +
+              " is not allocated or not aligned",
+          ExitInternal);
   Shdr hdr{};
   hdr.sh_type = section.type;
   hdr.sh_flags = section.flags;
@@ -413,7 +417,7 @@ void ElfEditor::nameSections() {
 std::vector<ElfEditor::SegmentPlan> ElfEditor::planSegments() const {
   SegmentPlan data{PF_R, {}}, code{PF_R | PF_X, {}};
   for (unsigned k = 0; k < added.size(); ++k)
-    if (added[k].flags & SHF_ALLOC)
+    if ((added[k].flags & SHF_ALLOC) && !added[k].at)
       ((added[k].flags & SHF_EXECINSTR) ? code : data).sections.push_back(k);
   std::vector<SegmentPlan> plans;
   for (SegmentPlan *p : {&data, &code})
@@ -552,6 +556,9 @@ const LayoutSummary &ElfEditor::layout() {
   if (!plans.empty())
     cursor = placeSegments(plans);
 
+  for (size_t k = 0; k < added.size(); ++k)
+    if (added[k].at)
+      placeAt(k);
   for (size_t k = 0; k < added.size(); ++k) {
     if (added[k].flags & SHF_ALLOC)
       continue;
@@ -570,6 +577,41 @@ const LayoutSummary &ElfEditor::layout() {
   ehdr.e_shnum = uint16_t(shdrs.size());
   summary.outputSize = shtOffset + shdrs.size() * sizeof(Shdr);
   return summary;
+}
+
+// A section placed at a fixed address takes loaded bytes no section holds:
+// inside one PT_LOAD's file image (executable if it is code), clear of every
+// allocated section as it now stands and of the moved block.
+void ElfEditor::placeAt(size_t k) {
+  const NewSection &section = added[k];
+  uint64_t begin = *section.at, end = begin + section.data.size();
+  auto refuse = [&](const std::string &why) {
+    fatal(in.name() + ": internal: cannot place section '" + section.name + "' at " + hex(begin) + ": " + why,
+          ExitInternal);
+  };
+  const Phdr *home = nullptr;
+  for (const Phdr &p : phdrs)
+    if (p.p_type == PT_LOAD && p.p_vaddr <= begin && end <= p.p_vaddr + p.p_filesz)
+      home = &p;
+  if (!home)
+    refuse("not within the file image of one loadable segment");
+  if ((section.flags & SHF_EXECINSTR) && !(home->p_flags & PF_X))
+    refuse("code in a segment that is not executable");
+  for (unsigned i = 1; i < shdrs.size(); ++i) {
+    const Shdr &other = shdrs[i];
+    bool self = i == inputSectionCount() + k;
+    bool placed = i < inputSectionCount() || added[i - inputSectionCount()].at;
+    if (self || !placed || !(other.sh_flags & SHF_ALLOC) || other.sh_size == 0)
+      continue;
+    uint64_t otherBegin = i < inputSectionCount() ? other.sh_addr : *added[i - inputSectionCount()].at;
+    if (begin < otherBegin + other.sh_size && otherBegin < end)
+      refuse("it overlaps section " + std::to_string(i));
+  }
+  if (room.evicted.size && begin < room.evicted.address + room.evicted.size && room.evicted.address < end)
+    refuse("it overlaps the sections moved for the program headers");
+  Shdr &hdr = shdrs[inputSectionCount() + k];
+  hdr.sh_addr = begin;
+  hdr.sh_offset = home->p_offset + (begin - home->p_vaddr);
 }
 
 uint64_t ElfEditor::sectionAddress(unsigned index) const {

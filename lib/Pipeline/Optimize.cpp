@@ -255,6 +255,24 @@ void prefetchPass(const ElfFile &in, const OptimizeOptions &options, std::vector
 } // namespace
 
 OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
+// Last, so that it packs the relocations every earlier pass left: the
+// .text rewrite changes addends, and the others none.
+void packPass(const ElfFile &in, const OptimizeOptions &options, OptimizeResult &result) {
+  auto current = ElfFile::fromBytes(in.name(), result.bytes);
+  ElfEditor editor(*current);
+  PlannedPack plan = planPack(editor);
+  editor.layout();
+  finishPack(editor, plan);
+  result.packed = plan.report;
+  result.bytes = editor.serialize();
+  if (!options.verify)
+    return;
+  auto out = ElfFile::fromBytes(in.name() + " (relocations packed, in memory)", result.bytes);
+  result.packVerified = verifyPackedRelocations(*current, *out);
+  if (!result.packVerified->ok())
+    failVerification(in.name(), "the packed relocations", result.packVerified->problems);
+}
+
   // Before any work: a second stub would run the first one's ranges again.
   if (options.prefetch && hasPrefetchStub(in))
     fatal(in.name() + ": already has a prefetch stub (" + PrefetchSectionName +
@@ -262,6 +280,9 @@ OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
   OptimizeResult result;
   result.orderSource = "no reordering";
   std::vector<uint64_t> order;
+  if (options.packRelativeRelocs)
+    if (auto why = packRefusal(in))
+      fatal(in.name() + ": cannot pack relative relocations: " + *why);
   std::optional<AddressMap> moved;
   if (options.order.source != OrderRequest::None) {
     // The rewrite needs .eh_frame whole; order sources only warn about it
@@ -303,6 +324,8 @@ OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
 void writeOutput(const std::string &input, const std::string &output, std::span<const uint8_t> bytes) {
   struct stat st;
   std::optional<mode_t> mode;
+  if (options.packRelativeRelocs)
+    timed(result, "pack relocations", [&] { packPass(in, options, result); });
   if (::stat(input.c_str(), &st) == 0)
     mode = st.st_mode;
   writeFileAtomically(output, bytes, mode);

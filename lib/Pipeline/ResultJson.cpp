@@ -184,6 +184,16 @@ ResultJson editResultJson(const std::string &input, const std::string &output, c
                         {"address", seg.address},
                         {"size", seg.size}});
   json j = {{"input", input},
+  if (const auto &p = result.packed) {
+    j["packRelativeRelocs"] = {{"relativeBefore", p->relativeBefore}, {"packed", p->packed},
+                               {"keptUnaligned", p->keptUnaligned}, {"keptNotInFile", p->keptNotInFile},
+                               {"keptShared", p->keptShared}, {"relaBytesBefore", p->relaBytesBefore},
+                               {"relaBytesAfter", p->relaBytesAfter}, {"relrBytes", p->relrBytes},
+                               {"versionNeedAdded", p->versionNeedAdded}, {"newSegment", p->newSegment}};
+    if (const auto &v = result.packVerified)
+      j["verifyPackedRelocs"] = {{"ok", v->ok()}, {"relativeWords", v->relativeWords},
+                                 {"relrWords", v->relrWords}, {"problems", v->problems}};
+  }
             {"output", output},
             {"outputSize", layout.outputSize},
             {"addedSegment", layout.addedSegment},

@@ -68,7 +68,11 @@ const char RewriteUsage[] =
     "  --prefetch-ranges N   then merge the closest until at most N remain (4096)\n"
     "  --keep-layout         with --prefetch: do not reorder, prefetch the pages\n"
     "                        where the ordered functions are now\n"
-    "Without an order, only the dynamic symbol passes and --scope-order run. verify checks the\n"
+    "  --pack-relative-relocs  turn .rela.dyn's R_X86_64_RELATIVE entries into\n"
+    "                        DT_RELR (glibc 2.36+), as ld -z pack-relative-relocs\n"
+    "                        does; adds the version need GLIBC_ABI_DT_RELR\n"
+    "Without an order, only the dynamic symbol passes, --scope-order and\n"
+    "--pack-relative-relocs run. verify checks the\n"
     ".text rewrite, before the dynamic symbol passes renumber .dynsym.\n"
     "  --check               plan, rewrite in memory and verify; write nothing\n"
     "                        (exit 0 when the rewrite would be sound)\n"
@@ -82,6 +86,29 @@ static void printKept(const std::vector<KeptBlock> &kept) {
   for (const KeptBlock &k : kept) {
     if (k.name.empty())
       continue;
+// What --pack-relative-relocs did, in bytes the loader reads.
+static void printPacked(const PackReport &p, const std::optional<RelocVerifyReport> &verified) {
+  std::printf("  relative relocations: %llu of %llu packed into DT_RELR (%llu bytes); .rela.dyn %llu -> %llu "
+              "bytes\n",
+              (unsigned long long)p.packed, (unsigned long long)p.relativeBefore,
+              (unsigned long long)p.relrBytes, (unsigned long long)p.relaBytesBefore,
+              (unsigned long long)p.relaBytesAfter);
+  if (uint64_t kept = p.relativeBefore - p.packed)
+    std::printf("    kept as RELA: %llu (odd address %llu, not in a writable segment's file bytes %llu, "
+                "a word another relocation writes %llu)\n",
+                (unsigned long long)kept, (unsigned long long)p.keptUnaligned,
+                (unsigned long long)p.keptNotInFile, (unsigned long long)p.keptShared);
+  std::printf("    version need GLIBC_ABI_DT_RELR of libc.so.6: %s\n",
+              !p.versionNeedAdded ? "present already"
+              : p.newSegment      ? "added (version tables copied to a new read-only segment)"
+                                  : "added (version tables copied into the freed bytes of .rela.dyn)");
+  if (verified) {
+    std::printf("  verify (packed relocations): %s: %llu relative words, %llu of them through DT_RELR\n",
+                verified->ok() ? "ok" : "FAILED", (unsigned long long)verified->relativeWords,
+                (unsigned long long)verified->relrWords);
+  }
+}
+
     if (named++ == Shown) {
       std::printf("    ... (--json lists all %zu)\n", kept.size());
       break;
@@ -257,8 +284,11 @@ int runRewrite(const std::vector<std::string> &args) {
       "strip-debug", po::bool_switch())("no-forwarding-stubs", po::bool_switch())("no-verify", po::bool_switch())("json", po::bool_switch())(
       "dynsort", po::bool_switch())("gnu-hash", po::value<std::string>())("hashvals", po::bool_switch())(
       "check", po::bool_switch())("prefetch", po::bool_switch())("prefetch-gap", po::value<uint64_t>())(
-      "prefetch-ranges", po::value<size_t>())("keep-layout", po::bool_switch())(
-      "scope-order", po::bool_switch())("also", po::value<std::vector<std::string>>());
+      "prefetch-ranges", po::value<size_t>())("prefetch-device", po::value<std::string>())(
+      "prefetch-iops", po::value<double>())("prefetch-bps", po::value<double>())("keep-layout", po::bool_switch())(
+      "scope-order", po::bool_switch())("pack-relative-relocs", po::bool_switch())("also", po::value<std::vector<std::string>>());
+  if (const auto &p = result.packed)
+    printPacked(*p, result.packVerified);
   addHashModelOptions(opts);
   po::positional_options_description pos;
   pos.add("input", 1);
@@ -292,9 +322,10 @@ int runRewrite(const std::vector<std::string> &args) {
   bool scopeOrder = vm["scope-order"].as<bool>();
   if (vm.count("also") && !scopeOrder)
     throw UsageError{"rewrite", "--also names libraries for --scope-order's proof; give --scope-order"};
-  if (sources > 1 || (sources == 0 && !doDynsort && !doHashvals && !scopeOrder))
+  bool pack = vm["pack-relative-relocs"].as<bool>();
+  if (sources > 1 || (sources == 0 && !doDynsort && !doHashvals && !scopeOrder && !pack))
     throw UsageError{"rewrite", "give one of --profile, --order, --symbol-list, --random-order "
-                                "(or only --dynsort / --hashvals / --scope-order)"};
+                                "(or only --dynsort / --hashvals / --scope-order / --pack-relative-relocs)"};
 
   bool prefetch = vm["prefetch"].as<bool>();
   if ((vm.count("prefetch-gap") || vm.count("prefetch-ranges") || vm["keep-layout"].as<bool>()) && !prefetch)
@@ -356,3 +387,4 @@ int runRewrite(const std::vector<std::string> &args) {
 }
 
 } // namespace elfopt
+  options.packRelativeRelocs = pack;

@@ -8,7 +8,9 @@
 //     in a PF_R segment, then code (SHF_EXECINSTR) in a PF_R|PF_X one, each
 //     starting on a page of its own. Writable and TLS sections would need
 //     segments (and a PT_TLS) the editor does not make: they are refused;
-//   - adding dynamic entries in spare DT_NULL slots of .dynamic.
+//   - adding dynamic entries in spare DT_NULL slots of .dynamic;
+//   - placing a new read-only section in loaded bytes that a shrunk
+//     section gave up (NewSection::at), which needs no new segment.
 //
 // Growing the program header table. The kernel and glibc find the program
 // headers through the first PT_LOAD (AT_PHDR); `strip` and `objcopy` (BFD)
@@ -37,6 +39,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -52,6 +55,10 @@ struct NewSection {
   uint32_t link = 0;
   uint32_t info = 0;
   std::vector<uint8_t> data;
+  /// Allocated sections only: an address in bytes the file already loads
+  /// that no section holds any more (the tail of a shrunk one), instead of
+  /// a new segment. The section must fit there.
+  std::optional<uint64_t> at;
 };
 
 /// A PT_LOAD made by layout().
@@ -167,6 +174,7 @@ private:
                             uint64_t pageOffset, bool holdsEvicted);
   void addProgramHeaders(const std::vector<AddedSegment> &segments);
   void applyEviction(int64_t delta, int64_t offsetDelta);
+  void placeAt(size_t addedIndex);
   bool isEvictable(unsigned sectionIndex) const;
   uint64_t largestDynamicSymbol() const;
 

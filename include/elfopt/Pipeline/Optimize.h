@@ -6,7 +6,8 @@
 // in one function (lib/Pipeline/Optimize.cpp):
 //   order source -> function addresses, rewrite .text (analyse, plan, apply),
 //   verify it, the dynamic symbol passes, verify those, the scope order,
-//   verify it, the prefetch stub, verify it, serialize.
+//   verify it, the prefetch stub, verify it, packed relative relocations,
+//   verify them, serialize.
 // A verification that fails stops the run (FatalError, exit code 3) with
 // every problem listed under the error line, and nothing is written.
 // writeOutput() is how `rewrite` and `edit` put a result on disk.
@@ -18,11 +19,13 @@
 #include "elfopt/Scope/ScopeOrder.h"
 #include "elfopt/Elf/ElfFile.h"
 #include "elfopt/Order/Inputs.h"
+#include "elfopt/PackRelocs/PackRelocs.h"
 #include "elfopt/Prefetch/Prefetch.h"
 #include "elfopt/Rewrite/Rewrite.h"
 #include "elfopt/Verify/Verify.h"
 #include "elfopt/Verify/VerifyDynsym.h"
 #include "elfopt/Verify/VerifyPrefetch.h"
+#include "elfopt/Verify/VerifyRelocs.h"
 #include "elfopt/Verify/VerifyScope.h"
 
 #include <cstdint>
@@ -67,6 +70,8 @@ struct OptimizeOptions {
   std::optional<ScopeModelOptions> scopeOrder;
   /// Add a startup stub that prefetches the ordered functions' pages.
   std::optional<PrefetchOptions> prefetch;
+  /// Turn the R_X86_64_RELATIVE entries of .rela.dyn into DT_RELR.
+  bool packRelativeRelocs = false;
   /// Leave .text as it is (with prefetch: prefetch where the code is now).
   bool keepLayout = false;
   /// Called as each phase starts: a terminal's progress line.
@@ -88,6 +93,8 @@ struct OptimizeResult {
   std::optional<ScopePlan> scopePlan;
   std::optional<PrefetchReport> prefetch;
   std::optional<PrefetchVerifyReport> prefetchVerified;
+  std::optional<PackReport> packed;
+  std::optional<RelocVerifyReport> packVerified;
   /// With prefetch: the profiles' page traces (runs == 0: none, code only).
   TracedPages tracedPages;
   /// Wall time of each pass that ran, in order ("order", "rewrite .text",

@@ -1,0 +1,83 @@
+//===- PackRelocs.h - relative relocations packed as DT_RELR ----*- C++ -*-===//
+//
+// `rewrite --pack-relative-relocs` does after the link what
+// `ld -z pack-relative-relocs` does at it. Each R_X86_64_RELATIVE entry of
+// .rela.dyn (24 bytes) becomes a bit of DT_RELR (one 8-byte address, then
+// 63 words per 8-byte bitmap), and its addend is written into the word it
+// relocates, which glibc's loader then adds the load base to. The loader
+// reads a fraction of the bytes, and its loop over them is shorter.
+//
+// Nothing moves: the remaining RELA entries keep their order at the start
+// of .rela.dyn, and .relr.dyn takes the bytes after them. A RELATIVE entry
+// stays a RELA entry where RELR cannot say the same thing: an odd address,
+// a word outside the file's bytes (.bss) or outside writable memory, or a
+// word another relocation also writes.
+//
+// glibc (2.36 and later) refuses DT_RELR in an object that needs libc.so
+// without the version need GLIBC_ABI_DT_RELR; older ones ignore DT_RELR and
+// would run with unrelocated words. So the pass adds that need (under
+// libc.so.6's Verneed), which makes an older glibc refuse the file by name
+// instead. The need and its string go into copies of .gnu.version_r and
+// .dynstr, in the freed bytes of .rela.dyn when they fit, else in a new
+// read-only segment.
+//
+// Refused, with one reason, and nothing written: no .dynamic or no
+// libc.so.* in DT_NEEDED (static programs, ld.so, libc itself), a file that
+// already has DT_RELR, DT_RELA that is not exactly one SHT_RELA section, no
+// room in .dynamic for the three new entries (DT_RELACOUNT's slot is
+// reused), or a glibc older than 2.36 on this machine.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "elfopt/Edit/ElfEditor.h"
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace elfopt {
+
+/// The SHT_RELR words that relocate \p addresses (sorted, unique, each a
+/// multiple of 8; anything else is an internal error): an address entry
+/// starts a run, and each bitmap after it marks which of the next 63 words
+/// are relocated too. The encoding lld and GNU ld produce.
+std::vector<uint64_t> encodeRelr(std::span<const uint64_t> addresses);
+
+/// ELF hash (SysV) of a version name, as Vernaux.vna_hash holds it.
+uint32_t elfHash(std::string_view name);
+
+/// The version glibc wants an object with DT_RELR to need.
+inline constexpr const char *RelrVersionName = "GLIBC_ABI_DT_RELR";
+
+/// What the pass did, for reports.
+struct PackReport {
+  uint64_t relativeBefore = 0;  ///< R_X86_64_RELATIVE entries in DT_RELA
+  uint64_t packed = 0;          ///< of those, now in DT_RELR
+  uint64_t keptUnaligned = 0;   ///< kept as RELA: odd address
+  uint64_t keptNotInFile = 0;   ///< kept: the word is not file bytes of a writable segment
+  uint64_t keptShared = 0;      ///< kept: another relocation writes the same word
+  uint64_t relaBytesBefore = 0, relaBytesAfter = 0;
+  uint64_t relrBytes = 0;
+  bool versionNeedAdded = false; ///< false: the file already needed GLIBC_ABI_DT_RELR
+  bool newSegment = false;       ///< the version tables did not fit in the freed bytes
+};
+
+/// The part of the pass that runs before the editor's layout.
+struct PlannedPack {
+  PackReport report;
+  std::optional<unsigned> dynstrCopy, verneedCopy; ///< added sections, if any
+};
+
+/// Why \p file cannot be packed; nullopt when it can.
+std::optional<std::string> packRefusal(const ElfFile &file);
+
+/// Packs \p editor's input: rewrites .rela.dyn, adds .relr.dyn and the
+/// version need, and fills dynamic entries. Fatal error (naming the file)
+/// when packRefusal() gives a reason. Call finishPack() after layout().
+PlannedPack planPack(ElfEditor &editor);
+void finishPack(ElfEditor &editor, const PlannedPack &plan);
+
+} // namespace elfopt
