@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -520,6 +521,26 @@ const char *EmulatedDevice::enterInChild(size_t &failedBind) const {
       return "cannot bind-mount its copy over it";
     }
   return nullptr;
+}
+
+void EmulatedDevice::waitForGroupToEmpty() const {
+  auto empty = [&] {
+    std::stringstream procs(readText(cgroupProcs_));
+    long pid;
+    return !(procs >> pid);
+  };
+  for (int i = 0; i < 1000 && !empty(); ++i) {
+    if (gotSignal)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (empty())
+    return;
+  std::stringstream procs(readText(cgroupProcs_));
+  for (long pid; procs >> pid;)
+    ::kill(pid_t(pid), SIGKILL);
+  for (int i = 0; i < 100 && !empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
 uint64_t EmulatedDevice::readRequests() const {

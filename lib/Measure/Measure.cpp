@@ -291,9 +291,12 @@ RunSample runOnce(const MeasureTarget &target, const EmulatedDevice *device) {
   sample.majorFaults = uint64_t(usage.ru_majflt);
   sample.minorFaults = uint64_t(usage.ru_minflt);
   sample.exitStatus = status;
-  // The group's counter covers the run's children too (a browser's helpers).
-  if (device)
+  // The group's counter covers the run's children too (a browser's helpers),
+  // once they are gone: then the next run starts alone and fully cold.
+  if (device) {
+    device->waitForGroupToEmpty();
     sample.readRequests = device->readRequests() - requestsBefore;
+  }
   return sample;
 }
 

@@ -103,6 +103,11 @@ public:
   /// The original path of bind \p index.
   const std::string &bindTarget(size_t index) const { return binds_.at(index).second; }
 
+  /// Waits until no process of the last run is left in the group (a
+  /// program's helpers may outlive it and still map the copies or read),
+  /// at most 10 s; then kills what is left.
+  void waitForGroupToEmpty() const;
+
   /// Read requests the group has issued to the loop device so far.
   uint64_t readRequests() const;
 
