@@ -284,6 +284,10 @@ EmulatedDevice::EmulatedDevice(const DeviceProfile &profile, const std::vector<s
   ::sigaction(SIGTERM, &sa, &oldTerm);
   try {
     setUp(files, dirs);
+  } catch (const fs::filesystem_error &e) {
+    // A tree that cannot be read or copied: name the file, not the library call.
+    tearDown();
+    fatal(e.path1().string() + ": cannot copy it onto the emulated device: " + e.code().message(), ExitInternal);
   } catch (...) {
     tearDown();
     throw;
