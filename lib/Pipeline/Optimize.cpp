@@ -231,18 +231,21 @@ void prefetchPass(const ElfFile &in, const OptimizeOptions &options, std::vector
                   OptimizeResult &result) {
   if (options.progress)
     options.progress("adding the prefetch stub");
-  PrefetchOptions pagesOnly = *options.prefetch;
-  pagesOnly.maxGap = 0;
-  pagesOnly.maxRanges = 0;
-  uint64_t touchedBytes = 0;
-  for (const AddressRange &r : mergePrefetchRanges(touched, pagesOnly))
-    touchedBytes += r.size;
+  PrefetchPlan prefetchPlan = planPrefetch(std::move(touched), *options.prefetch);
+  if (prefetchPlan.ranges.empty()) {
+    // The plan left it out: no stub, and the report says why.
+    result.prefetch = PrefetchReport{};
+    result.prefetch->touchedBytes = prefetchPlan.touchedBytes;
+    result.prefetch->plan = std::move(prefetchPlan);
+    return;
+  }
   auto current = ElfFile::fromBytes(in.name(), result.bytes);
   ElfEditor editor(*current);
-  PlannedPrefetch plan = planPrefetchStub(editor, mergePrefetchRanges(std::move(touched), *options.prefetch));
+  PlannedPrefetch plan = planPrefetchStub(editor, prefetchPlan.ranges);
   editor.layout();
   result.prefetch = finishPrefetchStub(editor, plan);
-  result.prefetch->touchedBytes = touchedBytes;
+  result.prefetch->touchedBytes = prefetchPlan.touchedBytes;
+  result.prefetch->plan = std::move(prefetchPlan);
   result.bytes = editor.serialize();
   if (!options.verify)
     return;
@@ -252,9 +255,6 @@ void prefetchPass(const ElfFile &in, const OptimizeOptions &options, std::vector
     failVerification(in.name(), "the prefetch stub", result.prefetchVerified->problems);
 }
 
-} // namespace
-
-OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
 // Last, so that it packs the relocations every earlier pass left: the
 // .text rewrite changes addends, and the others none.
 void packPass(const ElfFile &in, const OptimizeOptions &options, OptimizeResult &result) {
@@ -273,16 +273,19 @@ void packPass(const ElfFile &in, const OptimizeOptions &options, OptimizeResult 
     failVerification(in.name(), "the packed relocations", result.packVerified->problems);
 }
 
+} // namespace
+
+OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
   // Before any work: a second stub would run the first one's ranges again.
   if (options.prefetch && hasPrefetchStub(in))
     fatal(in.name() + ": already has a prefetch stub (" + PrefetchSectionName +
           "); rewrite the file without --prefetch, or its original with it");
-  OptimizeResult result;
-  result.orderSource = "no reordering";
-  std::vector<uint64_t> order;
   if (options.packRelativeRelocs)
     if (auto why = packRefusal(in))
       fatal(in.name() + ": cannot pack relative relocations: " + *why);
+  OptimizeResult result;
+  result.orderSource = "no reordering";
+  std::vector<uint64_t> order;
   std::optional<AddressMap> moved;
   if (options.order.source != OrderRequest::None) {
     // The rewrite needs .eh_frame whole; order sources only warn about it
@@ -313,19 +316,22 @@ void packPass(const ElfFile &in, const OptimizeOptions &options, OptimizeResult 
     std::vector<AddressRange> traced = tracedPageRanges(in, result.tracedPages.offsets);
     touched.insert(touched.end(), traced.begin(), traced.end());
     uint64_t tracedBytes = 0;
-    for (const AddressRange &r : mergePrefetchRanges(traced, PrefetchOptions{4096, 0, 0}))
+    PrefetchOptions joinOnly;
+    joinOnly.maxGap = 0;
+    joinOnly.maxRanges = 0;
+    for (const AddressRange &r : mergePrefetchRanges(traced, joinOnly))
       tracedBytes += r.size;
     timed(result, "prefetch", [&] { prefetchPass(in, options, std::move(touched), result); });
     result.prefetch->tracedPageBytes = tracedBytes;
   }
+  if (options.packRelativeRelocs)
+    timed(result, "pack relocations", [&] { packPass(in, options, result); });
   return result;
 }
 
 void writeOutput(const std::string &input, const std::string &output, std::span<const uint8_t> bytes) {
   struct stat st;
   std::optional<mode_t> mode;
-  if (options.packRelativeRelocs)
-    timed(result, "pack relocations", [&] { packPass(in, options, result); });
   if (::stat(input.c_str(), &st) == 0)
     mode = st.st_mode;
   writeFileAtomically(output, bytes, mode);

@@ -88,14 +88,32 @@ json prefetchJson(const PrefetchReport &p, const OptimizeResult &result) {
   json ranges = json::array();
   for (const AddressRange &r : p.ranges)
     ranges.push_back({{"address", r.address}, {"size", r.size}});
+  const PrefetchPlan &plan = p.plan;
+  json figures = json::array();
+  for (const PrefetchDeviceFigures &f : plan.figures)
+    figures.push_back({{"device", f.device},
+                       {"prefetchSeconds", f.prefetchSeconds},
+                       {"savedSeconds", f.savedSeconds},
+                       {"startSeconds", f.planSeconds},
+                       {"bestSeconds", f.bestSeconds}});
+  json planJson = {{"plannedFor", plan.plannedFor},
+                   {"ranges", plan.extents},
+                   {"requests", plan.ranges.size()},
+                   {"bytes", plan.bytes},
+                   {"faultsReplaced", plan.faults},
+                   {"faults", plan.totalFaults},
+                   {"leftOut", {{"ranges", plan.leftOutExtents}, {"bytes", plan.leftOutBytes}, {"faults", plan.leftOutFaults}}},
+                   {"modelled", figures}};
   return {{"ranges", ranges},
+          {"added", !p.ranges.empty()},
+          {"plan", planJson},
           {"bytes", p.prefetchBytes},
           {"touchedBytes", p.touchedBytes},
           {"tracedPageBytes", p.tracedPageBytes},
           {"tracedPageRuns", result.tracedPages.runs},
           {"stubAddress", p.stubAddress},
           {"stubSize", p.stubSize},
-          {"runsFrom", p.runsFrom},
+          {"runsFrom", p.runsFrom.empty() ? json(nullptr) : json(p.runsFrom)},
           {"continuesTo", p.continuesTo ? json(*p.continuesTo) : json(nullptr)}};
 }
 
@@ -166,6 +184,16 @@ ResultJson rewriteResultJson(const std::string &input, const std::string &output
   }
   if (result.scopePlan)
     j["scopeOrder"] = scopeOrderJson(*result.scopeModel, *result.scopePlan);
+  if (const auto &p = result.packed) {
+    j["packRelativeRelocs"] = {{"relativeBefore", p->relativeBefore}, {"packed", p->packed},
+                               {"keptUnaligned", p->keptUnaligned}, {"keptNotInFile", p->keptNotInFile},
+                               {"keptShared", p->keptShared}, {"relaBytesBefore", p->relaBytesBefore},
+                               {"relaBytesAfter", p->relaBytesAfter}, {"relrBytes", p->relrBytes},
+                               {"versionNeedAdded", p->versionNeedAdded}, {"newSegment", p->newSegment}};
+    if (const auto &v = result.packVerified)
+      j["verifyPackedRelocs"] = {{"ok", v->ok()}, {"relativeWords", v->relativeWords},
+                                 {"relrWords", v->relrWords}, {"problems", v->problems}};
+  }
   if (const auto &d = result.dynsymVerified)
     j["verifyDynamicSymbols"] = {{"ok", d->ok()},
                                  {"symbols", d->symbols},
@@ -184,16 +212,6 @@ ResultJson editResultJson(const std::string &input, const std::string &output, c
                         {"address", seg.address},
                         {"size", seg.size}});
   json j = {{"input", input},
-  if (const auto &p = result.packed) {
-    j["packRelativeRelocs"] = {{"relativeBefore", p->relativeBefore}, {"packed", p->packed},
-                               {"keptUnaligned", p->keptUnaligned}, {"keptNotInFile", p->keptNotInFile},
-                               {"keptShared", p->keptShared}, {"relaBytesBefore", p->relaBytesBefore},
-                               {"relaBytesAfter", p->relaBytesAfter}, {"relrBytes", p->relrBytes},
-                               {"versionNeedAdded", p->versionNeedAdded}, {"newSegment", p->newSegment}};
-    if (const auto &v = result.packVerified)
-      j["verifyPackedRelocs"] = {{"ok", v->ok()}, {"relativeWords", v->relativeWords},
-                                 {"relrWords", v->relrWords}, {"problems", v->problems}};
-  }
             {"output", output},
             {"outputSize", layout.outputSize},
             {"addedSegment", layout.addedSegment},

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <span>
 
 using namespace llvm::ELF;
 
@@ -55,7 +56,7 @@ std::vector<AddressRange> mergePrefetchRanges(std::vector<AddressRange> touched,
   // Overlapping or adjacent pages, and then gaps up to maxGap, are one range.
   std::vector<AddressRange> merged;
   for (const AddressRange &r : runs) {
-    if (!merged.empty() && r.address <= merged.back().end() + options.maxGap) {
+    if (!merged.empty() && r.address <= merged.back().end() + options.maxGap.value_or(0)) {
       merged.back().size = std::max(merged.back().end(), r.end()) - merged.back().address;
       continue;
     }
@@ -87,6 +88,231 @@ std::vector<AddressRange> mergePrefetchRanges(std::vector<AddressRange> touched,
     for (uint64_t a = r.address; a < r.end(); a += MaxRangeBytes)
       out.push_back({a, std::min(MaxRangeBytes, r.end() - a)});
   return out;
+}
+
+const std::vector<PrefetchDevice> &prefetchDeviceClasses() {
+  // Typical figures for 4 KiB-to-128 KiB random reads and sequential
+  // bandwidth: a 7,200 rpm disk, eMMC 5.x, a SATA SSD, an NVMe SSD (and this
+  // kind of virtual disk).
+  static const std::vector<PrefetchDevice> classes{
+      {"hdd", 150, 100e6}, {"emmc", 2500, 150e6}, {"ssd", 50000, 500e6}, {"nvme", 200000, 2e9}};
+  return classes;
+}
+
+std::optional<PrefetchDevice> prefetchDeviceClass(std::string_view name) {
+  for (const PrefetchDevice &d : prefetchDeviceClasses())
+    if (d.name == name)
+      return d;
+  return std::nullopt;
+}
+
+namespace {
+
+// Touched pages, joined where they touch, and the start's modelled faults
+// in each: a fault reads readaheadBytes, so at least one fault per that
+// many bytes of touched pages (the fewest the start can take: what the
+// prefetch saves is not overstated).
+struct Runs {
+  std::vector<AddressRange> runs;
+  std::vector<uint64_t> faultsBefore; // faultsBefore[i]: faults in runs [0, i)
+  uint64_t faults(size_t first, size_t last) const { return faultsBefore[last + 1] - faultsBefore[first]; }
+};
+
+Runs touchingRuns(std::vector<AddressRange> touched, const PrefetchOptions &options) {
+  PrefetchOptions joinOnly = options;
+  joinOnly.maxGap = 0;
+  joinOnly.maxRanges = 0;
+  Runs r;
+  r.runs = mergePrefetchRanges(std::move(touched), joinOnly);
+  r.faultsBefore.push_back(0);
+  uint64_t window = std::max(options.readaheadBytes, options.pageSize), covered = 0, faults = 0;
+  for (const AddressRange &run : r.runs) {
+    for (uint64_t p = std::max(run.address, covered); p < run.end(); p = covered) {
+      ++faults;
+      covered = p + window;
+    }
+    r.faultsBefore.push_back(faults);
+  }
+  return r;
+}
+
+// An extent: runs [first, last] read as one range.
+struct Extent {
+  size_t first = 0, last = 0;
+};
+
+struct Costing {
+  const Runs &runs;
+  uint64_t callBytes, readahead;
+  uint64_t bytes(const Extent &e) const { return runs.runs[e.last].end() - runs.runs[e.first].address; }
+  uint64_t calls(const Extent &e) const { return (bytes(e) + callBytes - 1) / callBytes; }
+  double cost(const PrefetchDevice &d, const Extent &e) const { return d.seconds(double(calls(e)), double(bytes(e))); }
+  double faultCost(const PrefetchDevice &d, uint64_t faults) const {
+    return d.seconds(double(faults), double(faults) * double(readahead));
+  }
+  // Worth reading ahead on every device in \p devices: fewer requests than
+  // the faults it replaces, and less time than they take.
+  bool pays(std::span<const PrefetchDevice> devices, const Extent &e) const {
+    uint64_t f = runs.faults(e.first, e.last);
+    if (calls(e) >= f)
+      return false;
+    return std::ranges::all_of(devices, [&](const PrefetchDevice &d) { return cost(d, e) < faultCost(d, f); });
+  }
+  // Modelled read time of the start on \p d with \p kept read ahead.
+  double total(const PrefetchDevice &d, std::span<const Extent> kept) const {
+    double t = 0;
+    uint64_t f = runs.faults(0, runs.runs.size() - 1);
+    for (const Extent &e : kept) {
+      t += cost(d, e);
+      f -= runs.faults(e.first, e.last);
+    }
+    return t + faultCost(d, f);
+  }
+};
+
+// Extents from a join flag per gap (join[i]: run i+1 joins run i).
+std::vector<Extent> extentsOf(const std::vector<bool> &join) {
+  std::vector<Extent> out;
+  for (size_t i = 0; i <= join.size(); ++i) {
+    if (i > 0 && join[i - 1])
+      out.back().last = i;
+    else
+      out.push_back({i, i});
+  }
+  return out;
+}
+
+// Gap indices by size, the lower address first on a tie.
+std::vector<size_t> gapsBySize(const Runs &r) {
+  std::vector<size_t> gaps(r.runs.size() - 1);
+  std::iota(gaps.begin(), gaps.end(), 0);
+  auto gap = [&](size_t i) { return r.runs[i + 1].address - r.runs[i].end(); };
+  std::ranges::sort(gaps, [&](size_t a, size_t b) { return gap(a) != gap(b) ? gap(a) < gap(b) : a < b; });
+  return gaps;
+}
+
+// Greedy over the gaps, smallest first: join two neighbours when the start
+// reads them faster on \p d as one: each extent is read ahead where that
+// pays, or else left to the start's faults. Reading a gap ahead is worth a
+// request when it reads faster than one (gap < bytesPerSecond/iops), and
+// worth more where it turns faults of 128 KiB each into one read; the
+// split into calls can make a join cost a request more, so each join is
+// costed whole. Sorting dominates: O(n log n).
+std::vector<bool> deviceJoins(const Costing &c, const PrefetchDevice &d, const std::vector<size_t> &gaps) {
+  size_t n = c.runs.runs.size();
+  std::vector<bool> join(n - 1, false);
+  // Extents by their ends: startOf[last] and lastOf[first].
+  std::vector<size_t> startOf(n), lastOf(n);
+  std::iota(startOf.begin(), startOf.end(), 0);
+  std::iota(lastOf.begin(), lastOf.end(), 0);
+  std::span<const PrefetchDevice> only(&d, 1);
+  auto value = [&](const Extent &e) {
+    return c.pays(only, e) ? c.cost(d, e) : c.faultCost(d, c.runs.faults(e.first, e.last));
+  };
+  for (size_t i : gaps) {
+    Extent left{startOf[i], i}, right{i + 1, lastOf[i + 1]}, both{left.first, right.last};
+    if (value(both) < value(left) + value(right)) {
+      join[i] = true;
+      lastOf[both.first] = both.last;
+      startOf[both.last] = both.first;
+    }
+  }
+  return join;
+}
+
+// Then the smallest remaining gaps until at most maxRanges extents remain.
+void capExtents(std::vector<bool> &join, const std::vector<size_t> &gaps, size_t maxRanges) {
+  size_t extents = 1 + size_t(std::ranges::count(join, false));
+  for (size_t k = 0; maxRanges && extents > maxRanges && k < gaps.size(); ++k)
+    if (!join[gaps[k]]) {
+      join[gaps[k]] = true;
+      --extents;
+    }
+}
+
+std::vector<Extent> keepPaying(const Costing &c, std::span<const PrefetchDevice> devices, std::vector<Extent> all) {
+  std::erase_if(all, [&](const Extent &e) { return !c.pays(devices, e); });
+  return all;
+}
+
+} // namespace
+
+PrefetchPlan planPrefetch(std::vector<AddressRange> touched, const PrefetchOptions &options) {
+  PrefetchPlan plan;
+  Runs runs = touchingRuns(std::move(touched), options);
+  for (const AddressRange &r : runs.runs)
+    plan.touchedBytes += r.size;
+  if (runs.runs.empty())
+    return plan;
+  Costing c{runs, std::max(options.callBytes, options.pageSize), options.readaheadBytes};
+  const std::vector<PrefetchDevice> &classes = prefetchDeviceClasses();
+  std::span<const PrefetchDevice> devices = options.devices.empty() ? classes : options.devices;
+  std::vector<size_t> gaps = gapsBySize(runs);
+
+  std::vector<Extent> all, kept;
+  std::vector<double> best(classes.size());
+  // Each class's own best plan: what the chosen one is measured against.
+  for (size_t k = 0; k < classes.size(); ++k) {
+    std::vector<bool> join = deviceJoins(c, classes[k], gaps);
+    capExtents(join, gaps, options.maxRanges);
+    std::vector<Extent> own = keepPaying(c, std::span(&classes[k], 1), extentsOf(join));
+    best[k] = std::min(c.total(classes[k], own), c.total(classes[k], {}));
+  }
+  auto worstRatio = [&](std::span<const Extent> e) {
+    double worst = 0;
+    for (size_t k = 0; k < classes.size(); ++k)
+      worst = std::max(worst, c.total(classes[k], e) / best[k]);
+    return worst;
+  };
+  if (options.maxGap) {
+    // Explicit: the gap rule, every range kept.
+    std::vector<bool> join(runs.runs.size() - 1);
+    for (size_t i = 0; i + 1 < runs.runs.size(); ++i)
+      join[i] = runs.runs[i + 1].address - runs.runs[i].end() <= *options.maxGap;
+    capExtents(join, gaps, options.maxRanges);
+    all = kept = extentsOf(join);
+    plan.plannedFor = "--prefetch-gap " + std::to_string(*options.maxGap);
+  } else {
+    // Each planned-for device's merges, kept where they pay on all of
+    // them; the candidate whose worst ratio to each class's best is least.
+    double bestWorst = 0;
+    for (const PrefetchDevice &d : devices) {
+      std::vector<bool> join = deviceJoins(c, d, gaps);
+      capExtents(join, gaps, options.maxRanges);
+      std::vector<Extent> candidate = extentsOf(join);
+      std::vector<Extent> paying = keepPaying(c, devices, candidate);
+      double worst = worstRatio(paying);
+      if (all.empty() || worst < bestWorst) {
+        bestWorst = worst;
+        all = std::move(candidate);
+        kept = std::move(paying);
+        plan.plannedFor = devices.size() == 1 ? d.name : "every device class (" + d.name + "'s merges)";
+      }
+    }
+  }
+  plan.totalFaults = runs.faults(0, runs.runs.size() - 1);
+  for (const Extent &e : kept) {
+    plan.bytes += c.bytes(e);
+    plan.faults += runs.faults(e.first, e.last);
+    uint64_t begin = runs.runs[e.first].address, end = runs.runs[e.last].end();
+    for (uint64_t a = begin; a < end; a += c.callBytes)
+      plan.ranges.push_back({a, std::min(c.callBytes, end - a)});
+  }
+  plan.extents = kept.size();
+  plan.leftOutExtents = all.size() - kept.size();
+  for (const Extent &e : all)
+    plan.leftOutBytes += c.bytes(e);
+  plan.leftOutBytes -= plan.bytes;
+  plan.leftOutFaults = plan.totalFaults - plan.faults;
+  for (size_t k = 0; k < classes.size(); ++k) {
+    PrefetchDeviceFigures f{classes[k].name, 0, 0, best[k], c.total(classes[k], kept)};
+    for (const Extent &e : kept) {
+      f.prefetchSeconds += c.cost(classes[k], e);
+      f.savedSeconds += c.faultCost(classes[k], runs.faults(e.first, e.last));
+    }
+    plan.figures.push_back(f);
+  }
+  return plan;
 }
 
 uint64_t prefetchStubSize(size_t ranges) {

@@ -75,12 +75,12 @@ for cc in "${compilers[@]}"; do
       if [[ $kind == shared-noinit && $spare == 0 ]]; then
         # No DT_INIT and no spare slot for one: refused, nothing written.
         expect_error 2 "elfopt: error: $target: a shared library without DT_INIT needs a spare .dynamic slot for the prefetch stub's DT_INIT, and this one has none (ld.bfd, gold and mold leave some; lld does not)" \
-          "$ELFOPT" rewrite "$target" --random-order 3 --prefetch -o "$out"
+          "$ELFOPT" rewrite "$target" --random-order 3 --prefetch --prefetch-gap 0 -o "$out"
         check "$name: nothing written when refused" test ! -e "$out"
         continue
       fi
       # Reordered (random order: every function is "touched", one range).
-      if ! "$ELFOPT" rewrite "$target" --random-order 3 --prefetch --json -o "$out" >"$name.json" 2>"$name.err"; then
+      if ! "$ELFOPT" rewrite "$target" --random-order 3 --prefetch --prefetch-gap 0 --json -o "$out" >"$name.json" 2>"$name.err"; then
         fail "$name: rewrite --prefetch failed: $(head -3 "$name.err")"
         continue
       fi
@@ -166,7 +166,7 @@ check "  and says where it should go" grep -q "does not end in a jump to" bad.ou
 # to its fault-around window; without a page trace, code pages only.
 gcc -O2 -o pages "$SRC/test/inputs/record/pages.c"
 "$ELFOPT" record -o pages.json -- ./pages >/dev/null
-"$ELFOPT" rewrite pages --profile pages.json --prefetch --json -o pages.pf >pages-pf.json
+"$ELFOPT" rewrite pages --profile pages.json --prefetch --prefetch-gap 0 --json -o pages.pf >pages-pf.json
 check "page trace: same behaviour" same_behaviour pages pages.pf
 check "page trace: one run's trace used" test "$(json_field pages-pf.json 'd["prefetch"]["tracedPageRuns"]')" = 1
 table=$((16#$(nm pages | awk '$3 == "table" {print $1}')))
@@ -179,13 +179,38 @@ check "page trace: one madvise per range" \
 "$ELFOPT" verify pages pages.pf >pages.verify
 check "page trace: verify passes" grep -q "verify (prefetch stub): ok" pages.verify
 "$ELFOPT" record --no-pages -o nopages.json -- ./pages >/dev/null
-"$ELFOPT" rewrite pages --profile nopages.json --prefetch -o pages.code >nopages.out
+"$ELFOPT" rewrite pages --profile nopages.json --prefetch --prefetch-gap 0 -o pages.code >nopages.out
 check "no page trace: said, and code pages only" grep -q "prefetch: no page trace in the order's source (record without --no-pages); prefetching the ordered functions' pages only" nopages.out
 check "no page trace: same behaviour" same_behaviour pages pages.code
 
+# The default plan (no --prefetch-gap): a small program's start reads its
+# few pages in about as many faults as the stub would need reads, so the
+# plan leaves the stub out and says why, with the model's figures.
+"$ELFOPT" rewrite keep --symbol-list keep.list --prefetch --keep-layout --json -o keep.default >default.json
+"$ELFOPT" rewrite keep --symbol-list keep.list --prefetch --keep-layout -o keep.default >default.out
+check "default plan: left out on a small program" test "$(json_field default.json 'd["prefetch"]["added"]')" = False
+check "  no stub in the file" bash -c "! readelf -SW keep.default | grep -q '\.elfopt\.prefetch'"
+check "  and same behaviour" same_behaviour keep keep.default
+check "  the text report says so" grep -q "prefetch: left out, no stub added: no range of the" default.out
+check "  with the modelled figures of each device class" grep -q "prefetch: modelled: hdd .* emmc .* ssd .* nvme " default.out
+check "  JSON: requests and bytes planned, faults" test "$(json_field default.json \
+  '[d["prefetch"]["plan"][k] for k in ("requests", "bytes")] + [d["prefetch"]["plan"]["leftOut"]["faults"] > 0]')" = "[0, 0, True]"
+# pages.c's windows, 64 KiB each, some 10 windows apart: a disk reads two of
+# them as one read (the gap is cheaper than a seek), which costs the others
+# more than the two faults; the default leaves them all out.
+"$ELFOPT" rewrite pages --profile pages.json --prefetch --json -o pages.default >pages-default.json
+check "default plan: pages.c's scattered windows left out" test "$(json_field pages-default.json 'd["prefetch"]["added"]')" = False
+"$ELFOPT" rewrite pages --profile pages.json --prefetch --prefetch-device hdd --json -o pages.hdd >pages-hdd.json
+check "--prefetch-device hdd: planned for the disk alone" \
+  test "$(json_field pages-hdd.json 'd["prefetch"]["plan"]["plannedFor"]')" = hdd
+check "  one madvise per planned read" \
+  test "$(madvise_calls pages.hdd)" = "$(json_field pages-hdd.json 'd["prefetch"]["plan"]["requests"]')"
+
 # Usage.
-expect_error 1 "elfopt: error: --prefetch-gap, --prefetch-ranges and --keep-layout go with --prefetch (see 'elfopt help rewrite')" \
+expect_error 1 "elfopt: error: --prefetch-gap, --prefetch-ranges, --prefetch-device and --keep-layout go with --prefetch (see 'elfopt help rewrite')" \
   "$ELFOPT" rewrite keep --random-order 1 --keep-layout -o x
 expect_error 1 "elfopt: error: --prefetch needs an order: --profile, --order, --symbol-list or --random-order (see 'elfopt help rewrite')" \
   "$ELFOPT" rewrite keep --prefetch --dynsort -o x
+expect_error 1 "elfopt: error: --prefetch-device is hdd, emmc, ssd or nvme, not 'floppy' (see 'elfopt help rewrite')" \
+  "$ELFOPT" rewrite keep --random-order 1 --prefetch --prefetch-device floppy -o x
 finish

@@ -64,7 +64,15 @@ const char RewriteUsage[] =
     "                        profiles' page traces hold (data, unwind tables...)\n"
     "                        at once (madvise WILLNEED), run from e_entry\n"
     "                        (executables) or DT_INIT (libraries)\n"
-    "  --prefetch-gap BYTES  also read gaps up to this size between ranges (0)\n"
+    "                        as a device serves reads: few, large, in file\n"
+    "                        order, and only what costs less than the faults it\n"
+    "                        replaces (left out, and said, when nothing does)\n"
+    "  --prefetch-device D   plan for hdd, emmc, ssd or nvme (default: a plan that\n"
+    "                        holds on all four)\n"
+    "  --prefetch-iops N --prefetch-bps B\n"
+    "                        plan for a device of N reads a second, B bytes a second\n"
+    "  --prefetch-gap BYTES  instead: read gaps up to this size between ranges,\n"
+    "                        and keep every range\n"
     "  --prefetch-ranges N   then merge the closest until at most N remain (4096)\n"
     "  --keep-layout         with --prefetch: do not reorder, prefetch the pages\n"
     "                        where the ordered functions are now\n"
@@ -78,14 +86,6 @@ const char RewriteUsage[] =
     "                        (exit 0 when the rewrite would be sound)\n"
     "  --json                print the report as JSON\n";
 
-// The functions kept in place, by name: the first few in the text report
-// (--json lists every one).
-static void printKept(const std::vector<KeptBlock> &kept) {
-  constexpr size_t Shown = 10;
-  size_t named = 0;
-  for (const KeptBlock &k : kept) {
-    if (k.name.empty())
-      continue;
 // What --pack-relative-relocs did, in bytes the loader reads.
 static void printPacked(const PackReport &p, const std::optional<RelocVerifyReport> &verified) {
   std::printf("  relative relocations: %llu of %llu packed into DT_RELR (%llu bytes); .rela.dyn %llu -> %llu "
@@ -109,6 +109,14 @@ static void printPacked(const PackReport &p, const std::optional<RelocVerifyRepo
   }
 }
 
+// The functions kept in place, by name: the first few in the text report
+// (--json lists every one).
+static void printKept(const std::vector<KeptBlock> &kept) {
+  constexpr size_t Shown = 10;
+  size_t named = 0;
+  for (const KeptBlock &k : kept) {
+    if (k.name.empty())
+      continue;
     if (named++ == Shown) {
       std::printf("    ... (--json lists all %zu)\n", kept.size());
       break;
@@ -119,6 +127,34 @@ static void printPacked(const PackReport &p, const std::optional<RelocVerifyRepo
 }
 
 namespace {
+
+// What the prefetch plan reads and leaves out, with the model's figures.
+void printPrefetchPlan(const PrefetchPlan &plan) {
+  auto kib = [](uint64_t bytes) { return (unsigned long long)(bytes / 1024); };
+  if (!plan.ranges.empty())
+    std::printf("  prefetch: planned for %s: %zu ranges in %zu reads (madvise calls), %llu KiB (touched pages: "
+                "%llu KiB); they replace %llu of the start's %llu modelled faults\n",
+                plan.plannedFor.c_str(), plan.extents, plan.ranges.size(), kib(plan.bytes), kib(plan.touchedBytes),
+                (unsigned long long)plan.faults, (unsigned long long)plan.totalFaults);
+  if (plan.leftOutExtents)
+    std::printf("  prefetch: left out %zu ranges, %llu KiB, %llu modelled faults: each would cost as many reads "
+                "as the faults it replaces, or more time\n",
+                plan.leftOutExtents, kib(plan.leftOutBytes), (unsigned long long)plan.leftOutFaults);
+  if (plan.ranges.empty())
+    std::printf("  prefetch: left out, no stub added: no range of the %llu KiB touched (%llu modelled faults) reads "
+                "faster than the faults it replaces (planned for %s)\n",
+                kib(plan.touchedBytes), (unsigned long long)plan.totalFaults, plan.plannedFor.c_str());
+  std::string figures;
+  for (const PrefetchDeviceFigures &f : plan.figures) {
+    char one[160];
+    std::snprintf(one, sizeof one, "%s%s %.3f s reads / %.3f s faults replaced (start %.3f s, best %.3f s)",
+                  figures.empty() ? "" : "; ", f.device.c_str(), f.prefetchSeconds, f.savedSeconds, f.planSeconds,
+                  f.bestSeconds);
+    figures += one;
+  }
+  if (!figures.empty())
+    std::printf("  prefetch: modelled: %s\n", figures.c_str());
+}
 
 void printScopeOrder(const ScopeModel &model, const ScopePlan &plan) {
   std::printf("  scope order: %zu objects at startup, %llu lookups (as with LD_BIND_NOW=1); mean walk %.2f -> "
@@ -250,6 +286,8 @@ static void printRewrite(const std::string &input, const std::string &output, co
     printScopeOrder(*result.scopeModel, *result.scopePlan);
   if (dynsymVerified)
     printDynsymVerify(*dynsymVerified);
+  if (const auto &p = result.packed)
+    printPacked(*p, result.packVerified);
   if (const auto &p = result.prefetch) {
     if (result.tracedPages.runs == 0)
       std::printf("  prefetch: no page trace in the order's source (record without --no-pages); "
@@ -257,12 +295,11 @@ static void printRewrite(const std::string &input, const std::string &output, co
     else
       std::printf("  prefetch: page traces of %zu runs: %llu KiB of file pages outside .text\n",
                   result.tracedPages.runs, (unsigned long long)p->tracedPageBytes / 1024);
-    std::printf("  prefetch: %zu ranges, %llu KiB (touched pages: %llu KiB), "
-                "stub of %llu bytes at %s run from %s, then %s\n",
-                p->ranges.size(), (unsigned long long)p->prefetchBytes / 1024,
-                (unsigned long long)p->touchedBytes / 1024, (unsigned long long)p->stubSize,
-                hex(p->stubAddress).c_str(), p->runsFrom.c_str(),
-                p->continuesTo ? ("jumps to " + hex(*p->continuesTo)).c_str() : "returns");
+    printPrefetchPlan(p->plan);
+    if (!p->ranges.empty())
+      std::printf("  prefetch: stub of %llu bytes at %s run from %s, then %s\n", (unsigned long long)p->stubSize,
+                  hex(p->stubAddress).c_str(), p->runsFrom.c_str(),
+                  p->continuesTo ? ("jumps to " + hex(*p->continuesTo)).c_str() : "returns");
     for (const AddressRange &r : p->ranges)
       std::printf("    %s .. %s (%llu KiB)\n", hex(r.address).c_str(), hex(r.end()).c_str(),
                   (unsigned long long)r.size / 1024);
@@ -287,8 +324,6 @@ int runRewrite(const std::vector<std::string> &args) {
       "prefetch-ranges", po::value<size_t>())("prefetch-device", po::value<std::string>())(
       "prefetch-iops", po::value<double>())("prefetch-bps", po::value<double>())("keep-layout", po::bool_switch())(
       "scope-order", po::bool_switch())("pack-relative-relocs", po::bool_switch())("also", po::value<std::vector<std::string>>());
-  if (const auto &p = result.packed)
-    printPacked(*p, result.packVerified);
   addHashModelOptions(opts);
   po::positional_options_description pos;
   pos.add("input", 1);
@@ -328,8 +363,10 @@ int runRewrite(const std::vector<std::string> &args) {
                                 "(or only --dynsort / --hashvals / --scope-order / --pack-relative-relocs)"};
 
   bool prefetch = vm["prefetch"].as<bool>();
-  if ((vm.count("prefetch-gap") || vm.count("prefetch-ranges") || vm["keep-layout"].as<bool>()) && !prefetch)
-    throw UsageError{"rewrite", "--prefetch-gap, --prefetch-ranges and --keep-layout go with --prefetch"};
+  bool prefetchDevice = vm.count("prefetch-device") || vm.count("prefetch-iops") || vm.count("prefetch-bps");
+  if ((vm.count("prefetch-gap") || vm.count("prefetch-ranges") || prefetchDevice || vm["keep-layout"].as<bool>()) &&
+      !prefetch)
+    throw UsageError{"rewrite", "--prefetch-gap, --prefetch-ranges, --prefetch-device and --keep-layout go with --prefetch"};
   if (prefetch && sources == 0)
     throw UsageError{"rewrite", "--prefetch needs an order: --profile, --order, --symbol-list or --random-order"};
 
@@ -338,6 +375,20 @@ int runRewrite(const std::vector<std::string> &args) {
     options.prefetch = PrefetchOptions{};
     if (vm.count("prefetch-gap"))
       options.prefetch->maxGap = vm["prefetch-gap"].as<uint64_t>();
+    if (vm.count("prefetch-device")) {
+      std::string name = vm["prefetch-device"].as<std::string>();
+      auto device = prefetchDeviceClass(name);
+      if (!device)
+        throw UsageError{"rewrite", "--prefetch-device is hdd, emmc, ssd or nvme, not '" + name + "'"};
+      options.prefetch->devices = {*device};
+    }
+    if (vm.count("prefetch-iops") || vm.count("prefetch-bps")) {
+      if (!vm.count("prefetch-iops") || !vm.count("prefetch-bps") || vm.count("prefetch-device") ||
+          vm["prefetch-iops"].as<double>() <= 0 || vm["prefetch-bps"].as<double>() <= 0)
+        throw UsageError{"rewrite", "--prefetch-iops and --prefetch-bps go together, positive, without --prefetch-device"};
+      options.prefetch->devices = {
+          PrefetchDevice{"custom", vm["prefetch-iops"].as<double>(), vm["prefetch-bps"].as<double>()}};
+    }
     if (vm.count("prefetch-ranges")) {
       options.prefetch->maxRanges = vm["prefetch-ranges"].as<size_t>();
       if (options.prefetch->maxRanges == 0)
@@ -349,6 +400,7 @@ int runRewrite(const std::vector<std::string> &args) {
   options.verify = !vm["no-verify"].as<bool>();
   options.forwardingStubs = !vm["no-forwarding-stubs"].as<bool>();
   options.hashvals = doHashvals;
+  options.packRelativeRelocs = pack;
   if (scopeOrder) {
     options.scopeOrder = ScopeModelOptions{};
     if (vm.count("also"))
@@ -387,4 +439,3 @@ int runRewrite(const std::vector<std::string> &args) {
 }
 
 } // namespace elfopt
-  options.packRelativeRelocs = pack;

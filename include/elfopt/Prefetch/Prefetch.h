@@ -18,9 +18,10 @@
 //     itself.
 //
 // Ranges: the pages of the functions the order names, in the output's
-// layout; after reordering, the front of .text. Touching pages make one
-// range (and, if asked, pages up to maxGap apart); then the smallest gaps
-// are merged first until at most maxRanges remain.
+// layout (after reordering, the front of .text), and traced file pages.
+// planPrefetch merges them as a device serves reads (few, large, in file
+// order), leaves out what would cost more than the faults it replaces, and
+// splits what is left into calls the kernel reads whole.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -31,6 +32,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace elfopt {
@@ -42,20 +44,76 @@ struct AddressRange {
   bool operator==(const AddressRange &) const = default;
 };
 
-// Defaults from bench/prefetch-e2e.sh (clang-19, libLLVM, libclang-cpp):
-// reading a gap costs far more than one more madvise call, so only
-// touching pages are joined (gap 0); merging across 64 KiB or 1 MiB gaps,
-// or down to 4 or 32 ranges, read 1.3x to 1.6x the bytes and faulted more.
-// The cap only bounds the stub (24 bytes per range).
-struct PrefetchOptions {
-  uint64_t pageSize = 4096;
-  uint64_t maxGap = 0;     ///< merge ranges at most this far apart (bytes)
-  size_t maxRanges = 4096; ///< then merge the smallest gaps down to this
+/// A device as the prefetch plan models it: each read request costs
+/// 1/iops seconds, each byte 1/bytesPerSecond.
+struct PrefetchDevice {
+  std::string name;
+  double iops = 0, bytesPerSecond = 0;
+  double seconds(double requests, double bytes) const { return requests / iops + bytes / bytesPerSecond; }
 };
 
-/// \p touched widened to whole pages, sorted, and merged by \p options'
-/// rule. Deterministic: ties between equal gaps merge the lower address first.
+/// The classes the default plan must hold on: hdd (150 IOPS, 100 MB/s),
+/// emmc (2,500, 150 MB/s), ssd (50,000, 500 MB/s), nvme (200,000, 2 GB/s).
+const std::vector<PrefetchDevice> &prefetchDeviceClasses();
+std::optional<PrefetchDevice> prefetchDeviceClass(std::string_view name);
+
+// The kernel reads at most max(max_sectors_kb, read_ahead_kb) per WILLNEED
+// call (force_page_cache_ra), the rest of a longer range not at all:
+// measured here, one madvise over 64 MiB read 1,280 KiB. 512 KiB is read
+// whole on disks (1,280 KiB) and eMMC (512 KiB) alike.
+inline constexpr uint64_t PrefetchCallBytes = 512 * 1024;
+
+struct PrefetchOptions {
+  uint64_t pageSize = 4096;
+  /// Given: merge gaps up to this and keep every range (the model only
+  /// reports). Not given: the device model decides both.
+  std::optional<uint64_t> maxGap;
+  size_t maxRanges = 4096; ///< then merge the smallest gaps down to this
+  /// Plan for these; empty: for every class in prefetchDeviceClasses().
+  std::vector<PrefetchDevice> devices;
+  uint64_t callBytes = PrefetchCallBytes; ///< one madvise reads at most this
+  /// Without the prefetch, a fault reads this much around it (desktops'
+  /// read_ahead_kb, 128).
+  uint64_t readaheadBytes = 128 * 1024;
+};
+
+/// \p touched widened to whole pages, sorted, and merged by the gap rule
+/// (maxGap, 0 when not given) and maxRanges; no device model, no leaving
+/// out. Deterministic: ties between equal gaps merge the lower address first.
 std::vector<AddressRange> mergePrefetchRanges(std::vector<AddressRange> touched, const PrefetchOptions &options);
+
+/// One device's modelled seconds for a plan.
+struct PrefetchDeviceFigures {
+  std::string device;
+  double prefetchSeconds = 0; ///< the stub's reads
+  double savedSeconds = 0;    ///< the start's faults those reads replace
+  double bestSeconds = 0;     ///< the start's read time under this device's own best plan
+  double planSeconds = 0;     ///< under this plan (its reads and the faults it leaves)
+};
+
+/// What the stub will read, and why (planPrefetch).
+struct PrefetchPlan {
+  std::vector<AddressRange> ranges; ///< the stub's madvise calls, in file order (empty: no stub)
+  size_t extents = 0;               ///< ranges before the split into calls
+  uint64_t bytes = 0;               ///< what the calls read, gaps included
+  uint64_t touchedBytes = 0;        ///< pages the plan was made from
+  uint64_t faults = 0;              ///< modelled faults of the start in what is read
+  uint64_t totalFaults = 0;         ///< modelled faults of the start in every touched page
+  size_t leftOutExtents = 0;        ///< ranges left out: they would cost more than they save
+  uint64_t leftOutBytes = 0, leftOutFaults = 0;
+  std::string plannedFor;           ///< "every device class (hdd's merges)", "hdd", "--prefetch-gap 0"
+  std::vector<PrefetchDeviceFigures> figures; ///< per device class
+};
+
+/// The prefetch as a device serves reads: \p touched's pages joined, then
+/// gaps merged where reading the gap costs less than one more request, and
+/// only the ranges that save more than they cost on every device planned
+/// for (fewer requests than the start's faults they replace, and less
+/// modelled time). A fault of the start is modelled as one request reading
+/// readaheadBytes; at least one per readaheadBytes of touched pages. With
+/// no device given, each class's merges are tried and the one whose worst
+/// ratio to each class's own best plan is smallest is kept.
+PrefetchPlan planPrefetch(std::vector<AddressRange> touched, const PrefetchOptions &options);
 
 /// The stub's machine code, placed at \p stubAddress: madvise(WILLNEED) of
 /// each range, then `jmp continueTo`, or `ret` when there is none.
@@ -66,7 +124,8 @@ uint64_t prefetchStubSize(size_t ranges);
 
 /// What planPrefetchStub() and finishPrefetchStub() did.
 struct PrefetchReport {
-  std::vector<AddressRange> ranges;
+  std::vector<AddressRange> ranges; ///< empty: the plan left the prefetch out, no stub
+  PrefetchPlan plan;
   uint64_t touchedBytes = 0;  ///< pages the ranges were made from (functions and traced pages)
   uint64_t tracedPageBytes = 0; ///< of those, traced file pages outside .text
   uint64_t prefetchBytes = 0; ///< what the ranges cover (gaps included)
