@@ -36,8 +36,7 @@ public:
       return out;
     }
     const Operation &op = code[*w].instruction.operation;
-    if ((op.kind == Operation::Load && op.dst == target) ||
-        (op.kind == Operation::LoadAddress && op.dst == target)) {
+    if (writesPointer(*w, target) && !code[*w].instruction.isCall) {
       out.kind = IndirectJump::Pointer;
       return out;
     }
@@ -113,13 +112,18 @@ private:
   }
 
   // Whether \p i's write of \p reg puts a pointer there: a load from
-  // memory, a RIP-relative address, or a call's result.
+  // memory, a RIP-relative address, or a call's result; or a constant
+  // (`xor %r,%r`, `mov $imm`), which in position-independent code is no
+  // address of the object's own code (that would need a text relocation),
+  // and with static relocations is a field that follows its code.
   bool writesPointer(size_t i, int8_t reg) const {
     if (i == CallerValue)
       return true;
     const x86_64::Instruction &inst = code[i].instruction;
     const Operation &op = inst.operation;
-    return inst.isCall || ((op.kind == Operation::Load || op.kind == Operation::LoadAddress) && op.dst == reg);
+    return inst.isCall || ((op.kind == Operation::Load || op.kind == Operation::LoadAddress ||
+                            op.kind == Operation::LoadConstant) &&
+                           op.dst == reg);
   }
 
   bool onlyPointers(int8_t reg, size_t at) const {

@@ -36,7 +36,7 @@ struct DecodedInstruction {
 struct IndirectJump {
   enum Kind : uint8_t {
     Table,         ///< through a PIC jump table at tableBase
-    Pointer,       ///< through a pointer loaded from memory, or an address the code computes RIP-relatively
+    Pointer,       ///< through a pointer loaded from memory, an address the code computes RIP-relatively, or a constant
     NotUnderstood, ///< anything else
   };
   uint64_t address = 0; ///< of the jump

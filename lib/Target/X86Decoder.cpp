@@ -32,7 +32,7 @@ struct AddressingRegisters {
 /// The opcodes Operation describes, by LLVM's names.
 enum class Shape : uint8_t {
   Other, Lea, SignExtendLoad, Load32, SignExtendRegister, SignExtendAccumulator, Pop, Add, Load, Copy32, CompareRegister, CompareAccumulator, ConditionalJump,
-  JumpRegister, JumpMemory,
+  JumpRegister, JumpMemory, MoveImmediate, Xor,
 };
 
 Shape shapeOf(llvm::StringRef name) {
@@ -51,6 +51,8 @@ Shape shapeOf(llvm::StringRef name) {
       .Cases("JCC_1", "JCC_4", Shape::ConditionalJump)
       .Case("JMP64r", Shape::JumpRegister)
       .Case("JMP64m", Shape::JumpMemory)
+      .Cases("MOV32ri", "MOV64ri32", "MOV64ri", Shape::MoveImmediate)
+      .Cases("XOR32rr", "XOR64rr", "XOR32rr_REV", "XOR64rr_REV", Shape::Xor)
       .Default(Shape::Other);
 }
 
@@ -314,6 +316,19 @@ Operation describeOperation(const Decoder::Impl &m, const llvm::MCInst &inst, co
     break;
   case Shape::JumpMemory:
     op.kind = Operation::IndirectJumpMemory;
+    break;
+  case Shape::MoveImmediate:
+    if (operand(1) && operand(1)->isImm()) {
+      op.kind = Operation::LoadConstant;
+      op.dst = familyOf(*operand(0));
+      op.immediate = operand(1)->getImm();
+    }
+    break;
+  case Shape::Xor: // xor %r,%r: zero, whatever %r held
+    if (operand(2) && operand(1)->isReg() && operand(2)->isReg() && operand(1)->getReg() == operand(2)->getReg()) {
+      op.kind = Operation::LoadConstant;
+      op.dst = familyOf(*operand(0));
+    }
     break;
   case Shape::Other:
     break;

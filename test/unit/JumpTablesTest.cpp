@@ -240,3 +240,38 @@ TEST(JumpTables, MemberFunctionPointerCallThroughAMerge) {
   h.innerLabel().add(JmpRax);
   EXPECT_EQ(h.jumps().at(0).kind, IndirectJump::NotUnderstood);
 }
+
+TEST(JumpTables, ConstantOnOnePathIsNoCodeAddress) {
+  // GCC's `fn = idx >= 0 ? table[idx] : NULL; return fn(...)` (Mesa):
+  // xor %r9d,%r9d; test %eax,%eax; js L; mov (%rdx,%rax,8),%r9; L: pop %rbx;
+  // jmp *%r9. A constant is no address of position-independent code: a
+  // pointer on every path.
+  const Bytes XorR9d{0x45, 0x31, 0xc9}, TestEax{0x85, 0xc0}, JsOverLoad{0x78, 0x04},
+      LoadR9{0x4c, 0x8b, 0x0c, 0xc2}, PopRbx{0x5b}, JmpR9{0x41, 0xff, 0xe1};
+  Function f;
+  f.add(XorR9d).add(TestEax).add(JsOverLoad).add(LoadR9).innerLabel().add(PopRbx).add(JmpR9);
+  EXPECT_EQ(f.jumps().at(0).kind, IndirectJump::Pointer);
+  // The reversed encoding (33 /r) and a 64-bit xor are the same zero.
+  Function r;
+  r.add({0x45, 0x33, 0xc9}).add(TestEax).add(JsOverLoad).add(LoadR9).innerLabel().add(JmpR9);
+  EXPECT_EQ(r.jumps().at(0).kind, IndirectJump::Pointer);
+  Function w;
+  w.add({0x4d, 0x31, 0xc9}).add(TestEax).add(JsOverLoad).add(LoadR9).innerLabel().add(JmpR9);
+  EXPECT_EQ(w.jumps().at(0).kind, IndirectJump::Pointer);
+  // mov $imm,%eax / movabs $imm,%rax straight before the jump: a constant too.
+  Function m;
+  m.add({0xb8, 0x78, 0x56, 0x34, 0x12}).add(JmpRax);
+  EXPECT_EQ(m.jumps().at(0).kind, IndirectJump::Pointer);
+  Function a;
+  a.add({0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8}).add(JmpRax);
+  EXPECT_EQ(a.jumps().at(0).kind, IndirectJump::Pointer);
+  // xor of two registers computes a value: not understood.
+  Function x;
+  x.add({0x45, 0x31, 0xd1}) // xor %r10d,%r9d
+      .add(TestEax).add(JsOverLoad).add(LoadR9).innerLabel().add(JmpR9);
+  EXPECT_EQ(x.jumps().at(0).kind, IndirectJump::NotUnderstood);
+  // A constant added to something else is computed: not understood.
+  Function c;
+  c.add({0xb8, 0x10, 0, 0, 0}).add(AddRsiToRax).add(JmpRax);
+  EXPECT_EQ(c.jumps().at(0).kind, IndirectJump::NotUnderstood);
+}

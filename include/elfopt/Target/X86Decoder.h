@@ -44,6 +44,7 @@ struct Operation {
     JumpIfAboveOrEqual, ///< jae
     IndirectJump,       ///< jmp *dst
     IndirectJumpMemory, ///< jmp *mem
+    LoadConstant,       ///< mov $immediate, dst, or xor %dst, %dst (immediate 0)
   };
   static constexpr int8_t NoRegister = -1;
   Kind kind = Other;
