@@ -29,6 +29,7 @@
 #include "elfopt/Target/X86_64.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -253,6 +254,7 @@ private:
   void onTrap(pid_t tid);
   void onNewTask(pid_t parent, int event);
   void onLinkMapChange(Space &space);
+  bool isNewObject(const std::string &path) const;
   void arm(Space &space, uint32_t object, uint64_t base);
   void reportProgress();
   void recordTouch(Task &task, const Breakpoint &bp);
@@ -464,6 +466,27 @@ void RunRecorder::recordTouch(Task &task, const Breakpoint &bp) {
     stopReason = StopReason::Until;
 }
 
+// With allObjects: a file the link map names that no image stands for yet.
+// The vDSO (no file), the program and its interpreter are left out: ld.so
+// runs before any breakpoint could be armed, and elfopt does not rewrite it.
+bool RunRecorder::isNewObject(const std::string &path) const {
+  struct stat st;
+  if (path.empty() || path[0] != '/' || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    return false;
+  for (const ObjectImage &img : images)
+    if (objectMatches(img.wanted, path))
+      return false;
+  std::error_code error;
+  auto same = [&](const std::string &other) {
+    return !other.empty() && std::filesystem::equivalent(path, other, error);
+  };
+  if (same(program))
+    return false;
+  if (auto interpreter = images[0].file->interpreter(); interpreter && same(*interpreter))
+    return false;
+  return true;
+}
+
 void RunRecorder::onLinkMapChange(Space &space) {
   auto state = space.readValue<int32_t>(space.rDebug + offsetof(TraceeRDebug, state));
   if (!state || *state != RtConsistent)
@@ -481,6 +504,15 @@ void RunRecorder::onLinkMapChange(Space &space) {
       for (size_t i = 0; i + 1 < sizeof name; ++i)
         if (!space.read(*namePtr + i, &name[i], 1) || name[i] == 0)
           break;
+    if (options.allObjects && isNewObject(name)) {
+      // Named by its path, so that later runs match the same file.
+      images.emplace_back();
+      images.back().wanted = name;
+      touched.emplace_back();
+      ObjectRun o;
+      o.object = uint32_t(images.size() - 1);
+      result.objects.push_back(o);
+    }
     for (uint32_t k = 1; k < images.size(); ++k) {
       if (!objectMatches(images[k].wanted, name))
         continue;

@@ -78,7 +78,7 @@ void printDynsymVerify(const DynsymVerifyReport &report);
 
 // Each command's help and entry point, one file each (Commands.cpp lists them).
 extern const char InspectUsage[], RecordUsage[], ProfileUsage[], OrderUsage[], EvaluateUsage[],
-    HashModelUsage[], RewriteUsage[], VerifyUsage[], MeasureUsage[], ReportUsage[], EditUsage[];
+    HashModelUsage[], RewriteUsage[], VerifyUsage[], MeasureUsage[], ReportUsage[], EditUsage[], AppUsage[];
 int runInspect(const std::vector<std::string> &args);
 int runRecord(const std::vector<std::string> &args);
 int runProfile(const std::vector<std::string> &args);
@@ -90,5 +90,6 @@ int runVerify(const std::vector<std::string> &args);
 int runMeasure(const std::vector<std::string> &args);
 int runReport(const std::vector<std::string> &args);
 int runEdit(const std::vector<std::string> &args);
+int runApp(const std::vector<std::string> &args);
 
 } // namespace elfopt

@@ -17,6 +17,7 @@ const std::vector<Command> &commands() {
        HashModelUsage, runHashModel},
       {"rewrite", "reorder the functions of .text by a profile's order", RewriteUsage,
        runRewrite},
+      {"app", "rewrite a whole application for one start into a directory of its own", AppUsage, runApp},
       {"verify", "check a rewritten file against its original", VerifyUsage, runVerify},
       {"measure", "cold and warm start of a program: wall time, faults, bytes read; A vs B",
        MeasureUsage, runMeasure},

@@ -20,6 +20,8 @@ const char RecordUsage[] =
     "  --object NAME         also record this shared object (file name, path or\n"
     "                        prefix: libfoo matches libfoo.so.1), also when it is\n"
     "                        loaded later by dlopen; repeatable\n"
+    "  --all-objects         record every shared object the program maps, at\n"
+    "                        start or by dlopen (named by path), but ld.so\n"
     "  --runs N              run N times, keeping every run (default 1)\n"
     "  --duration SEC        stop recording after SEC seconds\n"
     "  --until SYMBOL        stop recording at SYMBOL's first execution\n"
@@ -40,7 +42,7 @@ int runRecord(const std::vector<std::string> &args) {
   auto [ours, command] = splitAtDashes(args);
   po::options_description opts;
   opts.add_options()("output,o", po::value<std::string>())(
-      "object", po::value<std::vector<std::string>>())("runs", po::value<unsigned>())(
+      "object", po::value<std::vector<std::string>>())("all-objects", po::bool_switch())("runs", po::value<unsigned>())(
       "duration", po::value<double>())("until", po::value<std::string>())(
       "follow-forks", po::bool_switch())("kill", po::bool_switch())("verbose,v", po::bool_switch())(
       "no-pages", po::bool_switch())("stray", po::value<std::vector<std::string>>());
@@ -53,6 +55,7 @@ int runRecord(const std::vector<std::string> &args) {
   options.command = command;
   if (vm.count("object"))
     options.objects = vm["object"].as<std::vector<std::string>>();
+  options.allObjects = vm["all-objects"].as<bool>();
   if (vm.count("runs")) {
     options.runs = vm["runs"].as<unsigned>();
     if (options.runs == 0)

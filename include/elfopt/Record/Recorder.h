@@ -26,6 +26,9 @@ namespace elfopt {
 struct RecordOptions {
   std::vector<std::string> command; ///< program and arguments
   std::vector<std::string> objects; ///< shared objects to record as well
+  /// Record every shared object the link map names (by path), whether the
+  /// program loads it at start or later by dlopen; not ld.so.
+  bool allObjects = false;
   unsigned runs = 1;
   double durationSeconds = 0;       ///< 0: no limit
   std::string untilSymbol;          ///< stop at its first touch

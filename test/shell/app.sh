@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# elfopt app: a whole application rewritten for one start into a directory
+# of its own, from profiles of record --all-objects.
+#   1. record --all-objects finds the program's libraries and a plugin it
+#      opens with dlopen, not ld.so.
+#   2. app rewrites the program, its library and the plugin into the output
+#      (real files; the rest of the application directory links to the
+#      installed files), leaves libc alone, and the result runs with the
+#      original's output while the installed files are unchanged.
+#   3. --system-libraries: libc and the others too, through a launcher.
+#   4. An existing output directory is refused; nothing is written.
+source "$(dirname "$0")/lib.sh"
+require gcc python3 readelf
+cd "$WORK"
+inputs=$SRC/test/inputs/app
+
+mkdir -p installed/bin installed/lib installed/share
+gcc -O2 -fPIC -shared "$inputs/core.c" -o installed/lib/libcore.so
+gcc -O2 -fPIC -shared "$inputs/plugin.c" -o installed/lib/plugin.so
+gcc -O2 -fPIE -pie "$inputs/main.c" -Linstalled/lib -lcore -Wl,-rpath,'$ORIGIN/../lib' -o installed/bin/app
+echo data >installed/share/data.txt
+want=$(./installed/bin/app)
+sums=$(find installed -type f -exec md5sum {} + | sort)
+
+# 1.
+"$ELFOPT" record --all-objects --runs 2 -o app.profile.json -- ./installed/bin/app >/dev/null 2>record.err
+objects=$(python3 -c 'import json,sys; print(" ".join(o["name"] for o in json.load(open(sys.argv[1]))["objects"]))' app.profile.json)
+check "record --all-objects: the library" grep -q "lib/libcore.so" <<<"$objects"
+check "record --all-objects: the plugin opened by dlopen" grep -q "lib/plugin.so" <<<"$objects"
+check "record --all-objects: libc" grep -q "libc.so.6" <<<"$objects"
+check "record --all-objects: not ld.so" bash -c "! grep -q ld-linux <<<'$objects'"
+
+# 2.
+if "$ELFOPT" app installed/bin/app --profile app.profile.json --json -o out >app.json 2>app.err; then pass; else
+  fail "app refused: $(cat app.err)"
+fi
+action() { python3 -c 'import json,sys; print([o["action"] for o in json.load(open(sys.argv[1]))["objects"] if o["path"].endswith(sys.argv[2])][0])' app.json "$1"; }
+for object in bin/app lib/libcore.so lib/plugin.so; do
+  check "app: $object rewritten ($(action $object))" test "$(action $object)" == rewritten
+  check "app: $object is a file of its own" test -f out/$object -a ! -L out/$object
+  check "app: $object has DT_RELR" bash -c "readelf -d out/$object | grep -q '(RELR)'"
+done
+check "app: other files link to the installed ones" test "$(readlink out/share/data.txt)" == "$PWD/installed/share/data.txt"
+check "app: libc is left as installed" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not any("libc.so.6" in p for p in d["systemObjectsLeft"]))' app.json
+check "app: the rewritten application gives the same output" test "$(./out/bin/app)" == "$want"
+check "app: it loads its own copies" bash -c "LD_DEBUG=libs ./out/bin/app 2>&1 | grep -q 'calling init: $PWD/out/bin/../lib/libcore.so'"
+check "app: the installed files are unchanged" test "$(find installed -type f -exec md5sum {} + | sort)" == "$sums"
+
+# 3.
+if "$ELFOPT" app installed/bin/app --profile app.profile.json --system-libraries -o out-system >system.log 2>&1; then
+  pass
+  check "--system-libraries: libc rewritten" test -f out-system/elfopt-system-libraries/libc.so.6
+  check "--system-libraries: the launcher gives the same output" test "$(./out-system/elfopt-run)" == "$want"
+  check "--system-libraries: the launcher loads the rewritten libc" \
+    bash -c "LD_DEBUG=files ./out-system/elfopt-run 2>&1 | grep -q 'out-system/elfopt-system-libraries/libc.so.6'"
+else
+  fail "app --system-libraries refused: $(cat system.log)"
+fi
+
+# 4.
+expect_error 1 "elfopt: error: $PWD/out: exists already; give a directory that does not" \
+  "$ELFOPT" app installed/bin/app --profile app.profile.json -o out
+check "nothing partial left" test ! -e out.partial
+finish
