@@ -6,6 +6,8 @@ check "--version prints the version" bash -c '"$ELFOPT" --version | grep -qx "el
 check "help lists inspect" bash -c '"$ELFOPT" help | grep -q "^  inspect "'
 check "help inspect shows usage" bash -c '"$ELFOPT" help inspect | grep -q "^usage: elfopt inspect FILE"'
 check "help edit shows usage" bash -c '"$ELFOPT" help edit | grep -q "^usage: elfopt edit IN"'
+check "rewrite --help shows usage" bash -c '"$ELFOPT" rewrite --help | grep -q "^usage: elfopt rewrite INPUT"'
+check "app -h shows usage" bash -c '"$ELFOPT" app -h | grep -q "^usage: elfopt app PROGRAM"'
 expect_error 1 "elfopt: error: unknown command 'frobnicate' (see 'elfopt help')" "$ELFOPT" frobnicate
 expect_error 1 "elfopt: error: unknown command 'frobnicate'" "$ELFOPT" help frobnicate
 expect_error 1 "elfopt: error: missing FILE (see 'elfopt help inspect')" "$ELFOPT" inspect

@@ -68,6 +68,11 @@ int main(int argc, char **argv) {
                  first.c_str());
     return ExitUsage;
   }
+  // `elfopt rewrite --help`, as every linker and BOLT take it.
+  if (args.size() == 2 && (args[1] == "--help" || args[1] == "-h")) {
+    std::printf("%s", command->usage);
+    return ExitOk;
+  }
   try {
     return command->run(std::vector<std::string>(args.begin() + 1, args.end()));
   } catch (const UsageError &e) {
