@@ -430,8 +430,19 @@ void checkDisplacements(CodeFacts &facts, const TextInfo &text, std::vector<Pend
     if (text.contains(f.target)) {
       size_t to = blockAt(facts.blocks, f.target);
       if (to != p.from && !isEntry(facts, text, to, f.target)) {
-        // Into the middle of an instruction or of undecoded bytes: data,
-        // or code we do not understand. Keep both where they are.
+        // Into bytes no function describes (data in .text, or code we do
+        // not know): those stay where they are whatever moves, so a 32-bit
+        // operand follows its own code and still reaches them.
+        if (!facts.blocks[to].isFunction && !facts.blocks[to].pinned.empty() && f.size == 4) {
+          // Read from there on, its bytes need not end where its decoded
+          // instructions did: none of its padding is free space.
+          facts.blocks[to].bodyEnd = facts.blocks[to].end;
+          facts.fields.push_back(f);
+          continue;
+        }
+        // Into the middle of an instruction or of undecoded bytes of a
+        // function: data, or code we do not understand. Keep both where
+        // they are.
         pinBlockAt(facts, p.from, "refers into the middle of other code", f.place);
         pinBlockAt(facts, to, "referred to at an address that is not an instruction", f.target);
         continue; // unchanged: neither end moves

@@ -2,6 +2,7 @@
 #include "Internal.h"
 #include "Place.h"
 #include "Stubs.h"
+#include "Undecoded.h"
 
 #include "elfopt/Edit/ElfEditor.h"
 #include "elfopt/Elf/Relocations.h"
@@ -677,21 +678,13 @@ void Rewriter::collectProbeFields() {
   }
 }
 
-// Bytes that did not decode may hold a branch anywhere: each 32-bit or
-// 8-bit displacement they could hold keeps its target in place.
+// Bytes that did not decode may hold a branch or a RIP-relative operand:
+// each displacement they could hold (possibleTargetsOfBytes) keeps its
+// target in place.
 void Rewriter::pinTargetsOfBytes(std::span<const uint8_t> bytes, uint64_t address, size_t fromBlock) {
-  for (uint64_t off = 0; off < bytes.size(); ++off) {
-    uint64_t p = address + off;
-    uint64_t targets[2] = {p + 1 + int64_t(int8_t(bytes[off])), 0};
-    if (bytes.size() - off >= 4) {
-      int32_t disp;
-      std::memcpy(&disp, bytes.data() + off, 4);
-      targets[1] = p + 4 + int64_t(disp);
-    }
-    for (uint64_t t : targets)
-      if (code.isInstructionStart(text, t) && blockAt(code.blocks, t) != fromBlock)
-        pinAt(t, "may be the target of code that did not decode", p);
-  }
+  for (auto [place, t] : possibleTargetsOfBytes(bytes, address))
+    if (code.isInstructionStart(text, t) && blockAt(code.blocks, t) != fromBlock)
+      pinAt(t, "may be the target of code that did not decode", place);
 }
 
 void Rewriter::pinTargetsOfUndecodedCode() {

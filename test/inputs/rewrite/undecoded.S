@@ -1,0 +1,50 @@
+# Bytes in .text that LLVM cannot decode (06 is no instruction in 64-bit
+# mode), never run: data, or code nobody can read. A 4-byte word in them
+# reaches `far_target` but follows no branch opcode or RIP-relative ModRM
+# byte, so it cannot be a displacement, and far_target may move; the word
+# after `e8` (a call) reaches `called_target`, which must stay.
+# `text_table` is data in .text that decodes (lea 0x11223344(%rip),%rax;
+# ret); `read_text_table` reads the word in the middle of that "lea": the
+# bytes no function describes stay, so the reader may move and still reach
+# them.
+	.text
+	.globl far_target
+	.type far_target, @function
+far_target:
+	.cfi_startproc
+	lea 1(%rdi), %rax
+	ret
+	.cfi_endproc
+	.size far_target, .-far_target
+
+	.globl read_text_table
+	.type read_text_table, @function
+read_text_table:
+	.cfi_startproc
+	mov text_table+3(%rip), %eax
+	ret
+	.cfi_endproc
+	.size read_text_table, .-read_text_table
+
+	.p2align 4
+text_table:
+	.byte 0x48, 0x8d, 0x05, 0x44, 0x33, 0x22, 0x11, 0xc3
+
+	.p2align 4
+	.globl called_target
+	.type called_target, @function
+called_target:
+	.cfi_startproc
+	lea 2(%rdi), %rax
+	ret
+	.cfi_endproc
+	.size called_target, .-called_target
+
+	.p2align 4
+undecoded:
+	.byte 0x06, 0x06
+	.long far_target - (. + 4)
+	.byte 0x06, 0xe8
+	.long called_target - (. + 4)
+	.byte 0x06, 0x06
+	.section .note.GNU-stack,"",@progbits

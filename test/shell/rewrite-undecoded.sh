@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Bytes in .text that do not decode (test/inputs/rewrite/undecoded.S) may
+# hold displacements nobody can read; only a window right after a branch
+# opcode or a RIP-relative ModRM byte can be one (lib/Rewrite/Undecoded.h).
+# A word there that reaches far_target after a byte no displacement follows
+# does not keep it in place; the word after `e8` keeps called_target.
+# read_text_table reads data in .text that decodes, from the middle of an
+# "instruction" there: those bytes stay, so the reader may move.
+# Checks, unstripped and stripped: far_target and read_text_table are not
+# kept (a random order may still put them back), called_target stayed
+# with its reason, the program prints the same, and verify passes.
+source "$(dirname "$0")/lib.sh"
+require gcc clang-19 ld.lld llvm-nm-19 python3 strip
+cd "$WORK"
+inputs=$SRC/test/inputs/rewrite
+
+address() { llvm-nm-19 "$1" | awk -v s="$2" '$3 == s {print "0x" $1}'; }
+# kept_for JSON REASON: the addresses kept for REASON, in hex, one a line.
+kept_for() {
+  python3 -c 'import json, sys
+for k in json.load(open(sys.argv[1]))["kept"]:
+    if k["reason"] == sys.argv[2]: print(hex(k["address"]))' "$1" "$2"
+}
+reason="may be the target of code that did not decode"
+
+for cc in gcc clang-19; do
+  for ld in bfd lld; do
+    name=$cc-$ld
+    $cc -O2 -fPIE -pie -fuse-ld=$ld "$inputs/undecoded-main.c" "$inputs/undecoded.S" -o "$name" ||
+      { fail "$name: build"; continue; }
+    want=$(./"$name")
+    far=$(address "$name" far_target) called=$(address "$name" called_target)
+    reader=$(address "$name" read_text_table)
+    strip -o "$name.s" "$name"
+    for v in "$name" "$name.s"; do
+      if ! "$ELFOPT" rewrite "$v" --random-order 1 --json -o "$v.r" >"$v.json" 2>"$v.err"; then
+        fail "$v: rewrite: $(cat "$v.err")"
+        continue
+      fi
+      check "$v: same output" test "$(./"$v.r")" == "$want"
+      check "$v: verify" "$ELFOPT" verify "$v" "$v.r"
+      check "$v: only called_target kept for the undecoded bytes" \
+        test "$(kept_for "$v.json" "$reason")" == "$(printf '0x%x' "$called")"
+    done
+    check "$name: far_target may move (not kept)" bash -c "! grep -q '\"address\": $((far))\b' '$name.json'"
+    check "$name: read_text_table may move (not kept)" bash -c "! grep -q '\"address\": $((reader))\b' '$name.json'"
+    check "$name.s: nothing kept for referring into other code" bash -c "! grep -q 'refers into the middle' '$name.s.json'"
+    check "$name: called_target stayed" test "$(address "$name.r" called_target)" == "$called"
+  done
+done
+finish
