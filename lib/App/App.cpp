@@ -51,14 +51,14 @@ std::string applicationRoot(const std::string &program, const std::vector<std::s
 
 AppLayout planApplication(const std::string &program,
                           const std::vector<std::pair<std::string, std::string>> &objects,
-                          const std::string &outputDirectory) {
+                          const std::string &outputDirectory, const std::optional<std::string> &root) {
   AppLayout layout;
   layout.program = program;
   std::vector<std::string> paths;
   for (const auto &[name, path] : objects)
     if (name != "main")
       paths.push_back(path);
-  layout.root = applicationRoot(program, paths);
+  layout.root = root ? *root : applicationRoot(program, paths);
   fs::path out(outputDirectory);
   auto inside = [&](const std::string &path) {
     return (out / fs::path(path).lexically_relative(layout.root)).string();
@@ -102,7 +102,14 @@ size_t mirrorTree(const std::string &root, const std::string &output) {
     else if (fs::is_directory(status))
       fs::create_directory(target, error);
     else if (fs::is_regular_file(status)) {
-      fs::create_symlink(p, target, error);
+      // A hard link where the file system allows: some applications resolve
+      // symbolic links to find their files (LibreOffice's bootstraprc) and
+      // would find the installed directory again. Else a symbolic link.
+      fs::create_hard_link(p, target, error);
+      if (error) {
+        error.clear();
+        fs::create_symlink(p, target, error);
+      }
       ++linked;
     }
     if (error)

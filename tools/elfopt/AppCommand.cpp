@@ -40,12 +40,16 @@ const char AppUsage[] =
     "                        LD_LIBRARY_PATH. Off by default: every program maps\n"
     "                        those, so they are in memory already, and a copy\n"
     "                        would be read from disk again\n"
+    "  --root DIR            the application directory, instead of the one\n"
+    "                        found: for an application that reaches files\n"
+    "                        beside its program directory\n"
     "  --json                print the report as JSON\n";
 
 namespace {
 
 struct ObjectOutcome {
   std::string path, output, action, reason;
+  std::string notPacked; ///< why relocations were not packed, when asked
   uint64_t orderedFunctions = 0, orderedBytesFollowed = 0, orderedBytes = 0;
   std::optional<PackReport> packed;
   bool prefetch = false;
@@ -58,7 +62,10 @@ ObjectOutcome rewriteObject(const AppObject &object, const std::vector<std::stri
   outcome.path = object.path;
   outcome.output = object.output;
   auto file = ElfFile::open(object.path);
-  bool canPack = pack && !packRefusal(*file);
+  auto refusal = pack ? packRefusal(*file) : std::nullopt;
+  bool canPack = pack && !refusal;
+  if (refusal)
+    outcome.notPacked = *refusal;
   OptimizeOptions options;
   options.order.source = OrderRequest::Profiles;
   options.order.paths = profiles;
@@ -109,7 +116,7 @@ int runApp(const std::vector<std::string> &args) {
   opts.add_options()("program", po::value<std::string>())("output,o", po::value<std::string>())(
       "profile", po::value<std::vector<std::string>>())("prefetch", po::bool_switch())(
       "dynsort", po::bool_switch())("no-pack", po::bool_switch())("system-libraries", po::bool_switch())(
-      "json", po::bool_switch());
+      "json", po::bool_switch())("root", po::value<std::string>());
   po::positional_options_description pos;
   pos.add("program", 1);
   auto vm = parse("app", args, opts, pos);
@@ -142,7 +149,15 @@ int runApp(const std::vector<std::string> &args) {
     }
   std::string partial = output + ".partial";
   fs::remove_all(partial, error);
-  AppLayout layout = planApplication(program, objects, partial);
+  std::optional<std::string> root;
+  if (vm.count("root")) {
+    root = fs::canonical(vm["root"].as<std::string>(), error).string();
+    if (error)
+      fatal(vm["root"].as<std::string>() + ": " + error.message());
+    if (!isUnder(program, *root))
+      fatal(program + ": not under the application directory " + *root + " (--root)", ExitUsage);
+  }
+  AppLayout layout = planApplication(program, objects, partial, root);
   bool systemLibraries = vm["system-libraries"].as<bool>();
   size_t linked = 0;
   std::vector<ObjectOutcome> outcomes;
@@ -191,6 +206,7 @@ int runApp(const std::vector<std::string> &args) {
                           {"output", final(o.output)},
                           {"action", o.action},
                           {"reason", o.reason},
+                          {"relocationsNotPacked", o.notPacked},
                           {"orderedFunctions", o.orderedFunctions},
                           {"orderedBytes", o.orderedBytes},
                           {"orderedBytesFollowed", o.orderedBytesFollowed},
@@ -225,6 +241,8 @@ int runApp(const std::vector<std::string> &args) {
     std::printf("\n");
     if (!o.reason.empty())
       std::printf("    why not all: %s\n", o.reason.c_str());
+    if (!o.notPacked.empty() && o.action != "left as installed")
+      std::printf("    relocations not packed: %s\n", o.notPacked.c_str());
   }
   size_t left = 0;
   for (const AppObject &object : layout.objects)

@@ -8,8 +8,8 @@
 //     (clang's bin/ and lib/ under /usr/lib/llvm-19), but never to a shared
 //     system directory (/usr/lib, /usr/lib/x86_64-linux-gnu, /usr, ...).
 //   - The root is mirrored into the output directory: every directory made,
-//     every file a symbolic link to the installed one, every symbolic link
-//     copied. The program and the recorded objects under the root become
+//     every file a hard link to the installed one (a symbolic link across
+//     file systems), every symbolic link copied. The program and the recorded objects under the root become
 //     real files there, rewritten. The program must be a real file: glibc
 //     resolves $ORIGIN through /proc/self/exe, so a link would load the
 //     installed libraries again.
@@ -21,6 +21,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,14 +58,16 @@ struct AppLayout {
 
 /// Plans where each object goes under \p outputDirectory. \p objects are
 /// (profile name, canonical path) pairs, the program's among them as
-/// "main".
+/// "main". \p root, when given, is the application root instead of
+/// applicationRoot()'s.
 AppLayout planApplication(const std::string &program,
                           const std::vector<std::pair<std::string, std::string>> &objects,
-                          const std::string &outputDirectory);
+                          const std::string &outputDirectory, const std::optional<std::string> &root = {});
 
 /// Mirrors \p root into \p output (which must not exist): directories,
-/// symbolic links copied, regular files as absolute symbolic links to the
-/// installed ones. Returns the number of files linked.
+/// symbolic links copied, regular files hard-linked to the installed ones
+/// (absolute symbolic links across file systems). Returns the number of
+/// files linked.
 size_t mirrorTree(const std::string &root, const std::string &output);
 
 } // namespace elfopt
