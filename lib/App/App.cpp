@@ -97,8 +97,15 @@ size_t mirrorTree(const std::string &root, const std::string &output) {
   for (const fs::path &p : entries) {
     fs::path target = fs::path(output) / p.lexically_relative(root);
     auto status = fs::symlink_status(p, error);
-    if (fs::is_symlink(status))
-      fs::create_symlink(fs::read_symlink(p, error), target, error);
+    if (fs::is_symlink(status)) {
+      // A relative link that leads out of the root would lead nowhere in
+      // the mirror: it points where it pointed, absolutely.
+      fs::path to = fs::read_symlink(p, error);
+      if (to.is_relative() && !isUnder((p.parent_path() / to).lexically_normal().string(), root))
+        to = (p.parent_path() / to).lexically_normal();
+      if (!error)
+        fs::create_symlink(to, target, error);
+    }
     else if (fs::is_directory(status))
       fs::create_directory(target, error);
     else if (fs::is_regular_file(status)) {

@@ -57,6 +57,29 @@ else
   fail "app --system-libraries refused: $(cat system.log)"
 fi
 
+# 5. A library the application loads from its own lib/ through a link to a
+#    file outside it (clang's lib/libLLVM.so.19.1 -> /usr/lib/x86_64-linux-gnu):
+#    rewritten where the loader found it; a relative link that leads out of
+#    the application still leads to the same file in the mirror.
+mkdir -p shared linked/bin linked/lib
+gcc -O2 -fPIC -shared "$inputs/core.c" -o shared/libcore.so.1
+ln -s ../../shared/libcore.so.1 linked/lib/libcore.so
+ln -s ../../shared/libcore.so.1 linked/lib/libcore-alias.so
+cp installed/lib/plugin.so linked/lib/
+gcc -O2 -fPIE -pie "$inputs/main.c" -Llinked/lib -lcore -Wl,-rpath,'$ORIGIN/../lib' -o linked/bin/app
+shared_sum=$(md5sum <shared/libcore.so.1)
+"$ELFOPT" record --all-objects -o linked.profile.json -- ./linked/bin/app >/dev/null 2>&1
+if "$ELFOPT" app linked/bin/app --profile linked.profile.json -o out-linked >linked.log 2>&1; then
+  pass
+  check "linked library: rewritten in the application's lib/" test -f out-linked/lib/libcore.so -a ! -L out-linked/lib/libcore.so
+  check "linked library: the other link still leads to the installed file" \
+    test "$(readlink out-linked/lib/libcore-alias.so)" == "$PWD/shared/libcore.so.1"
+  check "linked library: same output" test "$(./out-linked/bin/app)" == "$want"
+  check "linked library: the shared file is unchanged" test "$(md5sum <shared/libcore.so.1)" == "$shared_sum"
+else
+  fail "app of a linked library refused: $(cat linked.log)"
+fi
+
 # 4.
 expect_error 1 "elfopt: error: $PWD/out: exists already; give a directory that does not" \
   "$ELFOPT" app installed/bin/app --profile app.profile.json -o out

@@ -137,12 +137,18 @@ int runApp(const std::vector<std::string> &args) {
   if (fs::exists(output, error))
     fatal(output + ": exists already; give a directory that does not", ExitUsage);
 
-  // The objects the profiles recorded, by canonical path.
+  // The objects the profiles recorded, by the paths they were loaded from.
   std::vector<std::pair<std::string, std::string>> objects;
   std::set<std::string> names;
   for (const std::string &p : profiles)
     for (const ObjectIdentity &o : readProfile(p).objects) {
-      std::string path = o.name == "main" ? program : fs::canonical(o.path.empty() ? o.name : o.path, error).string();
+      // Where the loader found it, not where links lead: clang's
+      // lib/libLLVM.so.19.1 links into /usr/lib/x86_64-linux-gnu, but the
+      // application loads it from its own lib/.
+      std::string loaded = o.path.empty() ? o.name : o.path;
+      std::string path = o.name == "main" ? program : fs::absolute(loaded).lexically_normal().string();
+      if (o.name != "main" && !fs::exists(path, error))
+        continue;
       if (error || !names.insert(o.name).second)
         continue;
       objects.push_back({o.name, path});
