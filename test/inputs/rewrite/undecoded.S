@@ -1,8 +1,8 @@
 # Bytes in .text that LLVM cannot decode (06 is no instruction in 64-bit
 # mode), never run: data, or code nobody can read. A 4-byte word in them
-# reaches `far_target` but follows no branch opcode or RIP-relative ModRM
-# byte, so it cannot be a displacement, and far_target may move; the word
-# after `e8` (a call) reaches `called_target`, which must stay.
+# reads as an offset to `far_target` from its end (data's offset or a
+# call's displacement: nothing tells), the word after `e8` reaches
+# `called_target`: both stay.
 # `text_table` is data in .text that decodes (lea 0x11223344(%rip),%rax;
 # ret); `read_text_table` reads the word in the middle of that "lea": the
 # bytes no function describes stay, so the reader may move and still reach
