@@ -91,11 +91,11 @@ std::vector<AddressRange> mergePrefetchRanges(std::vector<AddressRange> touched,
 }
 
 const std::vector<PrefetchDevice> &prefetchDeviceClasses() {
-  // Typical figures for 4 KiB-to-128 KiB random reads and sequential
-  // bandwidth: a 7,200 rpm disk, eMMC 5.x, a SATA SSD, an NVMe SSD (and this
-  // kind of virtual disk).
+  // measure --device's profiles (lib/Measure/Device.cpp: a 7,200 rpm disk,
+  // an A1/A2 card or eMMC, a SATA SSD at low queue depth), so that what the
+  // plan models can be measured; and an NVMe SSD, or this machine's disk.
   static const std::vector<PrefetchDevice> classes{
-      {"hdd", 150, 100e6}, {"emmc", 2500, 150e6}, {"ssd", 50000, 500e6}, {"nvme", 200000, 2e9}};
+      {"hdd", 150, 100e6}, {"emmc", 2000, 90e6}, {"ssd", 20000, 500e6}, {"nvme", 200000, 2e9}};
   return classes;
 }
 
@@ -151,10 +151,14 @@ struct Costing {
     return d.seconds(double(faults), double(faults) * double(readahead));
   }
   // Worth reading ahead on every device in \p devices: fewer requests than
-  // the faults it replaces, and less time than they take.
+  // the faults it replaces, no more bytes than they read, and less time.
+  // Requests and bytes both: a device costs their sum (a seek, then the
+  // transfer) or, queued or throttled as in `measure --device`, whichever
+  // of the two limits binds; eMMC there is bound by its bandwidth, and a
+  // range that read its gaps was slower than its faults.
   bool pays(std::span<const PrefetchDevice> devices, const Extent &e) const {
     uint64_t f = runs.faults(e.first, e.last);
-    if (calls(e) >= f)
+    if (calls(e) >= f || bytes(e) > f * readahead)
       return false;
     return std::ranges::all_of(devices, [&](const PrefetchDevice &d) { return cost(d, e) < faultCost(d, f); });
   }

@@ -138,7 +138,7 @@ void printPrefetchPlan(const PrefetchPlan &plan) {
                 (unsigned long long)plan.faults, (unsigned long long)plan.totalFaults);
   if (plan.leftOutExtents)
     std::printf("  prefetch: left out %zu ranges, %llu KiB, %llu modelled faults: each would cost as many reads "
-                "as the faults it replaces, or more time\n",
+                "as the faults it replaces, or more bytes or time\n",
                 plan.leftOutExtents, kib(plan.leftOutBytes), (unsigned long long)plan.leftOutFaults);
   if (plan.ranges.empty())
     std::printf("  prefetch: left out, no stub added: no range of the %llu KiB touched (%llu modelled faults) reads "

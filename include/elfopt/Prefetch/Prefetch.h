@@ -53,7 +53,7 @@ struct PrefetchDevice {
 };
 
 /// The classes the default plan must hold on: hdd (150 IOPS, 100 MB/s),
-/// emmc (2,500, 150 MB/s), ssd (50,000, 500 MB/s), nvme (200,000, 2 GB/s).
+/// emmc (2,000, 90 MB/s), ssd (20,000, 500 MB/s), nvme (200,000, 2 GB/s).
 const std::vector<PrefetchDevice> &prefetchDeviceClasses();
 std::optional<PrefetchDevice> prefetchDeviceClass(std::string_view name);
 
@@ -108,8 +108,8 @@ struct PrefetchPlan {
 /// The prefetch as a device serves reads: \p touched's pages joined, then
 /// gaps merged where reading the gap costs less than one more request, and
 /// only the ranges that save more than they cost on every device planned
-/// for (fewer requests than the start's faults they replace, and less
-/// modelled time). A fault of the start is modelled as one request reading
+/// for (fewer requests than the start's faults they replace, no more bytes
+/// than those faults read, and less modelled time). A fault of the start is modelled as one request reading
 /// readaheadBytes; at least one per readaheadBytes of touched pages. With
 /// no device given, each class's merges are tried and the one whose worst
 /// ratio to each class's own best plan is smallest is kept.
