@@ -70,7 +70,8 @@ AppLayout planApplication(const std::string &program,
   for (const auto &[name, path] : objects) {
     if (name == "main" || !seen.insert(path).second)
       continue;
-    AppObject o{name, path, isUnder(path, layout.root), ""};
+    // A program in a shared directory (/usr/bin) owns nothing beside it.
+    AppObject o{name, path, !isSharedSystemDirectory(layout.root) && isUnder(path, layout.root), ""};
     o.output = o.inApplication ? inside(path) : (fs::path(layout.systemDirectory) / fs::path(path).filename()).string();
     layout.objects.push_back(o);
   }

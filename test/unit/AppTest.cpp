@@ -50,3 +50,13 @@ TEST(PlanApplication, OutputsMirrorTheRoot) {
   EXPECT_FALSE(layout.objects[2].inApplication);
   EXPECT_EQ(layout.objects[2].output, "/tmp/out/elfopt-system-libraries/libc.so.6");
 }
+
+TEST(PlanApplication, AProgramInASharedDirectoryOwnsNothingBesideIt) {
+  AppLayout layout = planApplication("/usr/bin/gdb",
+                                     {{"main", "/usr/bin/gdb"}, {"/usr/bin/helper.so", "/usr/bin/helper.so"}},
+                                     "/tmp/out");
+  EXPECT_EQ(layout.root, "/usr/bin");
+  EXPECT_EQ(layout.programOutput, "/tmp/out/gdb");
+  ASSERT_EQ(layout.objects.size(), 2u);
+  EXPECT_FALSE(layout.objects[1].inApplication);
+}

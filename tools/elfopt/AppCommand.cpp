@@ -168,7 +168,11 @@ int runApp(const std::vector<std::string> &args) {
   size_t linked = 0;
   std::vector<ObjectOutcome> outcomes;
   try {
-    linked = mirrorTree(layout.root, partial);
+    // A shared directory (/usr/bin) is not mirrored: the program alone.
+    if (isSharedSystemDirectory(layout.root))
+      fs::create_directories(fs::path(layout.programOutput).parent_path());
+    else
+      linked = mirrorTree(layout.root, partial);
     for (const AppObject &object : layout.objects) {
       if (!object.inApplication && !systemLibraries)
         continue;
@@ -176,7 +180,7 @@ int runApp(const std::vector<std::string> &args) {
                                        vm["dynsort"].as<bool>()));
     }
     // The program must be a file of its own, rewritten or not.
-    if (fs::is_symlink(layout.programOutput)) {
+    if (fs::is_symlink(layout.programOutput) || !fs::exists(layout.programOutput)) {
       fs::remove(layout.programOutput);
       fs::copy_file(program, layout.programOutput);
     }
@@ -231,8 +235,12 @@ int runApp(const std::vector<std::string> &args) {
     std::printf("%s\n", j.dump(2).c_str());
     return ExitOk;
   }
-  std::printf("%s -> %s (application directory %s: %zu files linked)\n", program.c_str(), output.c_str(),
-              layout.root.c_str(), linked);
+  if (isSharedSystemDirectory(layout.root))
+    std::printf("%s -> %s (the program alone: %s is shared by many packages)\n", program.c_str(), output.c_str(),
+                layout.root.c_str());
+  else
+    std::printf("%s -> %s (application directory %s: %zu files linked)\n", program.c_str(), output.c_str(),
+                layout.root.c_str(), linked);
   for (const ObjectOutcome &o : outcomes) {
     std::printf("  %s: %s", o.path.c_str(), o.action.c_str());
     if (o.orderedFunctions)

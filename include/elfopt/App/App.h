@@ -7,6 +7,8 @@
 //     closest common directory of the recorded objects that live beside it
 //     (clang's bin/ and lib/ under /usr/lib/llvm-19), but never to a shared
 //     system directory (/usr/lib, /usr/lib/x86_64-linux-gnu, /usr, ...).
+//   - A program in a shared directory (/usr/bin) owns nothing beside it:
+//     the output holds the program alone.
 //   - The root is mirrored into the output directory: every directory made,
 //     every file a hard link to the installed one (a symbolic link across
 //     file systems), every symbolic link copied. The program and the recorded objects under the root become
