@@ -131,16 +131,7 @@ std::span<Dyn> ElfEditor::dynamicSlots() {
 }
 
 unsigned ElfEditor::spareDynamicSlots() const {
-  auto slots = const_cast<ElfEditor *>(this)->dynamicSlots();
-  for (size_t i = 0; i < slots.size(); ++i)
-    if (slots[i].d_tag == DT_NULL) {
-      // Spare only if every later slot is DT_NULL too.
-      for (size_t j = i; j < slots.size(); ++j)
-        if (slots[j].d_tag != DT_NULL)
-          return 0;
-      return unsigned(slots.size() - i - 1);
-    }
-  return 0;
+  return elfopt::spareDynamicSlots(const_cast<ElfEditor *>(this)->dynamicSlots());
 }
 
 void ElfEditor::addDynamicEntry(int64_t tag, uint64_t value) {

@@ -328,6 +328,20 @@ std::vector<Dyn> ElfFile::dynamicSlots() const {
   return out;
 }
 
+unsigned spareDynamicSlots(std::span<const Dyn> slots) {
+  for (size_t i = 0; i < slots.size(); ++i)
+    if (slots[i].d_tag == DT_NULL) {
+      // Spare only if every later slot is DT_NULL too.
+      for (size_t j = i; j < slots.size(); ++j)
+        if (slots[j].d_tag != DT_NULL)
+          return 0;
+      return unsigned(slots.size() - i - 1);
+    }
+  return 0;
+}
+
+unsigned ElfFile::spareDynamicSlots() const { return elfopt::spareDynamicSlots(dynamicSlots()); }
+
 std::vector<Dyn> ElfFile::dynamicEntries() const {
   std::vector<Dyn> out = dynamicSlots();
   for (size_t i = 0; i < out.size(); ++i)

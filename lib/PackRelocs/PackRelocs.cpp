@@ -9,6 +9,7 @@
 #include "elfopt/PackRelocs/PackRelocs.h"
 #include "elfopt/Elf/Relocations.h"
 #include "elfopt/Elf/Versions.h"
+#include "elfopt/Hash/HashTables.h"
 #include "elfopt/Support/Diagnostics.h"
 
 #include <gnu/libc-version.h>
@@ -44,18 +45,6 @@ std::vector<uint64_t> encodeRelr(std::span<const uint64_t> addresses) {
     }
   }
   return out;
-}
-
-uint32_t elfHash(std::string_view name) {
-  uint32_t h = 0;
-  for (unsigned char c : name) {
-    h = (h << 4) + c;
-    uint32_t g = h & 0xf0000000;
-    if (g)
-      h ^= g >> 24;
-    h &= ~g;
-  }
-  return h;
 }
 
 namespace {
@@ -210,16 +199,7 @@ bool glibcHasRelr() {
 /// (the count no longer describes the table) and, when no RELA entry is
 /// left, DT_RELA's three.
 unsigned freeDynamicSlots(const ElfFile &file, const Classified &c) {
-  unsigned spare = 0;
-  auto slots = file.dynamicSlots();
-  size_t end = 0;
-  while (end < slots.size() && slots[end].d_tag != DT_NULL)
-    ++end;
-  bool allNull = true;
-  for (size_t j = end; j < slots.size(); ++j)
-    allNull &= slots[j].d_tag == DT_NULL;
-  if (allNull && end < slots.size())
-    spare = unsigned(slots.size() - end - 1);
+  unsigned spare = file.spareDynamicSlots();
   unsigned reusable = file.dynamicValue(DT_RELACOUNT) ? 1 : 0;
   if (c.packed == c.entries.size())
     reusable += 3;
@@ -233,9 +213,9 @@ bool needsLibc(const ElfFile &file) {
   return false;
 }
 
-} // namespace
-
-std::optional<std::string> packRefusal(const ElfFile &file) {
+// Why \p file cannot be packed; \p c is its relocations as classified on
+// the way (the plan uses them, so they are read once).
+std::optional<std::string> refusal(const ElfFile &file, Classified &c) {
   if (!file.findSegment(PT_DYNAMIC))
     return "it has no dynamic section: a static program relocates itself, without the loader";
   if (file.dynamicValue(DT_RELR))
@@ -245,7 +225,7 @@ std::optional<std::string> packRefusal(const ElfFile &file) {
            "wants an object with DT_RELR to need";
   if (!sectionAt(file, DT_VERNEED, SHT_GNU_verneed))
     return "it has no version needs (DT_VERNEED at an SHT_GNU_verneed section) to add GLIBC_ABI_DT_RELR to";
-  Classified c = classify(file);
+  c = classify(file);
   if (!c.rela)
     return file.dynamicValue(DT_RELA) ? "DT_RELA does not point at an SHT_RELA section"
                                       : "it has no DT_RELA relocations";
@@ -266,13 +246,20 @@ std::optional<std::string> packRefusal(const ElfFile &file) {
   return std::nullopt;
 }
 
+} // namespace
+
+std::optional<std::string> packRefusal(const ElfFile &file) {
+  Classified c;
+  return refusal(file, c);
+}
+
 PlannedPack planPack(ElfEditor &editor) {
   const ElfFile &in = editor.input();
-  if (auto why = packRefusal(in))
+  Classified c;
+  if (auto why = refusal(in, c))
     fatal(in.name() + ": cannot pack relative relocations: " + *why);
   PlannedPack plan;
   PackReport &report = plan.report;
-  Classified c = classify(in);
   report.relativeBefore = c.relative;
   report.packed = c.packed;
 
@@ -382,7 +369,7 @@ PlannedPack planPack(ElfEditor &editor) {
       nameOffset = uint32_t(stringsCopy.size());
       stringsCopy.insert(stringsCopy.end(), needle.begin(), needle.end());
     }
-    Vernaux aux{elfHash(RelrVersionName), 0, uint16_t(highest + 1), nameOffset};
+    Vernaux aux{sysvHash(RelrVersionName), 0, uint16_t(highest + 1), nameOffset};
     if (!libc) {
       uint32_t file = 0;
       for (const Dyn &d : in.dynamicEntries())

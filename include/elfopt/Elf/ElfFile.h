@@ -28,6 +28,10 @@ using Shdr = ELFT::Shdr;
 using Sym = ELFT::Sym;
 using Dyn = ELFT::Dyn;
 
+/// The DT_NULL slots after the one that ends \p slots, which a new entry may
+/// take; none when a non-null entry follows the first DT_NULL.
+unsigned spareDynamicSlots(std::span<const Dyn> slots);
+
 enum class BinaryKind {
   Executable,       ///< ET_EXEC with an interpreter
   PieExecutable,    ///< ET_DYN with an interpreter
@@ -115,6 +119,8 @@ public:
   std::vector<Dyn> dynamicEntries() const;
   /// Every slot of PT_DYNAMIC, including spare DT_NULL slots after the end.
   std::vector<Dyn> dynamicSlots() const;
+  /// Spare DT_NULL slots of dynamicSlots() (see spareDynamicSlots()).
+  unsigned spareDynamicSlots() const;
   /// A string from the dynamic string table (DT_STRTAB); fatal if out of range.
   std::string dynamicString(uint64_t offset) const;
   std::optional<uint64_t> dynamicValue(int64_t tag) const;

@@ -46,9 +46,6 @@ namespace elfopt {
 /// are relocated too. The encoding lld and GNU ld produce.
 std::vector<uint64_t> encodeRelr(std::span<const uint64_t> addresses);
 
-/// ELF hash (SysV) of a version name, as Vernaux.vna_hash holds it.
-uint32_t elfHash(std::string_view name);
-
 /// The version glibc wants an object with DT_RELR to need.
 inline constexpr const char *RelrVersionName = "GLIBC_ABI_DT_RELR";
 
