@@ -1,5 +1,6 @@
 //===- Prefetch.cpp - read what startup needs before it needs it ----------===//
 #include "elfopt/Prefetch/Prefetch.h"
+#include "elfopt/Measure/Device.h"
 
 #include "elfopt/Support/Diagnostics.h"
 #include "elfopt/Target/X86_64.h"
@@ -91,11 +92,15 @@ std::vector<AddressRange> mergePrefetchRanges(std::vector<AddressRange> touched,
 }
 
 const std::vector<PrefetchDevice> &prefetchDeviceClasses() {
-  // measure --device's profiles (lib/Measure/Device.cpp: a 7,200 rpm disk,
-  // an A1/A2 card or eMMC, a SATA SSD at low queue depth), so that what the
-  // plan models can be measured; and an NVMe SSD, or this machine's disk.
-  static const std::vector<PrefetchDevice> classes{
-      {"hdd", 150, 100e6}, {"emmc", 2000, 90e6}, {"ssd", 20000, 500e6}, {"nvme", 200000, 2e9}};
+  // measure --device's profiles, read from their one table, so that what
+  // the plan models can be measured; and an NVMe SSD, or this machine's disk.
+  static const std::vector<PrefetchDevice> classes = [] {
+    std::vector<PrefetchDevice> out;
+    for (const DeviceProfile &p : deviceProfiles())
+      out.push_back({p.name, double(p.readIops), double(p.readBps)});
+    out.push_back({"nvme", 200000, 2e9});
+    return out;
+  }();
   return classes;
 }
 
