@@ -167,6 +167,29 @@ void scopeOrderPass(const ElfFile &in, const OptimizeOptions &options, OptimizeR
     failVerification(in.name(), "the scope order", verified.problems);
 }
 
+// Definitions the object answers its own lookups with, marked protected
+// (SelfBinding.h), checked again by verifySelfBinding's own lookups.
+void bindSelfPass(const ElfFile &in, const OptimizeOptions &options, OptimizeResult &result) {
+  auto current = ElfFile::fromBytes(in.name(), result.bytes);
+  if (!current->findSectionOfType(llvm::ELF::SHT_DYNSYM))
+    fatal(in.name() + ": no dynamic symbols (statically linked): nothing to bind (--bind-self)");
+  result.selfBinding = planSelfBinding(*current, *options.bindSelf);
+  SelfBindingPlan &plan = *result.selfBinding;
+  if (plan.bound.empty())
+    return;
+  ElfEditor editor(*current);
+  AppliedSelfBinding applied = applySelfBinding(editor, plan);
+  editor.layout();
+  finishSelfBinding(editor, applied);
+  result.bytes = editor.serialize();
+  if (!options.verify)
+    return;
+  auto out = ElfFile::fromBytes(in.name() + " (self-bound, in memory)", result.bytes);
+  result.selfBindingVerified = verifySelfBinding(*current, *out, options.bindSelf->program);
+  if (!result.selfBindingVerified->ok())
+    failVerification(in.name(), "the self-bound references", result.selfBindingVerified->problems);
+}
+
 // The ordered functions' pages in the output's layout (\p moved: where the
 // rewrite put them; null: where they are).
 std::vector<AddressRange> orderedPages(const ElfFile &in, const std::vector<uint64_t> &order, const AddressMap *moved) {
@@ -311,6 +334,8 @@ OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
     timed(result, "dynamic symbols", [&] { dynamicSymbolPasses(in, options, result); });
   if (options.scopeOrder)
     timed(result, "scope order", [&] { scopeOrderPass(in, options, result); });
+  if (options.bindSelf)
+    timed(result, "bind self", [&] { bindSelfPass(in, options, result); });
   if (options.prefetch) {
     std::vector<AddressRange> touched = orderedPages(in, order, moved ? &*moved : nullptr);
     std::vector<AddressRange> traced = tracedPageRanges(in, result.tracedPages.offsets);

@@ -184,6 +184,37 @@ ResultJson rewriteResultJson(const std::string &input, const std::string &output
   }
   if (result.scopePlan)
     j["scopeOrder"] = scopeOrderJson(*result.scopeModel, *result.scopePlan);
+  if (const auto &b = result.selfBinding) {
+    std::vector<SelfBound> busiest = b->bound;
+    std::stable_sort(busiest.begin(), busiest.end(),
+                     [](const SelfBound &x, const SelfBound &y) { return x.relocations > y.relocations; });
+    json top = json::array(), all = json::array(), kept = json::array(), examples = json::array();
+    for (size_t k = 0; k < busiest.size() && k < 10; ++k)
+      top.push_back({{"symbol", busiest[k].name}, {"relocations", busiest[k].relocations}});
+    for (const SelfBound &s : b->bound)
+      all.push_back(s.name);
+    for (const auto &[reason, count] : b->keptByReason)
+      kept.push_back({{"reason", reason}, {"relocations", count}});
+    for (const auto &[name, reason] : b->keptExamples)
+      examples.push_back({{"symbol", name}, {"reason", reason}});
+    j["bindSelf"] = {{"program", b->program},
+                     {"scope", b->scope},
+                     {"notApplied", b->notApplied},
+                     {"symbolsBound", b->bound.size()},
+                     {"relocationsBound", b->relocationsBound},
+                     {"selfAnsweredRelocations", b->selfAnswered},
+                     {"lookupsBefore", b->lookupsBefore},
+                     {"lookupsAfter", b->lookupsAfter},
+                     {"busiest", top},
+                     {"symbols", all},
+                     {"kept", kept},
+                     {"keptExamples", examples}};
+    if (b->position)
+      j["bindSelf"]["position"] = *b->position;
+    if (const auto &v = result.selfBindingVerified)
+      j["verifyBindSelf"] = {{"ok", v->ok()}, {"marked", v->marked}, {"relocations", v->relocations},
+                             {"problems", v->problems}};
+  }
   if (const auto &p = result.packed) {
     j["packRelativeRelocs"] = {{"relativeBefore", p->relativeBefore}, {"packed", p->packed},
                                {"keptUnaligned", p->keptUnaligned}, {"keptNotInFile", p->keptNotInFile},

@@ -151,7 +151,7 @@ public:
     programDirs = searchDirs(0);
     for (size_t next = 0; next < scope.size(); ++next)
       addDependencies(next, next == 0 ? programNeeded : nullptr);
-    if (file && !fileFound)
+    if (file && !fileFound && requireFile)
       fatal(programPath + " does not load " + (fileSoname.empty() ? fileBase : fileSoname) +
             " (looked for its DT_SONAME and file name among the DT_NEEDED libraries)");
     return std::move(scope);
@@ -171,6 +171,9 @@ public:
 
   /// Per object: its DT_NEEDED libraries as found, in order (indices).
   std::vector<std::vector<uint32_t>> neededOf;
+  /// build() fails when the program does not load the stand-in file.
+  bool requireFile = true;
+  bool foundFile() const { return fileFound; }
 
   /// Where the program's own search finds \p name; empty: nowhere.
   std::string findFromProgram(const std::string &name) const {
@@ -410,6 +413,30 @@ ScopeWalk simulateScopeWalk(const std::string &programPath) {
   probes += walk.unresolved * scope.size() + walk.answeredBySelf;
   walk.sortedProbes = probes;
   return walk;
+}
+
+LoadedScope loadStartupScope(const std::string &programPath, const ElfFile *standIn) {
+  LoadedScope loaded;
+  SimulatedScope found;
+  std::error_code ec;
+  bool isProgram = standIn && fs::equivalent(standIn->name(), programPath, ec);
+  ScopeBuilder builder(isProgram ? nullptr : standIn, found);
+  builder.requireFile = false;
+  std::vector<ScopeObject> scope = builder.build(programPath);
+  loaded.notFound = found.notFound;
+  if (isProgram) {
+    scope[0].elf = standIn;
+    loaded.position = 0;
+  } else if (standIn && builder.foundFile()) {
+    loaded.position = found.position;
+  }
+  for (ScopeObject &o : scope) {
+    loaded.paths.push_back(o.path);
+    loaded.objects.push_back(o.elf);
+    if (o.owned)
+      loaded.owned.push_back(std::move(o.owned));
+  }
+  return loaded;
 }
 
 LookupMix estimateLookupMix(const ElfFile &file) {

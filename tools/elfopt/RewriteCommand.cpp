@@ -59,6 +59,13 @@ const char RewriteUsage[] =
     "                        the program where INPUT is (RUNPATH $ORIGIN)\n"
     "  --also LIB            with --scope-order: a library the program dlopens;\n"
     "                        its lookups join the proof (repeatable)\n"
+    "  --bind-self PROGRAM   bind the references INPUT's own definitions answer\n"
+    "                        in PROGRAM's startup scope without a lookup: the\n"
+    "                        definitions become STV_PROTECTED in .dynsym, only\n"
+    "                        where no earlier object defines the name (nor holds\n"
+    "                        its address), never TLS, unique or DT_SYMBOLIC\n"
+    "                        objects. Such references no longer follow\n"
+    "                        LD_PRELOAD: the output is for PROGRAM only\n"
     "  --prefetch            add a startup stub that asks the kernel to read the\n"
     "                        ordered functions' pages and the file pages the\n"
     "                        profiles' page traces hold (data, unwind tables...)\n"
@@ -79,7 +86,7 @@ const char RewriteUsage[] =
     "  --pack-relative-relocs  turn .rela.dyn's R_X86_64_RELATIVE entries into\n"
     "                        DT_RELR (glibc 2.36+), as ld -z pack-relative-relocs\n"
     "                        does; adds the version need GLIBC_ABI_DT_RELR\n"
-    "Without an order, only the dynamic symbol passes, --scope-order and\n"
+    "Without an order, only the dynamic symbol passes, --scope-order, --bind-self and\n"
     "--pack-relative-relocs run. verify checks the\n"
     ".text rewrite, before the dynamic symbol passes renumber .dynsym.\n"
     "  --check               plan, rewrite in memory and verify; write nothing\n"
@@ -154,6 +161,38 @@ void printPrefetchPlan(const PrefetchPlan &plan) {
   }
   if (!figures.empty())
     std::printf("  prefetch: modelled: %s\n", figures.c_str());
+}
+
+// What --bind-self did: references bound, the busiest by name, and why
+// the rest of the object's references to itself still look up.
+void printSelfBinding(const SelfBindingPlan &plan, const std::optional<SelfBindingVerifyReport> &verified) {
+  if (!plan.notApplied.empty()) {
+    std::printf("  bind-self: nothing bound: %s\n", plan.notApplied.c_str());
+    return;
+  }
+  std::printf("  bind-self (scope of %s, object %u of %zu): %zu definitions bound to hidden copies, %llu relocations "
+              "bound without a lookup; the object's lookups %llu -> %llu (LD_BIND_NOW=1)\n",
+              plan.program.c_str(), plan.position.value_or(0) + 1, plan.scope.size(), plan.bound.size(),
+              (unsigned long long)plan.relocationsBound, (unsigned long long)plan.lookupsBefore,
+              (unsigned long long)plan.lookupsAfter);
+  std::vector<SelfBound> busiest = plan.bound;
+  std::stable_sort(busiest.begin(), busiest.end(),
+                   [](const SelfBound &a, const SelfBound &b) { return a.relocations > b.relocations; });
+  if (!busiest.empty()) {
+    std::printf("    busiest:");
+    for (size_t k = 0; k < busiest.size() && k < 10; ++k)
+      std::printf("%s %s (%llu)", k ? "," : "", busiest[k].name.c_str(), (unsigned long long)busiest[k].relocations);
+    std::printf("\n");
+  }
+  for (const auto &[reason, count] : plan.keptByReason)
+    std::printf("    kept symbolic: %llu relocations: %s\n", (unsigned long long)count, reason.c_str());
+  std::printf("    no longer follows LD_PRELOAD interposition of those symbols: for this program only\n");
+  if (verified) {
+    std::printf("  verify (bind-self): %s, %llu bound definitions looked up again through the scope's hash tables\n",
+                verified->ok() ? "ok" : "FAILED", (unsigned long long)verified->marked);
+    for (const std::string &problem : verified->problems)
+      std::printf("    %s\n", problem.c_str());
+  }
 }
 
 void printScopeOrder(const ScopeModel &model, const ScopePlan &plan) {
@@ -284,6 +323,8 @@ static void printRewrite(const std::string &input, const std::string &output, co
     std::printf("  hashvals: .elfopt.hashvals added (DT 0x6ffffe00)\n");
   if (result.scopePlan)
     printScopeOrder(*result.scopeModel, *result.scopePlan);
+  if (result.selfBinding)
+    printSelfBinding(*result.selfBinding, result.selfBindingVerified);
   if (dynsymVerified)
     printDynsymVerify(*dynsymVerified);
   if (const auto &p = result.packed)
@@ -323,7 +364,8 @@ int runRewrite(const std::vector<std::string> &args) {
       "check", po::bool_switch())("prefetch", po::bool_switch())("prefetch-gap", po::value<uint64_t>())(
       "prefetch-ranges", po::value<size_t>())("prefetch-device", po::value<std::string>())(
       "prefetch-iops", po::value<double>())("prefetch-bps", po::value<double>())("keep-layout", po::bool_switch())(
-      "scope-order", po::bool_switch())("pack-relative-relocs", po::bool_switch())("also", po::value<std::vector<std::string>>());
+      "scope-order", po::bool_switch())("pack-relative-relocs", po::bool_switch())("also", po::value<std::vector<std::string>>())(
+      "bind-self", po::value<std::string>());
   addHashModelOptions(opts);
   po::positional_options_description pos;
   pos.add("input", 1);
@@ -358,9 +400,11 @@ int runRewrite(const std::vector<std::string> &args) {
   if (vm.count("also") && !scopeOrder)
     throw UsageError{"rewrite", "--also names libraries for --scope-order's proof; give --scope-order"};
   bool pack = vm["pack-relative-relocs"].as<bool>();
-  if (sources > 1 || (sources == 0 && !doDynsort && !doHashvals && !scopeOrder && !pack))
+  bool bindSelf = vm.count("bind-self") > 0;
+  if (sources > 1 || (sources == 0 && !doDynsort && !doHashvals && !scopeOrder && !pack && !bindSelf))
     throw UsageError{"rewrite", "give one of --profile, --order, --symbol-list, --random-order "
-                                "(or only --dynsort / --hashvals / --scope-order / --pack-relative-relocs)"};
+                                "(or only --dynsort / --hashvals / --scope-order / --bind-self / "
+                                "--pack-relative-relocs)"};
 
   bool prefetch = vm["prefetch"].as<bool>();
   bool prefetchDevice = vm.count("prefetch-device") || vm.count("prefetch-iops") || vm.count("prefetch-bps");
@@ -406,6 +450,8 @@ int runRewrite(const std::vector<std::string> &args) {
     if (vm.count("also"))
       options.scopeOrder->also = vm["also"].as<std::vector<std::string>>();
   }
+  if (bindSelf)
+    options.bindSelf = SelfBindingOptions{vm["bind-self"].as<std::string>()};
   OrderRequest &order = options.order;
   if (vm.count("profile")) {
     order.source = OrderRequest::Profiles;

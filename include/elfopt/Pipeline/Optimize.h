@@ -6,7 +6,7 @@
 // in one function (lib/Pipeline/Optimize.cpp):
 //   order source -> function addresses, rewrite .text (analyse, plan, apply),
 //   verify it, the dynamic symbol passes, verify those, the scope order,
-//   verify it, the prefetch stub, verify it, packed relative relocations,
+//   verify it, self-binding, verify it, the prefetch stub, verify it, packed relative relocations,
 //   verify them, serialize.
 // A verification that fails stops the run (FatalError, exit code 3) with
 // every problem listed under the error line, and nothing is written.
@@ -17,6 +17,7 @@
 
 #include "elfopt/Dynsym/Dynsort.h"
 #include "elfopt/Scope/ScopeOrder.h"
+#include "elfopt/Scope/SelfBinding.h"
 #include "elfopt/Elf/ElfFile.h"
 #include "elfopt/Order/Inputs.h"
 #include "elfopt/PackRelocs/PackRelocs.h"
@@ -27,6 +28,7 @@
 #include "elfopt/Verify/VerifyPrefetch.h"
 #include "elfopt/Verify/VerifyRelocs.h"
 #include "elfopt/Verify/VerifyScope.h"
+#include "elfopt/Verify/VerifySelfBinding.h"
 
 #include <cstdint>
 #include <functional>
@@ -68,6 +70,9 @@ struct OptimizeOptions {
   bool hashvals = false;                 ///< add .elfopt.hashvals
   /// Reorder the program's DT_NEEDED list for a shorter lookup walk.
   std::optional<ScopeModelOptions> scopeOrder;
+  /// Bind the references the object answers itself in the program's
+  /// startup scope without a lookup (SelfBinding.h).
+  std::optional<SelfBindingOptions> bindSelf;
   /// Add a startup stub that prefetches the ordered functions' pages.
   std::optional<PrefetchOptions> prefetch;
   /// Turn the R_X86_64_RELATIVE entries of .rela.dyn into DT_RELR.
@@ -91,6 +96,8 @@ struct OptimizeResult {
   /// With scopeOrder: the start's model and what was planned (and done).
   std::optional<ScopeModel> scopeModel;
   std::optional<ScopePlan> scopePlan;
+  std::optional<SelfBindingPlan> selfBinding;
+  std::optional<SelfBindingVerifyReport> selfBindingVerified;
   std::optional<PrefetchReport> prefetch;
   std::optional<PrefetchVerifyReport> prefetchVerified;
   std::optional<PackReport> packed;

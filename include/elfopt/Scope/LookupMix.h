@@ -32,6 +32,8 @@
 #include "elfopt/Elf/ElfFile.h"
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,6 +76,19 @@ struct ScopeWalk {
 };
 
 ScopeWalk simulateScopeWalk(const std::string &programPath);
+
+/// The global scope of \p programPath's start, opened, in search order (the
+/// program first), as the models above build it. \p standIn (may be null)
+/// stands in for the library with its DT_SONAME or file name, or for the
+/// program when it is the program's own file.
+struct LoadedScope {
+  std::vector<std::string> paths;
+  std::vector<const ElfFile *> objects;
+  std::vector<std::unique_ptr<ElfFile>> owned;
+  std::vector<std::string> notFound; ///< DT_NEEDED names not found
+  std::optional<size_t> position;    ///< of the stand-in; none: not loaded at startup
+};
+LoadedScope loadStartupScope(const std::string &programPath, const ElfFile *standIn);
 
 /// The lookups \p file sees when \p programPath starts (its own contents
 /// stand in for the copy the program would load). Fatal error when the

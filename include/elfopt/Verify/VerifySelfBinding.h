@@ -1,0 +1,47 @@
+//===- VerifySelfBinding.h - check references bound to their own object -*- C++ -*-===//
+//
+// `rewrite --bind-self` points relocations at hidden copies of .dynsym
+// definitions where the program's scope proves the object answers its own
+// lookups. This check
+// shares no code with the planner's proof but the scope's object list
+// (loadStartupScope) and the readers of symbols and versions. It looks each
+// marked name up as glibc's do_lookup_x does, through each object's own hash
+// table (.gnu.hash, else .hash, from the dynamic tags; the Bloom filter
+// included), object after object in scope order:
+//   - the output's .dynsym (DT_SYMTAB) and .gnu.version (DT_VERSYM) begin
+//     with the input's, unchanged; each added entry is a copy of a
+//     default-visibility entry but for STV_HIDDEN, with its version;
+//   - each relocation section is the same, entry by entry, but for the
+//     symbol of relocations against a copied entry, which name the copy;
+//   - no object before the marked one answers the name (a definition of a
+//     matching version, or an undefined symbol with an address: glibc's
+//     lookups for GLOB_DAT take those), and in the marked object the lookup
+//     finds exactly the marked entry, so that binding it locally loads the
+//     value the lookup gave;
+//   - the object's relocations against the entry are GLOB_DAT, JUMP_SLOT or
+//     R_X86_64_64, the entry is neither TLS nor STB_GNU_UNIQUE, and a weak
+//     one is defined by no object after it.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "elfopt/Elf/ElfFile.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace elfopt {
+
+struct SelfBindingVerifyReport {
+  uint64_t marked = 0;   ///< definitions copied, each looked up again
+  uint64_t relocations = 0; ///< relocations against them
+  std::vector<std::string> problems;
+  bool ok() const { return problems.empty(); }
+};
+
+/// \p before: the object as it was; \p after: with definitions marked;
+/// \p program: the program whose startup scope the marks are for.
+SelfBindingVerifyReport verifySelfBinding(const ElfFile &before, const ElfFile &after, const std::string &program);
+
+} // namespace elfopt
