@@ -1,0 +1,1 @@
+int a_weak2(void) { return 20; }

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# rewrite --bind-self: liba's relocations against its own definitions bind
+# without a lookup where the program's scope proves liba answers them, and
+# only there. liba is linked by bfd, gold, lld and mold, lazy and -z now;
+# for each, the rewritten set must print what the original prints (lazy,
+# LD_BIND_NOW=1, and LD_DYNAMIC_WEAK=1, which changes who answers a weak
+# definition), LD_DEBUG=bindings must lose exactly the bound references'
+# lookups and nothing else, and every relocated slot of liba must hold, at
+# main, the word the original's lookups put there.
+source "$(dirname "$0")/lib.sh"
+require gcc clang-19 python3 readelf ld.gold mold
+inputs=$(cd "$(dirname "$0")/../inputs/bindself" && pwd)
+cd "$WORK"
+
+bound_expected="a_data a_data_ptr a_func a_func_ptr a_ifunc a_weak"
+gcc -O2 -fPIC -shared -o libpre.so "$inputs/libpre.c"
+gcc -O2 -fPIC -shared -o libz.so "$inputs/libz.c"
+
+# bindings DIR TAG: DIR/prog's LD_DEBUG=bindings lines, names without DIR.
+bindings() {
+  (cd "$1" && LD_BIND_NOW=1 LD_DEBUG=bindings ./prog 2>&1 >/dev/null) | grep -o 'binding file .*' |
+    sed -E "s/\[[0-9]+\]//g; s#$1/##g" | sort >"$2"
+}
+
+for variant in bfd gold lld mold bfd-now; do
+  dir=$WORK/$variant
+  mkdir -p "$dir/orig" "$dir/out"
+  case $variant in
+  bfd) link=(gcc -fuse-ld=bfd) ;;
+  gold) link=(gcc -fuse-ld=gold) ;;
+  lld) link=(clang-19 -fuse-ld=lld) ;;
+  mold) link=(gcc -fuse-ld=mold) ;;
+  bfd-now) link=(gcc -fuse-ld=bfd -Wl,-z,now) ;;
+  esac
+  "${link[@]}" -O2 -fPIC -shared -o "$dir/orig/liba.so" "$inputs/liba.c"
+  cp libpre.so libz.so "$dir/orig/"
+  gcc -O2 -fno-pic -no-pie -o "$dir/orig/prog" "$inputs/main.c" -L"$dir/orig" -Wl,--no-as-needed -lpre -la -lz \
+    -Wl,-rpath,'$ORIGIN'
+  cp "$dir/orig/prog" "$dir/orig/libpre.so" "$dir/orig/libz.so" "$dir/out/"
+  check "$variant: rewrite --bind-self" \
+    "$ELFOPT" rewrite "$dir/orig/liba.so" --bind-self "$dir/orig/prog" --json -o "$dir/out/liba.so" >"$dir/report.json"
+  python3 - "$dir/report.json" >"$dir/summary" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))["bindSelf"]
+print(" ".join(sorted(b["symbols"])))
+print(" ".join(sorted(k["reason"].split(":")[0].split(" (")[0] for k in b["kept"])))
+v = json.load(open(sys.argv[1])).get("verifyBindSelf", {})
+print(v.get("ok"), v.get("marked"))
+PY
+  # Those of them the linker left a symbolic relocation against (lld calls
+  # an ifunc of its own through an IRELATIVE slot, not a symbol).
+  expected=$(for s in $bound_expected; do
+    readelf -rW "$dir/orig/liba.so" | grep -qE " $s(@[^ ]*)? \+" && printf '%s ' "$s"; done)
+  expected=${expected% }
+  check "$variant: exactly liba's unshadowed definitions bound ($(sed -n 1p "$dir/summary"))" \
+    test "$(sed -n 1p "$dir/summary")" = "$expected"
+  check "$variant: the interposed, copied, canonical, weak-with-a-later-definer and TLS ones kept" \
+    grep -qx "an earlier object holds it undefined with an address defined earlier in the scope thread-local weak, and defined again later in the scope" <(sed -n 2p "$dir/summary" | tr -s ' ' ' ' | sed 's/^ //')
+  check "$variant: verify looked each bound definition up again" \
+    test "$(sed -n 3p "$dir/summary")" = "True $(wc -w <<<"$expected")"
+  check "$variant: the copies are hidden, after every old symbol" \
+    test "$(readelf -W --dyn-syms "$dir/out/liba.so" | grep ' HIDDEN ' | awk '{print $NF}' | sed 's/@.*//' | sort | tr '\n' ' ')" = "$expected "
+  for env in "" LD_BIND_NOW=1 LD_DYNAMIC_WEAK=1; do
+    (cd "$dir/orig" && env $env ./prog >"$dir/orig.out$env" 2>&1)
+    (cd "$dir/out" && env $env ./prog >"$dir/out.out$env" 2>&1)
+    check "$variant: same output ${env:-(lazy)}" cmp "$dir/orig.out$env" "$dir/out.out$env"
+  done
+  # LD_DYNAMIC_WEAK=1 changes a_weak2's answer: the kept weak case matters.
+  check "$variant: LD_DYNAMIC_WEAK=1 picks libz's a_weak2 in both" grep -q "a_weak2=20" "$dir/out.outLD_DYNAMIC_WEAK=1"
+  bindings "$dir/orig" "$dir/orig.bindings"
+  bindings "$dir/out" "$dir/out.bindings"
+  for s in $expected; do grep -v "^binding file liba.so  to liba.so : normal symbol \`$s'\$" "$dir/orig.bindings" >"$dir/b.tmp"; mv "$dir/b.tmp" "$dir/orig.bindings"; done
+  check "$variant: the bindings are the original's without the bound lookups" cmp "$dir/orig.bindings" "$dir/out.bindings"
+  # Every slot liba's dynamic relocations fill, read at main.
+  slots=$(readelf -rW "$dir/orig/liba.so" | awk '$1 ~ /^[0-9a-f]+$/ && $3 ~ /R_X86_64_(GLOB_DAT|JUMP_SLOT|64)$/ {print "0x" $1}' | tr '\n' ' ')
+  for env in LD_BIND_NOW=1 ""; do
+    (cd "$dir/orig" && env $env ./prog --slots $slots >"$dir/orig.slots")
+    (cd "$dir/out" && env $env ./prog --slots $slots >"$dir/out.slots")
+    check "$variant: each of liba's $(wc -l <"$dir/orig.slots") symbol slots holds the original's word at main ${env:-(lazy)}" \
+      cmp "$dir/orig.slots" "$dir/out.slots"
+  done
+done
+
+# A library the program opens later, or a program that does not load it:
+# nothing to prove, nothing changed, said.
+gcc -O2 -o other -x c - <<<'int main(void){return 0;}'
+check "a library the program does not load: not bound, and said" \
+  bash -c "'$ELFOPT' rewrite '$WORK/bfd/orig/liba.so' --bind-self '$WORK/other' -o '$WORK/none.so' | grep -q 'nothing bound: not loaded at the start'"
+check "... and its bytes are unchanged" cmp "$WORK/bfd/orig/liba.so" "$WORK/none.so"
+finish
