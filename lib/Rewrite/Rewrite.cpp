@@ -132,6 +132,7 @@ private:
   void pinBoth(uint64_t sa, const char *why, uint64_t from, const Section *home = nullptr);
   void pinLabel(uint64_t t, const char *why, uint64_t from);
   bool readsAsFunctionEnd(uint64_t t) const;
+  bool endLabelWithTrap(uint64_t t) const;
   /// A word of data at \p from may lead to \p t: a suspected entry (Stubs.h)
   /// where a forwarding stub can serve it, else its code stays.
   void suspectEntry(uint64_t t, uint64_t from);
@@ -325,8 +326,23 @@ bool Rewriter::readsAsFunctionEnd(uint64_t t) const {
   return !(next.isFunction && next.start == t);
 }
 
+// Whether \p t is the end label of a function (just past its last
+// instruction, as verify reads it) with padding after it that starts with
+// int3: a forwarding stub there keeps the int3 (Stubs.h).
+bool Rewriter::endLabelWithTrap(uint64_t t) const {
+  if (!readsAsFunctionEnd(t) || code.isInstructionStart(text, t))
+    return false;
+  const Block &b = code.blocks[blockAt(code.blocks, t - 1)];
+  return b.isFunction && t < b.end && in.contents(in.sections()[text.section])[t - text.start] == x86_64::BreakpointByte;
+}
+
 void Rewriter::suspectEntry(uint64_t t, uint64_t from) {
   const char *why = "its address may be stored in data as an offset";
+  if (options.forwardingStubs && endLabelWithTrap(t)) {
+    // The end label of a function with int3 after it: that int3 can stay.
+    suspected[blockAt(code.blocks, t - 1)].push_back(t);
+    return;
+  }
   if (!options.forwardingStubs || !code.isInstructionStart(text, t) || readsAsFunctionEnd(t)) {
     pinLabel(t, why, from);
     return;
@@ -779,15 +795,33 @@ void Rewriter::planForwardingStubs() {
       return a;
     };
     // A kept instruction runs in the old place, where no FDE covers it: no
-    // call (an exception could not unwind through it), and no 8-bit operand
-    // (its target moved out of reach).
+    // call (an exception could not unwind through it). An 8-bit operand
+    // cannot reach its target's new place: it stays as it was, and its old
+    // target gets a stub too (Stubs.h).
+    bool endTraps = b.bodyEnd < b.end && textBytes[b.bodyEnd - text.start] == x86_64::BreakpointByte;
+    // Where that old target can take a stub: an instruction of this
+    // function, or its end label followed by int3.
+    auto shortTarget = [&](const x86_64::Instruction &i) -> std::optional<uint64_t> {
+      if (!i.field || i.field->size != 1 || !i.field->isBranch)
+        return std::nullopt;
+      uint64_t t = i.field->target;
+      if (t >= b.start && t < b.bodyEnd && code.isInstructionStart(text, t))
+        return t;
+      if (t == b.bodyEnd && endTraps)
+        return t;
+      return std::nullopt;
+    };
     stubCode.copyable = [&](uint64_t a) {
       auto i = decoder.decode(bytesAt(a), a);
-      return i && i->understood && !i->isCall && (!i->field || i->field->size == 4);
+      return i && i->understood && !i->isCall && (!i->field || i->field->size == 4 || shortTarget(*i));
     };
     stubCode.keepFirst = [&](uint64_t a) {
       auto x = bytesAt(a);
       return x.size() >= sizeof x86_64::Endbr64 && std::equal(std::begin(x86_64::Endbr64), std::end(x86_64::Endbr64), x.begin());
+    };
+    stubCode.shortTarget = [&](uint64_t a) -> std::optional<uint64_t> {
+      auto i = decoder.decode(bytesAt(a), a);
+      return i ? shortTarget(*i) : std::nullopt;
     };
     stubCode.endsFlow = [&](uint64_t a) {
       auto i = decoder.decode(bytesAt(a), a);
@@ -795,6 +829,7 @@ void Rewriter::planForwardingStubs() {
     };
     stubCode.bodyEnd = b.bodyEnd;
     stubCode.limit = b.end;
+    stubCode.endTraps = endTraps;
     if (auto regions = planStubs(entries, stubCode))
       stubs[bi] = std::move(*regions);
     else
@@ -819,7 +854,9 @@ void Rewriter::writeForwardingStubs(std::vector<uint8_t> &newText) {
           fatal(in.whereAddress(a) + ": internal: a kept instruction of a forwarding stub does not decode",
                 ExitInternal);
         std::memcpy(newText.data() + (a - text.start), oldText.data() + (a - text.start), i->size);
-        if (i->field) {
+        if (i->field && i->field->size == 1) {
+          // An 8-bit branch keeps its target: a stub of this block is there.
+        } else if (i->field) {
           int64_t value = int64_t(map.map(i->field->target) - (a + i->size));
           int32_t field = int32_t(value);
           if (field != value)

@@ -20,6 +20,17 @@
 // Where a jump does not fit before the function's end, the instructions up
 // to one that ends the flow (its return) are kept instead, and no jump.
 //
+// A kept 8-bit branch cannot reach its target's new place: it stays as it
+// was, and its target in the old place becomes an entry with a stub of its
+// own (planned with the others, until no kept branch adds one).
+//
+// An entry at the function's end label (a word that reads as the address
+// just past its last instruction) leads to the padding after it. Where that
+// padding starts with int3, the int3 stays where it was: control that came
+// there traps as it did, and instructions kept before it run into it as
+// they did. No jump forwards such an entry: what follows the function in
+// its new place is not what followed it here.
+//
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -50,8 +61,12 @@ struct StubCode {
   /// start); the body's end after its last instruction.
   std::function<uint64_t(uint64_t a)> next;
   /// Whether the instruction at \p a can stay in the old place with its
-  /// operand following its target (no field, or a 32-bit one).
+  /// operand following its target (no field, or a 32-bit one), or, an
+  /// 8-bit branch, with its target as it was (see shortTarget).
   std::function<bool(uint64_t a)> copyable;
+  /// The target of the 8-bit branch at \p a (a copyable one): kept, it
+  /// needs an entry there. Empty: none has.
+  std::function<std::optional<uint64_t>(uint64_t a)> shortTarget;
   /// Whether the instruction at \p a must be kept before any jump (endbr64:
   /// an indirect branch to the entry must land on one).
   std::function<bool(uint64_t a)> keepFirst;
@@ -59,12 +74,17 @@ struct StubCode {
   std::function<bool(uint64_t a)> endsFlow;
   uint64_t bodyEnd = 0; ///< end of the last instruction
   uint64_t limit = 0;   ///< end of the bytes the stubs may use (padding included)
+  /// The padding at bodyEnd starts with int3 (and bodyEnd < limit): an
+  /// entry at bodyEnd, or kept instructions that reach it, keep that byte.
+  bool endTraps = false;
 };
 
 /// The stubs for \p entries (sorted, distinct instruction starts of one
-/// block), or nothing when they cannot be written: an instruction that must
-/// be kept cannot be, or a jump does not fit before \p code.limit and the
-/// instructions from there to one that ends the flow cannot all be kept.
+/// block, or its end label bodyEnd), or nothing when they cannot be
+/// written: an instruction that must be kept cannot be, a jump does not fit
+/// before \p code.limit and the instructions from there to one that ends
+/// the flow cannot all be kept, or an entry at the end label has no int3
+/// to keep.
 std::optional<std::vector<StubRegion>> planStubs(std::span<const uint64_t> entries, const StubCode &code);
 
 } // namespace elfopt::rewrite

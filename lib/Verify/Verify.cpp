@@ -89,7 +89,7 @@ private:
   const std::vector<Symbol> *relocationSymbols(const Section &relocations);
   bool isLabel(uint64_t a) const;
   std::optional<uint64_t> entryTarget(const Section &s, uint64_t place, uint32_t value) const;
-  bool forwards(uint64_t t) const;
+  bool forwards(uint64_t t, int depth = 0) const;
   x86_64::Decoder decoder;
   void checkWord(const Section &s, const Word &w, std::span<const uint8_t> x, std::span<const uint8_t> y);
 
@@ -588,11 +588,17 @@ std::optional<uint64_t> Verifier::entryTarget(const Section &s, uint64_t place, 
 // from \p t, the original instructions (their operands following their
 // targets), then a jump to the new address of the instruction that stood
 // where the jump is, or up to one that ends the flow (Rewrite/Stubs.h).
-bool Verifier::forwards(uint64_t t) const {
-  constexpr int MaxKept = 16;
+// A kept 8-bit branch keeps its old target, which must forward in turn
+// (unless this walk already checks it).
+bool Verifier::forwards(uint64_t t, int depth) const {
+  constexpr int MaxKept = 16, MaxDepth = 8;
+  if (depth > MaxDepth)
+    return false;
   auto x = before.contents(*text), y = after.contents(after.sections()[text->index]);
   uint64_t base = text->addr();
+  std::vector<uint64_t> walked; // the kept instructions' starts
   for (uint64_t q = t, kept = 0; kept <= MaxKept && q - base < x.size(); ++kept) {
+    walked.push_back(q);
     bool atInstruction = instructionStart[q - base] || isLabel(q);
     auto j = decoder.decode(y.subspan(q - base), q);
     if (!atInstruction || !j)
@@ -606,7 +612,14 @@ bool Verifier::forwards(uint64_t t) const {
     if (std::memcmp(x.data() + (q - base), y.data() + (q - base), f) ||
         std::memcmp(x.data() + (q - base) + f + n, y.data() + (q - base) + f + n, i->size - f - n))
       return false;
-    if (i->field && j->field->target != map(i->field->target) && j->field->target != map(i->field->target, true))
+    if (i->field && i->field->size == 1) {
+      // The same bytes, so the same old target: it must forward too.
+      uint64_t target = i->field->target;
+      if (j->field->target != target || map(target, true) == target ||
+          (std::find(walked.begin(), walked.end(), target) == walked.end() && !forwards(target, depth + 1)))
+        return false;
+    } else if (i->field && j->field->target != map(i->field->target) &&
+               j->field->target != map(i->field->target, true))
       return false;
     if (i->endsFlow)
       return true; // the same instruction, and nothing runs after it

@@ -1,8 +1,9 @@
 //===- StubsTest.cpp - forwarding stubs at suspected entries --------------===//
 //
 // A made-up block of instructions at known addresses: suspected entries 1,
-// 2, 4, 5 and more bytes apart, entries at its last instruction, endbr64 at
-// an entry, and instructions that cannot stay in the old place.
+// 2, 4, 5 and more bytes apart, entries at its last instruction and at its
+// end label, endbr64 at an entry, 8-bit branches among the kept
+// instructions, and instructions that cannot stay in the old place.
 //
 //===----------------------------------------------------------------------===//
 #include "../../lib/Rewrite/Stubs.h"
@@ -22,6 +23,8 @@ struct Block {
   std::vector<uint64_t> starts;
   uint64_t bodyEnd, limit;
   std::set<uint64_t> notCopyable, endbr, ends;
+  std::map<uint64_t, uint64_t> shortBranches; // at -> target (copyable)
+  bool endTraps = false;
 
   StubCode code() const {
     StubCode c;
@@ -32,8 +35,13 @@ struct Block {
     c.copyable = [this](uint64_t a) { return !notCopyable.count(a); };
     c.keepFirst = [this](uint64_t a) { return endbr.count(a) != 0; };
     c.endsFlow = [this](uint64_t a) { return ends.count(a) != 0; };
+    c.shortTarget = [this](uint64_t a) -> std::optional<uint64_t> {
+      auto it = shortBranches.find(a);
+      return it == shortBranches.end() ? std::nullopt : std::optional(it->second);
+    };
     c.bodyEnd = bodyEnd;
     c.limit = limit;
+    c.endTraps = endTraps;
     return c;
   }
   std::optional<std::vector<StubRegion>> plan(std::vector<uint64_t> entries) const {
@@ -128,6 +136,83 @@ TEST(PlanStubs, Endbr64AtAnEntryIsKeptBeforeTheJump) {
   b.limit = 0x210;
   b.endbr.insert(0x200);
   EXPECT_EQ(b.plan({0x200}), (std::vector<StubRegion>{{0x200, 0x204}}));
+}
+
+TEST(PlanStubs, AnEndLabelWithoutInt3AfterItHasNoStub) {
+  EXPECT_EQ(sample().plan({0x130}), std::nullopt);
+  EXPECT_EQ(sample().plan({0x110, 0x130}), std::nullopt);
+}
+
+TEST(PlanStubs, AnEndLabelKeepsItsInt3AndNoJump) {
+  Block b = sample();
+  b.endTraps = true;
+  // The int3 at 0x130 stays, one byte, nothing after it.
+  EXPECT_EQ(b.plan({0x130}), (std::vector<StubRegion>{{0x130, 0x131, false}}));
+  // With an entry further up: its jump, then the int3.
+  EXPECT_EQ(b.plan({0x110, 0x130}), (std::vector<StubRegion>{{0x110, 0x110}, {0x130, 0x131, false}}));
+}
+
+TEST(PlanStubs, EntriesOneToFiveBytesBeforeTheEndLabel) {
+  // One-byte instructions 0x300..0x30f, the end label at 0x310, int3 after.
+  Block b;
+  for (uint64_t a = 0x300; a < 0x310; ++a)
+    b.starts.push_back(a);
+  b.bodyEnd = 0x310;
+  b.limit = 0x320;
+  b.endTraps = true;
+  // 1, 2 and 4 bytes apart: a jump would cover the end label, where none
+  // may stand: the instructions run into the kept int3, as they did.
+  EXPECT_EQ(b.plan({0x30f, 0x310}), (std::vector<StubRegion>{{0x30f, 0x311, false}}));
+  EXPECT_EQ(b.plan({0x30e, 0x310}), (std::vector<StubRegion>{{0x30e, 0x311, false}}));
+  EXPECT_EQ(b.plan({0x30c, 0x310}), (std::vector<StubRegion>{{0x30c, 0x311, false}}));
+  // 5 apart: a jump of its own, then the int3.
+  EXPECT_EQ(b.plan({0x30b, 0x310}), (std::vector<StubRegion>{{0x30b, 0x30b}, {0x310, 0x311, false}}));
+  // An instruction on the way that cannot stay refuses the block.
+  b.notCopyable = {0x30e};
+  EXPECT_EQ(b.plan({0x30c, 0x310}), std::nullopt);
+  // Without int3 after the end label, no stub.
+  b.notCopyable.clear();
+  b.endTraps = false;
+  EXPECT_EQ(b.plan({0x30f, 0x310}), std::nullopt);
+}
+
+TEST(PlanStubs, NoRoomForAJumpRunsIntoTheKeptInt3) {
+  // The last instruction does not end the flow and no jump fits after
+  // 0x404: the original ran into the int3 at 0x407, and so does the copy.
+  Block b;
+  b.starts = {0x400, 0x404};
+  b.bodyEnd = 0x407;
+  b.limit = 0x408;
+  b.endTraps = true;
+  EXPECT_EQ(b.plan({0x404}), (std::vector<StubRegion>{{0x404, 0x408, false}}));
+  b.endTraps = false;
+  EXPECT_EQ(b.plan({0x404}), std::nullopt);
+}
+
+TEST(PlanStubs, AKept8BitBranchMakesItsTargetAnEntry) {
+  Block b = sample();
+  // Entries 0x100 and 0x102: 0x100 and 0x101 are kept; 0x101 is a short
+  // branch to 0x120, which gets a jump of its own.
+  b.shortBranches = {{0x101, 0x120}};
+  EXPECT_EQ(b.plan({0x100, 0x102}), (std::vector<StubRegion>{{0x100, 0x102}, {0x120, 0x120}}));
+  // Its target close to an entry: they share one stub.
+  EXPECT_EQ(b.plan({0x100, 0x102, 0x11c}), (std::vector<StubRegion>{{0x100, 0x102}, {0x11c, 0x120}}));
+  // A branch back into the kept instructions needs nothing more.
+  b.shortBranches = {{0x101, 0x100}};
+  EXPECT_EQ(b.plan({0x100, 0x102}), (std::vector<StubRegion>{{0x100, 0x102}}));
+  // A target that adds a kept branch of its own: planned until none adds one.
+  b.shortBranches = {{0x101, 0x108}, {0x108, 0x128}};
+  EXPECT_EQ(b.plan({0x100, 0x102, 0x10a}),
+            (std::vector<StubRegion>{{0x100, 0x102}, {0x108, 0x10a}, {0x128, 0x128}}));
+  // A target whose own stub cannot be written refuses the block.
+  b.shortBranches = {{0x101, 0x12c}};
+  b.limit = 0x130;
+  EXPECT_EQ(b.plan({0x100, 0x102}), std::nullopt);
+  // To the end label with int3 after it: the int3 stays.
+  b.limit = 0x140;
+  b.endTraps = true;
+  b.shortBranches = {{0x101, 0x130}};
+  EXPECT_EQ(b.plan({0x100, 0x102}), (std::vector<StubRegion>{{0x100, 0x102}, {0x130, 0x131, false}}));
 }
 
 TEST(PlanStubs, NoEntriesNoStubs) {
