@@ -184,7 +184,8 @@ bool ElfEditor::isEvictable(unsigned index) const {
   case SHT_STRTAB:
     return (s.sh_flags & SHF_ALLOC) && name == ".dynstr";
   case SHT_PROGBITS:
-    return name == ".interp";
+    // .elfopt.old.*: a table an earlier run retired (zeroed, found by nothing).
+    return name == ".interp" || ((s.sh_flags & SHF_ALLOC) && name.rfind(".elfopt.old.", 0) == 0);
   default:
     return false;
   }

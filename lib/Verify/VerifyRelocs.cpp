@@ -222,7 +222,10 @@ RelocVerifyReport verifyPackedRelocations(const ElfFile &before, const ElfFile &
   auto entries = [&](const ElfFile &f, bool mapMoved) {
     std::multiset<std::pair<int64_t, uint64_t>> out;
     for (const Dyn &d : f.dynamicEntries()) {
-      if (owned.count(d.d_tag))
+      // A DT_NULL's value means nothing (the first ends the table), and a
+      // spare slot may hold a leftover one (libGLX.so.0's hold 0x6ac) that
+      // becomes the terminator's when an entry is added before it.
+      if (owned.count(d.d_tag) || d.d_tag == DT_NULL)
         continue;
       uint64_t value = d.d_un.d_val;
       if (auto it = movedTo.find(value); mapMoved && it != movedTo.end())

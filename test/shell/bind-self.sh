@@ -81,6 +81,19 @@ PY
   done
 done
 
+# With every other pass of the set in one rewrite, and a second rewrite of
+# the output (its retired .dynsym is moved out of the program headers' way).
+mkdir -p "$WORK/all" && cp "$WORK/bfd/orig/prog" "$WORK/bfd/orig/libpre.so" "$WORK/bfd/orig/libz.so" "$WORK/all/"
+check "--bind-self with --dynsort --hashvals --pack-relative-relocs" \
+  "$ELFOPT" rewrite "$WORK/bfd/orig/liba.so" --bind-self "$WORK/bfd/orig/prog" --dynsort --hashvals \
+  --pack-relative-relocs -o "$WORK/all/liba.so"
+(cd "$WORK/all" && LD_BIND_NOW=1 ./prog >"$WORK/all.out" 2>&1)
+check "... runs the same" cmp "$WORK/bfd/orig.outLD_BIND_NOW=1" "$WORK/all.out"
+check "a second rewrite of a self-bound file (--prefetch needs a segment)" \
+  "$ELFOPT" rewrite "$WORK/bfd/out/liba.so" --random-order 1 --prefetch --prefetch-gap 0 -o "$WORK/all/liba.so"
+(cd "$WORK/all" && LD_BIND_NOW=1 ./prog >"$WORK/all.out" 2>&1)
+check "... runs the same" cmp "$WORK/bfd/orig.outLD_BIND_NOW=1" "$WORK/all.out"
+
 # A library the program opens later, or a program that does not load it:
 # nothing to prove, nothing changed, said.
 gcc -O2 -o other -x c - <<<'int main(void){return 0;}'

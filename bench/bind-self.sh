@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# What `elfopt rewrite --bind-self PROGRAM` saves the dynamic linker at the
+# start of real Debian programs: every object of the program's startup scope
+# (ldd's list, ld.so itself excepted) and the program rewritten into a
+# private directory, the program started through ld.so --library-path DIR,
+# so that the copies (proved for this program's scope only) reach this
+# process and never a child or valgrind's own launcher script:
+#   a   the original, started the same way through ld.so
+#   s   --bind-self PROGRAM on every object
+#   cs  --bind-self with --dynsort --hashvals --pack-relative-relocs on every
+#       object (without packing where a file cannot be packed), --scope-order
+#       on the program: all of elfopt's loader work at once
+# ld.so's and do_lookup_x's instructions with LD_BIND_NOW=1 (callgrind,
+# deterministic: one run each; bench/scope-order.sh's parser, which checks
+# that every cost line is counted), and warm wall time (median of RUNS
+# interleaved starts). Every variant's stdout must equal the original's.
+# Env: ELFOPT, ELFOPT_BENCH_DIR, RUNS (21), SUBJECTS (default all).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+ELFOPT=${ELFOPT:-$here/../build/tools/elfopt/elfopt}
+work=${ELFOPT_BENCH_DIR:-/tmp/elfopt-bench}/bind-self
+RUNS=${RUNS:-21}
+ldso=/lib64/ld-linux-x86-64.so.2
+mkdir -p "$work"
+all_subjects=(
+  "gnome-calculator|gnome-calculator||/usr/bin/gnome-calculator --solve 2^10+1"
+  "kcalc|kcalc|QT_QPA_PLATFORM=offscreen|/usr/bin/kcalc --version"
+  "gdb|gdb||/usr/bin/gdb --version"
+)
+need=()
+command -v valgrind >/dev/null || need+=(valgrind)
+for s in "${all_subjects[@]}"; do
+  IFS='|' read -r name pkg _ cmd <<<"$s"
+  if [ -z "${SUBJECTS:-}" ] || [[ " $SUBJECTS " == *" $name "* ]]; then [ -x "${cmd%% *}" ] || need+=("$pkg"); fi
+done
+if [ ${#need[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || { echo "missing packages: ${need[*]} (run as root)" >&2; exit 1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >"$work/apt.log" 2>&1
+fi
+sed -n '/^cat >"$work\/parse.py" <<.EOF.$/,/^EOF$/p' "$here/scope-order.sh" | sed '1d;$d' >"$work/parse.py"
+
+echo "load at start: $(cat /proc/loadavg)"
+failed=0
+for s in "${all_subjects[@]}"; do
+  IFS='|' read -r name pkg senv cmd <<<"$s"
+  if [ -n "${SUBJECTS:-}" ] && [[ " $SUBJECTS " != *" $name "* ]]; then continue; fi
+  read -r -a argv <<<"$cmd"
+  prog=${argv[0]}; args=("${argv[@]:1}")
+  dir=$work/$name; rm -rf "$dir"; mkdir -p "$dir"
+  echo; echo "== $name ($pkg $(dpkg-query -W -f='${Version}' "$pkg")): ${senv:+$senv }$cmd"
+  for v in s cs; do
+    mkdir -p "$dir/$v/lib" "$dir/$v/logs"
+    extra=(); progextra=()
+    [ $v = cs ] && extra=(--dynsort --hashvals --pack-relative-relocs) && progextra=(--scope-order)
+    # rewrite_one IN OUT LOG ARGS...: where a file's relocations cannot be
+    # packed (no spare .dynamic slots, packed already), without packing.
+    rewrite_one() {
+      local in=$1 out=$2 log=$3; shift 3
+      "$ELFOPT" rewrite "$in" -o "$out" "$@" >"$log" 2>&1 && return
+      if grep -q "cannot pack relative relocations" "$log"; then
+        local a=() x; for x in "$@"; do [ "$x" = --pack-relative-relocs ] || a+=("$x"); done
+        echo "$v: $(basename "$in"): not packed: $(tail -n1 "$log" | sed 's/.*cannot pack relative relocations: //')"
+        "$ELFOPT" rewrite "$in" -o "$out" "${a[@]}" >"$log" 2>&1 && return
+      fi
+      return 1
+    }
+    rewrite_one "$prog" "$dir/$v/$(basename "$prog")" "$dir/$v/logs/program.log" --bind-self "$prog" "${extra[@]}" "${progextra[@]}" ||
+      { echo "$v: the program's rewrite failed: $(tail -n1 "$dir/$v/logs/program.log")"; cp "$prog" "$dir/$v/"; failed=1; }
+    while read -r soname path; do
+      rewrite_one "$path" "$dir/$v/lib/$soname" "$dir/$v/logs/$soname.log" --bind-self "$prog" "${extra[@]}" ||
+        { echo "$v: $soname failed: $(tail -n1 "$dir/$v/logs/$soname.log")"; cp "$path" "$dir/$v/lib/$soname"; failed=1; }
+    done < <(ldd "$prog" | awk '/=>/ && $3 ~ /^\// {print $1, $3}')
+    python3 - "$dir/$v/logs" "$v" <<'PY'
+import re, sys, glob
+defs = rel = objs = 0
+for f in glob.glob(sys.argv[1] + "/*.log"):
+    m = re.search(r"(\d+) definitions bound to hidden copies, (\d+) relocations", open(f).read())
+    if m: objs += 1; defs += int(m.group(1)); rel += int(m.group(2))
+print(f"{sys.argv[2]}: {objs} objects with bound definitions: {defs} definitions, {rel} relocations bound without a lookup")
+PY
+  done
+  run() { # V [PREFIX...]: the command as variant V after PREFIX, through ld.so
+    local v=$1; shift
+    if [ "$v" = a ]; then
+      (cd "$dir" && env -u LD_LIBRARY_PATH -u LD_BIND_NOW $senv "$@" $ldso "$prog" "${args[@]}")
+    else
+      (cd "$dir" && env -u LD_LIBRARY_PATH -u LD_BIND_NOW $senv "$@" $ldso --library-path "$dir/$v/lib" "$dir/$v/$(basename "$prog")" "${args[@]}")
+    fi
+  }
+  run a >"$dir/out.a" 2>/dev/null
+  for v in s cs; do
+    run $v >"$dir/out.$v" 2>/dev/null || { echo "MISMATCH: $v exited $?"; failed=1; }
+    cmp -s "$dir/out.a" "$dir/out.$v" || { echo "MISMATCH: $v stdout differs"; failed=1; }
+  done
+  echo "stdout: $(wc -c <"$dir/out.a") bytes, the same in every variant"
+  declare -A ir=()
+  for v in a s cs; do
+    run $v LD_BIND_NOW=1 valgrind.bin --tool=callgrind --callgrind-out-file="$dir/callgrind.$v" >/dev/null 2>"$dir/valgrind.$v.log" ||
+      { echo "WARNING: $v exited $? under valgrind"; failed=1; }
+    ir[$v]=$(python3 "$work/parse.py" callgrind "$dir/callgrind.$v")
+  done
+  declare -A wall=()
+  for v in a s cs; do wall[$v]=""; done
+  for ((r = 0; r < RUNS; r++)); do
+    for v in a s cs; do
+      t0=$(date +%s%N); run $v >/dev/null 2>&1; t1=$(date +%s%N)
+      wall[$v]+="$(( (t1 - t0) / 1000 )) "
+    done
+  done
+  python3 - "${ir[a]}" "${ir[s]}" "${ir[cs]}" "${wall[a]}" "${wall[s]}" "${wall[cs]}" <<'PY'
+import statistics, sys
+irs = [list(map(int, x.split())) for x in sys.argv[1:4]]
+walls = [statistics.median(map(int, x.split())) / 1000 for x in sys.argv[4:7]]
+print(f"{'variant':<8} {'ld.so Ir (now)':>15} {'ratio':>7} {'do_lookup_x Ir':>15} {'ratio':>7} {'warm wall ms':>13} {'ratio':>7}")
+for name, (ld, dlx, _), w in zip(("a", "s", "cs"), irs, walls):
+    print(f"{name:<8} {ld:>15,} {ld / irs[0][0]:>7.4f} {dlx:>15,} {dlx / irs[0][1]:>7.4f} {w:>13.2f} {w / walls[0]:>7.4f}")
+PY
+done
+echo; echo "load at end: $(cat /proc/loadavg)"
+exit $failed
