@@ -103,6 +103,46 @@ private:
   std::vector<uint64_t> tree;
 };
 
+/// Each of \p movers, largest first, into the smallest of \p slots with
+/// room (its alignment kept if it can be); returns those that fit nowhere.
+std::vector<size_t> placeLargestFirst(const std::vector<PlaceItem> &items, std::vector<size_t> movers,
+                                      const std::vector<Range> &slots, std::vector<uint64_t> &newStart) {
+  std::stable_sort(movers.begin(), movers.end(), [&](size_t a, size_t b) {
+    return items[a].bodyEnd - items[a].start > items[b].bodyEnd - items[b].start;
+  });
+  std::set<std::pair<uint64_t, uint64_t>> bySize; // (length, start)
+  for (const Range &h : slots)
+    if (h.second > h.first)
+      bySize.insert({h.second - h.first, h.first});
+  std::vector<size_t> unplaced;
+  for (size_t g : movers) {
+    const PlaceItem &it = items[g];
+    uint64_t size = it.bodyEnd - it.start;
+    bool done = false;
+    for (bool keepAlignment : {true, false}) {
+      uint64_t align = alignmentOf(it, keepAlignment);
+      auto h = bySize.lower_bound({size, 0});
+      while (h != bySize.end() && alignUp(h->second, align) + size > h->second + h->first)
+        ++h;
+      if (h == bySize.end())
+        continue;
+      auto [length, start] = *h;
+      bySize.erase(h);
+      uint64_t at = alignUp(start, align);
+      newStart[g] = at;
+      if (at > start)
+        bySize.insert({at - start, start});
+      if (start + length > at + size)
+        bySize.insert({start + length - (at + size), at + size});
+      done = true;
+      break;
+    }
+    if (!done)
+      unplaced.push_back(g);
+  }
+  return unplaced;
+}
+
 /// How far behind the frontier an ordered item may go into a hole an
 /// earlier, larger one left: stubs and kept code cut the slots every few
 /// hundred bytes, and skipping every hole would spread the ordered code out.
@@ -258,9 +298,12 @@ Placement placeWithStubs(const std::vector<PlaceItem> &items, uint64_t textStart
   // room to spare does not have (libxul: 2 MB of slack, 1.3 MB of stubs).
   // An ordered item that fits nowhere (a large function that its own stubs
   // cut) stays where it is: what it takes is then no slot.
-  std::vector<char> kept(items.size(), 0);
-  auto slotsNow = [&] {
-    std::vector<Range> taken;
+  // An ordered item that fitted nowhere goes first in the next round,
+  // largest first, into the smallest slot with room, before the slots are
+  // cut into the order's holes; only if it fits nowhere then does it stay.
+  std::vector<char> kept(items.size(), 0), first(items.size(), 0);
+  auto slotsNow = [&](const std::vector<Range> &reserved) {
+    std::vector<Range> taken = reserved;
     for (size_t g = 0; g < items.size(); ++g) {
       const PlaceItem &it = items[g];
       if (it.pinned || kept[g] || (it.rank == SIZE_MAX && !it.stubs.empty()))
@@ -273,16 +316,28 @@ Placement placeWithStubs(const std::vector<PlaceItem> &items, uint64_t textStart
   std::vector<size_t> moving;
   bool placed = false;
   for (int round = 0; round < 8 && !placed; ++round) {
-    std::vector<Range> slots = slotsNow();
+    std::vector<size_t> firsts, inOrder;
+    for (size_t g : ordered)
+      if (!kept[g])
+        (first[g] ? firsts : inOrder).push_back(g);
+    std::vector<Range> reserved;
+    if (!firsts.empty()) {
+      for (size_t g : placeLargestFirst(items, firsts, slotsNow({}), result.newStart))
+        kept[g] = true;
+      for (size_t g : firsts)
+        if (!kept[g])
+          reserved.push_back({result.newStart[g], result.newStart[g] + (items[g].bodyEnd - items[g].start)});
+    }
+    std::vector<Range> slots = slotsNow(reserved);
+    std::vector<size_t> unplaced = placeInOrder(items, inOrder, slots, true, result.newStart);
+    if (!unplaced.empty())
+      unplaced = placeInOrder(items, inOrder, slots, false, result.newStart);
+    for (size_t g : unplaced)
+      (round < 4 ? first : kept)[g] = true; // late rounds: as before, it stays
     moving.clear();
     for (size_t g : ordered)
       if (!kept[g])
         moving.push_back(g);
-    std::vector<size_t> unplaced = placeInOrder(items, moving, slots, true, result.newStart);
-    if (!unplaced.empty())
-      unplaced = placeInOrder(items, moving, slots, false, result.newStart);
-    for (size_t g : unplaced)
-      kept[g] = true;
     placed = unplaced.empty();
   }
   if (!placed) {

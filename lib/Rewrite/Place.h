@@ -9,8 +9,11 @@
 // (Stubs.h) changes that: moving costs space, and every stub cuts the
 // slots. Ordered groups go first, around pinned code, every stub and the
 // unordered groups that have stubs (which stay); an ordered group may fill
-// a hole up to 64 KiB behind the frontier. Unordered groups without stubs
-// that the ordered code covers are packed into the holes, largest first.
+// a hole up to 64 KiB behind the frontier. One that finds no room goes
+// first in the next round, largest first, into the smallest slot with room
+// (the order's small code would otherwise cut every large slot), and stays
+// only if even then none has room. Unordered groups without stubs that the
+// ordered code covers are packed into the holes, largest first.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

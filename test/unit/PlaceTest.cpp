@@ -167,3 +167,26 @@ TEST(PlaceWithStubs, PinnedCodeStaysAndCutsTheSlots) {
   ASSERT_TRUE(r.fits);
   EXPECT_EQ(r.newStart, (std::vector<uint64_t>{0x1000, 0x1008}));
 }
+
+TEST(PlaceWithStubs, AnItemThatFitsNowhereInOrderGoesFirstNextTime) {
+  // Slots [0x1000, 0x1014) and [0x1018, 0x1024) around P. In order, X (4)
+  // and Y (12) take the first slot and Z (16) finds no room. Next round Z
+  // goes first, into the smallest slot with room, and X and Y around it.
+  auto r = placeWithStubs({item(0x1000, 0x1010, 1, 2), item(0x1010, 0x1014, 1, 0), pinned(0x1014, 0x1018),
+                           item(0x1018, 0x1024, 1, 1)},
+                          0x1000, 0x1024);
+  ASSERT_TRUE(r.fits);
+  EXPECT_TRUE(r.kept.empty());
+  EXPECT_EQ(r.newStart, (std::vector<uint64_t>{0x1000, 0x1010, 0x1014, 0x1018}));
+}
+
+TEST(PlaceWithStubs, AnItemThatFitsNowhereEvenFirstStays) {
+  // Z (24) is larger than any slot (its own stub cuts its old place to 23
+  // bytes): it stays, and the others go around it.
+  auto r = placeWithStubs({withStubs(item(0x1000, 0x1018, 1, 2), {{0x1000, 0x1005}}), item(0x1018, 0x101c, 1, 0),
+                           pinned(0x101c, 0x1020), item(0x1020, 0x1030, 1, 1)},
+                          0x1000, 0x1030);
+  ASSERT_TRUE(r.fits);
+  EXPECT_EQ(r.kept, (std::vector<size_t>{0}));
+  EXPECT_EQ(r.newStart, (std::vector<uint64_t>{0x1000, 0x1018, 0x101c, 0x1020}));
+}
