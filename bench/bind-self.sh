@@ -13,7 +13,9 @@
 # ld.so's and do_lookup_x's instructions with LD_BIND_NOW=1 (callgrind,
 # deterministic: one run each; bench/scope-order.sh's parser, which checks
 # that every cost line is counted), and warm wall time (median of RUNS
-# interleaved starts). Every variant's stdout must equal the original's.
+# interleaved starts). Every variant's stdout must equal the original's, and
+# every symbol slot of every object must hold the same object+offset once
+# relocated (slot-dump/slot-dump.c, preloaded, LD_BIND_NOW=1).
 # Env: ELFOPT, ELFOPT_BENCH_DIR, RUNS (21), SUBJECTS (default all).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -81,10 +83,13 @@ PY
   done
   run() { # V [PREFIX...]: the command as variant V after PREFIX, through ld.so
     local v=$1; shift
+    local preload=()
+    [[ " $* " == *" SLOT_DUMP_OUT="* ]] && preload=(--preload "$work/slot-dump.so")
     if [ "$v" = a ]; then
-      (cd "$dir" && env -u LD_LIBRARY_PATH -u LD_BIND_NOW $senv "$@" $ldso "$prog" "${args[@]}")
+      (cd "$dir" && env -u LD_LIBRARY_PATH -u LD_BIND_NOW $senv "$@" $ldso "${preload[@]}" "$prog" "${args[@]}")
     else
-      (cd "$dir" && env -u LD_LIBRARY_PATH -u LD_BIND_NOW $senv "$@" $ldso --library-path "$dir/$v/lib" "$dir/$v/$(basename "$prog")" "${args[@]}")
+      (cd "$dir" && env -u LD_LIBRARY_PATH -u LD_BIND_NOW $senv "$@" $ldso "${preload[@]}" --library-path "$dir/$v/lib" \
+        "$dir/$v/$(basename "$prog")" "${args[@]}")
     fi
   }
   run a >"$dir/out.a" 2>/dev/null
@@ -93,6 +98,20 @@ PY
     cmp -s "$dir/out.a" "$dir/out.$v" || { echo "MISMATCH: $v stdout differs"; failed=1; }
   done
   echo "stdout: $(wc -c <"$dir/out.a") bytes, the same in every variant"
+  # Every symbol slot of every object, read in the process once relocated
+  # (LD_BIND_NOW=1): the same object and offset in every variant.
+  gcc -O2 -fPIC -shared -o "$work/slot-dump.so" "$here/slot-dump/slot-dump.c"
+  for v in a s cs; do
+    run $v LD_BIND_NOW=1 SLOT_DUMP_OUT="$dir/slots.$v" >/dev/null 2>&1 || true
+    sort -o "$dir/slots.$v" "$dir/slots.$v"
+  done
+  for v in s cs; do
+    if cmp -s "$dir/slots.a" "$dir/slots.$v"; then
+      echo "$v: all $(wc -l <"$dir/slots.a") symbol slots of $(cut -d' ' -f1 "$dir/slots.a" | sort -u | wc -l) objects hold the original's address once relocated"
+    else
+      echo "MISMATCH: $v: $(diff "$dir/slots.a" "$dir/slots.$v" | grep -c '^>') symbol slots differ (diff $dir/slots.a $dir/slots.$v)"; failed=1
+    fi
+  done
   declare -A ir=()
   for v in a s cs; do
     run $v LD_BIND_NOW=1 valgrind.bin --tool=callgrind --callgrind-out-file="$dir/callgrind.$v" >/dev/null 2>"$dir/valgrind.$v.log" ||
