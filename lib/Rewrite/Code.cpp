@@ -484,8 +484,10 @@ std::vector<uint64_t> codeEntries(const CodeFacts &facts, const std::vector<Fde>
 }
 
 // Where a jump table at \p base may lead, generously: up to its bound, or
-// while its words lead to instructions. These are labels too: a value
-// followed backwards must not cross one.
+// while its words lead to instructions, up to the next address that code
+// refers to (where the rewrite ends such a table: claimTable; a table
+// right after it is read against its own base). These are labels too: a
+// value followed backwards must not cross one.
 void addTableTargets(const ElfFile &in, const CodeFacts &facts, const TextInfo &text, uint64_t base,
                      std::optional<uint64_t> bound, std::vector<uint64_t> &labels) {
   constexpr uint64_t MaxScanned = uint64_t(1) << 16;
@@ -496,6 +498,8 @@ void addTableTargets(const ElfFile &in, const CodeFacts &facts, const TextInfo &
     for (uint64_t i = 0; i < bound.value_or(MaxScanned); ++i) {
       uint64_t off = base - s.addr() + 4 * i;
       if (off + 4 > words.size())
+        break;
+      if (!bound && i && std::binary_search(facts.dataReferences.begin(), facts.dataReferences.end(), base + 4 * i))
         break;
       int32_t value;
       std::memcpy(&value, words.data() + off, 4);
