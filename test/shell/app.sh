@@ -57,6 +57,26 @@ else
   fail "app --system-libraries refused: $(cat system.log)"
 fi
 
+# 6. --bind-self: the application's library bound to itself, the plugin
+#    (opened with dlopen) and libc (a system library: its copy is reached
+#    through LD_LIBRARY_PATH, which children inherit) left symbolic, said.
+if "$ELFOPT" app installed/bin/app --profile app.profile.json --system-libraries --bind-self --json -o out-bound \
+  >bound.json 2>bound.err; then
+  pass
+  bound() { python3 -c 'import json,sys; o=[o for o in json.load(open("bound.json"))["objects"] if o["path"].endswith(sys.argv[1])][0]; print(o["bindSelf"][sys.argv[2]])' "$@"; }
+  check "--bind-self: libcore's call of core_twice bound ($(bound lib/libcore.so relocations) relocations)" \
+    test "$(bound lib/libcore.so relocations)" -ge 1
+  check "--bind-self: the plugin is not loaded at the start: not bound, said" \
+    grep -q "not loaded at the start" <<<"$(bound lib/plugin.so notBound)"
+  check "--bind-self: libc, a system library, not bound, said" \
+    grep -q "LD_LIBRARY_PATH" <<<"$(bound libc.so.6 notBound)"
+  check "--bind-self: the same output" test "$(./out-bound/elfopt-run)" == "$want"
+  check "--bind-self: libcore's copy of core_twice is hidden" \
+    bash -c "readelf -W --dyn-syms out-bound/lib/libcore.so | grep ' HIDDEN ' | grep -q core_twice"
+else
+  fail "app --bind-self refused: $(cat bound.err)"
+fi
+
 # 5. A library the application loads from its own lib/ through a link to a
 #    file outside it (clang's lib/libLLVM.so.19.1 -> /usr/lib/x86_64-linux-gnu):
 #    rewritten where the loader found it; a relative link that leads out of

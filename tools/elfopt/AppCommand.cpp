@@ -33,6 +33,13 @@ const char AppUsage[] =
     "  --prefetch            also add each object's prefetch stub\n"
     "  --dynsort             also sort each object's dynamic symbols\n"
     "  --no-pack             leave relative relocations as they are\n"
+    "  --bind-self           also bind each object's references to its own\n"
+    "                        definitions without a lookup where PROGRAM's\n"
+    "                        startup scope proves it answers them ('rewrite\n"
+    "                        --bind-self'): objects of the application directory\n"
+    "                        only, since --system-libraries' copies are reached\n"
+    "                        through LD_LIBRARY_PATH, which other programs the\n"
+    "                        program starts inherit\n"
     "  --system-libraries    also rewrite recorded objects outside the\n"
     "                        application directory (libc, libstdc++...) into\n"
     "                        DIR/elfopt-system-libraries, and write DIR/elfopt-run,\n"
@@ -53,11 +60,15 @@ struct ObjectOutcome {
   uint64_t orderedFunctions = 0, orderedBytesFollowed = 0, orderedBytes = 0;
   std::optional<PackReport> packed;
   bool prefetch = false;
+  /// With --bind-self: definitions and relocations bound, or why none.
+  uint64_t boundDefinitions = 0, boundRelocations = 0;
+  std::string notBound;
 };
 
 // One object: the full rewrite, else relocations packed only, else left.
+// \p bindSelf: the program whose scope --bind-self proves, if asked.
 ObjectOutcome rewriteObject(const AppObject &object, const std::vector<std::string> &profiles, bool pack,
-                            bool prefetch, bool dynsort) {
+                            bool prefetch, bool dynsort, const std::optional<std::string> &bindSelf) {
   ObjectOutcome outcome;
   outcome.path = object.path;
   outcome.output = object.output;
@@ -75,6 +86,8 @@ ObjectOutcome rewriteObject(const AppObject &object, const std::vector<std::stri
     options.prefetch = PrefetchOptions{};
   if (dynsort && file->findSectionOfType(llvm::ELF::SHT_DYNSYM))
     options.dynsort = DynsortOptions{};
+  if (bindSelf && file->findSectionOfType(llvm::ELF::SHT_DYNSYM))
+    options.bindSelf = SelfBindingOptions{*bindSelf};
   std::optional<OptimizeResult> result;
   try {
     result = optimize(*file, options);
@@ -103,6 +116,11 @@ ObjectOutcome rewriteObject(const AppObject &object, const std::vector<std::stri
   outcome.orderedBytesFollowed = result->rewrite.orderIgnored ? 0 : result->rewrite.orderedFrontBytes;
   outcome.packed = result->packed;
   outcome.prefetch = result->prefetch && !result->prefetch->ranges.empty();
+  if (const auto &b = result->selfBinding) {
+    outcome.boundDefinitions = b->bound.size();
+    outcome.boundRelocations = b->relocationsBound;
+    outcome.notBound = b->notApplied;
+  }
   fs::remove(object.output);
   fs::create_directories(fs::path(object.output).parent_path());
   writeOutput(object.path, object.output, result->bytes);
@@ -116,7 +134,7 @@ int runApp(const std::vector<std::string> &args) {
   opts.add_options()("program", po::value<std::string>())("output,o", po::value<std::string>())(
       "profile", po::value<std::vector<std::string>>())("prefetch", po::bool_switch())(
       "dynsort", po::bool_switch())("no-pack", po::bool_switch())("system-libraries", po::bool_switch())(
-      "json", po::bool_switch())("root", po::value<std::string>());
+      "json", po::bool_switch())("root", po::value<std::string>())("bind-self", po::bool_switch());
   po::positional_options_description pos;
   pos.add("program", 1);
   auto vm = parse("app", args, opts, pos);
@@ -173,11 +191,19 @@ int runApp(const std::vector<std::string> &args) {
       fs::create_directories(fs::path(layout.programOutput).parent_path());
     else
       linked = mirrorTree(layout.root, partial);
+    bool bindSelf = vm["bind-self"].as<bool>();
     for (const AppObject &object : layout.objects) {
       if (!object.inApplication && !systemLibraries)
         continue;
+      // A copy proved for this program's scope must reach no other program.
+      std::optional<std::string> scopeOf;
+      if (bindSelf && object.inApplication)
+        scopeOf = program;
       outcomes.push_back(rewriteObject(object, profiles, !vm["no-pack"].as<bool>(), vm["prefetch"].as<bool>(),
-                                       vm["dynsort"].as<bool>()));
+                                       vm["dynsort"].as<bool>(), scopeOf));
+      if (bindSelf && !object.inApplication)
+        outcomes.back().notBound = "a system library, reached through LD_LIBRARY_PATH, which the program's "
+                                   "children inherit";
     }
     // The program must be a file of its own, rewritten or not.
     if (fs::is_symlink(layout.programOutput) || !fs::exists(layout.programOutput)) {
@@ -221,6 +247,10 @@ int runApp(const std::vector<std::string> &args) {
                           {"orderedBytes", o.orderedBytes},
                           {"orderedBytesFollowed", o.orderedBytesFollowed},
                           {"prefetch", o.prefetch}};
+      if (vm["bind-self"].as<bool>())
+        e["bindSelf"] = {{"definitions", o.boundDefinitions},
+                         {"relocations", o.boundRelocations},
+                         {"notBound", o.notBound}};
       if (o.packed)
         e["packed"] = {{"relaBytesBefore", o.packed->relaBytesBefore},
                        {"relaBytesAfter", o.packed->relaBytesAfter},
@@ -252,7 +282,12 @@ int runApp(const std::vector<std::string> &args) {
                   (unsigned long long)o.packed->relaBytesAfter, (unsigned long long)o.packed->relrBytes);
     if (o.prefetch)
       std::printf("; prefetch stub");
+    if (o.boundRelocations)
+      std::printf("; %llu relocations bound to their own object (%llu definitions)",
+                  (unsigned long long)o.boundRelocations, (unsigned long long)o.boundDefinitions);
     std::printf("\n");
+    if (!o.notBound.empty() && o.action != "left as installed")
+      std::printf("    not self-bound: %s\n", o.notBound.c_str());
     if (!o.reason.empty())
       std::printf("    why not all: %s\n", o.reason.c_str());
     if (!o.notPacked.empty() && o.action != "left as installed")
