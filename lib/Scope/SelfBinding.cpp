@@ -99,6 +99,11 @@ std::optional<std::string> whyNotSelfBound(const SelfReference &ref, uint32_t se
 SelfBindingPlan planSelfBinding(const ElfFile &object, const SelfBindingOptions &options) {
   SelfBindingPlan plan;
   plan.program = options.program;
+  // The scope is a program's: a library's own dependencies are not what
+  // any program that loads it searches first.
+  if (!ElfFile::open(options.program)->findSegment(PT_INTERP))
+    fatal(options.program + ": not a program (no PT_INTERP): --bind-self needs the program whose start loads " +
+          object.name());
   LoadedScope scope = loadStartupScope(options.program, &object);
   if (!scope.notFound.empty())
     fatal(options.program + ": cannot find " + scope.notFound.front() +

@@ -100,4 +100,7 @@ gcc -O2 -o other -x c - <<<'int main(void){return 0;}'
 check "a library the program does not load: not bound, and said" \
   bash -c "'$ELFOPT' rewrite '$WORK/bfd/orig/liba.so' --bind-self '$WORK/other' -o '$WORK/none.so' | grep -q 'nothing bound: not loaded at the start'"
 check "... and its bytes are unchanged" cmp "$WORK/bfd/orig/liba.so" "$WORK/none.so"
+expect_error 2 "elfopt: error: $WORK/bfd/orig/libz.so: not a program (no PT_INTERP): --bind-self needs the program whose start loads $WORK/bfd/orig/liba.so" \
+  "$ELFOPT" rewrite "$WORK/bfd/orig/liba.so" --bind-self "$WORK/bfd/orig/libz.so" -o "$WORK/lib.so"
+check "... and no output" test ! -e "$WORK/lib.so"
 finish
