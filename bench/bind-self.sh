@@ -24,15 +24,18 @@ work=${ELFOPT_BENCH_DIR:-/tmp/elfopt-bench}/bind-self
 RUNS=${RUNS:-21}
 ldso=/lib64/ld-linux-x86-64.so.2
 mkdir -p "$work"
+# name|package|environment|command|libraries the start dlopens, for
+# --scope-order's proof (--also): Qt's platform plugin looks up symbols that
+# several Qt libraries define, and a scope order proved without it moves one.
 all_subjects=(
-  "gnome-calculator|gnome-calculator||/usr/bin/gnome-calculator --solve 2^10+1"
-  "kcalc|kcalc|QT_QPA_PLATFORM=offscreen|/usr/bin/kcalc --version"
-  "gdb|gdb||/usr/bin/gdb --version"
+  "gnome-calculator|gnome-calculator||/usr/bin/gnome-calculator --solve 2^10+1|"
+  "kcalc|kcalc|QT_QPA_PLATFORM=offscreen|/usr/bin/kcalc --version|/usr/lib/x86_64-linux-gnu/qt5/plugins/platforms/libqoffscreen.so"
+  "gdb|gdb||/usr/bin/gdb --version|"
 )
 need=()
 command -v valgrind >/dev/null || need+=(valgrind)
 for s in "${all_subjects[@]}"; do
-  IFS='|' read -r name pkg _ cmd <<<"$s"
+  IFS='|' read -r name pkg _ cmd _ <<<"$s"
   if [ -z "${SUBJECTS:-}" ] || [[ " $SUBJECTS " == *" $name "* ]]; then [ -x "${cmd%% *}" ] || need+=("$pkg"); fi
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -44,7 +47,7 @@ sed -n '/^cat >"$work\/parse.py" <<.EOF.$/,/^EOF$/p' "$here/scope-order.sh" | se
 echo "load at start: $(cat /proc/loadavg)"
 failed=0
 for s in "${all_subjects[@]}"; do
-  IFS='|' read -r name pkg senv cmd <<<"$s"
+  IFS='|' read -r name pkg senv cmd dlopened <<<"$s"
   if [ -n "${SUBJECTS:-}" ] && [[ " $SUBJECTS " != *" $name "* ]]; then continue; fi
   read -r -a argv <<<"$cmd"
   prog=${argv[0]}; args=("${argv[@]:1}")
@@ -53,7 +56,10 @@ for s in "${all_subjects[@]}"; do
   for v in s cs; do
     mkdir -p "$dir/$v/lib" "$dir/$v/logs"
     extra=(); progextra=()
-    [ $v = cs ] && extra=(--dynsort --hashvals --pack-relative-relocs) && progextra=(--scope-order)
+    if [ $v = cs ]; then
+      extra=(--dynsort --hashvals --pack-relative-relocs); progextra=(--scope-order)
+      for lib in $dlopened; do progextra+=(--also "$lib"); done
+    fi
     # rewrite_one IN OUT LOG ARGS...: where a file's relocations cannot be
     # packed (no spare .dynamic slots, packed already), without packing.
     rewrite_one() {
@@ -110,6 +116,25 @@ PY
       echo "$v: all $(wc -l <"$dir/slots.a") symbol slots of $(cut -d' ' -f1 "$dir/slots.a" | sort -u | wc -l) objects hold the original's address once relocated"
     else
       echo "MISMATCH: $v: $(diff "$dir/slots.a" "$dir/slots.$v" | grep -c '^>') symbol slots differ (diff $dir/slots.a $dir/slots.$v)"; failed=1
+    fi
+  done
+  # LD_DEBUG=bindings: every binding the variant still makes is one the
+  # original makes, and every one it no longer makes is an object binding to
+  # itself (paths cut to file names, since the copies live elsewhere).
+  for v in a s cs; do
+    rm -f "$dir"/ld.*
+    run $v LD_BIND_NOW=1 LD_DEBUG=bindings LD_DEBUG_OUTPUT="$dir/ld" >/dev/null 2>&1 || true
+    cat "$dir"/ld.* | grep -o 'binding file .*' | sed -E 's/\[[0-9]+\]//g; s#[^ ]*/##g' | sort >"$dir/bindings.$v"
+  done
+  for v in s cs; do
+    extra=$(comm -13 "$dir/bindings.a" "$dir/bindings.$v" | wc -l)
+    gone=$(comm -23 "$dir/bindings.a" "$dir/bindings.$v")
+    notself=$(grep -cvE '^binding file (\S+)  to \1 :' <<<"$gone" || true)
+    [ -n "$gone" ] || notself=0
+    if [ "$extra" = 0 ] && [ "$notself" = 0 ]; then
+      echo "$v: LD_DEBUG=bindings: $(wc -l <"$dir/bindings.$v") bindings, each the original's; $(grep -c . <<<"$gone") self-bindings gone"
+    else
+      echo "MISMATCH: $v: LD_DEBUG=bindings: $extra bindings the original does not make, $notself others gone"; failed=1
     fi
   done
   declare -A ir=()
