@@ -94,6 +94,31 @@ check "a second rewrite of a self-bound file (--prefetch needs a segment)" \
 (cd "$WORK/all" && LD_BIND_NOW=1 ./prog >"$WORK/all.out" 2>&1)
 check "... runs the same" cmp "$WORK/bfd/orig.outLD_BIND_NOW=1" "$WORK/all.out"
 
+# verify --bind-self, on its own: a liba bound for a program without the
+# interposer libpre binds shared_fn, which prog's scope answers from libpre.
+gcc -O2 -fno-pic -no-pie -o "$WORK/bfd/orig/nopre" "$inputs/main.c" -L"$WORK/bfd/orig" -Wl,--no-as-needed -la -lz \
+  -Wl,-rpath,'$ORIGIN'
+"$ELFOPT" rewrite "$WORK/bfd/orig/liba.so" --bind-self "$WORK/bfd/orig/nopre" -o "$WORK/nopre-liba.so" >/dev/null
+check "verify --bind-self: sound for the program it was bound for" \
+  "$ELFOPT" verify "$WORK/bfd/orig/liba.so" "$WORK/nopre-liba.so" --bind-self "$WORK/bfd/orig/nopre"
+"$ELFOPT" verify "$WORK/bfd/orig/liba.so" "$WORK/nopre-liba.so" --bind-self "$WORK/bfd/orig/prog" >verify.out
+check "verify --bind-self: another program's scope interposes shared_fn: refused (exit 2)" test $? = 2
+check "... naming the interposer" grep -q "shared_fn' (.dynsym [0-9]*): libpre.so, earlier in the scope, answers its lookup" verify.out
+# A hidden copy that is not the definition's (its value one byte off).
+python3 - "$WORK/bfd/out/liba.so" "$WORK/tampered.so" <<'PY'
+import subprocess, sys
+data = bytearray(open(sys.argv[1], "rb").read())
+head = subprocess.check_output(["readelf", "-SW", sys.argv[1]], text=True)
+line = next(l for l in head.splitlines() if " .dynsym " in l)
+offset, size = (int(x, 16) for x in line.split("]")[1].split()[3:5])
+last = offset + size - 24          # the last entry: a hidden copy
+data[last + 8] ^= 1                # st_value
+open(sys.argv[2], "wb").write(data)
+PY
+"$ELFOPT" verify "$WORK/bfd/orig/liba.so" "$WORK/tampered.so" --bind-self "$WORK/bfd/orig/prog" >verify.out
+check "verify --bind-self: a copy with another value: refused (exit 2)" test $? = 2
+check "... saying which" grep -q "is not a hidden copy of the default-visibility entry" verify.out
+
 # A library the program opens later, or a program that does not load it:
 # nothing to prove, nothing changed, said.
 gcc -O2 -o other -x c - <<<'int main(void){return 0;}'

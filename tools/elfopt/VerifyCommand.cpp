@@ -7,6 +7,7 @@
 #include "elfopt/Verify/VerifyDynsym.h"
 #include "elfopt/Verify/VerifyPrefetch.h"
 #include "elfopt/Verify/VerifyScope.h"
+#include "elfopt/Verify/VerifySelfBinding.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -14,7 +15,7 @@
 namespace elfopt {
 
 const char VerifyUsage[] =
-    "usage: elfopt verify ORIGINAL REWRITTEN [--json]\n\n"
+    "usage: elfopt verify ORIGINAL REWRITTEN [--bind-self PROGRAM] [--json]\n\n"
     "Checks a rewritten file against its original, independently of the\n"
     "rewriter: from where each function went (.symtab), every instruction,\n"
     "PC-relative operand, FDE, .eh_frame_hdr entry, symbol, dynamic relocation\n"
@@ -27,6 +28,11 @@ const char VerifyUsage[] =
     "A file with a prefetch stub (rewrite --prefetch) has the stub checked: its\n"
     "place, its code, where it continues, and, when .text did not move, every\n"
     "other section and .dynamic entry unchanged.\n\n"
+    "With --bind-self PROGRAM, a file from 'rewrite --bind-self PROGRAM' (and\n"
+    "nothing else) is checked: every relocation the same but for those that\n"
+    "name a hidden copy of a definition, and each such definition looked up\n"
+    "again through the hash tables of PROGRAM's startup scope: the object\n"
+    "itself must answer, with that entry.\n\n"
     "A program whose DT_NEEDED list changed (rewrite --scope-order) has the\n"
     "scope its names give proved against the original's (ORIGINAL must be\n"
     "where the program is installed: its libraries are found from there),\n"
@@ -84,7 +90,7 @@ static int verifyScopeOrderCommand(const ElfFile &a, const ElfFile &b, const std
 int runVerify(const std::vector<std::string> &args) {
   po::options_description opts;
   opts.add_options()("original", po::value<std::string>())("rewritten", po::value<std::string>())(
-      "json", po::bool_switch());
+      "json", po::bool_switch())("bind-self", po::value<std::string>());
   po::positional_options_description pos;
   pos.add("original", 1).add("rewritten", 1);
   auto vm = parse("verify", args, opts, pos);
@@ -92,6 +98,23 @@ int runVerify(const std::vector<std::string> &args) {
     throw UsageError{"verify", "give the original and the rewritten file"};
   auto a = ElfFile::open(vm["original"].as<std::string>());
   auto b = ElfFile::open(vm["rewritten"].as<std::string>());
+  if (vm.count("bind-self")) {
+    SelfBindingVerifyReport v = verifySelfBinding(*a, *b, vm["bind-self"].as<std::string>());
+    if (vm["json"].as<bool>()) {
+      json j = {{"ok", v.ok()}, {"bindSelf", true}, {"marked", v.marked}, {"relocations", v.relocations},
+                {"problems", v.problems}};
+      std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+    } else {
+      std::printf("%s -> %s\n", a->name().c_str(), b->name().c_str());
+      std::printf("  verify (bind-self): %s: %llu bound definitions (%llu relocations) looked up again in the scope "
+                  "of %s\n",
+                  v.ok() ? "ok" : "FAILED", (unsigned long long)v.marked, (unsigned long long)v.relocations,
+                  vm["bind-self"].as<std::string>().c_str());
+      for (const std::string &problem : v.problems)
+        std::printf("    %s\n", problem.c_str());
+    }
+    return v.ok() ? ExitOk : ExitBadInput;
+  }
   if (neededListChanged(*a, *b))
     return verifyScopeOrderCommand(*a, *b, vm["original"].as<std::string>(), vm["json"].as<bool>());
   if (hasPrefetchStub(*b) && !hasPrefetchStub(*a)) {
