@@ -210,12 +210,10 @@ SelfBindingPlan planSelfBinding(const ElfFile &object, const SelfBindingOptions 
         holders.push_back(h);
       }
       std::optional<std::string> why = whyNotSelfBound(r, self, holders, symbolic);
-      plan.selfAnswered += why ? 0 : r.relocations;
+      // Interposed or canonical: another object answers, not a self-reference.
+      if (!why || (*why != Reason::Interposed && *why != Reason::Canonical))
+        plan.selfAnswered += r.relocations;
       if (why) {
-        if (*why == Reason::Interposed || *why == Reason::Canonical)
-          ; // not answered by the object: not a self-reference
-        else
-          plan.selfAnswered += r.relocations;
         kept[*why] += r.relocations;
         if (plan.keptExamples.size() < 20)
           plan.keptExamples.push_back(
