@@ -248,13 +248,69 @@ std::vector<AddressRange> tracedPageRanges(const ElfFile &in, const std::vector<
 
 namespace {
 
+// Allocated input sections that \p editor's layout put elsewhere.
+std::vector<MovedRange> movedSections(const ElfFile &input, const ElfEditor &editor) {
+  std::vector<MovedRange> out;
+  for (const Section &s : input.sections())
+    if (s.index && s.isAlloc() && s.size() && editor.sectionAddress(s.index) != s.addr())
+      out.push_back({s.addr(), s.size(), editor.sectionAddress(s.index)});
+  return out;
+}
+
+// The addresses the output loads, whole pages, joined where they touch:
+// \p input's PT_LOADs and the segments \p layout adds.
+std::vector<AddressRange> loadedPages(const ElfFile &input, const LayoutSummary &layout) {
+  std::vector<AddressRange> spans;
+  auto add = [&](uint64_t address, uint64_t size) {
+    if (size)
+      spans.push_back({address & ~uint64_t(4095), ((address + size + 4095) & ~uint64_t(4095)) - (address & ~uint64_t(4095))});
+  };
+  for (const Phdr &p : input.segments())
+    if (p.p_type == llvm::ELF::PT_LOAD)
+      add(p.p_vaddr, p.p_memsz);
+  for (const AddedSegment &s : layout.segments)
+    add(s.address, s.size);
+  std::ranges::sort(spans, {}, &AddressRange::address);
+  std::vector<AddressRange> out;
+  for (const AddressRange &r : spans) {
+    if (!out.empty() && r.address <= out.back().end())
+      out.back().size = std::max(out.back().end(), r.end()) - out.back().address;
+    else
+      out.push_back(r);
+  }
+  return out;
+}
+
 // The prefetch stub, last, on the finished file: every earlier check saw
 // the file without it, and this one compares the two.
 void prefetchPass(const ElfFile &in, const OptimizeOptions &options, std::vector<AddressRange> touched,
                   OptimizeResult &result) {
   if (options.progress)
     options.progress("adding the prefetch stub");
-  PrefetchPlan prefetchPlan = planPrefetch(std::move(touched), *options.prefetch);
+  auto current = ElfFile::fromBytes(in.name(), result.bytes);
+  // The stub's segment needs a program header, and the editor may move the
+  // sections after the table out of its way (the dynamic symbol table of
+  // libLLVM, 1.2 MiB), zeroing their old place: the traced pages there are
+  // read where those sections went, not the zeros left behind. Which
+  // sections move does not depend on the stub's size: a trial layout says.
+  std::vector<MovedRange> moved;
+  PrefetchOptions planOptions = *options.prefetch;
+  {
+    ElfEditor trial(*current);
+    // A library that would need a DT_INIT and has no slot for one: no
+    // layout to try (planPrefetchStub refuses it if the plan keeps a range).
+    bool fromInit = current->kind() == BinaryKind::SharedLibrary || current->dynamicValue(llvm::ELF::DT_SONAME);
+    if (fromInit && !current->dynamicValue(llvm::ELF::DT_INIT) && trial.spareDynamicSlots() == 0) {
+      planOptions.mapped = loadedPages(*current, LayoutSummary{});
+    } else {
+      planPrefetchStub(trial, std::vector<AddressRange>(1));
+      const LayoutSummary &layout = trial.layout();
+      moved = movedSections(*current, trial);
+      planOptions.mapped = loadedPages(*current, layout);
+    }
+  }
+  touched = followMovedRanges(std::move(touched), moved);
+  PrefetchPlan prefetchPlan = planPrefetch(std::move(touched), planOptions);
   if (prefetchPlan.ranges.empty()) {
     // The plan left it out: no stub, and the report says why.
     result.prefetch = PrefetchReport{};
@@ -262,10 +318,11 @@ void prefetchPass(const ElfFile &in, const OptimizeOptions &options, std::vector
     result.prefetch->plan = std::move(prefetchPlan);
     return;
   }
-  auto current = ElfFile::fromBytes(in.name(), result.bytes);
   ElfEditor editor(*current);
   PlannedPrefetch plan = planPrefetchStub(editor, prefetchPlan.ranges);
   editor.layout();
+  if (movedSections(*current, editor) != moved)
+    fatal(in.name() + ": prefetch stub: the sections moved for it moved elsewhere than planned", ExitInternal);
   result.prefetch = finishPrefetchStub(editor, plan);
   result.prefetch->touchedBytes = prefetchPlan.touchedBytes;
   result.prefetch->plan = std::move(prefetchPlan);

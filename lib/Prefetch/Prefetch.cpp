@@ -120,7 +120,12 @@ namespace {
 struct Runs {
   std::vector<AddressRange> runs;
   std::vector<uint64_t> faultsBefore; // faultsBefore[i]: faults in runs [0, i)
+  // startsFault[i]: run i's first page is no earlier run's fault (one past
+  // the last run: true). Runs [first, last] then take exactly their own
+  // faults when startsFault[first] and startsFault[last + 1].
+  std::vector<bool> startsFault;
   uint64_t faults(size_t first, size_t last) const { return faultsBefore[last + 1] - faultsBefore[first]; }
+  bool alone(size_t first, size_t last) const { return startsFault[first] && startsFault[last + 1]; }
 };
 
 Runs touchingRuns(std::vector<AddressRange> touched, const PrefetchOptions &options) {
@@ -132,12 +137,20 @@ Runs touchingRuns(std::vector<AddressRange> touched, const PrefetchOptions &opti
   r.faultsBefore.push_back(0);
   uint64_t window = std::max(options.readaheadBytes, options.pageSize), covered = 0, faults = 0;
   for (const AddressRange &run : r.runs) {
+    r.startsFault.push_back(run.address >= covered);
+    // A fault reads around its page (the kernel's read-around: half the
+    // window before it, half after), so the first one in a run covers half
+    // a window of it; the next ones follow a sequential stream, a window
+    // each (its asynchronous readahead).
+    uint64_t ahead = window / 2 / options.pageSize * options.pageSize;
     for (uint64_t p = std::max(run.address, covered); p < run.end(); p = covered) {
       ++faults;
-      covered = p + window;
+      covered = p + ahead;
+      ahead = window;
     }
     r.faultsBefore.push_back(faults);
   }
+  r.startsFault.push_back(true);
   return r;
 }
 
@@ -146,36 +159,52 @@ struct Extent {
   size_t first = 0, last = 0;
 };
 
+// Read requests and bytes of (part of) a start.
+struct Load {
+  double requests = 0, bytes = 0;
+  Load operator+(const Load &o) const { return {requests + o.requests, bytes + o.bytes}; }
+  Load operator-(const Load &o) const { return {requests - o.requests, bytes - o.bytes}; }
+};
+
 struct Costing {
   const Runs &runs;
   uint64_t callBytes, readahead;
   uint64_t bytes(const Extent &e) const { return runs.runs[e.last].end() - runs.runs[e.first].address; }
   uint64_t calls(const Extent &e) const { return (bytes(e) + callBytes - 1) / callBytes; }
-  double cost(const PrefetchDevice &d, const Extent &e) const { return d.seconds(double(calls(e)), double(bytes(e))); }
+  Load faultLoad(uint64_t faults) const { return {double(faults), double(faults) * double(readahead)}; }
   double faultCost(const PrefetchDevice &d, uint64_t faults) const {
-    return d.seconds(double(faults), double(faults) * double(readahead));
+    Load l = faultLoad(faults);
+    return d.seconds(l.requests, l.bytes);
   }
-  // Worth reading ahead on every device in \p devices: fewer requests than
-  // the faults it replaces, no more bytes than they read, and less time.
-  // Requests and bytes both: a device costs their sum (a seek, then the
-  // transfer) or, queued or throttled as in `measure --device`, whichever
-  // of the two limits binds; eMMC there is bound by its bandwidth, and a
-  // range that read its gaps was slower than its faults.
-  bool pays(std::span<const PrefetchDevice> devices, const Extent &e) const {
-    uint64_t f = runs.faults(e.first, e.last);
-    if (calls(e) >= f || bytes(e) > f * readahead)
+  // Worth reading ahead on any device: no more requests than the faults it
+  // replaces and no more bytes than they read, and fewer of one. A device
+  // is bound by one of the two (a disk by its seeks; eMMC and SSDs, at
+  // 128 KiB a fault, by their bandwidth), so a range with more of either
+  // would be slower where that one binds; with no more of both it is
+  // slower nowhere. As many requests for fewer bytes (a traced 64 KiB
+  // window read alone, not in the 128 KiB its fault reads) only where the
+  // range's faults read nothing outside it: else a touched page beside it,
+  // left out, would fault on its own, a request more.
+  bool pays(const Extent &e) const {
+    uint64_t f = runs.faults(e.first, e.last), k = calls(e), b = bytes(e);
+    if (k > f || b > f * readahead)
       return false;
-    return std::ranges::all_of(devices, [&](const PrefetchDevice &d) { return cost(d, e) < faultCost(d, f); });
+    return k < f || (b < f * readahead && runs.alone(e.first, e.last));
+  }
+  // What the start reads for \p e: the range, where it pays, or else its faults.
+  Load load(const Extent &e) const {
+    return pays(e) ? Load{double(calls(e)), double(bytes(e))} : faultLoad(runs.faults(e.first, e.last));
   }
   // Modelled read time of the start on \p d with \p kept read ahead.
   double total(const PrefetchDevice &d, std::span<const Extent> kept) const {
-    double t = 0;
     uint64_t f = runs.faults(0, runs.runs.size() - 1);
+    Load l;
     for (const Extent &e : kept) {
-      t += cost(d, e);
+      l = l + Load{double(calls(e)), double(bytes(e))};
       f -= runs.faults(e.first, e.last);
     }
-    return t + faultCost(d, f);
+    l = l + faultLoad(f);
+    return d.seconds(l.requests, l.bytes);
   }
 };
 
@@ -200,27 +229,40 @@ std::vector<size_t> gapsBySize(const Runs &r) {
   return gaps;
 }
 
-// Greedy over the gaps, smallest first: join two neighbours when the start
-// reads them faster on \p d as one: each extent is read ahead where that
-// pays, or else left to the start's faults. Reading a gap ahead is worth a
-// request when it reads faster than one (gap < bytesPerSecond/iops), and
-// worth more where it turns faults of 128 KiB each into one read; the
-// split into calls can make a join cost a request more, so each join is
-// costed whole. Sorting dominates: O(n log n).
-std::vector<bool> deviceJoins(const Costing &c, const PrefetchDevice &d, const std::vector<size_t> &gaps) {
+// Greedy over the gaps, smallest first: join two neighbours when the
+// start, everything else as it stands, then reads faster on \p d (each
+// extent read ahead where that pays, or else left to its faults), or as
+// fast with fewer requests and bytes summed. Where requests bind (a disk),
+// reading a gap costs nothing until the bytes bind; where bytes bind (eMMC
+// and SSDs: 128 KiB a fault reads more than bytesPerSecond/iops), a gap
+// read is paid in full, and a join is worth it only where it reads fewer
+// bytes than the faults it replaces. The split into calls can make a join
+// cost a request more, so each join is costed whole. Sorting dominates:
+// O(n log n).
+std::vector<bool> deviceJoins(const Costing &c, const PrefetchDevice &d, const std::vector<size_t> &gaps,
+                              const std::vector<bool> &crossable) {
   size_t n = c.runs.runs.size();
   std::vector<bool> join(n - 1, false);
   // Extents by their ends: startOf[last] and lastOf[first].
   std::vector<size_t> startOf(n), lastOf(n);
   std::iota(startOf.begin(), startOf.end(), 0);
   std::iota(lastOf.begin(), lastOf.end(), 0);
-  std::span<const PrefetchDevice> only(&d, 1);
-  auto value = [&](const Extent &e) {
-    return c.pays(only, e) ? c.cost(d, e) : c.faultCost(d, c.runs.faults(e.first, e.last));
+  Load now;
+  for (size_t i = 0; i < n; ++i)
+    now = now + c.load({i, i});
+  auto worse = [&](const Load &a, const Load &b) { // a reads slower than b on d
+    double ta = d.seconds(a.requests, a.bytes), tb = d.seconds(b.requests, b.bytes);
+    if (ta != tb)
+      return ta > tb;
+    return a.requests / d.iops + a.bytes / d.bytesPerSecond >= b.requests / d.iops + b.bytes / d.bytesPerSecond;
   };
   for (size_t i : gaps) {
+    if (!crossable[i])
+      continue;
     Extent left{startOf[i], i}, right{i + 1, lastOf[i + 1]}, both{left.first, right.last};
-    if (value(both) < value(left) + value(right)) {
+    Load joined = now - c.load(left) - c.load(right) + c.load(both);
+    if (!worse(joined, now)) {
+      now = joined;
       join[i] = true;
       lastOf[both.first] = both.last;
       startOf[both.last] = both.first;
@@ -230,17 +272,18 @@ std::vector<bool> deviceJoins(const Costing &c, const PrefetchDevice &d, const s
 }
 
 // Then the smallest remaining gaps until at most maxRanges extents remain.
-void capExtents(std::vector<bool> &join, const std::vector<size_t> &gaps, size_t maxRanges) {
+void capExtents(std::vector<bool> &join, const std::vector<size_t> &gaps, size_t maxRanges,
+                const std::vector<bool> &crossable) {
   size_t extents = 1 + size_t(std::ranges::count(join, false));
   for (size_t k = 0; maxRanges && extents > maxRanges && k < gaps.size(); ++k)
-    if (!join[gaps[k]]) {
+    if (!join[gaps[k]] && crossable[gaps[k]]) {
       join[gaps[k]] = true;
       --extents;
     }
 }
 
-std::vector<Extent> keepPaying(const Costing &c, std::span<const PrefetchDevice> devices, std::vector<Extent> all) {
-  std::erase_if(all, [&](const Extent &e) { return !c.pays(devices, e); });
+std::vector<Extent> keepPaying(const Costing &c, std::vector<Extent> all) {
+  std::erase_if(all, [&](const Extent &e) { return !c.pays(e); });
   return all;
 }
 
@@ -257,14 +300,22 @@ PrefetchPlan planPrefetch(std::vector<AddressRange> touched, const PrefetchOptio
   const std::vector<PrefetchDevice> &classes = prefetchDeviceClasses();
   std::span<const PrefetchDevice> devices = options.devices.empty() ? classes : options.devices;
   std::vector<size_t> gaps = gapsBySize(runs);
+  // A gap over a hole between the loaded segments is never read.
+  std::vector<bool> crossable(runs.runs.size() - 1, true);
+  if (!options.mapped.empty())
+    for (size_t i = 0; i + 1 < runs.runs.size(); ++i) {
+      uint64_t from = runs.runs[i].end(), to = runs.runs[i + 1].address;
+      crossable[i] = std::ranges::any_of(
+          options.mapped, [&](const AddressRange &m) { return m.address <= from && to <= m.end(); });
+    }
 
   std::vector<Extent> all, kept;
   std::vector<double> best(classes.size());
   // Each class's own best plan: what the chosen one is measured against.
   for (size_t k = 0; k < classes.size(); ++k) {
-    std::vector<bool> join = deviceJoins(c, classes[k], gaps);
-    capExtents(join, gaps, options.maxRanges);
-    std::vector<Extent> own = keepPaying(c, std::span(&classes[k], 1), extentsOf(join));
+    std::vector<bool> join = deviceJoins(c, classes[k], gaps, crossable);
+    capExtents(join, gaps, options.maxRanges, crossable);
+    std::vector<Extent> own = keepPaying(c, extentsOf(join));
     best[k] = std::min(c.total(classes[k], own), c.total(classes[k], {}));
   }
   auto worstRatio = [&](std::span<const Extent> e) {
@@ -277,19 +328,19 @@ PrefetchPlan planPrefetch(std::vector<AddressRange> touched, const PrefetchOptio
     // Explicit: the gap rule, every range kept.
     std::vector<bool> join(runs.runs.size() - 1);
     for (size_t i = 0; i + 1 < runs.runs.size(); ++i)
-      join[i] = runs.runs[i + 1].address - runs.runs[i].end() <= *options.maxGap;
-    capExtents(join, gaps, options.maxRanges);
+      join[i] = crossable[i] && runs.runs[i + 1].address - runs.runs[i].end() <= *options.maxGap;
+    capExtents(join, gaps, options.maxRanges, crossable);
     all = kept = extentsOf(join);
     plan.plannedFor = "--prefetch-gap " + std::to_string(*options.maxGap);
   } else {
-    // Each planned-for device's merges, kept where they pay on all of
-    // them; the candidate whose worst ratio to each class's best is least.
+    // Each planned-for device's merges, kept where they pay (on any
+    // device); the candidate whose worst ratio to each class's best is least.
     double bestWorst = 0;
     for (const PrefetchDevice &d : devices) {
-      std::vector<bool> join = deviceJoins(c, d, gaps);
-      capExtents(join, gaps, options.maxRanges);
+      std::vector<bool> join = deviceJoins(c, d, gaps, crossable);
+      capExtents(join, gaps, options.maxRanges, crossable);
       std::vector<Extent> candidate = extentsOf(join);
-      std::vector<Extent> paying = keepPaying(c, devices, candidate);
+      std::vector<Extent> paying = keepPaying(c, candidate);
       double worst = worstRatio(paying);
       if (all.empty() || worst < bestWorst) {
         bestWorst = worst;
@@ -314,14 +365,43 @@ PrefetchPlan planPrefetch(std::vector<AddressRange> touched, const PrefetchOptio
   plan.leftOutBytes -= plan.bytes;
   plan.leftOutFaults = plan.totalFaults - plan.faults;
   for (size_t k = 0; k < classes.size(); ++k) {
-    PrefetchDeviceFigures f{classes[k].name, 0, 0, best[k], c.total(classes[k], kept)};
-    for (const Extent &e : kept) {
-      f.prefetchSeconds += c.cost(classes[k], e);
-      f.savedSeconds += c.faultCost(classes[k], runs.faults(e.first, e.last));
-    }
-    plan.figures.push_back(f);
+    Load reads;
+    for (const Extent &e : kept)
+      reads = reads + Load{double(c.calls(e)), double(c.bytes(e))};
+    plan.figures.push_back({classes[k].name, classes[k].seconds(reads.requests, reads.bytes),
+                            c.faultCost(classes[k], plan.faults), best[k], c.total(classes[k], kept)});
   }
   return plan;
+}
+
+std::vector<AddressRange> followMovedRanges(std::vector<AddressRange> touched, std::span<const MovedRange> moved) {
+  std::vector<AddressRange> out;
+  // Each range split at the moved ranges' ends: parts inside one follow it.
+  while (!touched.empty()) {
+    AddressRange r = touched.back();
+    touched.pop_back();
+    if (r.size == 0)
+      continue;
+    bool split = false;
+    for (const MovedRange &m : moved) {
+      uint64_t begin = std::max(r.address, m.from), end = std::min(r.end(), m.from + m.size);
+      if (begin >= end)
+        continue;
+      out.push_back({begin - m.from + m.to, end - begin});
+      if (r.address < begin)
+        touched.push_back({r.address, begin - r.address});
+      if (end < r.end())
+        touched.push_back({end, r.end() - end});
+      split = true;
+      break;
+    }
+    if (!split)
+      out.push_back(r);
+  }
+  std::ranges::sort(out, [](const AddressRange &a, const AddressRange &b) {
+    return a.address != b.address ? a.address < b.address : a.size < b.size;
+  });
+  return out;
 }
 
 uint64_t prefetchStubSize(size_t ranges) {

@@ -144,12 +144,12 @@ void printPrefetchPlan(const PrefetchPlan &plan) {
                 plan.plannedFor.c_str(), plan.extents, plan.ranges.size(), kib(plan.bytes), kib(plan.touchedBytes),
                 (unsigned long long)plan.faults, (unsigned long long)plan.totalFaults);
   if (plan.leftOutExtents)
-    std::printf("  prefetch: left out %zu ranges, %llu KiB, %llu modelled faults: each would cost as many reads "
-                "as the faults it replaces, or more bytes or time\n",
+    std::printf("  prefetch: left out %zu ranges, %llu KiB, %llu modelled faults: each would cost more reads or "
+                "bytes than the faults it replaces, or as many reads and leave a page beside it a fault of its own\n",
                 plan.leftOutExtents, kib(plan.leftOutBytes), (unsigned long long)plan.leftOutFaults);
   if (plan.ranges.empty())
     std::printf("  prefetch: left out, no stub added: no range of the %llu KiB touched (%llu modelled faults) reads "
-                "faster than the faults it replaces (planned for %s)\n",
+                "less than the faults it replaces (planned for %s)\n",
                 kib(plan.touchedBytes), (unsigned long long)plan.totalFaults, plan.plannedFor.c_str());
   std::string figures;
   for (const PrefetchDeviceFigures &f : plan.figures) {

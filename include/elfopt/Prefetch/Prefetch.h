@@ -28,6 +28,7 @@
 
 #include "elfopt/Edit/ElfEditor.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -44,12 +45,14 @@ struct AddressRange {
   bool operator==(const AddressRange &) const = default;
 };
 
-/// A device as the prefetch plan models it: each read request costs
-/// 1/iops seconds, each byte 1/bytesPerSecond.
+/// A device as the prefetch plan models it: it serves a start's reads at
+/// whichever of its two limits binds, requests (iops) or bytes
+/// (bytesPerSecond); a queue overlaps one request's seek with another's
+/// transfer, and measure --device's throttle is two such limits.
 struct PrefetchDevice {
   std::string name;
   double iops = 0, bytesPerSecond = 0;
-  double seconds(double requests, double bytes) const { return requests / iops + bytes / bytesPerSecond; }
+  double seconds(double requests, double bytes) const { return std::max(requests / iops, bytes / bytesPerSecond); }
 };
 
 /// The classes the default plan must hold on: hdd (150 IOPS, 100 MB/s),
@@ -75,6 +78,9 @@ struct PrefetchOptions {
   /// Without the prefetch, a fault reads this much around it (desktops'
   /// read_ahead_kb, 128).
   uint64_t readaheadBytes = 128 * 1024;
+  /// The file's loaded addresses (its PT_LOADs, whole pages): no range
+  /// spans a hole between them (madvise says ENOMEM there). Empty: no holes.
+  std::vector<AddressRange> mapped;
 };
 
 /// \p touched widened to whole pages, sorted, and merged by the gap rule
@@ -114,6 +120,19 @@ struct PrefetchPlan {
 /// no device given, each class's merges are tried and the one whose worst
 /// ratio to each class's own best plan is smallest is kept.
 PrefetchPlan planPrefetch(std::vector<AddressRange> touched, const PrefetchOptions &options);
+
+/// An input section the editor moved (out of the way of the program header
+/// table, when the stub's segment needs an entry): [from, from + size) is
+/// now at [to, to + size), and its old bytes are zeroed.
+struct MovedRange {
+  uint64_t from = 0, size = 0, to = 0;
+  bool operator==(const MovedRange &) const = default;
+};
+
+/// \p touched where its bytes are in the output: the parts inside a moved
+/// range follow it (a trace recorded on the input saw them at the old
+/// place, where only zeros are left); the rest stay. In address order.
+std::vector<AddressRange> followMovedRanges(std::vector<AddressRange> touched, std::span<const MovedRange> moved);
 
 /// The stub's machine code, placed at \p stubAddress: madvise(WILLNEED) of
 /// each range, then `jmp continueTo`, or `ret` when there is none.
