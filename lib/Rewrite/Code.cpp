@@ -589,6 +589,24 @@ void classifyRegisterJumps(const ElfFile &in, CodeFacts &facts, const TextInfo &
   for (size_t bi = 0; bi < facts.blocks.size(); ++bi)
     if (facts.blocks[bi].decoded && facts.blocks[bi].jumpsThroughRegister)
       candidates.push_back(bi);
+  // The first pass's tables: (target, jump), (jump, base).
+  std::vector<std::pair<uint64_t, uint64_t>> targetOf, firstPass;
+  OwnTables own;
+  own.onlyFrom = [&](uint64_t jump, uint64_t label) {
+    if (std::binary_search(elsewhere.begin(), elsewhere.end(), label))
+      return false;
+    auto lo = std::lower_bound(targetOf.begin(), targetOf.end(), std::pair{label, uint64_t(0)});
+    if (lo == targetOf.end() || lo->first != label)
+      return false;
+    for (auto it = lo; it != targetOf.end() && it->first == label; ++it)
+      if (it->second != jump)
+        return false;
+    return true;
+  };
+  own.firstBase = [&](uint64_t jump) -> std::optional<uint64_t> {
+    auto it = std::lower_bound(firstPass.begin(), firstPass.end(), std::pair{jump, uint64_t(0)});
+    return it != firstPass.end() && it->first == jump ? std::optional(it->second) : std::nullopt;
+  };
   std::vector<DecodedInstruction> code;
   auto jumpsOf = [&](const Block &blk) {
     code.clear();
@@ -601,12 +619,20 @@ void classifyRegisterJumps(const ElfFile &in, CodeFacts &facts, const TextInfo &
       code.push_back({a, *inst});
       a += inst->size;
     }
-    return findIndirectJumps(code, isLabel, enteredFromElsewhere);
+    return findIndirectJumps(code, isLabel, enteredFromElsewhere, firstPass.empty() ? nullptr : &own);
   };
   for (size_t bi : candidates)
     for (const IndirectJump &jump : jumpsOf(facts.blocks[bi]))
-      if (jump.kind == IndirectJump::Table)
-        addTableTargets(in, facts, text, jump.tableBase, jump.entries, tableTargets);
+      if (jump.kind == IndirectJump::Table) {
+        std::vector<uint64_t> targets;
+        addTableTargets(in, facts, text, jump.tableBase, jump.entries, targets);
+        for (uint64_t t : targets)
+          targetOf.push_back({t, jump.address});
+        tableTargets.insert(tableTargets.end(), targets.begin(), targets.end());
+        firstPass.push_back({jump.address, jump.tableBase});
+      }
+  std::sort(targetOf.begin(), targetOf.end());
+  std::sort(firstPass.begin(), firstPass.end());
   std::sort(tableTargets.begin(), tableTargets.end());
   tableTargets.erase(std::unique(tableTargets.begin(), tableTargets.end()), tableTargets.end());
   labels.insert(labels.end(), tableTargets.begin(), tableTargets.end());

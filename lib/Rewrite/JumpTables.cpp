@@ -15,8 +15,8 @@ constexpr uint64_t MaxEntries = uint64_t(1) << 20;
 class JumpFinder {
 public:
   JumpFinder(std::span<const DecodedInstruction> code, const std::function<bool(uint64_t)> &isLabel,
-             const std::function<bool(uint64_t)> &enteredFromElsewhere)
-      : code(code), isLabel(isLabel), enteredFromElsewhere(enteredFromElsewhere) {
+             const std::function<bool(uint64_t)> &enteredFromElsewhere, const OwnTables *own)
+      : code(code), isLabel(isLabel), enteredFromElsewhere(enteredFromElsewhere), own(own) {
     for (size_t i = 0; i < code.size(); ++i) {
       const x86_64::Instruction &inst = code[i].instruction;
       if (inst.field && inst.field->isBranch && !inst.isCall)
@@ -26,6 +26,18 @@ public:
   }
 
   IndirectJump classify(size_t jump) const {
+    current = jump;
+    usedOwnTable = false;
+    IndirectJump out = classifyCurrent(jump);
+    // A value followed back through this jump's own table is sound only if
+    // that is the table found again.
+    if (usedOwnTable && !(out.kind == IndirectJump::Table && own->firstBase(out.address) == out.tableBase))
+      out.kind = IndirectJump::NotUnderstood;
+    return out;
+  }
+
+private:
+  IndirectJump classifyCurrent(size_t jump) const {
     IndirectJump out;
     out.address = code[jump].address;
     int8_t target = code[jump].instruction.operation.dst;
@@ -59,7 +71,6 @@ public:
     return out;
   }
 
-private:
   static constexpr size_t CallerValue = SIZE_MAX;
 
   // Every instruction whose write of \p reg may reach the point just before
@@ -85,8 +96,18 @@ private:
           if (explored[i])
             break;
           explored[i] = true;
-          if (enteredFromElsewhere(code[i].address))
-            return std::nullopt;
+          if (enteredFromElsewhere(code[i].address)) {
+            // A target of only the jump being classified (its table as the
+            // first pass found it): the value there is the one before that
+            // jump, if the table is the same (classify checks).
+            if (!own || !own->onlyFrom(code[current].address, code[i].address))
+              return std::nullopt;
+            usedOwnTable = true;
+            if (wrote(current))
+              writes.push_back(current);
+            else
+              work.push_back(current);
+          }
           auto [first, last] = std::equal_range(branches.begin(), branches.end(), std::pair{code[i].address, size_t(0)},
                                                 [](auto a, auto b) { return a.first < b.first; });
           for (auto it = first; it != last; ++it)
@@ -276,6 +297,9 @@ private:
   std::span<const DecodedInstruction> code;
   const std::function<bool(uint64_t)> &isLabel;
   const std::function<bool(uint64_t)> &enteredFromElsewhere;
+  const OwnTables *own;
+  mutable size_t current = 0;       ///< the jump being classified
+  mutable bool usedOwnTable = false; ///< its value was followed through its own table
   std::vector<std::pair<uint64_t, size_t>> branches; ///< target -> branch, sorted
 };
 
@@ -283,9 +307,10 @@ private:
 
 std::vector<IndirectJump> findIndirectJumps(std::span<const DecodedInstruction> code,
                                             const std::function<bool(uint64_t)> &isLabel,
-                                            const std::function<bool(uint64_t)> &enteredFromElsewhere) {
+                                            const std::function<bool(uint64_t)> &enteredFromElsewhere,
+                                            const OwnTables *own) {
   std::vector<IndirectJump> jumps;
-  JumpFinder finder(code, isLabel, enteredFromElsewhere);
+  JumpFinder finder(code, isLabel, enteredFromElsewhere, own);
   for (size_t i = 0; i < code.size(); ++i)
     if (code[i].instruction.operation.kind == Operation::IndirectJump)
       jumps.push_back(finder.classify(i));

@@ -13,7 +13,9 @@
 // backwards through straight-line code only: a label on the way (a place
 // other code jumps to) could bring another value. Clang hoists the `lea` out
 // of loops; a base register that every write in the function sets to the
-// same table is accepted too.
+// same table is accepted too, and so is one that every write reaching the
+// jump sets to it, through the function's branches and the jump's own
+// table (OwnTables).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -47,6 +49,18 @@ struct IndirectJump {
   std::optional<uint64_t> entries;
 };
 
+/// What a first pass found: a later pass may follow a value back from a
+/// label that only one jump's table leads to, through that jump, if it finds
+/// the same table again (by induction: each time the jump runs, its base
+/// register holds the table, and the jump itself changes no register).
+struct OwnTables {
+  /// Whether \p label is entered from elsewhere only as a target of the
+  /// table the first pass found for the jump at \p jump.
+  std::function<bool(uint64_t jump, uint64_t label)> onlyFrom;
+  /// The base of the table the first pass found for the jump at \p jump.
+  std::function<std::optional<uint64_t>(uint64_t jump)> firstBase;
+};
+
 /// The indirect jumps through a register in \p code (one function's
 /// instructions, in address order). \p isLabel says whether an address is
 /// entered other than from the instruction before it;
@@ -57,6 +71,7 @@ struct IndirectJump {
 /// the code computes, a call's result or the caller's.
 std::vector<IndirectJump> findIndirectJumps(std::span<const DecodedInstruction> code,
                                             const std::function<bool(uint64_t)> &isLabel,
-                                            const std::function<bool(uint64_t)> &enteredFromElsewhere);
+                                            const std::function<bool(uint64_t)> &enteredFromElsewhere,
+                                            const OwnTables *own = nullptr);
 
 } // namespace elfopt::rewrite

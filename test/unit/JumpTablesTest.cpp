@@ -49,7 +49,7 @@ struct Function {
       b.push_back(uint8_t(uint32_t(disp) >> (8 * i)));
     return add(b);
   }
-  std::vector<IndirectJump> jumps() const {
+  std::vector<IndirectJump> jumps(const OwnTables *own = nullptr) const {
     static Decoder decoder(/*describeOperations=*/true);
     std::vector<DecodedInstruction> code;
     for (uint64_t off = 0; off < bytes.size();) {
@@ -61,7 +61,7 @@ struct Function {
       off += inst->size;
     }
     auto isLabel = [&](uint64_t a) { return labels.count(a) > 0 || inner.count(a) > 0; };
-    return findIndirectJumps(code, isLabel, [&](uint64_t a) { return labels.count(a) > 0; });
+    return findIndirectJumps(code, isLabel, [&](uint64_t a) { return labels.count(a) > 0; }, own);
   }
 };
 
@@ -274,4 +274,57 @@ TEST(JumpTables, ConstantOnOnePathIsNoCodeAddress) {
   Function c;
   c.add({0xb8, 0x10, 0, 0, 0}).add(AddRsiToRax).add(JmpRax);
   EXPECT_EQ(c.jumps().at(0).kind, IndirectJump::NotUnderstood);
+}
+
+namespace {
+
+// lea T,%rcx; head: movslq (%rcx,%rax,4),%rax; add %rcx,%rax; jmp *%rax;
+// case: mov $1,%eax; jmp head; other: xor %ecx,%ecx; ret. The case is
+// entered from elsewhere as far as anything but the first pass knows (a
+// table target), and %rcx is also cleared where it cannot reach the jump.
+struct LoopThroughItsOwnTable {
+  Function f;
+  uint64_t jump = 0, caseLabel = 0;
+  LoopThroughItsOwnTable() {
+    f.leaTable(Rcx);
+    uint64_t head = f.here();
+    f.innerLabel().add(LoadRcxRax).add(AddRcxToRax);
+    jump = f.here();
+    f.add(JmpRax);
+    caseLabel = f.here();
+    f.label().add({0xb8, 1, 0, 0, 0});
+    f.add({0xeb, uint8_t(int8_t(head - (f.here() + 2)))});
+    f.label().add({0x31, 0xc9}).add(Ret);
+  }
+  OwnTables own(uint64_t firstBase, bool onlyThisJump) const {
+    OwnTables o;
+    o.onlyFrom = [=, this](uint64_t j, uint64_t label) { return onlyThisJump && j == jump && label == caseLabel; };
+    o.firstBase = [=, this](uint64_t j) { return j == jump ? std::optional(firstBase) : std::nullopt; };
+    return o;
+  }
+};
+
+} // namespace
+
+TEST(JumpTables, BaseFollowedBackThroughTheJumpsOwnTable) {
+  // Back from the jump: the loop head, the lea on one way in, the case on
+  // the other, which the jump's own table leads to: %rcx is the one before
+  // the jump, the table.
+  LoopThroughItsOwnTable t;
+  EXPECT_EQ(t.f.jumps().at(0).kind, IndirectJump::NotUnderstood); // without the first pass
+  OwnTables own = t.own(Table, true);
+  auto jumps = t.f.jumps(&own);
+  ASSERT_EQ(jumps.size(), 1u);
+  EXPECT_EQ(jumps[0].kind, IndirectJump::Table);
+  EXPECT_EQ(jumps[0].tableBase, Table);
+}
+
+TEST(JumpTables, ThroughItsOwnTableOnlyIfTheSameTableAndOnlyThatJump) {
+  LoopThroughItsOwnTable t;
+  // The first pass found another table for the jump: the induction fails.
+  OwnTables other = t.own(Table + 0x100, true);
+  EXPECT_EQ(t.f.jumps(&other).at(0).kind, IndirectJump::NotUnderstood);
+  // The case is also another jump's target (or entered from elsewhere).
+  OwnTables shared = t.own(Table, false);
+  EXPECT_EQ(t.f.jumps(&shared).at(0).kind, IndirectJump::NotUnderstood);
 }
