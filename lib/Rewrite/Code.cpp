@@ -572,8 +572,10 @@ std::vector<uint64_t> entriesFromElsewhere(const ElfFile &in, const CodeFacts &f
 
 // Each jump through a register is a jump table's, or a pointer's; any other
 // keeps its function in place: what it jumps through is not known, so
-// neither is what must follow the function. Twice: the first pass finds the
-// tables, whose targets are labels the second pass must not walk across.
+// neither is what must follow the function. In passes: each finds the
+// tables, whose targets are labels the next must not walk across unless
+// their own jumps lead there, until the tables are the ones assumed; a
+// table whose targets the last pass did not know keeps its function.
 void classifyRegisterJumps(const ElfFile &in, CodeFacts &facts, const TextInfo &text, const TextBytes &bytes,
                            const std::vector<Fde> &fdes) {
   std::vector<uint64_t> labels = codeEntries(facts, fdes);
@@ -589,19 +591,17 @@ void classifyRegisterJumps(const ElfFile &in, CodeFacts &facts, const TextInfo &
   for (size_t bi = 0; bi < facts.blocks.size(); ++bi)
     if (facts.blocks[bi].decoded && facts.blocks[bi].jumpsThroughRegister)
       candidates.push_back(bi);
-  // The first pass's tables: (target, jump), (jump, base).
+  // The tables of the pass before: (target, jump), (jump, base).
   std::vector<std::pair<uint64_t, uint64_t>> targetOf, firstPass;
   OwnTables own;
-  own.onlyFrom = [&](uint64_t jump, uint64_t label) {
+  own.jumpsTo = [&](uint64_t label) -> std::optional<std::vector<uint64_t>> {
     if (std::binary_search(elsewhere.begin(), elsewhere.end(), label))
-      return false;
-    auto lo = std::lower_bound(targetOf.begin(), targetOf.end(), std::pair{label, uint64_t(0)});
-    if (lo == targetOf.end() || lo->first != label)
-      return false;
-    for (auto it = lo; it != targetOf.end() && it->first == label; ++it)
-      if (it->second != jump)
-        return false;
-    return true;
+      return std::nullopt;
+    std::vector<uint64_t> jumps;
+    for (auto it = std::lower_bound(targetOf.begin(), targetOf.end(), std::pair{label, uint64_t(0)});
+         it != targetOf.end() && it->first == label; ++it)
+      jumps.push_back(it->second);
+    return jumps;
   };
   own.firstBase = [&](uint64_t jump) -> std::optional<uint64_t> {
     auto it = std::lower_bound(firstPass.begin(), firstPass.end(), std::pair{jump, uint64_t(0)});
@@ -621,31 +621,60 @@ void classifyRegisterJumps(const ElfFile &in, CodeFacts &facts, const TextInfo &
     }
     return findIndirectJumps(code, isLabel, enteredFromElsewhere, firstPass.empty() ? nullptr : &own);
   };
-  for (size_t bi : candidates)
-    for (const IndirectJump &jump : jumpsOf(facts.blocks[bi]))
-      if (jump.kind == IndirectJump::Table) {
+  // Pass after pass, each with the tables of the one before (their targets
+  // are labels, and ways in through those tables' jumps), until the tables
+  // found are the ones assumed.
+  constexpr int MaxPasses = 5;
+  const std::vector<uint64_t> entries = labels;
+  std::vector<std::pair<size_t, IndirectJump>> found;
+  for (int pass = 0; pass < MaxPasses; ++pass) {
+    found.clear();
+    std::vector<std::pair<uint64_t, uint64_t>> nextTargetOf, nextFirstPass;
+    for (size_t bi : candidates)
+      for (const IndirectJump &jump : jumpsOf(facts.blocks[bi])) {
+        found.push_back({bi, jump});
+        if (jump.kind != IndirectJump::Table)
+          continue;
         std::vector<uint64_t> targets;
         addTableTargets(in, facts, text, jump.tableBase, jump.entries, targets);
         for (uint64_t t : targets)
-          targetOf.push_back({t, jump.address});
-        tableTargets.insert(tableTargets.end(), targets.begin(), targets.end());
-        firstPass.push_back({jump.address, jump.tableBase});
+          nextTargetOf.push_back({t, jump.address});
+        nextFirstPass.push_back({jump.address, jump.tableBase});
       }
-  std::sort(targetOf.begin(), targetOf.end());
-  std::sort(firstPass.begin(), firstPass.end());
-  std::sort(tableTargets.begin(), tableTargets.end());
-  tableTargets.erase(std::unique(tableTargets.begin(), tableTargets.end()), tableTargets.end());
-  labels.insert(labels.end(), tableTargets.begin(), tableTargets.end());
-  std::sort(labels.begin(), labels.end());
-  labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
-  for (size_t bi : candidates) {
+    std::sort(nextTargetOf.begin(), nextTargetOf.end());
+    nextTargetOf.erase(std::unique(nextTargetOf.begin(), nextTargetOf.end()), nextTargetOf.end());
+    std::sort(nextFirstPass.begin(), nextFirstPass.end());
+    if (pass > 0 && nextTargetOf == targetOf && nextFirstPass == firstPass)
+      break;
+    if (pass + 1 == MaxPasses)
+      break; // the check below keeps what the last pass did not confirm
+    targetOf = std::move(nextTargetOf);
+    firstPass = std::move(nextFirstPass);
+    tableTargets.clear();
+    for (const auto &[t, jump] : targetOf)
+      tableTargets.push_back(t);
+    tableTargets.erase(std::unique(tableTargets.begin(), tableTargets.end()), tableTargets.end());
+    labels = entries;
+    labels.insert(labels.end(), tableTargets.begin(), tableTargets.end());
+    std::sort(labels.begin(), labels.end());
+    labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+  }
+  for (const auto &[bi, jump] : found) {
     Block &blk = facts.blocks[bi];
-    for (const IndirectJump &jump : jumpsOf(blk)) {
-      if (jump.kind == IndirectJump::Table)
-        facts.tableJumps.push_back({bi, jump});
-      else if (jump.kind == IndirectJump::NotUnderstood)
-        pin(blk, "indirect jump not understood", "at " + describe(facts.blocks, jump.address));
-    }
+    if (jump.kind == IndirectJump::Table) {
+      facts.tableJumps.push_back({bi, jump});
+      // Each target must have been a label of this pass, entered through
+      // this jump: else a value followed back may have missed that way in.
+      std::vector<uint64_t> targets;
+      addTableTargets(in, facts, text, jump.tableBase, jump.entries, targets);
+      for (uint64_t t : targets)
+        if (!std::binary_search(targetOf.begin(), targetOf.end(), std::pair{t, jump.address})) {
+          pin(blk, "jump table whose targets its last pass did not know",
+              "at " + describe(facts.blocks, jump.address));
+          break;
+        }
+    } else if (jump.kind == IndirectJump::NotUnderstood)
+      pin(blk, "indirect jump not understood", "at " + describe(facts.blocks, jump.address));
   }
 }
 

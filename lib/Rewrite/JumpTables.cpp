@@ -17,6 +17,9 @@ public:
   JumpFinder(std::span<const DecodedInstruction> code, const std::function<bool(uint64_t)> &isLabel,
              const std::function<bool(uint64_t)> &enteredFromElsewhere, const OwnTables *own)
       : code(code), isLabel(isLabel), enteredFromElsewhere(enteredFromElsewhere), own(own) {
+    for (size_t i = 0; i < code.size(); ++i)
+      if (code[i].instruction.operation.kind == Operation::IndirectJump)
+        jumpAt.push_back({code[i].address, i});
     for (size_t i = 0; i < code.size(); ++i) {
       const x86_64::Instruction &inst = code[i].instruction;
       if (inst.field && inst.field->isBranch && !inst.isCall)
@@ -25,15 +28,14 @@ public:
     std::sort(branches.begin(), branches.end());
   }
 
-  IndirectJump classify(size_t jump) const {
-    current = jump;
-    usedOwnTable = false;
+  /// The jump at \p jump, and the jumps whose tables its value was
+  /// followed back through (findIndirectJumps checks them).
+  std::pair<IndirectJump, std::vector<uint64_t>> classify(size_t jump) const {
+    throughTables.clear();
     IndirectJump out = classifyCurrent(jump);
-    // A value followed back through this jump's own table is sound only if
-    // that is the table found again.
-    if (usedOwnTable && !(out.kind == IndirectJump::Table && own->firstBase(out.address) == out.tableBase))
-      out.kind = IndirectJump::NotUnderstood;
-    return out;
+    std::sort(throughTables.begin(), throughTables.end());
+    throughTables.erase(std::unique(throughTables.begin(), throughTables.end()), throughTables.end());
+    return {out, throughTables};
   }
 
 private:
@@ -97,16 +99,22 @@ private:
             break;
           explored[i] = true;
           if (enteredFromElsewhere(code[i].address)) {
-            // A target of only the jump being classified (its table as the
-            // first pass found it): the value there is the one before that
-            // jump, if the table is the same (classify checks).
-            if (!own || !own->onlyFrom(code[current].address, code[i].address))
+            // Entered only through tables of this function's jumps (as the
+            // pass before found them): the value there is the one before each
+            // such jump, if its table is the same (findIndirectJumps checks).
+            auto jumps = own ? own->jumpsTo(code[i].address) : std::nullopt;
+            if (!jumps || jumps->empty())
               return std::nullopt;
-            usedOwnTable = true;
-            if (wrote(current))
-              writes.push_back(current);
-            else
-              work.push_back(current);
+            for (uint64_t j : *jumps) {
+              auto at = std::lower_bound(jumpAt.begin(), jumpAt.end(), std::pair{j, size_t(0)});
+              if (at == jumpAt.end() || at->first != j)
+                return std::nullopt; // another function's jump
+              throughTables.push_back(j);
+              if (wrote(at->second))
+                writes.push_back(at->second);
+              else
+                work.push_back(at->second);
+            }
           }
           auto [first, last] = std::equal_range(branches.begin(), branches.end(), std::pair{code[i].address, size_t(0)},
                                                 [](auto a, auto b) { return a.first < b.first; });
@@ -298,8 +306,8 @@ private:
   const std::function<bool(uint64_t)> &isLabel;
   const std::function<bool(uint64_t)> &enteredFromElsewhere;
   const OwnTables *own;
-  mutable size_t current = 0;       ///< the jump being classified
-  mutable bool usedOwnTable = false; ///< its value was followed through its own table
+  std::vector<std::pair<uint64_t, size_t>> jumpAt; ///< indirect jump address -> index, sorted
+  mutable std::vector<uint64_t> throughTables;       ///< of the jump being classified
   std::vector<std::pair<uint64_t, size_t>> branches; ///< target -> branch, sorted
 };
 
@@ -310,10 +318,36 @@ std::vector<IndirectJump> findIndirectJumps(std::span<const DecodedInstruction> 
                                             const std::function<bool(uint64_t)> &enteredFromElsewhere,
                                             const OwnTables *own) {
   std::vector<IndirectJump> jumps;
+  std::vector<std::vector<uint64_t>> through;
   JumpFinder finder(code, isLabel, enteredFromElsewhere, own);
   for (size_t i = 0; i < code.size(); ++i)
-    if (code[i].instruction.operation.kind == Operation::IndirectJump)
-      jumps.push_back(finder.classify(i));
+    if (code[i].instruction.operation.kind == Operation::IndirectJump) {
+      auto [jump, tables] = finder.classify(i);
+      jumps.push_back(jump);
+      through.push_back(std::move(tables));
+    }
+  // A value followed back through a jump's table assumed that jump's first
+  // table, so its targets: each such jump must have that table again, and
+  // a jump that relied on one that does not is not understood either.
+  auto sameTable = [&](size_t k) {
+    return jumps[k].kind == IndirectJump::Table && own->firstBase(jumps[k].address) == jumps[k].tableBase;
+  };
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t k = 0; k < jumps.size(); ++k) {
+      if (through[k].empty() || jumps[k].kind == IndirectJump::NotUnderstood)
+        continue;
+      bool holds = true;
+      for (uint64_t j : through[k]) {
+        auto it = std::find_if(jumps.begin(), jumps.end(), [&](const IndirectJump &x) { return x.address == j; });
+        holds = holds && it != jumps.end() && sameTable(size_t(it - jumps.begin()));
+      }
+      if (!holds) {
+        jumps[k].kind = IndirectJump::NotUnderstood;
+        changed = true;
+      }
+    }
+  }
   return jumps;
 }
 

@@ -14,8 +14,8 @@
 // other code jumps to) could bring another value. Clang hoists the `lea` out
 // of loops; a base register that every write in the function sets to the
 // same table is accepted too, and so is one that every write reaching the
-// jump sets to it, through the function's branches and the jump's own
-// table (OwnTables).
+// jump sets to it, through the function's branches and its tables
+// (OwnTables: an interpreter loop's cases lead back to the jump).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -49,15 +49,18 @@ struct IndirectJump {
   std::optional<uint64_t> entries;
 };
 
-/// What a first pass found: a later pass may follow a value back from a
-/// label that only one jump's table leads to, through that jump, if it finds
-/// the same table again (by induction: each time the jump runs, its base
-/// register holds the table, and the jump itself changes no register).
+/// What the pass before found: the jumps whose tables lead to a label are
+/// ways into it too. A later pass follows a value back from such a label
+/// through those jumps (a jump changes no register), if each of them is in
+/// this function and is found again with the table the pass before found:
+/// then its targets, and so the ways into the label, are the ones assumed.
+/// (The caller repeats passes until the tables found are the ones assumed.)
 struct OwnTables {
-  /// Whether \p label is entered from elsewhere only as a target of the
-  /// table the first pass found for the jump at \p jump.
-  std::function<bool(uint64_t jump, uint64_t label)> onlyFrom;
-  /// The base of the table the first pass found for the jump at \p jump.
+  /// The jumps whose tables (the pass before) lead to \p label, or nothing when
+  /// something else may enter it (another function, data, the unwinder) or
+  /// no table leads there.
+  std::function<std::optional<std::vector<uint64_t>>(uint64_t label)> jumpsTo;
+  /// The base of the table the pass before found for the jump at \p jump.
   std::function<std::optional<uint64_t>(uint64_t jump)> firstBase;
 };
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# A jump table whose base is set before an interpreter loop
+# Jump tables whose base is set before an interpreter loop
 # (test/inputs/rewrite/loop-table.S): followed back from the jump, the base
-# comes through the loop's cases, which only that jump's own table leads
-# to (lib/Rewrite/JumpTables.h, OwnTables). Checks, for gcc and clang-19
-# with bfd and lld, unstripped and stripped: the interpreter moves, its
-# table's 4 entries are rewritten, the program prints the same.
+# comes through the loop's cases, which the function's own tables lead to
+# (lib/Rewrite/JumpTables.h, OwnTables); in `threaded` the dispatch is
+# copied into each case. Checks, for gcc and clang-19 with bfd and lld,
+# unstripped and stripped: both interpreters move, the tables' 4 + 3
+# entries are rewritten, the program prints the same.
 source "$(dirname "$0")/lib.sh"
 require gcc clang-19 ld.lld llvm-nm-19 python3 strip
 cd "$WORK"
@@ -32,10 +33,10 @@ for cc in gcc clang-19; do
         fi
         check "$out: same output" test "$(./"$out")" == "$want"
         check "$out: no indirect jump kept its function" test "$(pins "$out.json")" == ""
-        check "$out: 4 jump table entries rewritten" \
-          test "$(json_field "$out.json" '["updated"]["jump table entry"]')" == 4
+        check "$out: 7 jump table entries rewritten" \
+          test "$(json_field "$out.json" '["updated"]["jump table entry"]')" == 7
         if [[ $variant == "$name" ]]; then
-          for f in interp; do
+          for f in interp threaded; do
             check "$out: $f moved" test "$(address "$out" $f)" != "$(address "$name" $f)"
           done
         fi

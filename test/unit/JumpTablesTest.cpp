@@ -298,7 +298,11 @@ struct LoopThroughItsOwnTable {
   }
   OwnTables own(uint64_t firstBase, bool onlyThisJump) const {
     OwnTables o;
-    o.onlyFrom = [=, this](uint64_t j, uint64_t label) { return onlyThisJump && j == jump && label == caseLabel; };
+    o.jumpsTo = [=, this](uint64_t label) -> std::optional<std::vector<uint64_t>> {
+      if (label != caseLabel)
+        return std::nullopt;
+      return onlyThisJump ? std::vector<uint64_t>{jump} : std::vector<uint64_t>{jump, 0x9000}; // 0x9000: elsewhere
+    };
     o.firstBase = [=, this](uint64_t j) { return j == jump ? std::optional(firstBase) : std::nullopt; };
     return o;
   }
@@ -324,7 +328,51 @@ TEST(JumpTables, ThroughItsOwnTableOnlyIfTheSameTableAndOnlyThatJump) {
   // The first pass found another table for the jump: the induction fails.
   OwnTables other = t.own(Table + 0x100, true);
   EXPECT_EQ(t.f.jumps(&other).at(0).kind, IndirectJump::NotUnderstood);
-  // The case is also another jump's target (or entered from elsewhere).
+  // The case is also another function's jump's target.
   OwnTables shared = t.own(Table, false);
   EXPECT_EQ(t.f.jumps(&shared).at(0).kind, IndirectJump::NotUnderstood);
+}
+
+TEST(JumpTables, DispatchCopiedIntoEachCaseSharesOneTable) {
+  // Threaded dispatch: lea T,%rcx; jmp head; c: xor %ecx,%ecx; ret;
+  // head: movslq; add; jmp *%rax (J1); case: mov $1,%eax; movslq; add;
+  // jmp *%rax (J2). The case is entered through both jumps' tables: %rcx
+  // there is what it was at J1 or J2, and both find the table again.
+  Function f;
+  f.leaTable(Rcx);
+  size_t jmpHead = f.bytes.size();
+  f.add({0xeb, 0});
+  f.label().add({0x31, 0xc9}).add(Ret);
+  uint64_t head = f.here();
+  f.bytes[jmpHead + 1] = uint8_t(head - (At + jmpHead + 2));
+  f.innerLabel().add(LoadRcxRax).add(AddRcxToRax);
+  uint64_t j1 = f.here();
+  f.add(JmpRax);
+  uint64_t caseLabel = f.here();
+  f.label().add({0xb8, 1, 0, 0, 0}).add(LoadRcxRax).add(AddRcxToRax);
+  uint64_t j2 = f.here();
+  f.add(JmpRax);
+  auto make = [&](uint64_t base1, uint64_t base2) {
+    OwnTables o;
+    o.jumpsTo = [=](uint64_t label) -> std::optional<std::vector<uint64_t>> {
+      return label == caseLabel ? std::optional(std::vector<uint64_t>{j1, j2}) : std::nullopt;
+    };
+    o.firstBase = [=](uint64_t j) { return j == j1 ? std::optional(base1) : std::optional(base2); };
+    return o;
+  };
+  OwnTables same = make(Table, Table);
+  auto jumps = f.jumps(&same);
+  ASSERT_EQ(jumps.size(), 2u);
+  EXPECT_EQ(jumps[0].kind, IndirectJump::Table);
+  EXPECT_EQ(jumps[1].kind, IndirectJump::Table);
+  EXPECT_EQ(jumps[1].tableBase, Table);
+  // The first pass found another table for J1 or for J2: their targets are
+  // not the ones assumed, and J2, whose value came through both, is not
+  // understood. J1's value came through neither.
+  for (auto [b1, b2] : {std::pair{Table + 0x100, Table}, std::pair{Table, Table + 0x100}}) {
+    OwnTables other = make(b1, b2);
+    jumps = f.jumps(&other);
+    EXPECT_EQ(jumps[0].kind, IndirectJump::Table);
+    EXPECT_EQ(jumps[1].kind, IndirectJump::NotUnderstood);
+  }
 }

@@ -29,7 +29,41 @@ interp:
 	.cfi_endproc
 	.size interp, .-interp
 
+	# The same loop with the dispatch copied into each case (threaded code):
+	# three jumps through one table, each case entered through all three.
+	# A first pass finds only the first jump's table (following %rcx back
+	# from a case's copy meets the `ret` before it), the next ones the
+	# others through the first, then through each other.
+	.globl threaded
+	.type threaded, @function
+threaded:
+	.cfi_startproc
+	xor %eax, %eax
+	lea U(%rip), %rcx
+	movzbl (%rdi), %edx
+	inc %rdi
+	movslq (%rcx,%rdx,4), %rdx
+	add %rcx, %rdx
+	jmp *%rdx
+.Lt0:	xor %ecx, %ecx
+	ret
+.Lt1:	add $1, %eax
+	movzbl (%rdi), %edx
+	inc %rdi
+	movslq (%rcx,%rdx,4), %rdx
+	add %rcx, %rdx
+	jmp *%rdx
+.Lt2:	add %eax, %eax
+	movzbl (%rdi), %edx
+	inc %rdi
+	movslq (%rcx,%rdx,4), %rdx
+	add %rcx, %rdx
+	jmp *%rdx
+	.cfi_endproc
+	.size threaded, .-threaded
+
 	.section .rodata
 	.balign 4
 T:	.long .Lop0 - T, .Lop1 - T, .Lop2 - T, .Lop3 - T
+U:	.long .Lt0 - U, .Lt1 - U, .Lt2 - U
 	.section .note.GNU-stack,"",@progbits
