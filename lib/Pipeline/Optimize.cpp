@@ -32,15 +32,19 @@ std::vector<uint64_t> resolveOrder(const ElfFile &in, const OrderRequest &reques
       order.push_back(inputs.set.functions[f].address);
     description = "markov order of " + std::to_string(inputs.set.runs.size()) + " runs";
     if (pages && !request.match.allowMismatch) {
-      std::set<uint64_t> offsets;
+      std::vector<std::vector<PageTouch>> traced;
       for (const Profile &p : inputs.profiles)
         for (const Run &run : p.runs)
           if (const ObjectRun *o = tracedObjectRun(p, run, request.match.object)) {
             ++pages->runs;
-            for (const PageTouch &t : o->pages)
-              offsets.insert(t.offset);
+            traced.push_back(o->pages);
           }
-      pages->offsets.assign(offsets.begin(), offsets.end());
+      PagesAroundCode split = splitPagesAtCode(traced, [&](const std::string &name) {
+        const Section *s = in.findSection(name);
+        return s && s->isExecutable();
+      });
+      pages->offsets = std::move(split.after);
+      pages->loaderOffsets = std::move(split.before);
     }
     break;
   }
@@ -63,6 +67,22 @@ std::vector<uint64_t> resolveOrder(const ElfFile &in, const OrderRequest &reques
   }
   }
   return order;
+}
+
+PagesAroundCode splitPagesAtCode(const std::vector<std::vector<PageTouch>> &runs,
+                                 const std::function<bool(const std::string &)> &isCode) {
+  std::set<uint64_t> before, after;
+  for (const std::vector<PageTouch> &run : runs) {
+    auto code = std::ranges::find_if(run, [&](const PageTouch &t) { return isCode(t.section); });
+    if (code == run.end())
+      code = run.begin();
+    for (auto t = run.begin(); t != run.end(); ++t)
+      (t < code ? before : after).insert(t->offset);
+  }
+  PagesAroundCode out;
+  out.before.assign(before.begin(), before.end());
+  std::ranges::set_difference(after, before, std::back_inserter(out.after));
+  return out;
 }
 
 void failVerification(const std::string &input, const std::string &what, const std::vector<std::string> &problems) {
@@ -284,7 +304,7 @@ std::vector<AddressRange> loadedPages(const ElfFile &input, const LayoutSummary 
 // The prefetch stub, last, on the finished file: every earlier check saw
 // the file without it, and this one compares the two.
 void prefetchPass(const ElfFile &in, const OptimizeOptions &options, std::vector<AddressRange> touched,
-                  OptimizeResult &result) {
+                  std::vector<AddressRange> cached, OptimizeResult &result) {
   if (options.progress)
     options.progress("adding the prefetch stub");
   auto current = ElfFile::fromBytes(in.name(), result.bytes);
@@ -310,6 +330,8 @@ void prefetchPass(const ElfFile &in, const OptimizeOptions &options, std::vector
     }
   }
   touched = followMovedRanges(std::move(touched), moved);
+  // What ld.so's faults read before the stub runs is cached by then.
+  touched = subtractRanges(std::move(touched), followMovedRanges(std::move(cached), moved));
   PrefetchPlan prefetchPlan = planPrefetch(std::move(touched), planOptions);
   if (prefetchPlan.ranges.empty()) {
     // The plan left it out: no stub, and the report says why.
@@ -403,7 +425,15 @@ OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
     joinOnly.maxRanges = 0;
     for (const AddressRange &r : mergePrefetchRanges(traced, joinOnly))
       tracedBytes += r.size;
-    timed(result, "prefetch", [&] { prefetchPass(in, options, std::move(touched), result); });
+    // ld.so's faults before the stub runs, each read around its page: the
+    // fault-around window of each, widened by half a readahead window.
+    std::vector<AddressRange> cached = tracedPageRanges(in, result.tracedPages.loaderOffsets);
+    uint64_t around = options.prefetch->readaheadBytes / 2;
+    for (AddressRange &r : cached) {
+      uint64_t start = r.address > around ? r.address - around : 0;
+      r = {start, r.end() + around - start};
+    }
+    timed(result, "prefetch", [&] { prefetchPass(in, options, std::move(touched), std::move(cached), result); });
     result.prefetch->tracedPageBytes = tracedBytes;
   }
   if (options.packRelativeRelocs)

@@ -404,6 +404,30 @@ std::vector<AddressRange> followMovedRanges(std::vector<AddressRange> touched, s
   return out;
 }
 
+std::vector<AddressRange> subtractRanges(std::vector<AddressRange> from, std::vector<AddressRange> minus) {
+  std::ranges::sort(from, {}, &AddressRange::address);
+  std::ranges::sort(minus, {}, &AddressRange::address);
+  std::vector<AddressRange> out;
+  size_t m = 0;
+  for (const AddressRange &r : from) {
+    uint64_t at = r.address;
+    // Ranges of minus that end before r cannot touch it or any later one.
+    while (m < minus.size() && minus[m].end() <= r.address)
+      ++m;
+    for (size_t k = m; k < minus.size() && minus[k].address < r.end() && at < r.end(); ++k) {
+      if (minus[k].end() <= at)
+        continue;
+      if (minus[k].address > at)
+        out.push_back({at, minus[k].address - at});
+      at = std::max(at, minus[k].end());
+    }
+    if (at < r.end())
+      out.push_back({at, r.end() - at});
+  }
+  std::ranges::sort(out, {}, &AddressRange::address);
+  return out;
+}
+
 uint64_t prefetchStubSize(size_t ranges) {
   return sizeof Endbr64 + sizeof Save + PerRange * ranges + sizeof Restore + Tail;
 }

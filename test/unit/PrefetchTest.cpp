@@ -415,3 +415,15 @@ TEST(PrefetchPlan, NoRangeSpansAHoleBetweenSegments) {
   EXPECT_EQ(planPrefetch(pagesEvery(192 * KiB, 4), o).ranges,
             (std::vector<AddressRange>{{0, 4 * KiB}, {192 * KiB, 388 * KiB}}));
 }
+
+TEST(PrefetchPlan, SubtractRanges) {
+  // What ld.so's faults read before the stub runs is taken out of the
+  // touched pages: pieces before, between and after; untouched ranges stay.
+  EXPECT_EQ(subtractRanges({{0x0, 0x10000}, {0x20000, 0x1000}}, {{0x2000, 0x1000}, {0x8000, 0x2000}}),
+            (std::vector<AddressRange>{{0x0, 0x2000}, {0x3000, 0x5000}, {0xa000, 0x6000}, {0x20000, 0x1000}}));
+  // A minus range over two touched ranges, and one over a whole range.
+  EXPECT_EQ(subtractRanges({{0x0, 0x2000}, {0x3000, 0x2000}, {0x8000, 0x1000}}, {{0x1000, 0x3000}, {0x7000, 0x4000}}),
+            (std::vector<AddressRange>{{0x0, 0x1000}, {0x4000, 0x1000}}));
+  EXPECT_EQ(subtractRanges({{0x5000, 0x1000}}, {}), (std::vector<AddressRange>{{0x5000, 0x1000}}));
+  EXPECT_TRUE(subtractRanges({}, {{0x0, 0x1000}}).empty());
+}

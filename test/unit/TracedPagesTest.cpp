@@ -78,3 +78,24 @@ TEST(TracedPageRanges, TextAndUnmappedPagesAreLeftOut) {
             (std::vector<AddressRange>{{0x614000, 0xc000}, {0x400000, 0x10000}}));
   EXPECT_TRUE(tracedPageRanges(*f, {}).empty());
 }
+
+TEST(TracedPages, OnlyPagesFirstTouchedOnceTheObjectsCodeRan) {
+  // Two runs in first-touch order; ".text" holds code. Pages touched before
+  // the first code touch (ld.so: the symbol table at 0x1000, relocations at
+  // 0x5000, data written at 0x9000) are cached when the stub runs: left out,
+  // also where another run touched them after its code ran (0x9000). A run
+  // without a code touch gives every page.
+  auto isCode = [](const std::string &s) { return s == ".text"; };
+  std::vector<std::vector<PageTouch>> runs{
+      {{0x1000, 1, 1, ".dynsym"}, {0x5000, 2, 1, ".rela.dyn"}, {0x9000, 3, 1, ".data.rel.ro"},
+       {0x20000, 4, 1, ".text"}, {0x3000, 5, 1, ".rodata"}, {0x4000, 6, 1, ".eh_frame"}},
+      {{0x5000, 1, 1, ".rela.dyn"}, {0x20000, 2, 1, ".text"}, {0x9000, 3, 1, ".data.rel.ro"},
+       {0x6000, 4, 1, ".rodata"}}};
+  PagesAroundCode split = splitPagesAtCode(runs, isCode);
+  EXPECT_EQ(split.after, (std::vector<uint64_t>{0x3000, 0x4000, 0x6000, 0x20000}));
+  EXPECT_EQ(split.before, (std::vector<uint64_t>{0x1000, 0x5000, 0x9000}));
+  split = splitPagesAtCode({{{0x5000, 1, 1, ".rela.dyn"}, {0x1000, 2, 1, ".dynsym"}}}, isCode);
+  EXPECT_EQ(split.after, (std::vector<uint64_t>{0x1000, 0x5000}));
+  EXPECT_TRUE(split.before.empty());
+  EXPECT_TRUE(splitPagesAtCode({}, isCode).after.empty());
+}

@@ -51,8 +51,23 @@ struct OrderRequest {
 /// The file pages the profiles saw a start touch (profile `pages`).
 struct TracedPages {
   size_t runs = 0;                ///< runs that had a page trace for the object
-  std::vector<uint64_t> offsets;  ///< page offsets touched in any of them, sorted
+  std::vector<uint64_t> offsets;  ///< page offsets touched in any of them once the object's code ran, sorted
+  std::vector<uint64_t> loaderOffsets; ///< touched in any of them before (ld.so), sorted
 };
+
+/// Traced runs' pages (each run in first-touch order) split where the
+/// object's own code first ran: the prefetch stub runs just before it (from
+/// e_entry or DT_INIT). `before`: what any run touched earlier (ld.so's
+/// reads: headers, symbol tables, relocations, the data they write), in the
+/// page cache by the time the stub runs, with what their faults read around
+/// them; `after`: the rest, what the stub can still read ahead. \p isCode:
+/// whether a touch's section holds code. A run without a code touch is all
+/// `after`. Sorted.
+struct PagesAroundCode {
+  std::vector<uint64_t> before, after;
+};
+PagesAroundCode splitPagesAtCode(const std::vector<std::vector<PageTouch>> &runs,
+                                 const std::function<bool(const std::string &)> &isCode);
 
 /// The traced file pages \p offsets as addresses of \p in, where a madvise
 /// reaches them: the first PT_LOAD that maps each page, widened to its

@@ -134,6 +134,9 @@ struct MovedRange {
 /// place, where only zeros are left); the rest stay. In address order.
 std::vector<AddressRange> followMovedRanges(std::vector<AddressRange> touched, std::span<const MovedRange> moved);
 
+/// \p from less every byte of \p minus: pieces of \p from, in address order.
+std::vector<AddressRange> subtractRanges(std::vector<AddressRange> from, std::vector<AddressRange> minus);
+
 /// The stub's machine code, placed at \p stubAddress: madvise(WILLNEED) of
 /// each range, then `jmp continueTo`, or `ret` when there is none.
 std::vector<uint8_t> encodePrefetchStub(uint64_t stubAddress, std::span<const AddressRange> ranges,
