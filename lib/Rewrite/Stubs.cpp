@@ -1,6 +1,8 @@
 //===- Stubs.cpp - forwarding jumps at the old entries of moved code ------===//
 #include "Stubs.h"
 
+#include "elfopt/Target/X86_64.h"
+
 #include <algorithm>
 
 namespace elfopt::rewrite {
@@ -37,6 +39,9 @@ std::optional<std::vector<StubRegion>> planOnce(std::span<const uint64_t> entrie
       break;
     }
     bool trapped = false;
+    // verify walks at most so many kept instructions from an entry.
+    unsigned kept = 0;
+    auto keepOne = [&] { return ++kept <= x86_64::StubMaxKeptInstructions; };
     for (;;) {
       while (i < n && entries[i] < p)
         ++i; // entered into an instruction kept as it was
@@ -52,7 +57,7 @@ std::optional<std::vector<StubRegion>> planOnce(std::span<const uint64_t> entrie
       bool entryUnderJump = after < n && entries[after] < p + StubJumpSize;
       if (!entryUnderJump && !(entryHere && code.keepFirst(p)))
         break;
-      if (p >= code.bodyEnd || !copyable(p))
+      if (p >= code.bodyEnd || !copyable(p) || !keepOne())
         return std::nullopt;
       p = code.next(p);
     }
@@ -69,7 +74,7 @@ std::optional<std::vector<StubRegion>> planOnce(std::span<const uint64_t> entrie
     for (bool ended = false; !ended;) {
       if (p >= code.bodyEnd && keepTheTrap(start))
         return regions;
-      if (p >= code.bodyEnd || !copyable(p))
+      if (p >= code.bodyEnd || !copyable(p) || !keepOne())
         return std::nullopt;
       ended = code.endsFlow(p);
       p = code.next(p);
@@ -85,11 +90,15 @@ std::optional<std::vector<StubRegion>> planOnce(std::span<const uint64_t> entrie
 
 std::optional<std::vector<StubRegion>> planStubs(std::span<const uint64_t> entries, const StubCode &code) {
   std::vector<uint64_t> all(entries.begin(), entries.end());
-  for (;;) {
+  // Each round adds the targets of the last round's kept branches: one
+  // level deeper of the nesting verify follows.
+  for (int round = 0;; ++round) {
     std::vector<uint64_t> more;
     auto regions = planOnce(all, code, more);
     if (!regions || more.empty())
       return regions;
+    if (round >= x86_64::StubMaxBranchDepth)
+      return std::nullopt;
     all.insert(all.end(), more.begin(), more.end());
     std::sort(all.begin(), all.end());
     all.erase(std::unique(all.begin(), all.end()), all.end());

@@ -591,8 +591,8 @@ std::optional<uint64_t> Verifier::entryTarget(const Section &s, uint64_t place, 
 // A kept 8-bit branch keeps its old target, which must forward in turn
 // (unless this walk already checks it).
 bool Verifier::forwards(uint64_t t, int depth) const {
-  constexpr int MaxKept = 16, MaxDepth = 8;
-  if (depth > MaxDepth)
+  constexpr unsigned MaxKept = x86_64::StubMaxKeptInstructions;
+  if (depth > x86_64::StubMaxBranchDepth)
     return false;
   auto x = before.contents(*text), y = after.contents(after.sections()[text->index]);
   uint64_t base = text->addr();

@@ -220,3 +220,23 @@ TEST(PlanStubs, NoEntriesNoStubs) {
 }
 
 } // namespace
+
+// verify walks at most 16 kept instructions from an entry
+// (x86_64::StubMaxKeptInstructions): a run of entries that would keep more
+// gets no stubs, and the code stays in place.
+TEST(Stubs, KeepsNoMoreInstructionsThanVerifyWalks) {
+  Block b;
+  for (uint64_t a = 0x100; a < 0x140; ++a)
+    b.starts.push_back(a);
+  b.bodyEnd = 0x140;
+  b.limit = 0x150;
+  // Entries at 0x100..0x110, one byte apart: 0x100..0x10f kept (16), the
+  // jump at the last entry forwards it.
+  std::vector<uint64_t> entries;
+  for (uint64_t a = 0x100; a <= 0x110; ++a)
+    entries.push_back(a);
+  EXPECT_EQ(b.plan(entries), (std::vector<StubRegion>{{0x100, 0x110}}));
+  // One more entry, at 0x111: 17 would be kept.
+  entries.push_back(0x111);
+  EXPECT_EQ(b.plan(entries), std::nullopt);
+}

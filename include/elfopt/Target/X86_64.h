@@ -34,6 +34,13 @@ inline constexpr uint8_t Endbr64[4] = {0xf3, 0x0f, 0x1e, 0xfa};
 inline constexpr uint8_t JumpRel32 = 0xe9;
 inline constexpr uint64_t JumpRel32Size = 5;
 
+/// Forwarding stubs (Rewrite/Stubs.h) as verify walks them: at most this
+/// many original instructions kept from an entry before its jump, and kept
+/// 8-bit branches whose targets forward in turn nested at most this deep.
+/// The planner writes no stub beyond them (the code stays in place).
+inline constexpr unsigned StubMaxKeptInstructions = 16;
+inline constexpr int StubMaxBranchDepth = 8;
+
 /// Relocations whose field holds S + A: an address, not a displacement.
 inline bool isAbsoluteRelocation(uint32_t type) {
   using namespace llvm::ELF;
