@@ -3,6 +3,7 @@
 #include "elfopt/Support/Diagnostics.h"
 
 #include <bit>
+#include <algorithm>
 #include <cstring>
 
 namespace elfopt {
@@ -70,7 +71,6 @@ GnuHashTable parseGnuHash(std::span<const uint8_t> data, uint64_t dynsymCount,
   uint64_t nchain = dynsymCount - t.symoffset;
   r.need(bloomEnd, "GNU hash bloom filter");
   r.need(bucketsEnd, "GNU hash buckets");
-  r.need(bucketsEnd + nchain * 4, "GNU hash chains");
 
   t.bloom.resize(bloomWords);
   for (uint32_t i = 0; i < bloomWords; ++i)
@@ -84,20 +84,30 @@ GnuHashTable parseGnuHash(std::span<const uint8_t> data, uint64_t dynsymCount,
             std::to_string(dynsymCount) + ")");
     t.buckets[i] = b;
   }
-  t.chain.resize(nchain);
-  for (uint64_t i = 0; i < nchain; ++i)
-    t.chain[i] = r.u32(bucketsEnd + i * 4);
-  // Every non-empty bucket's chain must end (bit 0) inside the table.
+  // The chains a lookup can reach, from the non-empty buckets. A linker may
+  // leave out the entries none reaches: ld.bfd's table for a program that
+  // exports nothing has symoffset 1, every bucket empty and no chain words.
+  uint64_t reached = 0;
   for (uint32_t i = 0; i < t.nbuckets; ++i) {
     if (t.buckets[i] == 0)
       continue;
     uint64_t k = t.buckets[i] - t.symoffset;
-    while (k < nchain && !(t.chain[k] & 1))
-      ++k;
-    if (k >= nchain)
-      fatal(where + ": GNU hash chain of bucket " + std::to_string(i) +
-            " runs past the last dynamic symbol");
+    for (;; ++k) {
+      if (k >= nchain)
+        fatal(where + ": GNU hash chain of bucket " + std::to_string(i) +
+              " runs past the last dynamic symbol");
+      r.need(bucketsEnd + (k + 1) * 4, "GNU hash chains");
+      if (r.u32(bucketsEnd + k * 4) & 1)
+        break;
+    }
+    reached = std::max(reached, k + 1);
   }
+  // Entries no bucket reaches read as 0 where the table stops short.
+  uint64_t present = std::min<uint64_t>(nchain, (data.size() - bucketsEnd) / 4);
+  t.chain.assign(nchain, 0);
+  for (uint64_t i = 0; i < present; ++i)
+    t.chain[i] = r.u32(bucketsEnd + i * 4);
+  (void)reached;
   return t;
 }
 

@@ -60,6 +60,18 @@ TEST(GnuHash, ParseAndFigures) {
   EXPECT_DOUBLE_EQ(s.bloomBitsPerSymbol, 128.0 / 5.0);
 }
 
+TEST(GnuHash, AcceptsChainsLeftOutWhereNoBucketLeads) {
+  // ld.bfd's table for a program that exports nothing (clang, -no-pie):
+  // symoffset 1, one empty bucket, no chain words for its 7 imports.
+  auto empty = encode(1, 1, 0, {0}, {0}, {});
+  GnuHashTable t = parseGnuHash(empty, 8, "t");
+  EXPECT_EQ(t.buckets, (std::vector<uint32_t>{0}));
+  EXPECT_EQ(t.chain, (std::vector<uint32_t>(7, 0)));
+  // A chain a bucket reaches must still be there in full (10: no end bit).
+  auto reached = encode(1, 1, 0, {0}, {1}, {10});
+  EXPECT_EQ(messageOf([&] { parseGnuHash(reached, 8, "t"); }), "t: GNU hash chains needs 36 bytes, the table has 32");
+}
+
 TEST(GnuHash, RejectsMalformedTables) {
   auto bloom3 = encode(1, 1, 6, {0, 0, 0}, {1}, {1});
   EXPECT_EQ(messageOf([&] { parseGnuHash(bloom3, 2, "f:(.gnu.hash)"); }),
