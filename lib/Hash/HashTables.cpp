@@ -87,7 +87,6 @@ GnuHashTable parseGnuHash(std::span<const uint8_t> data, uint64_t dynsymCount,
   // The chains a lookup can reach, from the non-empty buckets. A linker may
   // leave out the entries none reaches: ld.bfd's table for a program that
   // exports nothing has symoffset 1, every bucket empty and no chain words.
-  uint64_t reached = 0;
   for (uint32_t i = 0; i < t.nbuckets; ++i) {
     if (t.buckets[i] == 0)
       continue;
@@ -100,14 +99,12 @@ GnuHashTable parseGnuHash(std::span<const uint8_t> data, uint64_t dynsymCount,
       if (r.u32(bucketsEnd + k * 4) & 1)
         break;
     }
-    reached = std::max(reached, k + 1);
   }
   // Entries no bucket reaches read as 0 where the table stops short.
   uint64_t present = std::min<uint64_t>(nchain, (data.size() - bucketsEnd) / 4);
   t.chain.assign(nchain, 0);
   for (uint64_t i = 0; i < present; ++i)
     t.chain[i] = r.u32(bucketsEnd + i * 4);
-  (void)reached;
   return t;
 }
 
