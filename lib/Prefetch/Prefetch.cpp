@@ -195,9 +195,11 @@ struct Costing {
   Load load(const Extent &e) const {
     return pays(e) ? Load{double(calls(e)), double(bytes(e))} : faultLoad(runs.faults(e.first, e.last));
   }
-  // Modelled read time of the start on \p d with \p kept read ahead.
+  // Modelled read time of the start on \p d with \p kept read ahead. A
+  // stub is code in a segment of its own at the file's end, far from the
+  // pages the start reads: running it is a fault of its own.
   double total(const PrefetchDevice &d, std::span<const Extent> kept) const {
-    uint64_t f = runs.faults(0, runs.runs.size() - 1);
+    uint64_t f = runs.faults(0, runs.runs.size() - 1) + (kept.empty() ? 0 : 1);
     Load l;
     for (const Extent &e : kept) {
       l = l + Load{double(calls(e)), double(bytes(e))};
@@ -348,6 +350,20 @@ PrefetchPlan planPrefetch(std::vector<AddressRange> touched, const PrefetchOptio
         kept = std::move(paying);
         plan.plannedFor = devices.size() == 1 ? d.name : "every device class (" + d.name + "'s merges)";
       }
+    }
+  }
+  // With the stub's own fault, the plan must read no slower than no stub
+  // on every device planned for, and faster on one; else no stub.
+  if (!options.maxGap && !kept.empty()) {
+    bool slower = false, faster = false;
+    for (const PrefetchDevice &d : devices) {
+      double with = c.total(d, kept), without = c.total(d, {});
+      slower = slower || with > without;
+      faster = faster || with < without;
+    }
+    if (slower || !faster) {
+      kept.clear();
+      plan.stubCostsMore = true;
     }
   }
   plan.totalFaults = runs.faults(0, runs.runs.size() - 1);

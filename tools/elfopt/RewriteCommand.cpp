@@ -147,7 +147,11 @@ void printPrefetchPlan(const PrefetchPlan &plan) {
     std::printf("  prefetch: left out %zu ranges, %llu KiB, %llu modelled faults: each would cost more reads or "
                 "bytes than the faults it replaces, or as many reads and leave a page beside it a fault of its own\n",
                 plan.leftOutExtents, kib(plan.leftOutBytes), (unsigned long long)plan.leftOutFaults);
-  if (plan.ranges.empty())
+  if (plan.ranges.empty() && plan.stubCostsMore)
+    std::printf("  prefetch: left out, no stub added: what the ranges of the %llu KiB touched (%llu modelled faults) "
+                "save does not pay for the stub's own page fault on every device class (planned for %s)\n",
+                kib(plan.touchedBytes), (unsigned long long)plan.totalFaults, plan.plannedFor.c_str());
+  else if (plan.ranges.empty())
     std::printf("  prefetch: left out, no stub added: no range of the %llu KiB touched (%llu modelled faults) reads "
                 "less than the faults it replaces (planned for %s)\n",
                 kib(plan.touchedBytes), (unsigned long long)plan.totalFaults, plan.plannedFor.c_str());

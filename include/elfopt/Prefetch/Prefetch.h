@@ -108,6 +108,8 @@ struct PrefetchPlan {
   size_t leftOutExtents = 0;        ///< ranges left out: they would cost more than they save
   uint64_t leftOutBytes = 0, leftOutFaults = 0;
   std::string plannedFor;           ///< "every device class (hdd's merges)", "hdd", "--prefetch-gap 0"
+  /// Ranges paid, but not for the stub's own page fault too: no stub.
+  bool stubCostsMore = false;
   std::vector<PrefetchDeviceFigures> figures; ///< per device class
 };
 
