@@ -21,7 +21,8 @@ std::vector<uint8_t> encode(uint32_t nbuckets, uint32_t symoffset, uint32_t shif
   std::memcpy(p, header, 16);
   std::memcpy(p + 16, bloom.data(), bloom.size() * 8);
   std::memcpy(p + 16 + bloom.size() * 8, buckets.data(), buckets.size() * 4);
-  std::memcpy(p + 16 + bloom.size() * 8 + buckets.size() * 4, chain.data(), chain.size() * 4);
+  if (!chain.empty()) // memcpy from an empty vector's null data() is undefined
+    std::memcpy(p + 16 + bloom.size() * 8 + buckets.size() * 4, chain.data(), chain.size() * 4);
   return out;
 }
 
