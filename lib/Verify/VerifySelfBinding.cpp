@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 using namespace llvm::ELF;
@@ -18,25 +19,28 @@ namespace elfopt {
 
 namespace {
 
-template <typename T> bool readAt(std::span<const uint8_t> bytes, uint64_t at, T &out) {
-  if (at > bytes.size() || bytes.size() - at < sizeof(T))
-    return false;
-  std::memcpy(&out, bytes.data() + at, sizeof(T));
-  return true;
-}
-
 /// One object of the scope as the loader sees it: its symbols, versions
-/// and hash table, found through the dynamic tags.
+/// and hash table (the section at the address its dynamic tag names).
 class LoadedObject {
 public:
-  explicit LoadedObject(const ElfFile &file) : file(file) {
+  explicit LoadedObject(const ElfFile &file) {
     if (const Section *dynsym = file.findSectionOfType(SHT_DYNSYM))
       symbols = file.symbols(*dynsym);
     versions = readSymbolVersions(file, symbols.size());
-    if (auto gnu = file.dynamicValue(DT_GNU_HASH))
-      gnuHashAt = file.offsetOfAddress(*gnu, 16);
-    else if (auto sysv = file.dynamicValue(DT_HASH))
-      sysvHashAt = file.offsetOfAddress(*sysv, 8);
+    auto table = [&](int64_t tag, uint32_t type) -> const Section * {
+      auto address = file.dynamicValue(tag);
+      if (!address)
+        return nullptr;
+      for (const Section &s : file.sections())
+        if (s.type() == type && s.addr() == *address)
+          return &s;
+      unreadable = true; // the loader has a table here that cannot be read
+      return nullptr;
+    };
+    if (const Section *s = table(DT_GNU_HASH, SHT_GNU_HASH))
+      gnu = parseGnuHash(file.contents(*s), symbols.size(), file.where(*s));
+    else if (const Section *s = !unreadable ? table(DT_HASH, SHT_HASH) : nullptr)
+      sysv = parseSysvHash(file.contents(*s), symbols.size(), file.where(*s));
   }
 
   /// The entries the loader's lookup of \p name visits that match it, in
@@ -52,53 +56,34 @@ public:
       if (valued && typed && s.binding != STB_LOCAL && s.name == name)
         out.push_back(i);
     };
-    std::span<const uint8_t> bytes = file.bytes();
-    if (gnuHashAt) {
-      uint32_t nbuckets = 0, symoffset = 0, bloomSize = 0, bloomShift = 0;
-      uint64_t at = *gnuHashAt;
-      if (!readAt(bytes, at, nbuckets) || !readAt(bytes, at + 4, symoffset) || !readAt(bytes, at + 8, bloomSize) ||
-          !readAt(bytes, at + 12, bloomShift) || nbuckets == 0 || bloomSize == 0)
-        return out;
+    if (gnu) {
+      const GnuHashTable &t = *gnu;
       uint32_t h = gnuHash(name);
-      uint64_t word = 0;
-      if (!readAt(bytes, at + 16 + uint64_t(h / 64 % bloomSize) * 8, word))
+      uint64_t bits = gnuBloomBits(h, t.bloomShift);
+      if ((t.bloom[(h / 64) % t.bloom.size()] & bits) != bits)
         return out;
-      if (!((word >> (h % 64)) & (word >> ((h >> bloomShift) % 64)) & 1))
-        return out;
-      uint64_t bucketsAt = at + 16 + uint64_t(bloomSize) * 8;
-      uint64_t chainsAt = bucketsAt + uint64_t(nbuckets) * 4;
-      uint32_t index = 0;
-      if (!readAt(bytes, bucketsAt + uint64_t(h % nbuckets) * 4, index) || index < symoffset)
-        return out;
-      for (uint32_t steps = 0; steps < symbols.size(); ++steps, ++index) {
-        uint32_t chain = 0;
-        if (!readAt(bytes, chainsAt + uint64_t(index - symoffset) * 4, chain))
-          break;
-        if (((chain ^ h) >> 1) == 0)
-          consider(index);
-        if (chain & 1)
+      for (uint32_t k = t.buckets[h % t.nbuckets]; k >= t.symoffset && k < symbols.size(); ++k) {
+        uint32_t entry = t.chain[k - t.symoffset];
+        if ((entry | 1) == (h | 1))
+          consider(k);
+        if (entry & 1)
           break;
       }
-    } else if (sysvHashAt) {
-      uint32_t nbucket = 0, nchain = 0;
-      uint64_t at = *sysvHashAt;
-      if (!readAt(bytes, at, nbucket) || !readAt(bytes, at + 4, nchain) || nbucket == 0)
-        return out;
-      uint32_t index = 0;
-      readAt(bytes, at + 8 + uint64_t(sysvHash(name) % nbucket) * 4, index);
-      for (uint32_t steps = 0; index != 0 && steps <= nchain; ++steps) {
-        consider(index);
-        if (!readAt(bytes, at + 8 + uint64_t(nbucket) * 4 + uint64_t(index) * 4, index))
-          break;
-      }
+    } else if (sysv) {
+      const SysvHashTable &t = *sysv;
+      // parseSysvHash bounds every chain; a cycle stops after nchain steps.
+      uint32_t k = t.buckets.empty() ? 0 : t.buckets[sysvHash(name) % t.buckets.size()];
+      for (size_t steps = 0; k != 0 && k < t.chain.size() && steps <= t.chain.size(); ++steps, k = t.chain[k])
+        consider(k);
     }
     return out;
   }
 
-  const ElfFile &file;
   std::vector<Symbol> symbols;
   SymbolVersions versions;
-  std::optional<uint64_t> gnuHashAt, sysvHashAt;
+  std::optional<GnuHashTable> gnu;
+  std::optional<SysvHashTable> sysv;
+  bool unreadable = false; ///< a hash table the dynamic tags name has no section
 };
 
 } // namespace
@@ -197,6 +182,9 @@ SelfBindingVerifyReport verifySelfBinding(const ElfFile &before, const ElfFile &
   std::vector<std::unique_ptr<LoadedObject>> objects;
   for (const ElfFile *o : scope.objects)
     objects.push_back(std::make_unique<LoadedObject>(*o));
+  for (size_t o = 0; o < objects.size(); ++o)
+    if (objects[o]->unreadable)
+      problem(scope.paths[o] + ": its dynamic tags name a hash table no section holds; lookups in it cannot be checked");
   const LoadedObject &own = *objects[self];
 
   std::vector<std::set<uint32_t>> types(own.symbols.size());
