@@ -400,23 +400,11 @@ void Dynsorter::permuteVersym() {
 }
 
 void Dynsorter::renumberRelocations() {
-  for (const Section &s : in.sections()) {
-    if (s.type() != SHT_RELA || s.header.sh_link != dynsym->index)
-      continue;
-    auto b = editor.mutableContents(s.index);
-    for (uint64_t off = 0; off + sizeof(ELFT::Rela) <= b.size(); off += sizeof(ELFT::Rela)) {
-      uint64_t info;
-      std::memcpy(&info, b.data() + off + 8, 8);
-      uint64_t sym = info >> 32;
-      if (sym >= count)
-        fatal(in.where(s, off) + ": relocation against symbol " + std::to_string(sym) +
-              ", past the " + std::to_string(count) + " dynamic symbols");
-      info = (uint64_t(newIndex[sym]) << 32) | (info & 0xffffffff);
-      std::memcpy(b.data() + off + 8, &info, 8);
-    }
-    if (s.addr() != in.dynamicValue(DT_JMPREL).value_or(~0ull)) // PLT stubs index .rela.plt
-      groupRelocationsBySymbol(b, result);
-  }
+  editor.renumberRelocationSymbols(dynsym->index, count, [&](uint32_t sym) { return newIndex[sym]; });
+  for (const Section &s : in.sections())
+    if (s.type() == SHT_RELA && s.header.sh_link == dynsym->index &&
+        s.addr() != in.dynamicValue(DT_JMPREL).value_or(~0ull)) // PLT stubs index .rela.plt
+      groupRelocationsBySymbol(editor.mutableContents(s.index), result);
 }
 
 // SysV .hash, with its old bucket count.

@@ -64,6 +64,26 @@ void ElfEditor::renameSection(unsigned index, const std::string &newName) {
   retiredNames[index] = newName;
 }
 
+void ElfEditor::renumberRelocationSymbols(unsigned symtab, uint64_t symbols,
+                                          const std::function<uint32_t(uint32_t)> &renumber) {
+  for (const Section &s : in.sections()) {
+    if (s.type() != SHT_RELA || s.header.sh_link != symtab)
+      continue;
+    auto bytes = mutableContents(s.index);
+    // r_info at offset 8 of an Elf64_Rela: symbol << 32 | type.
+    for (uint64_t off = 0; off + sizeof(ELFT::Rela) <= bytes.size(); off += sizeof(ELFT::Rela)) {
+      uint64_t info;
+      std::memcpy(&info, bytes.data() + off + 8, 8);
+      uint64_t symbol = info >> 32;
+      if (symbol >= symbols)
+        fatal(in.where(s, off) + ": relocation against symbol " + std::to_string(symbol) + ", past the " +
+              std::to_string(symbols) + " dynamic symbols");
+      info = (uint64_t(renumber(uint32_t(symbol))) << 32) | (info & 0xffffffff);
+      std::memcpy(bytes.data() + off + 8, &info, 8);
+    }
+  }
+}
+
 void ElfEditor::setSectionLink(unsigned index, unsigned link) {
   if (index == 0 || index >= inputSectionCount() || link >= shdrs.size())
     fatal(in.name() + ": internal: bad setSectionLink(" + std::to_string(index) + ")", ExitInternal);

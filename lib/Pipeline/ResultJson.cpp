@@ -185,12 +185,9 @@ ResultJson rewriteResultJson(const std::string &input, const std::string &output
   if (result.scopePlan)
     j["scopeOrder"] = scopeOrderJson(*result.scopeModel, *result.scopePlan);
   if (const auto &b = result.selfBinding) {
-    std::vector<SelfBound> busiest = b->bound;
-    std::stable_sort(busiest.begin(), busiest.end(),
-                     [](const SelfBound &x, const SelfBound &y) { return x.relocations > y.relocations; });
     json top = json::array(), all = json::array(), kept = json::array(), examples = json::array();
-    for (size_t k = 0; k < busiest.size() && k < 10; ++k)
-      top.push_back({{"symbol", busiest[k].name}, {"relocations", busiest[k].relocations}});
+    for (const SelfBound &s : busiestSelfBound(*b, 10))
+      top.push_back({{"symbol", s.name}, {"relocations", s.relocations}});
     for (const SelfBound &s : b->bound)
       all.push_back(s.name);
     for (const auto &[reason, count] : b->keptByReason)

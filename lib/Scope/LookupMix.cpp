@@ -21,6 +21,22 @@ using namespace llvm::ELF;
 
 namespace elfopt {
 
+std::vector<Symbol> dynamicSymbolsOf(const ElfFile &file) {
+  const Section *dynsym = file.findSectionOfType(SHT_DYNSYM);
+  return dynsym ? file.symbols(*dynsym) : std::vector<Symbol>{};
+}
+
+bool exportsDefinition(const Symbol &s) {
+  uint8_t visibility = s.other & 3;
+  return s.isDefined() && s.binding != STB_LOCAL && visibility != STV_HIDDEN &&
+         visibility != STV_INTERNAL && !s.name.empty();
+}
+
+bool isSymbolic(const ElfFile &f) {
+  auto flags = f.dynamicValue(DT_FLAGS);
+  return f.dynamicValue(DT_SYMBOLIC) || (flags && (*flags & DF_SYMBOLIC));
+}
+
 namespace {
 
 /// Consecutive relocations against one symbol: one lookup (glibc's cache).
@@ -40,17 +56,6 @@ template <typename F> void forEachLookup(const ElfFile &file, const std::vector<
         lookup(sym, rela.getType(false) == R_X86_64_COPY);
     }
   }
-}
-
-std::vector<Symbol> dynamicSymbols(const ElfFile &file) {
-  const Section *dynsym = file.findSectionOfType(SHT_DYNSYM);
-  return dynsym ? file.symbols(*dynsym) : std::vector<Symbol>{};
-}
-
-bool exports(const Symbol &s) {
-  uint8_t visibility = s.other & 3;
-  return s.isDefined() && s.binding != STB_LOCAL && visibility != STV_HIDDEN &&
-         visibility != STV_INTERNAL && !s.name.empty();
 }
 
 // Directories of /etc/ld.so.conf, with its include lines, in order.
@@ -290,26 +295,19 @@ ScopeSymbols readScopeSymbols(const std::vector<ScopeObject> &scope) {
   s.symbols.resize(scope.size());
   s.versions.resize(scope.size());
   for (size_t k = 0; k < scope.size(); ++k) {
-    s.symbols[k] = dynamicSymbols(*scope[k].elf);
+    s.symbols[k] = dynamicSymbolsOf(*scope[k].elf);
     s.versions[k] = readSymbolVersions(*scope[k].elf, s.symbols[k].size());
     for (size_t i = 0; i < s.symbols[k].size(); ++i)
-      if (exports(s.symbols[k][i]))
+      if (exportsDefinition(s.symbols[k][i]))
         s.definitions[s.symbols[k][i].name].emplace_back(uint32_t(k), uint32_t(i));
   }
   return s;
 }
 
-// DT_SYMBOLIC: the object searches itself first, then the global scope
-// (where it is searched again).
-bool isSymbolic(const ElfFile &f) {
-  auto flags = f.dynamicValue(DT_FLAGS);
-  return f.dynamicValue(DT_SYMBOLIC) || (flags && (*flags & DF_SYMBOLIC));
-}
-
 // Whether object k defines what its lookup of \p sym asks for (a DT_SYMBOLIC
 // object's own search answers it).
 bool answersItself(const ScopeSymbols &s, size_t k, uint64_t sym) {
-  return exports(s.symbols[k][sym]) && s.versions[k].matches(uint32_t(sym), s.versions[k].name(uint32_t(sym)));
+  return exportsDefinition(s.symbols[k][sym]) && s.versions[k].matches(uint32_t(sym), s.versions[k].name(uint32_t(sym)));
 }
 
 // The objects of scope[0, visible) that could answer object k's lookup of
@@ -441,7 +439,7 @@ LoadedScope loadStartupScope(const std::string &programPath, const ElfFile *stan
 
 LookupMix estimateLookupMix(const ElfFile &file) {
   LookupMix mix;
-  std::vector<Symbol> syms = dynamicSymbols(file);
+  std::vector<Symbol> syms = dynamicSymbolsOf(file);
   forEachLookup(file, syms, [&](uint64_t sym, bool) { ++(syms[sym].isDefined() ? mix.hits : mix.misses); });
   return mix;
 }
@@ -545,7 +543,7 @@ ScopeModel buildScopeModel(const std::string &programPath, const ScopeModelOptio
   std::map<std::string, std::vector<uint32_t>> uniques;
   for (size_t k = 0; k < model.startup; ++k)
     for (const Symbol &sym : symbols.symbols[k])
-      if (sym.binding == STB_GNU_UNIQUE && exports(sym))
+      if (sym.binding == STB_GNU_UNIQUE && exportsDefinition(sym))
         uniques[sym.name].push_back(uint32_t(k));
   for (auto &[name, definers] : uniques)
     if (definers.size() > 1)

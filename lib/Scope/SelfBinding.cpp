@@ -33,26 +33,10 @@ constexpr const char *Twice = "defined twice in the object in matching versions"
 constexpr const char *NotOwnAnswer = "its own lookup does not find this entry";
 } // namespace Reason
 
-bool exported(const Symbol &s) {
-  uint8_t visibility = s.other & 3;
-  return s.isDefined() && s.binding != STB_LOCAL && visibility != STV_HIDDEN && visibility != STV_INTERNAL &&
-         !s.name.empty();
-}
-
 // An undefined symbol with a value: glibc's lookup takes it as a definition
 // for every class but PLT's.
 bool addressOnly(const Symbol &s) {
   return !s.isDefined() && s.value != 0 && s.binding != STB_LOCAL && !s.name.empty();
-}
-
-bool isSymbolic(const ElfFile &f) {
-  auto flags = f.dynamicValue(DT_FLAGS);
-  return f.dynamicValue(DT_SYMBOLIC) || (flags && (*flags & DF_SYMBOLIC));
-}
-
-std::vector<Symbol> dynamicSymbols(const ElfFile &file) {
-  const Section *dynsym = file.findSectionOfType(SHT_DYNSYM);
-  return dynsym ? file.symbols(*dynsym) : std::vector<Symbol>{};
 }
 
 } // namespace
@@ -99,12 +83,12 @@ std::optional<std::string> whyNotSelfBound(const SelfReference &ref, uint32_t se
 SelfBindingPlan planSelfBinding(const ElfFile &object, const SelfBindingOptions &options) {
   SelfBindingPlan plan;
   plan.program = options.program;
+  LoadedScope scope = loadStartupScope(options.program, &object);
   // The scope is a program's: a library's own dependencies are not what
   // any program that loads it searches first.
-  if (!ElfFile::open(options.program)->findSegment(PT_INTERP))
+  if (!scope.objects[0]->findSegment(PT_INTERP))
     fatal(options.program + ": not a program (no PT_INTERP): --bind-self needs the program whose start loads " +
           object.name());
-  LoadedScope scope = loadStartupScope(options.program, &object);
   if (!scope.notFound.empty())
     fatal(options.program + ": cannot find " + scope.notFound.front() +
           " (needed at startup) on the loader's search path; the scope cannot be proved (--bind-self)");
@@ -117,7 +101,7 @@ SelfBindingPlan planSelfBinding(const ElfFile &object, const SelfBindingOptions 
   uint32_t self = uint32_t(*scope.position);
   plan.position = self;
 
-  std::vector<Symbol> own = dynamicSymbols(object);
+  std::vector<Symbol> own = dynamicSymbolsOf(object);
   SymbolVersions ownVersions = readSymbolVersions(object, own.size());
   const Section *dynsym = object.findSectionOfType(SHT_DYNSYM);
   if (!dynsym || own.empty()) {
@@ -178,12 +162,12 @@ SelfBindingPlan planSelfBinding(const ElfFile &object, const SelfBindingOptions 
       symbols[o] = own;
       versions[o] = ownVersions;
     } else {
-      symbols[o] = dynamicSymbols(*scope.objects[o]);
+      symbols[o] = dynamicSymbolsOf(*scope.objects[o]);
       versions[o] = readSymbolVersions(*scope.objects[o], symbols[o].size());
     }
     for (uint32_t i = 1; i < symbols[o].size(); ++i) {
       const Symbol &s = symbols[o][i];
-      if ((exported(s) || addressOnly(s)) && candidatesByName.count(s.name))
+      if ((exportsDefinition(s) || addressOnly(s)) && candidatesByName.count(s.name))
         holdersOf[s.name].push_back({o, i});
     }
   }
@@ -202,7 +186,7 @@ SelfBindingPlan planSelfBinding(const ElfFile &object, const SelfBindingOptions 
         ScopeHolder h;
         h.object = o;
         h.symbol = k;
-        h.defines = exported(s);
+        h.defines = exportsDefinition(s);
         h.addressOnly = addressOnly(s);
         h.versionMatches = h.defines && versions[o].matches(k, wanted);
         if (o < self && firstInterposer.empty() && (h.addressOnly || h.versionMatches))
@@ -242,6 +226,15 @@ SelfBindingPlan planSelfBinding(const ElfFile &object, const SelfBindingOptions 
   return plan;
 }
 
+std::vector<SelfBound> busiestSelfBound(const SelfBindingPlan &plan, size_t count) {
+  std::vector<SelfBound> busiest = plan.bound;
+  std::stable_sort(busiest.begin(), busiest.end(),
+                   [](const SelfBound &a, const SelfBound &b) { return a.relocations > b.relocations; });
+  if (busiest.size() > count)
+    busiest.resize(count);
+  return busiest;
+}
+
 AppliedSelfBinding applySelfBinding(ElfEditor &editor, SelfBindingPlan &plan) {
   AppliedSelfBinding applied;
   if (plan.bound.empty())
@@ -264,20 +257,8 @@ AppliedSelfBinding applySelfBinding(ElfEditor &editor, SelfBindingPlan &plan) {
     table.insert(table.end(), raw, raw + sizeof copy);
   }
   // The relocations against a bound definition now name its copy.
-  for (const Section &s : in.sections()) {
-    if (s.type() != SHT_RELA || s.header.sh_link != dynsym->index)
-      continue;
-    std::span<uint8_t> bytes = editor.mutableContents(s.index);
-    for (uint64_t at = 0; at + sizeof(ELFT::Rela) <= bytes.size(); at += sizeof(ELFT::Rela)) {
-      uint64_t info;
-      std::memcpy(&info, bytes.data() + at + offsetof(ELFT::Rela, r_info), sizeof info);
-      uint64_t sym = info >> 32;
-      if (sym < count && aliasOf[sym]) {
-        info = (uint64_t(aliasOf[sym]) << 32) | (info & 0xffffffffu);
-        std::memcpy(bytes.data() + at + offsetof(ELFT::Rela, r_info), &info, sizeof info);
-      }
-    }
-  }
+  editor.renumberRelocationSymbols(dynsym->index, count,
+                                   [&](uint32_t sym) { return aliasOf[sym] ? aliasOf[sym] : sym; });
   const Section *versym = in.findSectionOfType(SHT_GNU_versym);
   std::vector<uint8_t> versions;
   if (versym) {

@@ -179,12 +179,10 @@ void printSelfBinding(const SelfBindingPlan &plan, const std::optional<SelfBindi
               plan.program.c_str(), plan.position.value_or(0) + 1, plan.scope.size(), plan.bound.size(),
               (unsigned long long)plan.relocationsBound, (unsigned long long)plan.lookupsBefore,
               (unsigned long long)plan.lookupsAfter);
-  std::vector<SelfBound> busiest = plan.bound;
-  std::stable_sort(busiest.begin(), busiest.end(),
-                   [](const SelfBound &a, const SelfBound &b) { return a.relocations > b.relocations; });
+  std::vector<SelfBound> busiest = busiestSelfBound(plan, 10);
   if (!busiest.empty()) {
     std::printf("    busiest:");
-    for (size_t k = 0; k < busiest.size() && k < 10; ++k)
+    for (size_t k = 0; k < busiest.size(); ++k)
       std::printf("%s %s (%llu)", k ? "," : "", busiest[k].name.c_str(), (unsigned long long)busiest[k].relocations);
     std::printf("\n");
   }

@@ -38,6 +38,7 @@
 #include "elfopt/Elf/ElfFile.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -109,6 +110,14 @@ public:
 
   /// Every slot of .dynamic (through PT_DYNAMIC), to rewrite values in place.
   std::span<Dyn> mutableDynamic() { return dynamicSlots(); }
+
+  /// Rewrites the symbol of every entry of the input's SHT_RELA sections
+  /// linked to symbol table \p symtab (an input section of \p symbols
+  /// entries) to \p renumber(old symbol), in place; type, offset, addend
+  /// and order stay. Fatal error naming the entry when its symbol is past
+  /// the table.
+  void renumberRelocationSymbols(unsigned symtab, uint64_t symbols,
+                                 const std::function<uint32_t(uint32_t)> &renumber);
 
   /// Shrinks an input section (its contents are rewritten in place and
   /// need fewer bytes); the bytes after the new end keep their place.

@@ -39,6 +39,15 @@
 
 namespace elfopt {
 
+/// The dynamic symbols of \p file; none when it has no .dynsym.
+std::vector<Symbol> dynamicSymbolsOf(const ElfFile &file);
+/// Whether \p s is a definition other objects' lookups can find: defined,
+/// not local, not hidden or internal, named.
+bool exportsDefinition(const Symbol &s);
+/// DT_SYMBOLIC (or DF_SYMBOLIC): the object searches itself first, then
+/// the global scope (where it is searched again).
+bool isSymbolic(const ElfFile &f);
+
 struct LookupMix {
   uint64_t hits = 0;   ///< lookups of symbols the object defines
   uint64_t misses = 0; ///< lookups of symbols it does not define

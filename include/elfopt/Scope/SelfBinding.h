@@ -115,6 +115,10 @@ struct SelfBindingPlan {
 /// needs cannot be found.
 SelfBindingPlan planSelfBinding(const ElfFile &object, const SelfBindingOptions &options);
 
+/// The \p count bound definitions with the most relocations, most first
+/// (ties in .dynsym order): what the reports name.
+std::vector<SelfBound> busiestSelfBound(const SelfBindingPlan &plan, size_t count);
+
 /// The new tables applySelfBinding() added.
 struct AppliedSelfBinding {
   std::optional<unsigned> dynsym, versym;
