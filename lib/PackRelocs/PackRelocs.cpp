@@ -435,7 +435,7 @@ PlannedPack planPack(ElfEditor &editor) {
   if (table.size() + 1 > slots.size())
     fatal(in.name() + ": internal: .dynamic has no room for DT_RELR", ExitInternal);
   for (size_t k = 0; k < slots.size(); ++k) {
-    slots[k].d_tag = k < table.size() ? table[k].first : DT_NULL;
+    slots[k].d_tag = k < table.size() ? table[k].first : int64_t(DT_NULL);
     slots[k].d_un.d_val = k < table.size() ? table[k].second : 0;
   }
   return plan;
