@@ -36,33 +36,53 @@ std::vector<Range> freeRanges(std::vector<Range> taken, uint64_t textStart, uint
   return free;
 }
 
-/// Best fit, largest first, of \p movers into \p holes.
-bool packIntoHoles(const std::vector<PlaceItem> &items, std::vector<size_t> movers, const std::vector<Range> &holes,
-                   bool keepAlignment, std::vector<uint64_t> &newStart) {
-  std::stable_sort(movers.begin(), movers.end(), [&](size_t a, size_t b) {
-    return items[a].bodyEnd - items[a].start > items[b].bodyEnd - items[b].start;
-  });
-  std::set<std::pair<uint64_t, uint64_t>> bySize; // (length, start)
-  for (const Range &h : holes)
-    if (h.second > h.first)
-      bySize.insert({h.second - h.first, h.first});
-  for (size_t g : movers) {
-    const PlaceItem &it = items[g];
-    uint64_t align = alignmentOf(it, keepAlignment);
-    uint64_t size = it.bodyEnd - it.start;
+/// Free ranges by size: the smallest with room is taken first (best fit).
+class Holes {
+public:
+  explicit Holes(const std::vector<Range> &ranges) {
+    for (const Range &h : ranges)
+      if (h.second > h.first)
+        bySize.insert({h.second - h.first, h.first});
+  }
+  /// The address of \p size bytes at \p align in the smallest hole with
+  /// room, the rest of that hole kept free; nullopt when none has room.
+  std::optional<uint64_t> take(uint64_t size, uint64_t align) {
     auto h = bySize.lower_bound({size, 0});
     while (h != bySize.end() && alignUp(h->second, align) + size > h->second + h->first)
       ++h; // alignment did not leave room: the next larger hole
     if (h == bySize.end())
-      return false;
+      return std::nullopt;
     auto [length, start] = *h;
     bySize.erase(h);
     uint64_t at = alignUp(start, align);
-    newStart[g] = at;
     if (at > start)
       bySize.insert({at - start, start});
     if (start + length > at + size)
       bySize.insert({start + length - (at + size), at + size});
+    return at;
+  }
+
+private:
+  std::set<std::pair<uint64_t, uint64_t>> bySize; // (length, start)
+};
+
+void sortLargestFirst(const std::vector<PlaceItem> &items, std::vector<size_t> &movers) {
+  std::stable_sort(movers.begin(), movers.end(), [&](size_t a, size_t b) {
+    return items[a].bodyEnd - items[a].start > items[b].bodyEnd - items[b].start;
+  });
+}
+
+/// Best fit, largest first, of \p movers into \p holes.
+bool packIntoHoles(const std::vector<PlaceItem> &items, std::vector<size_t> movers, const std::vector<Range> &holes,
+                   bool keepAlignment, std::vector<uint64_t> &newStart) {
+  sortLargestFirst(items, movers);
+  Holes free(holes);
+  for (size_t g : movers) {
+    const PlaceItem &it = items[g];
+    auto at = free.take(it.bodyEnd - it.start, alignmentOf(it, keepAlignment));
+    if (!at)
+      return false;
+    newStart[g] = *at;
   }
   return true;
 }
@@ -107,37 +127,18 @@ private:
 /// room (its alignment kept if it can be); returns those that fit nowhere.
 std::vector<size_t> placeLargestFirst(const std::vector<PlaceItem> &items, std::vector<size_t> movers,
                                       const std::vector<Range> &slots, std::vector<uint64_t> &newStart) {
-  std::stable_sort(movers.begin(), movers.end(), [&](size_t a, size_t b) {
-    return items[a].bodyEnd - items[a].start > items[b].bodyEnd - items[b].start;
-  });
-  std::set<std::pair<uint64_t, uint64_t>> bySize; // (length, start)
-  for (const Range &h : slots)
-    if (h.second > h.first)
-      bySize.insert({h.second - h.first, h.first});
+  sortLargestFirst(items, movers);
+  Holes free(slots);
   std::vector<size_t> unplaced;
   for (size_t g : movers) {
     const PlaceItem &it = items[g];
-    uint64_t size = it.bodyEnd - it.start;
-    bool done = false;
-    for (bool keepAlignment : {true, false}) {
-      uint64_t align = alignmentOf(it, keepAlignment);
-      auto h = bySize.lower_bound({size, 0});
-      while (h != bySize.end() && alignUp(h->second, align) + size > h->second + h->first)
-        ++h;
-      if (h == bySize.end())
-        continue;
-      auto [length, start] = *h;
-      bySize.erase(h);
-      uint64_t at = alignUp(start, align);
-      newStart[g] = at;
-      if (at > start)
-        bySize.insert({at - start, start});
-      if (start + length > at + size)
-        bySize.insert({start + length - (at + size), at + size});
-      done = true;
-      break;
-    }
-    if (!done)
+    std::optional<uint64_t> at;
+    for (bool keepAlignment : {true, false})
+      if ((at = free.take(it.bodyEnd - it.start, alignmentOf(it, keepAlignment))))
+        break;
+    if (at)
+      newStart[g] = *at;
+    else
       unplaced.push_back(g);
   }
   return unplaced;
