@@ -38,6 +38,8 @@ std::vector<Range> freeRanges(std::vector<Range> taken, uint64_t textStart, uint
 
 /// Free ranges by size: the smallest with room is taken first (best fit).
 class Holes {
+  static constexpr int MaxTightHoles = 64;
+
 public:
   explicit Holes(const std::vector<Range> &ranges) {
     for (const Range &h : ranges)
@@ -47,9 +49,17 @@ public:
   /// The address of \p size bytes at \p align in the smallest hole with
   /// room, the rest of that hole kept free; nullopt when none has room.
   std::optional<uint64_t> take(uint64_t size, uint64_t align) {
+    // A hole shorter than size + align - 1 may lack room once aligned; a
+    // longer one always has it. The first kind is searched one by one, up
+    // to MaxTightHoles: thousands of holes of one length are common among
+    // stubs, and searching all of them for each item is quadratic.
     auto h = bySize.lower_bound({size, 0});
-    while (h != bySize.end() && alignUp(h->second, align) + size > h->second + h->first)
-      ++h; // alignment did not leave room: the next larger hole
+    auto roomy = bySize.lower_bound({size + align - 1, 0});
+    for (int tried = 0; h != roomy && alignUp(h->second, align) + size > h->second + h->first; ++h)
+      if (++tried == MaxTightHoles) {
+        h = roomy;
+        break;
+      }
     if (h == bySize.end())
       return std::nullopt;
     auto [length, start] = *h;
