@@ -405,4 +405,29 @@ Placement placeWithStubs(const std::vector<PlaceItem> &items, uint64_t textStart
   return result;
 }
 
+Placement placeInRoom(const std::vector<PlaceItem> &items, uint64_t roomStart, uint64_t roomEnd) {
+  Placement result;
+  result.newStart.resize(items.size());
+  std::vector<size_t> ordered;
+  for (size_t g = 0; g < items.size(); ++g) {
+    result.newStart[g] = items[g].start;
+    if (!items[g].pinned && items[g].rank != SIZE_MAX)
+      ordered.push_back(g);
+  }
+  std::stable_sort(ordered.begin(), ordered.end(), [&](size_t a, size_t b) { return items[a].rank < items[b].rank; });
+  uint64_t cursor = roomStart;
+  for (size_t g : ordered) {
+    const PlaceItem &it = items[g];
+    uint64_t at = alignUp(cursor, it.align);
+    if (at + (it.bodyEnd - it.start) > roomEnd) {
+      result.kept.push_back(g);
+      continue;
+    }
+    result.newStart[g] = at;
+    cursor = at + (it.bodyEnd - it.start);
+  }
+  std::sort(result.kept.begin(), result.kept.end());
+  return result;
+}
+
 } // namespace elfopt::rewrite

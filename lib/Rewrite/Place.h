@@ -54,4 +54,12 @@ Placement placeItems(const std::vector<PlaceItem> &items, uint64_t textStart, ui
 /// code does not fit (the caller then keeps the items with stubs in place).
 Placement placeWithStubs(const std::vector<PlaceItem> &items, uint64_t textStart, uint64_t textEnd);
 
+/// With room made for the ordered code outside .text ([roomStart,
+/// roomEnd), a segment of its own): every ordered item that is not pinned
+/// goes there, one after another in the order, each at its alignment, so
+/// that the order is followed exactly and the start's code is dense; the
+/// rest stays where it is, around the stubs of what moved. An ordered item
+/// past roomEnd stays (Placement::kept).
+Placement placeInRoom(const std::vector<PlaceItem> &items, uint64_t roomStart, uint64_t roomEnd);
+
 } // namespace elfopt::rewrite

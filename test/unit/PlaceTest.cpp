@@ -190,3 +190,31 @@ TEST(PlaceWithStubs, AnItemThatFitsNowhereEvenFirstStays) {
   EXPECT_EQ(r.kept, (std::vector<size_t>{0}));
   EXPECT_EQ(r.newStart, (std::vector<uint64_t>{0x1000, 0x1018, 0x101c, 0x1020}));
 }
+
+using elfopt::rewrite::placeInRoom;
+
+TEST(PlaceInRoom, OrderedItemsGoToTheRoomInOrderAndTheRestStays) {
+  // B (rank 1) and D (rank 0, align 16) go to the room at 0x9000: D first,
+  // then B right after it; A (unordered, with a stub), C (pinned) stay.
+  auto r = placeInRoom({withStubs(item(0x1000, 0x1010, 1), {{0x1000, 0x1005}}), item(0x1010, 0x1013, 1, 1),
+                        pinned(0x1013, 0x1020), withStubs(item(0x1020, 0x1031, 16, 0), {{0x1020, 0x1025}})},
+                       0x9000, 0x9100);
+  EXPECT_TRUE(r.fits);
+  EXPECT_FALSE(r.orderIgnored);
+  EXPECT_TRUE(r.kept.empty());
+  EXPECT_EQ(r.newStart, (std::vector<uint64_t>{0x1000, 0x9011, 0x1013, 0x9000}));
+}
+
+TEST(PlaceInRoom, AlignmentPadsBetweenItems) {
+  // X (3 bytes) at 0x9000; Y (align 32) at the next multiple of 32.
+  auto r = placeInRoom({item(0x1000, 0x1003, 1, 0), item(0x1020, 0x1030, 32, 1)}, 0x9000, 0x9100);
+  EXPECT_EQ(r.newStart, (std::vector<uint64_t>{0x9000, 0x9020}));
+}
+
+TEST(PlaceInRoom, AnItemPastTheRoomStaysAndLaterOnesStillFit) {
+  // X fills 0x10 of 0x14 bytes; Y (8) does not fit and stays; Z (4) does.
+  auto r = placeInRoom({item(0x1000, 0x1010, 1, 0), item(0x1010, 0x1018, 1, 1), item(0x1018, 0x101c, 1, 2)},
+                       0x9000, 0x9014);
+  EXPECT_EQ(r.kept, (std::vector<size_t>{1}));
+  EXPECT_EQ(r.newStart, (std::vector<uint64_t>{0x9000, 0x1010, 0x9010}));
+}
