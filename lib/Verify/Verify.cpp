@@ -23,6 +23,10 @@ namespace {
 
 constexpr size_t MaxProblems = 20; // the first ones say enough
 
+// Where `rewrite --new-segment` puts the ordered code (named here too:
+// verify shares nothing with the rewriter but the decoder).
+constexpr const char *RoomSection = ".elfopt.text";
+
 class Verifier {
 public:
   Verifier(const ElfFile &a, const ElfFile &b) : before(a), after(b) {}
@@ -49,10 +53,19 @@ private:
   void checkUnwind();
   void checkDynamic();
   void checkData();
+  void checkRoom();
+  /// Whether \p a lies in the room of the ordered code (none: false).
+  bool inRoom(uint64_t a) const { return room && a >= room->addr() && a - room->addr() < room->size(); }
+  /// The rewritten code at new address \p a (in .text or the room), to
+  /// the end of its section.
+  std::span<const uint8_t> newCodeAt(uint64_t a) const;
 
   const ElfFile &before, &after;
   VerifyReport report;
   const Section *text = nullptr;
+  /// `rewrite --new-segment`: the section added for the ordered code, all
+  /// int3 in the file before the rewrite; where moved functions may go.
+  const Section *room = nullptr;
   struct Moved {
     uint64_t from, size, to;
   };
@@ -156,6 +169,12 @@ bool Verifier::checkStructure() {
     problem("no .text");
     return false;
   }
+  if (const Section *r = before.findSection(RoomSection); r && r->isExecutable() && r->hasFileData()) {
+    auto bytes = before.contents(*r);
+    if (bytes.size() == r->size() &&
+        std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == x86_64::BreakpointByte; }))
+      room = r;
+  }
   return report.problems.empty();
 }
 
@@ -220,7 +239,10 @@ void Verifier::buildMap() {
     fdeEnd.emplace(f.pcBegin, f.pcEnd);
   for (size_t i = 0; i < x.size(); ++i) {
     const Symbol &s = x[i], &t = y[i];
-    if (s.name != t.name || s.type != t.type || s.binding != t.binding || s.size != t.size || s.shndx != t.shndx)
+    // A function moved into the room is a symbol of the room's section.
+    bool intoRoom = room && s.shndx == text->index && t.shndx == room->index && inRoom(t.value);
+    if (s.name != t.name || s.type != t.type || s.binding != t.binding || s.size != t.size ||
+        (s.shndx != t.shndx && !intoRoom))
       problem("symbol " + std::to_string(i) + " (" + s.name + ") changed beyond its value");
     if (s.shndx != text->index || !s.isFunction())
       continue;
@@ -262,8 +284,13 @@ void Verifier::buildMapFromUnwindAndDynamicSymbols() {
   mergeFunctions();
 }
 
+std::span<const uint8_t> Verifier::newCodeAt(uint64_t a) const {
+  const Section &s = inRoom(a) ? after.sections()[room->index] : after.sections()[text->index];
+  return after.contents(s).subspan(a - s.addr());
+}
+
 void Verifier::checkCode() {
-  auto oldText = before.contents(*text), newText = after.contents(*after.findSection(".text"));
+  auto oldText = before.contents(*text);
   // Absolute relocations in .text: their fields hold addresses.
   std::set<uint64_t> absolutePlaces;
   for (const Section &s : before.sections())
@@ -286,15 +313,17 @@ void Verifier::checkCode() {
       const Moved &f = functions[fi];
       uint64_t end = f.from + f.size;
       // Without sums that could wrap: the rewritten .symtab may be hostile.
-      if (end > text->addr() + text->size() || f.to < base || f.to - base > text->size() ||
-          f.size > text->size() - (f.to - base)) {
-        local.problems.push_back("function at " + hex(f.from) + " lies outside .text");
+      const Section &home = inRoom(f.to) ? *room : *text;
+      if (end > text->addr() + text->size() || f.to < home.addr() || f.to - home.addr() > home.size() ||
+          f.size > home.size() - (f.to - home.addr())) {
+        local.problems.push_back("function at " + hex(f.from) + " lies outside .text" +
+                                 (room ? std::string(" and ") + RoomSection : ""));
         continue;
       }
       for (uint64_t a = f.from; a < end;) {
         std::span<const uint8_t> x = oldText.subspan(a - base, end - a);
         uint64_t b = a - f.from + f.to;
-        std::span<const uint8_t> y = newText.subspan(b - base, end - a);
+        std::span<const uint8_t> y = newCodeAt(b).subspan(0, end - a);
         auto i = decoder.decode(x, a), j = decoder.decode(y, b);
         if (!i) {
           // Not decodable in the original either: the bytes must be the same.
@@ -394,7 +423,7 @@ void Verifier::checkOtherCode() {
   x86_64::Decoder decoder;
   uint64_t textStart = text->addr(), textEnd = text->addr() + text->size();
   for (const Section &s : before.sections()) {
-    if (!s.isExecutable() || !s.isAlloc() || !s.hasFileData() || s.index == text->index)
+    if (!s.isExecutable() || !s.isAlloc() || !s.hasFileData() || s.index == text->index || &s == room)
       continue;
     auto x = before.contents(s), y = after.contents(after.sections()[s.index]);
     std::vector<uint64_t> cuts = starts[s.index];
@@ -742,7 +771,7 @@ void Verifier::checkData() {
                               [](const Word &a, const Word &b) { return a.place == b.place; }),
                   explained.end());
   for (const Section &s : before.sections()) {
-    if (!s.isAlloc() || !s.hasFileData() || s.index == text->index || s.type() == SHT_RELA ||
+    if (!s.isAlloc() || !s.hasFileData() || s.index == text->index || &s == room || s.type() == SHT_RELA ||
         s.type() == SHT_DYNSYM || s.type() == SHT_DYNAMIC)
       continue;
     auto x = before.contents(s), y = after.contents(after.sections()[s.index]);
@@ -786,6 +815,52 @@ void Verifier::checkData() {
   }
 }
 
+// The room holds the functions moved there, which checkCode read, and int3
+// between them; or, between two that moved by the same distance (neighbours
+// moved together), the bytes that stood between them.
+void Verifier::checkRoom() {
+  if (!room)
+    return;
+  auto x = before.contents(*text);
+  auto y = after.contents(after.sections()[room->index]);
+  std::vector<const Moved *> moved; // into the room, by new address
+  for (const Moved &f : functions)
+    if (inRoom(f.to))
+      moved.push_back(&f);
+  std::sort(moved.begin(), moved.end(), [](const Moved *a, const Moved *b) { return a->to < b->to; });
+  uint64_t base = room->addr();
+  auto checkGap = [&](uint64_t from, uint64_t to, const Moved *left, const Moved *right) {
+    bool together = left && right && left->to - left->from == right->to - right->from;
+    for (uint64_t a = from; a < to; ++a) {
+      uint8_t want = x86_64::BreakpointByte;
+      if (together) {
+        uint64_t old = a - (left->to - left->from);
+        want = old - text->addr() < x.size() ? x[old - text->addr()] : x86_64::BreakpointByte;
+      }
+      if (y[a - base] != want && y[a - base] != x86_64::BreakpointByte) {
+        problem(where(after, a) + ": byte between the functions moved into " + RoomSection + " is " +
+                hex(y[a - base]) + ", expected " + hex(want) +
+                (together ? " (the byte between them before) or int3" : " (int3)"));
+        return false;
+      }
+    }
+    return true;
+  };
+  uint64_t cursor = base;
+  const Moved *previous = nullptr;
+  for (const Moved *f : moved) {
+    if (f->to < cursor) {
+      problem(where(after, f->to) + ": two functions moved into " + RoomSection + " overlap");
+      return;
+    }
+    if (!checkGap(cursor, f->to, previous, f))
+      return;
+    cursor = f->to + f->size;
+    previous = f;
+  }
+  checkGap(cursor, base + y.size(), previous, nullptr);
+}
+
 VerifyReport Verifier::run() {
   if (!checkStructure())
     return report;
@@ -798,6 +873,7 @@ VerifyReport Verifier::run() {
   checkUnwind();
   checkDynamic();
   checkData();
+  checkRoom();
   checkEntriesOutsideFunctions();
   return report;
 }

@@ -3,6 +3,7 @@
 
 #include "elfopt/Support/Diagnostics.h"
 #include "elfopt/Target/X86Decoder.h"
+#include "elfopt/Target/X86_64.h"
 
 #include <algorithm>
 #include <array>
@@ -47,6 +48,21 @@ public:
   StubChecker(const ElfFile &before, const ElfFile &after, bool textMoved, PrefetchVerifyReport &report)
       : before(before), after(after), textMoved(textMoved), report(report) {}
 
+  void runRoom(const std::string &name) {
+    subject = name;
+    const Section *room = after.findSection(name);
+    if (!room || before.findSection(name)) {
+      problem(room ? "the file before already has one" : "missing");
+      return;
+    }
+    checkPlace(*room);
+    auto bytes = after.contents(*room);
+    if (bytes.size() != room->size() ||
+        std::any_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b != x86_64::BreakpointByte; }))
+      problem("not all int3");
+    checkRestUnchanged();
+  }
+
   void run() {
     const Section *stub = after.findSection(StubSection);
     if (!stub)
@@ -64,7 +80,7 @@ public:
   }
 
 private:
-  void problem(const std::string &text) { report.problems.push_back(std::string(StubSection) + ": " + text); }
+  void problem(const std::string &text) { report.problems.push_back(subject + ": " + text); }
 
   void checkPlace(const Section &stub) {
     if (!(stub.isAlloc() && stub.isExecutable()) || stub.type() != SHT_PROGBITS)
@@ -240,9 +256,16 @@ private:
   const ElfFile &before, &after;
   bool textMoved;
   PrefetchVerifyReport &report;
+  std::string subject = StubSection; ///< what the problems are about
 };
 
 } // namespace
+
+std::vector<std::string> verifyAddedRoom(const ElfFile &before, const ElfFile &after, const std::string &room) {
+  PrefetchVerifyReport report;
+  StubChecker(before, after, false, report).runRoom(room);
+  return report.problems;
+}
 
 bool hasPrefetchStub(const ElfFile &file) { return file.findSection(StubSection) != nullptr; }
 

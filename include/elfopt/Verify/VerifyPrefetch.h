@@ -39,6 +39,14 @@ struct PrefetchVerifyReport {
 /// checked, and it must continue into an executable section.
 PrefetchVerifyReport verifyPrefetchStub(const ElfFile &before, const ElfFile &after, bool textMoved = false);
 
+/// `rewrite --new-segment`'s first step: \p after is \p before with room
+/// added for the ordered code (the section \p room, int3 bytes in an
+/// executable PT_LOAD). Checks that, and that every section of \p before
+/// has the same contents after it, and .dynamic differs only in the
+/// addresses of sections the editor moved (as for a stub). Problems, none
+/// when it holds.
+std::vector<std::string> verifyAddedRoom(const ElfFile &before, const ElfFile &after, const std::string &room);
+
 /// Whether \p file has a prefetch stub section.
 bool hasPrefetchStub(const ElfFile &file);
 
