@@ -8,6 +8,7 @@
 #include "elfopt/Order/Order.h"
 #include "elfopt/Support/Diagnostics.h"
 #include "elfopt/Support/OutputFile.h"
+#include "elfopt/Target/X86_64.h"
 
 #include <chrono>
 #include <random>
@@ -112,9 +113,54 @@ template <typename Pass> auto timed(OptimizeResult &result, const char *name, Pa
   }
 }
 
+// Whether static relocations describe .text (`-q`): then every function
+// moves within .text, and no room is needed.
+bool hasTextRelocations(const ElfFile &in) {
+  const Section *text = in.findSection(".text");
+  return text && std::ranges::any_of(in.sections(), [&](const Section &s) {
+           return s.type() == llvm::ELF::SHT_RELA && !s.isAlloc() && s.header.sh_info == text->index;
+         });
+}
+
+// Bytes enough for the ordered functions one after another: their sizes,
+// each with 64 bytes for its alignment, in whole pages.
+uint64_t roomFor(const ElfFile &in, const std::vector<uint64_t> &order) {
+  std::unordered_map<uint64_t, uint64_t> sizeAt;
+  for (const Function &f : readFunctions(in).functions)
+    sizeAt.emplace(f.address, f.size);
+  uint64_t bytes = 0;
+  std::set<uint64_t> seen;
+  for (uint64_t a : order)
+    if (auto it = sizeAt.find(a); it != sizeAt.end() && seen.insert(a).second)
+      bytes += it->second + 64;
+  return (bytes + 4095) / 4096 * 4096;
+}
+
+} // namespace
+
+std::vector<uint8_t> withRoomForOrderedCode(const ElfFile &in, uint64_t size, bool verify) {
+  ElfEditor editor(in);
+  NewSection room;
+  room.name = RoomSection;
+  room.flags = llvm::ELF::SHF_ALLOC | llvm::ELF::SHF_EXECINSTR;
+  room.align = 64;
+  room.data.assign(size, x86_64::BreakpointByte);
+  editor.addSection(std::move(room));
+  std::vector<uint8_t> bytes = editor.serialize();
+  if (verify) {
+    auto out = ElfFile::fromBytes(in.name() + " (with room, in memory)", bytes);
+    std::vector<std::string> problems = verifyAddedRoom(in, *out, RoomSection);
+    if (!problems.empty())
+      failVerification(in.name(), "the room for the ordered code", problems);
+  }
+  return bytes;
+}
+
+namespace {
+
 // The .text rewrite of \p order, checked by verify before anything else
 // sees it. Returns where each moved function went.
-AddressMap rewriteAndVerify(const ElfFile &in, const OptimizeOptions &options, std::vector<uint64_t> order,
+AddressMap rewriteAndVerify(const ElfFile &original, const OptimizeOptions &options, std::vector<uint64_t> order,
                             OptimizeResult &result) {
   RewriteOptions rewrite;
   rewrite.order = std::move(order);
@@ -122,6 +168,39 @@ AddressMap rewriteAndVerify(const ElfFile &in, const OptimizeOptions &options, s
   rewrite.forwardingStubs = options.forwardingStubs;
   rewrite.progress = options.progress;
   result.orderedFunctions = rewrite.order.size();
+  // With a new segment, the rewrite starts from the original with room
+  // added (checked there), and verify compares the output with that.
+  using Placement = OptimizeOptions::Placement;
+  std::unique_ptr<ElfFile> roomy;
+  auto makeRoom = [&](const std::string &why) {
+    uint64_t size = roomFor(original, rewrite.order);
+    roomy = ElfFile::fromBytes(original.name(), withRoomForOrderedCode(original, size, options.verify));
+    rewrite.intoRoom = true;
+    result.roomBytes = size;
+    result.roomWhy = why;
+  };
+  bool roomPossible = !rewrite.order.empty() && !hasTextRelocations(original) && !original.findSection(RoomSection);
+  if (options.placement == Placement::NewSegment && !rewrite.order.empty()) {
+    if (original.findSection(RoomSection))
+      fatal(original.name() + ": already has " + RoomSection + " (elfopt rewrote it into a new segment); "
+                              "rewrite its original instead");
+    if (hasTextRelocations(original))
+      warn(original.name() + ": static relocations describe .text: every function moves within it; "
+                             "--new-segment adds nothing");
+    else
+      makeRoom("asked for (--new-segment)");
+  }
+  if (options.placement == Placement::Auto && roomPossible) {
+    // Planned in place first: its forwarding stubs would cut .text.
+    RewriteOptions plan = rewrite;
+    plan.planOnly = true;
+    plan.warnings = false;
+    RewriteResult planned = timed(result, "plan .text in place", [&] { return rewriteText(original, plan); });
+    if (uint64_t stubs = planned.report.forwardingStubs)
+      makeRoom("in .text, the ordered code would be spread among the code that stays and " +
+               std::to_string(stubs) + " forwarding stubs");
+  }
+  const ElfFile &in = roomy ? *roomy : original;
   RewriteResult rewritten = timed(result, "rewrite .text", [&] { return rewriteText(in, rewrite); });
   result.bytes = std::move(rewritten.bytes);
   result.rewrite = std::move(rewritten.report);

@@ -159,6 +159,8 @@ ResultJson rewriteResultJson(const std::string &input, const std::string &output
   j["orderedFunctions"] = result.orderedFunctions;
   j["text"] = {{"address", r.textStart}, {"bytes", r.textSize}};
   j[keys::Blocks] = blocksJson(r);
+  if (result.roomBytes)
+    j["newSegment"] = {{"section", RoomSection}, {"bytes", result.roomBytes}, {"why", result.roomWhy}};
   j[keys::Kept] = json::array();
   for (const KeptBlock &k : r.kept)
     j[keys::Kept].push_back({{keys::KeptName, k.name},

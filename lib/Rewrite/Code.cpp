@@ -13,6 +13,7 @@
 #include "elfopt/Support/Diagnostics.h"
 #include "elfopt/Support/Parallel.h"
 #include "elfopt/Target/X86Decoder.h"
+#include "elfopt/Target/X86_64.h"
 
 #include <algorithm>
 #include <cstring>
@@ -43,6 +44,26 @@ TextInfo findText(const ElfFile &in) {
       dynamic && overlaps(dynamic->p_offset, dynamic->p_filesz))
     fatal(in.name() + ": the dynamic segment overlaps .text in the file");
   return {text->index, text->addr(), text->addr() + text->size()};
+}
+
+TextInfo findRoom(const ElfFile &in) {
+  const Section *room = in.findSection(RoomSection);
+  if (!room || !room->isExecutable() || !room->isAlloc() || !room->hasFileData() || room->size() == 0 ||
+      in.contents(*room).size() != room->size())
+    fatal(in.name() + ": no room (" + RoomSection + ") for the ordered code", ExitInternal);
+  auto bytes = in.contents(*room);
+  if (std::any_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b != x86_64::BreakpointByte; }))
+    fatal(in.name() + ": " + RoomSection + " holds code already: a file elfopt rewrote into a new segment "
+                      "cannot get another one");
+  // Nothing else may share its pages' addresses: the room is a segment's own.
+  const Phdr *home = nullptr;
+  for (const Phdr &p : in.segments())
+    if (p.p_type == llvm::ELF::PT_LOAD && room->addr() >= p.p_vaddr &&
+        room->addr() + room->size() <= p.p_vaddr + p.p_filesz)
+      home = &p;
+  if (!home || !(home->p_flags & llvm::ELF::PF_X))
+    fatal(in.name() + ": " + RoomSection + " is not in an executable segment", ExitInternal);
+  return {room->index, room->addr(), room->addr() + room->size()};
 }
 
 size_t blockAt(const std::vector<Block> &blocks, uint64_t address) {

@@ -111,6 +111,9 @@ struct CodeFacts {
 };
 
 TextInfo findText(const ElfFile &in);
+/// The room made for the ordered code (RoomSection): an executable section
+/// of int3 bytes in a PT_LOAD of its own. Errors if it is not that.
+TextInfo findRoom(const ElfFile &in);
 /// \p fdes size functions whose symbol has none; without .symtab they are
 /// the functions, with .dynsym's names. \p relocationFree: no static
 /// relocations say where jump tables are, so find them from the code.

@@ -109,9 +109,15 @@ private:
   void apply(ElfEditor &editor);
   /// Alloc place -> change of the value of its field, sorted.
   using FieldDeltas = std::vector<std::pair<uint64_t, int64_t>>;
-  std::vector<uint8_t> copyMovedCode() const;
+  /// The new bytes of .text and of the room, by new address.
+  struct NewCode {
+    std::vector<uint8_t> text, room;
+    uint64_t textStart = 0, roomStart = 0;
+    uint8_t *at(uint64_t a) { return a >= roomStart && !room.empty() ? &room[a - roomStart] : &text[a - textStart]; }
+  };
+  NewCode copyMovedCode() const;
   int64_t fieldDelta(const Field &f) const;
-  FieldDeltas writeFields(ElfEditor &editor, std::vector<uint8_t> &newText);
+  FieldDeltas writeFields(ElfEditor &editor, NewCode &newCode);
   void moveSymbols(ElfEditor &editor);
   void updateStaticRelocations(ElfEditor &editor, const FieldDeltas &delta);
   std::pair<uint64_t, uint64_t> updatedRelocation(const Relocations &r, const ELFT::Rela &e,
@@ -119,7 +125,7 @@ private:
   void updateDynamicRelocations(ElfEditor &editor);
   void updateEntryPoints(ElfEditor &editor);
   void dropDebugSections(ElfEditor &editor);
-  void writeField(ElfEditor &editor, const Field &f, std::vector<uint8_t> &newText);
+  void writeField(ElfEditor &editor, const Field &f, NewCode &newCode);
   const Section *sectionAt(uint64_t address) const;
   /// Where \p place is, for messages: an offset in \p section when that
   /// is not loaded (index 0: an address), in lld's words.
@@ -137,12 +143,14 @@ private:
   /// where a forwarding stub can serve it, else its code stays.
   void suspectEntry(uint64_t t, uint64_t from);
   void planForwardingStubs();
-  void writeForwardingStubs(std::vector<uint8_t> &newText);
+  void writeForwardingStubs(NewCode &newCode);
   void addField(const Field &f);
 
   const ElfFile &in;
   const RewriteOptions &options;
   TextInfo text;
+  /// The room made for the ordered code (RewriteOptions::intoRoom), or none.
+  TextInfo room;
   CodeFacts code;
   std::vector<Fde> fdes;
   std::vector<Relocations> relocations;
@@ -840,7 +848,9 @@ void Rewriter::planForwardingStubs() {
 
 // Each moved block's stubs, in its old place: the kept instructions with
 // their operands following their targets, then the jump (if it has one).
-void Rewriter::writeForwardingStubs(std::vector<uint8_t> &newText) {
+void Rewriter::writeForwardingStubs(NewCode &newCode) {
+  // Stubs stand in the old places, which are in .text.
+  std::vector<uint8_t> &newText = newCode.text;
   auto oldText = in.contents(in.sections()[text.section]);
   x86_64::Decoder decoder;
   for (const auto &[bi, regions] : stubs) {
@@ -1022,6 +1032,8 @@ void Rewriter::place() {
       withStubs |= !item.pinned && !item.stubs.empty();
       items.push_back(std::move(item));
     }
+    if (room.section)
+      return placeInRoom(items, room.start, room.end);
     return withStubs ? placeWithStubs(items, text.start, text.end) : placeItems(items, text.start, text.end);
   };
   Placement placement = placeAll();
@@ -1033,9 +1045,11 @@ void Rewriter::place() {
     stubs.clear();
     placement = placeAll();
   }
-  for (size_t g : placement.kept) { // fitted nowhere around the stubs
+  for (size_t g : placement.kept) { // fitted nowhere around the stubs, or past the room
     for (size_t k = placed[g].first; k <= placed[g].last; ++k)
-      pin(code.blocks[k], "its address may be stored in data as an offset; no room to move it around forwarding jumps",
+      pin(code.blocks[k],
+          room.section ? "the room made for the ordered code is full"
+                       : "its address may be stored in data as an offset; no room to move it around forwarding jumps",
           "at " + describe(code.blocks, code.blocks[k].start));
     placed[g].pinned = true;
   }
@@ -1051,14 +1065,16 @@ void Rewriter::place() {
   if (!placement.fits) {
     // Nothing is lost by keeping the layout: the output is still sound, and
     // the report says why nothing moved.
-    warn(in.name() + ": the movable functions do not fit around the " + std::to_string(report.pinnedBlocks) +
-         " kept in place (" + std::to_string(report.pinnedBytes) + " bytes); nothing moves");
+    if (options.warnings)
+      warn(in.name() + ": the movable functions do not fit around the " + std::to_string(report.pinnedBlocks) +
+           " kept in place (" + std::to_string(report.pinnedBytes) + " bytes); nothing moves");
     report.orderIgnored = true;
     for (size_t g = 0; g < placed.size(); ++g)
       placement.newStart[g] = placed[g].start;
   } else if (placement.orderIgnored) {
-    warn(in.name() + ": the functions fit around the ones kept in place only when packed by "
-                     "size; the order is not followed");
+    if (options.warnings)
+      warn(in.name() + ": the functions fit around the ones kept in place only when packed by "
+                       "size; the order is not followed");
     report.orderIgnored = true;
   }
   const std::vector<uint64_t> &newStart = placement.newStart;
@@ -1089,7 +1105,7 @@ void Rewriter::place() {
   dumpBlocks();
 }
 
-void Rewriter::writeField(ElfEditor &editor, const Field &f, std::vector<uint8_t> &newText) {
+void Rewriter::writeField(ElfEditor &editor, const Field &f, NewCode &newCode) {
   uint64_t place = text.contains(f.place) && f.section == 0 ? map.map(f.place) : f.place;
   int64_t value = 0;
   switch (f.kind) {
@@ -1115,7 +1131,7 @@ void Rewriter::writeField(ElfEditor &editor, const Field &f, std::vector<uint8_t
   if (f.section) {
     out = editor.mutableContents(f.section).data() + f.place;
   } else if (text.contains(f.place)) {
-    out = newText.data() + (place - text.start);
+    out = newCode.at(place);
   } else {
     const Section *s = sectionAt(f.place);
     if (!s || f.place - s->addr() + f.size > s->size())
@@ -1135,11 +1151,11 @@ void Rewriter::writeField(ElfEditor &editor, const Field &f, std::vector<uint8_t
 
 void Rewriter::apply(ElfEditor &editor) {
   // The code first: fields are then patched into the moved copy.
-  std::vector<uint8_t> newText = copyMovedCode();
+  NewCode newCode = copyMovedCode();
   // In the old places of moved code, which placement kept free for them.
-  writeForwardingStubs(newText);
+  writeForwardingStubs(newCode);
   // Fields before relocations: a PC-relative addend follows its field's change.
-  FieldDeltas delta = writeFields(editor, newText);
+  FieldDeltas delta = writeFields(editor, newCode);
   // Symbols, so that tools (and verify) find each function at its new address.
   moveSymbols(editor);
   // After writeFields, for the deltas: S + A (- P) must still give each field.
@@ -1157,20 +1173,23 @@ void Rewriter::apply(ElfEditor &editor) {
     dropDebugSections(editor);
 }
 
-// The new .text: pinned code in place, moved groups at their new start,
-// int3 in between.
-std::vector<uint8_t> Rewriter::copyMovedCode() const {
+// The new .text (and room): pinned code in place, moved groups at their
+// new start, int3 in between.
+Rewriter::NewCode Rewriter::copyMovedCode() const {
   auto oldText = in.contents(in.sections()[text.section]);
-  std::vector<uint8_t> newText(oldText.size(), x86_64::PaddingByte);
+  NewCode out;
+  out.text.assign(oldText.size(), x86_64::PaddingByte);
+  out.textStart = text.start;
+  out.room.assign(room.end - room.start, x86_64::PaddingByte);
+  out.roomStart = room.start;
   for (const Group &g : groups) {
     const Block &first = code.blocks[g.first];
     // Up to the end of the last body: the padding after it is free space
     // that moved code may now use.
     uint64_t end = code.blocks[g.last].bodyEnd;
-    std::memcpy(newText.data() + (first.newStart - text.start), oldText.data() + (first.start - text.start),
-                end - first.start);
+    std::memcpy(out.at(first.newStart), oldText.data() + (first.start - text.start), end - first.start);
   }
-  return newText;
+  return out;
 }
 
 // The change of the value of field \p f, which lives at a loaded address.
@@ -1185,16 +1204,18 @@ int64_t Rewriter::fieldDelta(const Field &f) const {
 
 // Every field, recomputed from the original bytes; then the new .text is
 // written. Returns each loaded field's change of value, sorted by place.
-Rewriter::FieldDeltas Rewriter::writeFields(ElfEditor &editor, std::vector<uint8_t> &newText) {
+Rewriter::FieldDeltas Rewriter::writeFields(ElfEditor &editor, NewCode &newCode) {
   FieldDeltas delta;
   delta.reserve(code.fields.size() + fields.size());
   for (const auto *list : {&code.fields, &fields})
     for (const Field &f : *list) {
-      writeField(editor, f, newText);
+      writeField(editor, f, newCode);
       if (!f.section)
         delta.push_back({f.place, fieldDelta(f)});
     }
-  std::memcpy(editor.mutableContents(text.section).data(), newText.data(), newText.size());
+  std::memcpy(editor.mutableContents(text.section).data(), newCode.text.data(), newCode.text.size());
+  if (room.section)
+    std::memcpy(editor.mutableContents(room.section).data(), newCode.room.data(), newCode.room.size());
   std::sort(delta.begin(), delta.end());
   return delta;
 }
@@ -1210,6 +1231,8 @@ void Rewriter::moveSymbols(ElfEditor &editor) {
         uint64_t v = map.map(syms[i].st_value);
         if (v != syms[i].st_value) {
           syms[i].st_value = v;
+          if (room.contains(v))
+            syms[i].st_shndx = uint16_t(room.section);
           ++report.fieldsUpdated[s.type() == SHT_SYMTAB ? "symbol (.symtab)" : "symbol (.dynsym)"];
         }
       }
@@ -1323,6 +1346,8 @@ RewriteResult Rewriter::run() {
   if (options.progress)
     options.progress("reading");
   text = findText(in);
+  if (options.intoRoom)
+    room = findRoom(in);
   for (const Section &s : in.sections())
     if (s.isAlloc() && s.hasFileData() && s.size() && in.contents(s).size() == s.size())
       loaded.push_back(&s);
@@ -1333,7 +1358,7 @@ RewriteResult Rewriter::run() {
   fdes = readEhFrame(in);
   phase("read", "decoding .text");
   code = analyseCode(in, text, fdes, relocationFree);
-  if (std::none_of(code.blocks.begin(), code.blocks.end(), [](const Block &b) { return b.isFunction; }))
+  if (options.warnings && std::none_of(code.blocks.begin(), code.blocks.end(), [](const Block &b) { return b.isFunction; }))
     warn(in.name() + ": no function boundaries in .text (no .symtab, no .eh_frame FDEs or sized .dynsym "
                      "functions there): nothing can move");
   phase("decode", "finding references");
@@ -1344,6 +1369,14 @@ RewriteResult Rewriter::run() {
   collectDataFields();
   phase("references", "placing");
   place();
+  if (options.planOnly) {
+    for (const auto &[bi, regions] : stubs)
+      if (code.blocks[bi].newStart != code.blocks[bi].start)
+        report.forwardingStubs += regions.size();
+    RewriteResult planned;
+    planned.report = std::move(report);
+    return planned;
+  }
   phase("place", "patching");
   ElfEditor editor(in);
   apply(editor);

@@ -39,6 +39,13 @@ const char RewriteUsage[] =
     "                        a word of data may lead into, instead of moving it\n"
     "                        and leaving a jump to its new place at each such\n"
     "                        entry (the default)\n"
+    "  --new-segment         without static relocations, put the ordered code in\n"
+    "                        a new executable segment (.elfopt.text), in order,\n"
+    "                        and leave the rest of .text where it is (the file\n"
+    "                        grows by about the ordered code's size). The\n"
+    "                        default when forwarding stubs are needed: they and\n"
+    "                        the code that stays would cut .text into pieces\n"
+    "  --no-new-segment      keep the ordered code in .text in every case\n"
     "  --no-verify           skip 'elfopt verify' of the result before writing it\n"
     "  --dynsort             sort .dynsym/.dynstr by GNU hash bucket and rebuild\n"
     "                        .gnu.hash (see 'elfopt edit'); needs no relocations\n"
@@ -272,6 +279,9 @@ static void printRewrite(const std::string &input, const std::string &output, co
     for (auto &[why, n] : r.pinnedWhy)
       std::printf("    %6llu  %s\n", (unsigned long long)n, why.c_str());
     printKept(r.kept);
+    if (result.roomBytes)
+      std::printf("  new segment for the ordered code (%s): %llu bytes; %s\n", RoomSection,
+                  (unsigned long long)result.roomBytes, result.roomWhy.c_str());
     if (r.forwardingStubs)
       std::printf("  forwarding stubs: %llu (%llu bytes) in the old places of %llu moved functions that a word "
                   "of data may lead into\n",
@@ -361,7 +371,7 @@ int runRewrite(const std::vector<std::string> &args) {
       "order", po::value<std::string>())("symbol-list", po::value<std::string>())(
       "random-order", po::value<uint64_t>())("object", po::value<std::string>())(
       "allow-mismatch", po::bool_switch())("min-match-rate", po::value<double>())(
-      "strip-debug", po::bool_switch())("no-forwarding-stubs", po::bool_switch())("no-verify", po::bool_switch())("json", po::bool_switch())(
+      "strip-debug", po::bool_switch())("no-forwarding-stubs", po::bool_switch())("new-segment", po::bool_switch())("no-new-segment", po::bool_switch())("no-verify", po::bool_switch())("json", po::bool_switch())(
       "dynsort", po::bool_switch())("gnu-hash", po::value<std::string>())("hashvals", po::bool_switch())(
       "check", po::bool_switch())("prefetch", po::bool_switch())("prefetch-gap", po::value<uint64_t>())(
       "prefetch-ranges", po::value<size_t>())("prefetch-device", po::value<std::string>())(
@@ -445,6 +455,12 @@ int runRewrite(const std::vector<std::string> &args) {
   options.stripDebug = vm["strip-debug"].as<bool>();
   options.verify = !vm["no-verify"].as<bool>();
   options.forwardingStubs = !vm["no-forwarding-stubs"].as<bool>();
+  if (vm["new-segment"].as<bool>() && vm["no-new-segment"].as<bool>())
+    throw UsageError{"rewrite", "--new-segment and --no-new-segment exclude each other"};
+  if (vm["new-segment"].as<bool>())
+    options.placement = OptimizeOptions::Placement::NewSegment;
+  if (vm["no-new-segment"].as<bool>())
+    options.placement = OptimizeOptions::Placement::InPlace;
   options.hashvals = doHashvals;
   options.packRelativeRelocs = pack;
   if (scopeOrder) {

@@ -1,5 +1,6 @@
 //===- VerifyCommand.cpp - elfopt verify ----------------------------------===//
 #include "CommandSupport.h"
+#include "elfopt/Pipeline/Optimize.h"
 #include "elfopt/Pipeline/ResultJson.h"
 #include "elfopt/Prefetch/Prefetch.h"
 #include "elfopt/Support/Diagnostics.h"
@@ -157,7 +158,27 @@ int runVerify(const std::vector<std::string> &args) {
     }
     return d.ok() ? ExitOk : ExitBadInput;
   }
-  VerifyReport v = verifyRewrite(*a, *b);
+  VerifyReport v;
+  if (const Section *room = b->findSection(RoomSection); room && !a->findSection(RoomSection)) {
+    // `rewrite --new-segment` rewrote the original with room added: add it
+    // again (the same edit gives the same layout), check that, check that
+    // it is laid out as the rewritten file is, then the rewrite against it.
+    auto roomy = ElfFile::fromBytes(a->name() + " (with room)", withRoomForOrderedCode(*a, room->size(), false));
+    std::vector<std::string> problems = verifyAddedRoom(*a, *roomy, RoomSection);
+    bool sameLayout = roomy->sections().size() == b->sections().size() &&
+                      roomy->segments().size() == b->segments().size();
+    for (size_t i = 0; sameLayout && i < b->sections().size(); ++i) {
+      const Section &x = roomy->sections()[i], &y = b->sections()[i];
+      sameLayout = x.name == y.name && x.addr() == y.addr() && x.offset() == y.offset() && x.size() == y.size();
+    }
+    if (!sameLayout)
+      problems.push_back(std::string(RoomSection) + ": the original with room added is not laid out as " +
+                         b->name() + " is: not rewritten from this original");
+    v = problems.empty() ? verifyRewrite(*roomy, *b) : VerifyReport{};
+    v.problems.insert(v.problems.begin(), problems.begin(), problems.end());
+  } else {
+    v = verifyRewrite(*a, *b);
+  }
   if (vm["json"].as<bool>())
     std::printf("%s\n", verifyReportJson(v).dump(2, ' ', false, json::error_handler_t::replace).c_str());
   else {

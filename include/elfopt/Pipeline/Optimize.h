@@ -76,10 +76,21 @@ PagesAroundCode splitPagesAtCode(const std::vector<std::vector<PageTouch>> &runs
 /// prefetch pass adds to the ordered functions' pages.
 std::vector<AddressRange> tracedPageRanges(const ElfFile &in, const std::vector<uint64_t> &offsets);
 
+/// \p in with room for the ordered code (`rewrite --new-segment`'s first
+/// step): RoomSection, \p size int3 bytes in an executable segment of its
+/// own; with \p verify, checked by verifyAddedRoom.
+std::vector<uint8_t> withRoomForOrderedCode(const ElfFile &in, uint64_t size, bool verify);
+
 struct OptimizeOptions {
   OrderRequest order;
   bool stripDebug = false; ///< drop debug info that cannot follow the layout
   bool forwardingStubs = true; ///< RewriteOptions::forwardingStubs
+  /// Where the ordered code goes without static relocations for .text:
+  /// Auto: in .text when no forwarding stub is needed, else into a new
+  /// executable segment (RoomSection), in order, the rest of .text staying
+  /// (stubs cut .text into slots: the order would be spread among them).
+  enum class Placement { Auto, InPlace, NewSegment };
+  Placement placement = Placement::Auto;
   bool verify = true;
   std::optional<DynsortOptions> dynsort; ///< sort .dynsym and rebuild .gnu.hash
   bool hashvals = false;                 ///< add .elfopt.hashvals
@@ -103,6 +114,8 @@ struct OptimizeResult {
   std::string orderSource;   ///< what the order came from, for reports
   size_t orderedFunctions = 0;
   bool rewroteText = false;  ///< an order was given
+  uint64_t roomBytes = 0;    ///< the new segment made for the ordered code, if any
+  std::string roomWhy;       ///< why it was made
   RewriteReport rewrite;
   std::optional<VerifyReport> verified;
   std::optional<DynsortResult> sorted;

@@ -55,9 +55,21 @@ struct RewriteOptions {
   /// into, leaving a forwarding jump at each such entry (Stubs.h), instead
   /// of keeping it in place.
   bool forwardingStubs = true;
+  /// The input has room made for the ordered code (RoomSection, all int3,
+  /// in an executable segment of its own): the ordered code goes there, in
+  /// order, and the rest of .text stays (Place.h, placeInRoom).
+  bool intoRoom = false;
+  /// Plan only: the report, with no bytes written (to decide how to
+  /// rewrite); its forwarding stubs are the ones the plan would write.
+  bool planOnly = false;
+  /// Say on stderr what the plan gave up (off for a plan only tried).
+  bool warnings = true;
   /// Called as each phase starts ("decoding", ...): a terminal's progress line.
   std::function<void(const std::string &phase)> progress;
 };
+
+/// The section that `rewrite --new-segment` adds for the ordered code.
+inline constexpr const char *RoomSection = ".elfopt.text";
 
 /// Where each byte of .text went: a sorted list of moved ranges.
 class AddressMap {

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# rewrite --new-segment: the ordered code goes to a new executable segment
+# (.elfopt.text), in order, and the rest of .text stays. On programs and
+# libraries without static relocations, by GCC and Clang, four linkers,
+# PIE, static PIE, shared libraries, C and C++ with exceptions (a non-PIE
+# program needs static relocations, and then every function moves within
+# .text):
+# the output runs with the original's output and exit status; the ordered
+# functions' symbols are in the new section, inside an executable PT_LOAD;
+# `elfopt verify ORIGINAL OUTPUT` passes and catches a changed byte there;
+# the output is the same twice; eu-elflint has nothing new to say; strip
+# leaves a program that runs; a second --new-segment is refused, nothing
+# written. With static relocations (-q), it says it adds nothing and adds
+# nothing. With forwarding stubs (offset-calls.S): the ladder moves to the
+# new segment and every word is checked through its stub.
+source "$(dirname "$0")/lib.sh"
+require gcc g++ clang-19 clang++-19 ld.bfd ld.gold ld.lld mold eu-elflint strip llvm-readelf-19 python3
+cd "$WORK"
+IN=$SRC/test/inputs/rewrite
+
+run_and_capture() { # BINARY OUT [LIBDIR]
+  LD_LIBRARY_PATH=${3:-} timeout 20 "./$1" >"$2" 2>&1
+  echo "exit $?" >>"$2"
+}
+same_behaviour() { # A B [LIBDIR-A LIBDIR-B]
+  run_and_capture "$1" "$1.a.out" "${3:-}"
+  run_and_capture "$2" "$2.b.out" "${4:-}"
+  cmp -s "$1.a.out" "$2.b.out"
+}
+json_field() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval("d" + sys.argv[2]))' "$@"; }
+# in_room FILE SYMBOL: the symbol's section is .elfopt.text, and an
+# executable PT_LOAD holds it.
+in_room() {
+  python3 - "$1" "$2" <<'PY'
+import subprocess, sys
+path, name = sys.argv[1], sys.argv[2]
+run = lambda *a: subprocess.run(["llvm-readelf-19", *a, path], capture_output=True, text=True).stdout
+sections = {}
+for line in run("-SW").splitlines():
+    f = line.replace("[ ", "[").split()
+    if len(f) > 6 and f[0].startswith("[") and f[0][1:-1].isdigit():
+        sections[int(f[0][1:-1])] = (f[1], int(f[3], 16), int(f[5], 16))
+room = [i for i, s in sections.items() if s[0] == ".elfopt.text"]
+if len(room) != 1:
+    sys.exit("no .elfopt.text")
+_, start, size = sections[room[0]]
+loads = [l.split() for l in run("-lW").splitlines() if l.split()[:1] == ["LOAD"]]
+if not any("E" in l[6:-1] and int(l[2], 16) <= start and start + size <= int(l[2], 16) + int(l[4], 16) for l in loads):
+    sys.exit(".elfopt.text is in no executable PT_LOAD")
+for line in run("-sW").splitlines():
+    f = line.split()
+    if len(f) >= 8 and f[7] == name:
+        if f[6] == str(room[0]) and start <= int(f[1], 16) < start + size:
+            sys.exit(0)
+        sys.exit(f"{name} is in section {f[6]} at {f[1]}")
+sys.exit(f"no symbol {name}")
+PY
+}
+lint() { eu-elflint --gnu-ld "$1" 2>&1 | sed "s|$1|FILE|g" | grep -v '^No errors' | sort; }
+# flip_room_byte FILE OUT: OUT is FILE with one byte of .elfopt.text's first
+# function changed (its 5th byte: inside an instruction's operand or opcode).
+flip_room_byte() {
+  python3 - "$1" "$2" <<'PY'
+import subprocess, sys
+src, dst = sys.argv[1], sys.argv[2]
+for line in subprocess.run(["llvm-readelf-19", "-SW", src], capture_output=True, text=True).stdout.splitlines():
+    f = line.replace("[ ", "[").split()
+    if len(f) > 6 and f[1] == ".elfopt.text":
+        offset = int(f[4], 16)
+data = bytearray(open(src, "rb").read())
+data[offset + 4] ^= 0x40
+open(dst, "wb").write(data)
+PY
+}
+
+built=0 compilers=(gcc clang-19) linkers=(bfd gold lld mold)
+[[ ${ELFOPT_SANITIZED:-0} == 1 ]] && compilers=(gcc) linkers=(bfd lld)
+for cc in "${compilers[@]}"; do
+  cxx=${cc/gcc/g++}
+  cxx=${cxx/clang-19/clang++-19}
+  for ld in "${linkers[@]}"; do
+    for kind in pie static-pie shared cxx; do
+      name=$cc-$ld-$kind
+      lib=
+      case $kind in
+      pie) "$cc" -O2 -fuse-ld=$ld -fPIE -pie "$IN/subject.c" -o "$name" ;;
+      static-pie) "$cc" -O2 -fuse-ld=$ld -static-pie -fPIE "$IN/subject.c" -o "$name" ;;
+      cxx) "$cxx" -O2 -fuse-ld=$ld "$IN/subject.cpp" -o "$name" ;;
+      shared)
+        mkdir -p "lib-$name" "new-lib-$name"
+        "$cc" -O2 -fuse-ld=$ld -fPIC -shared -Dmain=subject_main "$IN/subject.c" -o "lib-$name/libsubject.so" &&
+          gcc -O2 "$IN/driver.c" -L "lib-$name" -lsubject -o "$name"
+        lib=lib-$name/libsubject.so
+        ;;
+      esac >build.log 2>&1 || { echo "note: $name does not build here ($(tail -1 build.log))"; continue; }
+      built=$((built + 1))
+      target=${lib:-$name}
+      out=${lib:+new-lib-$name/libsubject.so}
+      out=${out:-$name.ns}
+      if ! "$ELFOPT" rewrite "$target" --random-order 5 --new-segment --json -o "$out" >"$name.json" 2>"$name.err"; then
+        fail "$name: rewrite --new-segment: $(cat "$name.err")"
+        continue
+      fi
+      if [[ -n $lib ]]; then
+        check "$name: same behaviour" same_behaviour "$name" "$name" "lib-$name" "new-lib-$name"
+        check "$name: subject_main in .elfopt.text" in_room "$out" subject_main
+      else
+        check "$name: same behaviour" same_behaviour "$name" "$out"
+        check "$name: main in .elfopt.text" in_room "$out" main
+        strip -o "$out.stripped" "$out"
+        check "$name: stripped, same behaviour" same_behaviour "$name" "$out.stripped"
+      fi
+      check "$name: the new segment's size reported" test "$(json_field "$name.json" '["newSegment"]["bytes"]')" -gt 0
+      check "$name: the room held every ordered function" \
+        test "$(json_field "$name.json" '["blocks"]["pinnedWhy"].get("the room made for the ordered code is full", 0)')" == 0
+      # Static: libc's functions are ordered too, and some stay for reasons of their own.
+      [[ $kind != static-pie ]] &&
+        check "$name: every ordered function in order" test "$(json_field "$name.json" '["blocks"]["orderedPinned"]')" == 0
+      check "$name: verify passes" "$ELFOPT" verify "$target" "$out"
+      check "$name: eu-elflint says nothing new" test "$(lint "$target")" == "$(lint "$out")"
+      "$ELFOPT" rewrite "$target" --random-order 5 --new-segment -o "$out.again" >/dev/null 2>&1
+      check "$name: the same output twice" cmp -s "$out" "$out.again"
+      flip_room_byte "$out" "$out.flipped"
+      check "$name: verify catches a changed byte in .elfopt.text" \
+        bash -c "! '$ELFOPT' verify '$target' '$out.flipped' >'$name.flipped.log' 2>&1 && grep -q 'verify: FAILED' '$name.flipped.log'"
+      expect_error 2 "elfopt: error: $out: already has .elfopt.text (elfopt rewrote it into a new segment); rewrite its original instead" \
+        "$ELFOPT" rewrite "$out" --random-order 6 --new-segment -o "$out.second"
+      check "$name: nothing written when refused" test ! -e "$out.second"
+    done
+  done
+done
+check "programs built: $built" test "$built" -ge 20
+
+# With static relocations every function moves within .text.
+gcc -O2 -Wl,-q "$IN/subject.c" -o q
+"$ELFOPT" rewrite q --random-order 2 --new-segment -o q.ns >q.log 2>q.err
+check "-q: says --new-segment adds nothing" grep -q "static relocations describe .text: every function moves within it; --new-segment adds nothing" q.err
+check "-q: no .elfopt.text" bash -c "! llvm-readelf-19 -SW q.ns | grep -q elfopt.text"
+check "-q: same behaviour" same_behaviour q q.ns
+
+# Forwarding stubs: the ladder (entered through words of data) moves to the
+# new segment; its old entries jump there.
+for cc in gcc clang-19; do
+  name=$cc-ladder
+  $cc -O2 -fPIE -pie "$IN/offset-calls-main.c" "$IN/offset-calls.S" -o "$name" || { fail "$name: build"; continue; }
+  if "$ELFOPT" rewrite "$name" --random-order 1 --new-segment --json -o "$name.ns" >"$name.json" 2>"$name.err"; then
+    check "$name: same output" test "$(./"$name.ns")" == "$(./"$name")"
+    check "$name: the ladder in .elfopt.text" in_room "$name.ns" ladder
+    check "$name: three stubs written" test "$(json_field "$name.json" '["blocks"]["forwardingStubs"]')" == 3
+    check "$name: verify checked the seven words through the stubs" \
+      test "$(json_field "$name.json" '["verify"]["forwardedWords"]')" == 7
+  else
+    fail "$name: rewrite --new-segment: $(cat "$name.err")"
+  fi
+done
+
+# The default: a new segment only where stubs are needed.
+gcc -O2 -fPIE -pie "$IN/subject.c" -o plain
+"$ELFOPT" rewrite plain --random-order 5 --json -o plain.r >plain.json
+check "default, no stubs needed: no new segment" test "$(json_field plain.json '.get("newSegment")')" == None
+check "default, no stubs needed: no .elfopt.text" bash -c "! llvm-readelf-19 -SW plain.r | grep -q elfopt.text"
+check "default, no stubs needed: same behaviour" same_behaviour plain plain.r
+gcc -O2 -fPIE -pie "$IN/offset-calls-main.c" "$IN/offset-calls.S" -o ladder
+"$ELFOPT" rewrite ladder --random-order 1 --json -o ladder.r >ladder.json
+check "default, stubs needed: the ladder in .elfopt.text" in_room ladder.r ladder
+check "default, stubs needed: the report says why" \
+  grep -q "in .text, the ordered code would be spread among the code that stays and 3 forwarding stubs" ladder.json
+check "default, stubs needed: same output" test "$(./ladder.r)" == "$(./ladder)"
+"$ELFOPT" rewrite ladder --random-order 1 --no-new-segment --json -o ladder.ip >ladder.ip.json
+check "--no-new-segment: no .elfopt.text" bash -c "! llvm-readelf-19 -SW ladder.ip | grep -q elfopt.text"
+check "--no-new-segment: stubs as before" test "$(json_field ladder.ip.json '["blocks"]["forwardingStubs"]')" == 3
+check "--no-new-segment: same output" test "$(./ladder.ip)" == "$(./ladder)"
+expect_error 1 "elfopt: error: --new-segment and --no-new-segment exclude each other (see 'elfopt help rewrite')" \
+  "$ELFOPT" rewrite ladder --random-order 1 --new-segment --no-new-segment -o both
+
+finish
