@@ -166,6 +166,14 @@ check "default, stubs needed: the ladder in .elfopt.text" in_room ladder.r ladde
 check "default, stubs needed: the report says why" \
   grep -q "in .text, the ordered code would be spread among the code that stays and 3 forwarding stubs" ladder.json
 check "default, stubs needed: same output" test "$(./ladder.r)" == "$(./ladder)"
+# Rewritten again: the moved code is outside .text now and stays; the rest
+# may move, in .text.
+if "$ELFOPT" rewrite ladder.r --random-order 7 -o ladder.rr >ladder.rr.log 2>&1; then
+  check "a second rewrite of the output: same output" test "$(./ladder.rr)" == "$(./ladder)"
+  check "a second rewrite of the output: no second new segment" test "$(llvm-readelf-19 -SW ladder.rr | grep -c elfopt.text)" == 1
+else
+  fail "a second rewrite of the output: $(cat ladder.rr.log)"
+fi
 "$ELFOPT" rewrite ladder --random-order 1 --no-new-segment --json -o ladder.ip >ladder.ip.json
 check "--no-new-segment: no .elfopt.text" bash -c "! llvm-readelf-19 -SW ladder.ip | grep -q elfopt.text"
 check "--no-new-segment: stubs as before" test "$(json_field ladder.ip.json '["blocks"]["forwardingStubs"]')" == 3
