@@ -129,7 +129,8 @@ for cc in "${compilers[@]}"; do
     done
   done
 done
-check "programs built: $built" test "$built" -ge 20
+# gold cannot link a static PIE: all but those.
+check "programs built: $built" test "$built" -ge $((${#compilers[@]} * ${#linkers[@]} * 3))
 
 # With static relocations every function moves within .text.
 gcc -O2 -Wl,-q "$IN/subject.c" -o q
