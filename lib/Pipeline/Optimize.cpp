@@ -122,20 +122,6 @@ bool hasTextRelocations(const ElfFile &in) {
          });
 }
 
-// Bytes enough for the ordered functions one after another: their sizes,
-// each with 64 bytes for its alignment, in whole pages.
-uint64_t roomFor(const ElfFile &in, const std::vector<uint64_t> &order) {
-  std::unordered_map<uint64_t, uint64_t> sizeAt;
-  for (const Function &f : readFunctions(in).functions)
-    sizeAt.emplace(f.address, f.size);
-  uint64_t bytes = 0;
-  std::set<uint64_t> seen;
-  for (uint64_t a : order)
-    if (auto it = sizeAt.find(a); it != sizeAt.end() && seen.insert(a).second)
-      bytes += it->second + 64;
-  return (bytes + 4095) / 4096 * 4096;
-}
-
 } // namespace
 
 std::vector<uint8_t> withRoomForOrderedCode(const ElfFile &in, uint64_t size, bool verify) {
@@ -168,17 +154,11 @@ AddressMap rewriteAndVerify(const ElfFile &original, const OptimizeOptions &opti
   rewrite.forwardingStubs = options.forwardingStubs;
   rewrite.progress = options.progress;
   result.orderedFunctions = rewrite.order.size();
-  // With a new segment, the rewrite starts from the original with room
-  // added (checked there), and verify compares the output with that.
+  // Where the ordered code needs room outside .text, the rewrite asks for
+  // it (RewriteOptions::makeRoom) and starts from the original with room
+  // added (checked here); verify then compares the output with that.
   using Placement = OptimizeOptions::Placement;
   std::unique_ptr<ElfFile> roomy;
-  auto makeRoom = [&](const std::string &why) {
-    uint64_t size = roomFor(original, rewrite.order);
-    roomy = ElfFile::fromBytes(original.name(), withRoomForOrderedCode(original, size, options.verify));
-    rewrite.intoRoom = true;
-    result.roomBytes = size;
-    result.roomWhy = why;
-  };
   bool roomPossible = !rewrite.order.empty() && !hasTextRelocations(original) && !original.findSection(RoomSection);
   if (options.placement == Placement::NewSegment && !rewrite.order.empty()) {
     if (original.findSection(RoomSection))
@@ -187,21 +167,19 @@ AddressMap rewriteAndVerify(const ElfFile &original, const OptimizeOptions &opti
     if (hasTextRelocations(original))
       warn(original.name() + ": static relocations describe .text: every function moves within it; "
                              "--new-segment adds nothing");
-    else
-      makeRoom("asked for (--new-segment)");
+    rewrite.roomWhen = RewriteOptions::RoomWhen::Always;
   }
-  if (options.placement == Placement::Auto && roomPossible) {
-    // Planned in place first: its forwarding stubs would cut .text.
-    RewriteOptions plan = rewrite;
-    plan.planOnly = true;
-    plan.warnings = false;
-    RewriteResult planned = timed(result, "plan .text in place", [&] { return rewriteText(original, plan); });
-    if (uint64_t stubs = planned.report.forwardingStubs)
-      makeRoom("in .text, the ordered code would be spread among the code that stays and " +
-               std::to_string(stubs) + " forwarding stubs");
-  }
+  if (options.placement != Placement::InPlace && roomPossible)
+    rewrite.makeRoom = [&](uint64_t size) {
+      roomy = ElfFile::fromBytes(original.name(), withRoomForOrderedCode(original, size, options.verify));
+      result.roomBytes = size;
+      result.roomWhy = options.placement == Placement::NewSegment
+                           ? "asked for (--new-segment)"
+                           : "in .text, forwarding stubs and the code that stays would spread the ordered code";
+      return roomy.get();
+    };
+  RewriteResult rewritten = timed(result, "rewrite .text", [&] { return rewriteText(original, rewrite); });
   const ElfFile &in = roomy ? *roomy : original;
-  RewriteResult rewritten = timed(result, "rewrite .text", [&] { return rewriteText(in, rewrite); });
   result.bytes = std::move(rewritten.bytes);
   result.rewrite = std::move(rewritten.report);
   result.rewroteText = true;

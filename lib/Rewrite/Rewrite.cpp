@@ -149,8 +149,11 @@ private:
   const ElfFile &in;
   const RewriteOptions &options;
   TextInfo text;
-  /// The room made for the ordered code (RewriteOptions::intoRoom), or none.
+  /// The room made for the ordered code (RewriteOptions::makeRoom), or none,
+  /// and the input with it, which the output is written from.
   TextInfo room;
+  const ElfFile *withRoom = nullptr;
+  void makeRoomIfNeeded();
   CodeFacts code;
   std::vector<Fde> fdes;
   std::vector<Relocations> relocations;
@@ -992,6 +995,45 @@ void Rewriter::dumpBlocks() const {
                    int(b.fallsThrough), int(b.decoded));
 }
 
+// Before placement: whether the ordered code needs room outside .text,
+// and if so the input with it. In .text, ordered code that moves only with
+// forwarding stubs would leave them, with the unordered code that stays
+// around its own stubs, cutting the order into pieces (Place.h). Every
+// fact gathered so far holds for the input with room: the editor added a
+// section and moved none that holds or refers to code.
+void Rewriter::makeRoomIfNeeded() {
+  if (!options.makeRoom)
+    return;
+  bool needed = options.roomWhen == RewriteOptions::RoomWhen::Always;
+  uint64_t bytes = 0;
+  std::vector<size_t> rankOf(groups.size(), SIZE_MAX);
+  for (size_t pos = 0; pos < options.order.size(); ++pos)
+    if (text.contains(options.order[pos]))
+      rankOf[code.blocks[blockAt(code.blocks, options.order[pos])].group] = pos;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    if (rankOf[g] == SIZE_MAX)
+      continue;
+    bool pinned = false, stubbed = false;
+    for (size_t k = groups[g].first; k <= groups[g].last; ++k) {
+      pinned |= !code.blocks[k].pinned.empty();
+      stubbed |= stubs.count(k) > 0;
+    }
+    if (pinned)
+      continue;
+    needed |= stubbed;
+    const Block &first = code.blocks[groups[g].first];
+    bytes += code.blocks[groups[g].last].bodyEnd - first.start + first.align - 1;
+  }
+  if (!needed || bytes == 0)
+    return;
+  withRoom = options.makeRoom((bytes + 4095) / 4096 * 4096);
+  if (!withRoom)
+    return;
+  room = findRoom(*withRoom);
+  if (withRoom->sections().size() != in.sections().size() + 1 || findText(*withRoom).start != text.start)
+    fatal(in.name() + ": internal: the file with room is not the input with one section added", ExitInternal);
+}
+
 void Rewriter::place() {
   // What placement needs of each group.
   struct Placed {
@@ -1065,16 +1107,14 @@ void Rewriter::place() {
   if (!placement.fits) {
     // Nothing is lost by keeping the layout: the output is still sound, and
     // the report says why nothing moved.
-    if (options.warnings)
-      warn(in.name() + ": the movable functions do not fit around the " + std::to_string(report.pinnedBlocks) +
-           " kept in place (" + std::to_string(report.pinnedBytes) + " bytes); nothing moves");
+    warn(in.name() + ": the movable functions do not fit around the " + std::to_string(report.pinnedBlocks) +
+         " kept in place (" + std::to_string(report.pinnedBytes) + " bytes); nothing moves");
     report.orderIgnored = true;
     for (size_t g = 0; g < placed.size(); ++g)
       placement.newStart[g] = placed[g].start;
   } else if (placement.orderIgnored) {
-    if (options.warnings)
-      warn(in.name() + ": the functions fit around the ones kept in place only when packed by "
-                       "size; the order is not followed");
+    warn(in.name() + ": the functions fit around the ones kept in place only when packed by "
+                     "size; the order is not followed");
     report.orderIgnored = true;
   }
   const std::vector<uint64_t> &newStart = placement.newStart;
@@ -1346,8 +1386,6 @@ RewriteResult Rewriter::run() {
   if (options.progress)
     options.progress("reading");
   text = findText(in);
-  if (options.intoRoom)
-    room = findRoom(in);
   for (const Section &s : in.sections())
     if (s.isAlloc() && s.hasFileData() && s.size() && in.contents(s).size() == s.size())
       loaded.push_back(&s);
@@ -1358,7 +1396,7 @@ RewriteResult Rewriter::run() {
   fdes = readEhFrame(in);
   phase("read", "decoding .text");
   code = analyseCode(in, text, fdes, relocationFree);
-  if (options.warnings && std::none_of(code.blocks.begin(), code.blocks.end(), [](const Block &b) { return b.isFunction; }))
+  if (std::none_of(code.blocks.begin(), code.blocks.end(), [](const Block &b) { return b.isFunction; }))
     warn(in.name() + ": no function boundaries in .text (no .symtab, no .eh_frame FDEs or sized .dynsym "
                      "functions there): nothing can move");
   phase("decode", "finding references");
@@ -1368,17 +1406,10 @@ RewriteResult Rewriter::run() {
     checkDebugInfo();
   collectDataFields();
   phase("references", "placing");
+  makeRoomIfNeeded();
   place();
-  if (options.planOnly) {
-    for (const auto &[bi, regions] : stubs)
-      if (code.blocks[bi].newStart != code.blocks[bi].start)
-        report.forwardingStubs += regions.size();
-    RewriteResult planned;
-    planned.report = std::move(report);
-    return planned;
-  }
   phase("place", "patching");
-  ElfEditor editor(in);
+  ElfEditor editor(withRoom ? *withRoom : in);
   apply(editor);
   phase("apply", "writing");
   RewriteResult result;

@@ -55,15 +55,17 @@ struct RewriteOptions {
   /// into, leaving a forwarding jump at each such entry (Stubs.h), instead
   /// of keeping it in place.
   bool forwardingStubs = true;
-  /// The input has room made for the ordered code (RoomSection, all int3,
-  /// in an executable segment of its own): the ordered code goes there, in
-  /// order, and the rest of .text stays (Place.h, placeInRoom).
-  bool intoRoom = false;
-  /// Plan only: the report, with no bytes written (to decide how to
-  /// rewrite); its forwarding stubs are the ones the plan would write.
-  bool planOnly = false;
-  /// Say on stderr what the plan gave up (off for a plan only tried).
-  bool warnings = true;
+  /// Room for the ordered code outside .text: called with the bytes the
+  /// ordered code needs (each group at its alignment, in whole pages) when
+  /// the plan needs it (below); returns the input with that room added
+  /// (RoomSection: int3 bytes in an executable segment of its own, every
+  /// other section as it was, by the editor), which the rewrite then starts
+  /// from, or null to stay in .text. Unset: no room.
+  std::function<const ElfFile *(uint64_t bytes)> makeRoom;
+  /// Needs room: ordered code that moves only with forwarding stubs (Auto,
+  /// the stubs would cut .text) or any ordered code (Always).
+  enum class RoomWhen { Auto, Always };
+  RoomWhen roomWhen = RoomWhen::Auto;
   /// Called as each phase starts ("decoding", ...): a terminal's progress line.
   std::function<void(const std::string &phase)> progress;
 };
