@@ -170,12 +170,10 @@ AddressMap rewriteAndVerify(const ElfFile &original, const OptimizeOptions &opti
     rewrite.roomWhen = RewriteOptions::RoomWhen::Always;
   }
   if (options.placement != Placement::InPlace && roomPossible)
-    rewrite.makeRoom = [&](uint64_t size) {
+    rewrite.makeRoom = [&](uint64_t size, const std::string &why) {
       roomy = ElfFile::fromBytes(original.name(), withRoomForOrderedCode(original, size, options.verify));
       result.roomBytes = size;
-      result.roomWhy = options.placement == Placement::NewSegment
-                           ? "asked for (--new-segment)"
-                           : "in .text, forwarding stubs and the code that stays would spread the ordered code";
+      result.roomWhy = why;
       return roomy.get();
     };
   RewriteResult rewritten = timed(result, "rewrite .text", [&] { return rewriteText(original, rewrite); });

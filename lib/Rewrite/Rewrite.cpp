@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <numeric>
 #include <tuple>
@@ -105,6 +106,7 @@ private:
   void computeGroups();
   void checkDebugInfo();
   void place();
+  std::optional<std::string> spreadsOrderedCode(const std::vector<PlaceItem> &items, const Placement &placement) const;
   void dumpBlocks() const;
   void apply(ElfEditor &editor);
   /// Alloc place -> change of the value of its field, sorted.
@@ -153,7 +155,7 @@ private:
   /// and the input with it, which the output is written from.
   TextInfo room;
   const ElfFile *withRoom = nullptr;
-  void makeRoomIfNeeded();
+  bool makeRoomIfNeeded(const std::optional<std::string> &why);
   CodeFacts code;
   std::vector<Fde> fdes;
   std::vector<Relocations> relocations;
@@ -995,16 +997,14 @@ void Rewriter::dumpBlocks() const {
                    int(b.fallsThrough), int(b.decoded));
 }
 
-// Before placement: whether the ordered code needs room outside .text,
-// and if so the input with it. In .text, ordered code that moves only with
-// forwarding stubs would leave them, with the unordered code that stays
-// around its own stubs, cutting the order into pieces (Place.h). Every
-// fact gathered so far holds for the input with room: the editor added a
-// section and moved none that holds or refers to code.
-void Rewriter::makeRoomIfNeeded() {
-  if (!options.makeRoom)
-    return;
-  bool needed = options.roomWhen == RewriteOptions::RoomWhen::Always;
+// Room outside .text for the ordered code, for reason \p why (or always,
+// if asked for): the input with it, which the rest starts from. Every fact
+// gathered so far holds there: the editor added a section and moved none
+// that holds or refers to code. Returns whether there is room now.
+bool Rewriter::makeRoomIfNeeded(const std::optional<std::string> &why) {
+  if (!options.makeRoom || room.section)
+    return false;
+  bool needed = why || options.roomWhen == RewriteOptions::RoomWhen::Always;
   uint64_t bytes = 0;
   std::vector<size_t> rankOf(groups.size(), SIZE_MAX);
   for (size_t pos = 0; pos < options.order.size(); ++pos)
@@ -1013,25 +1013,51 @@ void Rewriter::makeRoomIfNeeded() {
   for (size_t g = 0; g < groups.size(); ++g) {
     if (rankOf[g] == SIZE_MAX)
       continue;
-    bool pinned = false, stubbed = false;
-    for (size_t k = groups[g].first; k <= groups[g].last; ++k) {
+    bool pinned = false;
+    for (size_t k = groups[g].first; k <= groups[g].last; ++k)
       pinned |= !code.blocks[k].pinned.empty();
-      stubbed |= stubs.count(k) > 0;
-    }
     if (pinned)
       continue;
-    needed |= stubbed;
     const Block &first = code.blocks[groups[g].first];
     bytes += code.blocks[groups[g].last].bodyEnd - first.start + first.align - 1;
   }
   if (!needed || bytes == 0)
-    return;
-  withRoom = options.makeRoom((bytes + 4095) / 4096 * 4096);
+    return false;
+  withRoom = options.makeRoom((bytes + 4095) / 4096 * 4096, why.value_or("asked for (--new-segment)"));
   if (!withRoom)
-    return;
+    return false;
   room = findRoom(*withRoom);
   if (withRoom->sections().size() != in.sections().size() + 1 || findText(*withRoom).start != text.start)
     fatal(in.name() + ": internal: the file with room is not the input with one section added", ExitInternal);
+  return true;
+}
+
+// Whether the plan in .text spreads the ordered code: some of it kept for
+// want of a slot, or the span it takes longer than its bytes by a quarter
+// and a MiB (pages a start reads for code it does not run). Then room
+// outside .text pays; else it would only cost (sections moved for the new
+// program header, a segment apart).
+std::optional<std::string> Rewriter::spreadsOrderedCode(const std::vector<PlaceItem> &items,
+                                                        const Placement &placement) const {
+  if (!placement.fits || placement.orderIgnored)
+    return "in .text, the ordered code would not fit in order";
+  if (!placement.kept.empty())
+    return "in .text, " + std::to_string(placement.kept.size()) + " ordered functions would find no slot";
+  uint64_t bytes = 0, low = UINT64_MAX, high = 0;
+  for (size_t g = 0; g < items.size(); ++g) {
+    const PlaceItem &it = items[g];
+    if (it.pinned || it.rank == SIZE_MAX)
+      continue;
+    bytes += it.bodyEnd - it.start;
+    low = std::min(low, placement.newStart[g]);
+    high = std::max(high, placement.newStart[g] + (it.bodyEnd - it.start));
+  }
+  if (!bytes || high - low <= bytes + bytes / 4 + (uint64_t(1) << 20))
+    return std::nullopt;
+  char text[160];
+  std::snprintf(text, sizeof text, "in .text, the ordered code (%.1f MB) would be spread over %.1f MB",
+                bytes / 1e6, (high - low) / 1e6);
+  return std::string(text);
 }
 
 void Rewriter::place() {
@@ -1058,8 +1084,9 @@ void Rewriter::place() {
     Placed &g = placed[code.blocks[blockAt(code.blocks, a)].group];
     g.rank = std::min(g.rank, pos);
   }
+  std::vector<PlaceItem> items;
   auto placeAll = [&] {
-    std::vector<PlaceItem> items;
+    items.clear();
     bool withStubs = false;
     for (Placed &g : placed) {
       g.pinned = false;
@@ -1079,6 +1106,9 @@ void Rewriter::place() {
     return withStubs ? placeWithStubs(items, text.start, text.end) : placeItems(items, text.start, text.end);
   };
   Placement placement = placeAll();
+  // Room outside .text where the plan here would spread the ordered code.
+  if (makeRoomIfNeeded(spreadsOrderedCode(items, placement)))
+    placement = placeAll();
   if (!placement.fits && !stubs.empty()) {
     // The stubs left no room: what they would have served stays instead.
     for (const auto &[bi, regions] : stubs)
@@ -1406,7 +1436,6 @@ RewriteResult Rewriter::run() {
     checkDebugInfo();
   collectDataFields();
   phase("references", "placing");
-  makeRoomIfNeeded();
   place();
   phase("place", "patching");
   ElfEditor editor(withRoom ? *withRoom : in);

@@ -12,7 +12,10 @@
 # leaves a program that runs; a second --new-segment is refused, nothing
 # written. With static relocations (-q), it says it adds nothing and adds
 # nothing. With forwarding stubs (offset-calls.S): the ladder moves to the
-# new segment and every word is checked through its stub.
+# new segment and every word is checked through its stub. By default: no
+# new segment where the plan in .text keeps the order dense (no stubs, or
+# the ladder's few), one where the ordered code finds no slot among stubs
+# (gen-offset-table.py), and a second rewrite of that output works.
 source "$(dirname "$0")/lib.sh"
 require gcc g++ clang-19 clang++-19 ld.bfd ld.gold ld.lld mold eu-elflint strip llvm-readelf-19 python3
 cd "$WORK"
@@ -155,7 +158,8 @@ for cc in gcc clang-19; do
   fi
 done
 
-# The default: a new segment only where stubs are needed.
+# The default: a new segment only where the plan in .text would spread the
+# ordered code (some of it finding no slot, or spanning much more).
 gcc -O2 -fPIE -pie "$IN/subject.c" -o plain
 "$ELFOPT" rewrite plain --random-order 5 --json -o plain.r >plain.json
 check "default, no stubs needed: no new segment" test "$(json_field plain.json '.get("newSegment")')" == None
@@ -163,17 +167,28 @@ check "default, no stubs needed: no .elfopt.text" bash -c "! llvm-readelf-19 -SW
 check "default, no stubs needed: same behaviour" same_behaviour plain plain.r
 gcc -O2 -fPIE -pie "$IN/offset-calls-main.c" "$IN/offset-calls.S" -o ladder
 "$ELFOPT" rewrite ladder --random-order 1 --json -o ladder.r >ladder.json
-check "default, stubs needed: the ladder in .elfopt.text" in_room ladder.r ladder
-check "default, stubs needed: the report says why" \
-  grep -q "in .text, forwarding stubs and the code that stays would spread the ordered code" ladder.json
-check "default, stubs needed: same output" test "$(./ladder.r)" == "$(./ladder)"
+check "default, stubs but the order dense in .text: no new segment" test "$(json_field ladder.json '.get("newSegment")')" == None
+check "default, stubs but the order dense in .text: same output" test "$(./ladder.r)" == "$(./ladder)"
+python3 "$IN/gen-offset-table.py" 3000
+gcc -O0 -fPIE -pie many.c offs.S -o many
+"$ELFOPT" rewrite many --symbol-list order.txt --json -o many.r >many.json
+check "default, the order spread in .text: the new segment, and why" \
+  grep -q '"why": "in .text, 750 ordered functions would find no slot"' many.json
+check "default, the order spread in .text: f0 in .elfopt.text" in_room many.r f0
+check "default, the order spread in .text: every ordered function moved" \
+  test "$(json_field many.json '["blocks"]["orderedPinned"]')" == 0
+check "default, the order spread in .text: same output" test "$(./many.r)" == "$(./many)"
+"$ELFOPT" rewrite many --symbol-list order.txt --no-new-segment --json -o many.ip >many.ip.json
+check "--no-new-segment: the ordered functions stay, with the reason" \
+  test "$(json_field many.ip.json '["blocks"]["orderedPinned"]')" == 750
+check "--no-new-segment: same output" test "$(./many.ip)" == "$(./many)"
 # Rewritten again: the moved code is outside .text now and stays; the rest
 # may move, in .text.
-if "$ELFOPT" rewrite ladder.r --random-order 7 -o ladder.rr >ladder.rr.log 2>&1; then
-  check "a second rewrite of the output: same output" test "$(./ladder.rr)" == "$(./ladder)"
-  check "a second rewrite of the output: no second new segment" test "$(llvm-readelf-19 -SW ladder.rr | grep -c elfopt.text)" == 1
+if "$ELFOPT" rewrite many.r --random-order 7 -o many.rr >many.rr.log 2>&1; then
+  check "a second rewrite of the output: same output" test "$(./many.rr)" == "$(./many)"
+  check "a second rewrite of the output: no second new segment" test "$(llvm-readelf-19 -SW many.rr | grep -c elfopt.text)" == 1
 else
-  fail "a second rewrite of the output: $(cat ladder.rr.log)"
+  fail "a second rewrite of the output: $(cat many.rr.log)"
 fi
 "$ELFOPT" rewrite ladder --random-order 1 --no-new-segment --json -o ladder.ip >ladder.ip.json
 check "--no-new-segment: no .elfopt.text" bash -c "! llvm-readelf-19 -SW ladder.ip | grep -q elfopt.text"

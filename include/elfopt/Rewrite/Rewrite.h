@@ -56,14 +56,16 @@ struct RewriteOptions {
   /// of keeping it in place.
   bool forwardingStubs = true;
   /// Room for the ordered code outside .text: called with the bytes the
-  /// ordered code needs (each group at its alignment, in whole pages) when
-  /// the plan needs it (below); returns the input with that room added
-  /// (RoomSection: int3 bytes in an executable segment of its own, every
-  /// other section as it was, by the editor), which the rewrite then starts
-  /// from, or null to stay in .text. Unset: no room.
-  std::function<const ElfFile *(uint64_t bytes)> makeRoom;
-  /// Needs room: ordered code that moves only with forwarding stubs (Auto,
-  /// the stubs would cut .text) or any ordered code (Always).
+  /// ordered code needs (each group at its alignment, in whole pages) and
+  /// why, when the plan needs it (below); returns the input with that room
+  /// added (RoomSection: int3 bytes in an executable segment of its own,
+  /// every other section as it was, by the editor), which the rewrite then
+  /// starts from, or null to stay in .text. Unset: no room.
+  std::function<const ElfFile *(uint64_t bytes, const std::string &why)> makeRoom;
+  /// Needs room: when the plan in .text would spread the ordered code
+  /// (Auto: some of it finds no slot, or it spans a quarter and a MiB more
+  /// than its bytes, among code that stays and stubs), or in any case
+  /// (Always).
   enum class RoomWhen { Auto, Always };
   RoomWhen roomWhen = RoomWhen::Auto;
   /// Called as each phase starts ("decoding", ...): a terminal's progress line.
