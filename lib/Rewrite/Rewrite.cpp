@@ -1042,7 +1042,8 @@ std::optional<std::string> Rewriter::spreadsOrderedCode(const std::vector<PlaceI
   if (!placement.fits || placement.orderIgnored)
     return "in .text, the ordered code would not fit in order";
   if (!placement.kept.empty())
-    return "in .text, " + std::to_string(placement.kept.size()) + " ordered functions would find no slot";
+    return "in .text, " + std::to_string(placement.kept.size()) + " ordered function" +
+           (placement.kept.size() == 1 ? "" : "s") + " would find no slot";
   uint64_t bytes = 0, low = UINT64_MAX, high = 0;
   for (size_t g = 0; g < items.size(); ++g) {
     const PlaceItem &it = items[g];
