@@ -155,7 +155,7 @@ private:
   /// and the input with it, which the output is written from.
   TextInfo room;
   const ElfFile *withRoom = nullptr;
-  bool makeRoomIfNeeded(const std::optional<std::string> &why);
+  bool makeRoomIfNeeded(const std::vector<PlaceItem> &items, const std::optional<std::string> &why);
   CodeFacts code;
   std::vector<Fde> fdes;
   std::vector<Relocations> relocations;
@@ -997,30 +997,19 @@ void Rewriter::dumpBlocks() const {
                    int(b.fallsThrough), int(b.decoded));
 }
 
-// Room outside .text for the ordered code, for reason \p why (or always,
-// if asked for): the input with it, which the rest starts from. Every fact
-// gathered so far holds there: the editor added a section and moved none
-// that holds or refers to code. Returns whether there is room now.
-bool Rewriter::makeRoomIfNeeded(const std::optional<std::string> &why) {
+// Room outside .text for the ordered code of \p items (the groups as
+// placement sees them), for reason \p why (or always, if asked for): the
+// input with it, which the rest starts from. Every fact gathered so far
+// holds there: the editor added a section and moved none that holds or
+// refers to code. Returns whether there is room now.
+bool Rewriter::makeRoomIfNeeded(const std::vector<PlaceItem> &items, const std::optional<std::string> &why) {
   if (!options.makeRoom || room.section)
     return false;
   bool needed = why || options.roomWhen == RewriteOptions::RoomWhen::Always;
   uint64_t bytes = 0;
-  std::vector<size_t> rankOf(groups.size(), SIZE_MAX);
-  for (size_t pos = 0; pos < options.order.size(); ++pos)
-    if (text.contains(options.order[pos]))
-      rankOf[code.blocks[blockAt(code.blocks, options.order[pos])].group] = pos;
-  for (size_t g = 0; g < groups.size(); ++g) {
-    if (rankOf[g] == SIZE_MAX)
-      continue;
-    bool pinned = false;
-    for (size_t k = groups[g].first; k <= groups[g].last; ++k)
-      pinned |= !code.blocks[k].pinned.empty();
-    if (pinned)
-      continue;
-    const Block &first = code.blocks[groups[g].first];
-    bytes += code.blocks[groups[g].last].bodyEnd - first.start + first.align - 1;
-  }
+  for (const PlaceItem &it : items)
+    if (!it.pinned && it.rank != SIZE_MAX)
+      bytes += it.bodyEnd - it.start + it.align - 1;
   if (!needed || bytes == 0)
     return false;
   withRoom = options.makeRoom((bytes + 4095) / 4096 * 4096, why.value_or("asked for (--new-segment)"));
@@ -1108,7 +1097,7 @@ void Rewriter::place() {
   };
   Placement placement = placeAll();
   // Room outside .text where the plan here would spread the ordered code.
-  if (makeRoomIfNeeded(spreadsOrderedCode(items, placement)))
+  if (makeRoomIfNeeded(items, spreadsOrderedCode(items, placement)))
     placement = placeAll();
   if (!placement.fits && !stubs.empty()) {
     // The stubs left no room: what they would have served stays instead.
