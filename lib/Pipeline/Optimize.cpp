@@ -159,17 +159,17 @@ AddressMap rewriteAndVerify(const ElfFile &original, const OptimizeOptions &opti
   // added (checked here); verify then compares the output with that.
   using Placement = OptimizeOptions::Placement;
   std::unique_ptr<ElfFile> roomy;
-  bool roomPossible = !rewrite.order.empty() && !hasTextRelocations(original) && !original.findSection(RoomSection);
+  bool hasRoom = original.findSection(RoomSection), textRelocations = hasTextRelocations(original);
   if (options.placement == Placement::NewSegment && !rewrite.order.empty()) {
-    if (original.findSection(RoomSection))
+    if (hasRoom)
       fatal(original.name() + ": already has " + RoomSection + " (elfopt rewrote it into a new segment); "
                               "rewrite its original instead");
-    if (hasTextRelocations(original))
+    if (textRelocations)
       warn(original.name() + ": static relocations describe .text: every function moves within it; "
                              "--new-segment adds nothing");
     rewrite.roomWhen = RewriteOptions::RoomWhen::Always;
   }
-  if (options.placement != Placement::InPlace && roomPossible)
+  if (options.placement != Placement::InPlace && !rewrite.order.empty() && !hasRoom && !textRelocations)
     rewrite.makeRoom = [&](uint64_t size, const std::string &why) {
       roomy = ElfFile::fromBytes(original.name(), withRoomForOrderedCode(original, size, options.verify));
       result.roomBytes = size;

@@ -86,9 +86,9 @@ struct OptimizeOptions {
   bool stripDebug = false; ///< drop debug info that cannot follow the layout
   bool forwardingStubs = true; ///< RewriteOptions::forwardingStubs
   /// Where the ordered code goes without static relocations for .text:
-  /// Auto: in .text when no forwarding stub is needed, else into a new
-  /// executable segment (RoomSection), in order, the rest of .text staying
-  /// (stubs cut .text into slots: the order would be spread among them).
+  /// Auto: in .text, unless the plan there would spread it (among stubs and
+  /// code that stays; RewriteOptions::RoomWhen), then into a new executable
+  /// segment (RoomSection), in order, the rest of .text staying.
   enum class Placement { Auto, InPlace, NewSegment };
   Placement placement = Placement::Auto;
   bool verify = true;
