@@ -132,6 +132,24 @@ skip() {
   exit 77
 }
 
+# run_and_capture BINARY OUT [LIBDIR]: stdout and stderr of ./BINARY to OUT,
+# then its exit status, with LIBDIR as LD_LIBRARY_PATH.
+run_and_capture() {
+  LD_LIBRARY_PATH=${3:-} timeout 20 "./$1" >"$2" 2>&1
+  echo "exit $?" >>"$2"
+}
+# same_behaviour A B [LIBDIR-A LIBDIR-B]: ./A and ./B print the same and
+# exit the same (A and B may be one program run against two library
+# directories: each run has its own capture).
+same_behaviour() {
+  run_and_capture "$1" "$1.a.out" "${3:-}"
+  run_and_capture "$2" "$2.b.out" "${4:-}"
+  cmp -s "$1.a.out" "$2.b.out"
+}
+# json_field FILE EXPR: the value at d EXPR (e.g. '["blocks"]["moved"]')
+# of the JSON in FILE.
+json_field() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval("d" + sys.argv[2]))' "$@"; }
+
 finish() {
   echo "$(basename "$0" .sh): $passed passed, $failed failed"
   [[ $failed == 0 ]]

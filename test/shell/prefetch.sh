@@ -13,15 +13,6 @@ require gcc clang-19 ld.bfd ld.gold ld.lld mold strace eu-elflint strip objcopy 
 cd "$WORK"
 IN=$SRC/test/inputs/rewrite
 
-run_and_capture() { # BINARY OUT [LIBDIR]
-  LD_LIBRARY_PATH=${3:-} timeout 20 "./$1" >"$2" 2>&1
-  echo "exit $?" >>"$2"
-}
-same_behaviour() { # A B [LIBDIR-A LIBDIR-B]
-  run_and_capture "$1" "$1.a.out" "${3:-}"
-  run_and_capture "$2" "$2.b.out" "${4:-}"
-  cmp -s "$1.a.out" "$2.b.out"
-}
 # madvise_calls PROGRAM [LIBDIR]: the WILLNEED calls strace sees, "ok" or the error.
 madvise_calls() {
   LD_LIBRARY_PATH=${2:-} strace -f -qq -e trace=madvise -o "$1.strace" "./$1" >/dev/null 2>&1

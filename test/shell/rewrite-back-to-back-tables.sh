@@ -14,7 +14,6 @@ cd "$WORK"
 inputs=$SRC/test/inputs/rewrite
 
 address() { llvm-nm-19 "$1" | awk -v s="$2" '$3 == s {print "0x" $1}'; }
-json_field() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval("d" + sys.argv[2]))' "$@"; }
 pins() {
   python3 -c 'import json, sys; print(" ".join(k["reason"] for k in json.load(open(sys.argv[1]))["kept"] if k["reason"] == "indirect jump not understood"))' "$1"
 }

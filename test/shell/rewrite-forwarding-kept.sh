@@ -35,7 +35,6 @@ set_byte() {
 kept_of() {
   python3 -c 'import json, sys; print(" ".join(k["name"] for k in json.load(open(sys.argv[1]))["kept"] if k["name"] in ("short_branch", "end_label")))' "$1"
 }
-json_field() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval("d" + sys.argv[2]))' "$@"; }
 
 for cc in gcc clang-19; do
   for ld in bfd lld; do

@@ -27,7 +27,6 @@ for line in subprocess.run(["llvm-readelf-19", "-lW", path], capture_output=True
             print(address - vaddr + offset)
 PY
 }
-json_field() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval("d" + sys.argv[2]))' "$@"; }
 
 for cc in gcc clang-19; do
   for ld in bfd lld; do

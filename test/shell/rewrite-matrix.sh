@@ -17,18 +17,6 @@ opts=(-O0 -O2 -O3)
 [[ ${ELFOPT_SANITIZED:-0} == 1 ]] && opts=(-O2)
 ran=0 skipped=0
 
-run_and_capture() { # BINARY OUT [LIBDIR]: stdout+stderr to OUT, then the exit status
-  local bin=$1 out=$2 libdir=${3:-}
-  LD_LIBRARY_PATH=$libdir timeout 20 "./$bin" >"$out" 2>&1
-  echo "exit $?" >>"$out"
-}
-
-same_behaviour() { # ORIGINAL REWRITTEN [LIBDIR-ORIG LIBDIR-NEW]
-  run_and_capture "$1" "$1.out" "${3:-}"
-  run_and_capture "$2" "$2.out" "${4:-}"
-  cmp -s "$1.out" "$2.out"
-}
-
 for lang in c cpp; do
   for cc in gcc clang; do
     case $lang/$cc in

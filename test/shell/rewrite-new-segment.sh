@@ -21,16 +21,6 @@ require gcc g++ clang-19 clang++-19 ld.bfd ld.gold ld.lld mold eu-elflint strip 
 cd "$WORK"
 IN=$SRC/test/inputs/rewrite
 
-run_and_capture() { # BINARY OUT [LIBDIR]
-  LD_LIBRARY_PATH=${3:-} timeout 20 "./$1" >"$2" 2>&1
-  echo "exit $?" >>"$2"
-}
-same_behaviour() { # A B [LIBDIR-A LIBDIR-B]
-  run_and_capture "$1" "$1.a.out" "${3:-}"
-  run_and_capture "$2" "$2.b.out" "${4:-}"
-  cmp -s "$1.a.out" "$2.b.out"
-}
-json_field() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval("d" + sys.argv[2]))' "$@"; }
 # in_room FILE SYMBOL: the symbol's section is .elfopt.text, and an
 # executable PT_LOAD holds it.
 in_room() {

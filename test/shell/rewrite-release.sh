@@ -18,16 +18,6 @@ opts=(-O0 -O2 -O3)
 [[ ${ELFOPT_SANITIZED:-0} == 1 ]] && opts=(-O2)
 ran=0 skipped=0
 
-run_and_capture() { # BINARY OUT [LIBDIR]: stdout+stderr to OUT, then the exit status
-  local bin=$1 out=$2 libdir=${3:-}
-  LD_LIBRARY_PATH=$libdir timeout 20 "./$bin" >"$out" 2>&1
-  echo "exit $?" >>"$out"
-}
-same_behaviour() { # PROGRAM-A PROGRAM-B [LIBDIR-A LIBDIR-B]
-  run_and_capture "$1" "$1.a.out" "${3:-}"
-  run_and_capture "$2" "$2.b.out" "${4:-}"
-  cmp -s "$1.a.out" "$2.b.out"
-}
 lint() { eu-elflint --gnu-ld "$1" 2>&1 | sed "s|$1|FILE|g"; }
 # json_field FILE KEY...: a number from the rewrite's --json report.
 json_field() {
