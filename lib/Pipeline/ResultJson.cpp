@@ -80,6 +80,7 @@ json blocksJson(const RewriteReport &r) {
           {"forwardingStubs", r.forwardingStubs},
           {"forwardingStubBytes", r.forwardingStubBytes},
           {"forwardedBlocks", r.forwardedBlocks},
+          {"forwardedWhy", r.forwardedWhy},
           {"bonded", r.bondedBlocks},
           {keys::BondedWhy, r.bondedWhy}};
 }

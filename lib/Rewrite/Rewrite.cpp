@@ -15,6 +15,8 @@
 #include <cstdio>
 #include <cstring>
 #include <numeric>
+#include <set>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 
@@ -46,6 +48,9 @@ namespace {
 
 using x86_64::isAbsoluteRelocation;
 using x86_64::isPcRelativeRelocation;
+
+/// Why a word of data may lead into code (pinOrphanWords).
+constexpr const char *StoredAsOffset = "its address may be stored in data as an offset";
 
 bool isDebugSection(const std::string &name) {
   return name.starts_with(".debug_") || name.starts_with(".zdebug_");
@@ -82,8 +87,8 @@ private:
   void claimTable(uint64_t base, const std::vector<const TableJump *> &jumps);
   void keepIfReadOtherwise(const Section &s, uint64_t place, int32_t value, uint64_t label);
   void collectProbeFields();
-  void pinTargetsOfUndecodedCode();
-  void pinTargetsOfBytes(std::span<const uint8_t> bytes, uint64_t address, size_t fromBlock);
+  void suspectTargetsOfUndecodedCode();
+  void suspectTargetsOfBytes(std::span<const uint8_t> bytes, uint64_t address, size_t fromBlock);
   void pinOrphanWords();
   void keepEnteredPadding();
   void pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint64_t, uint64_t>> claimed);
@@ -141,9 +146,9 @@ private:
   void pinLabel(uint64_t t, const char *why, uint64_t from);
   bool readsAsFunctionEnd(uint64_t t) const;
   bool endLabelWithTrap(uint64_t t) const;
-  /// A word of data at \p from may lead to \p t: a suspected entry (Stubs.h)
-  /// where a forwarding stub can serve it, else its code stays.
-  void suspectEntry(uint64_t t, uint64_t from);
+  /// Something at \p from may lead to \p t (\p why): a suspected entry
+  /// (Stubs.h) where a forwarding stub can serve it, else its code stays.
+  void suspectEntry(uint64_t t, uint64_t from, const char *why);
   void planForwardingStubs();
   void writeForwardingStubs(NewCode &newCode);
   void addField(const Field &f);
@@ -173,6 +178,7 @@ private:
   bool relocationFree = false;
   /// Suspected entries by block, then the stubs that serve them if it moves.
   std::map<size_t, std::vector<uint64_t>> suspected;
+  std::map<size_t, std::set<std::string_view>> suspectedWhy; ///< for the report
   std::map<size_t, std::vector<StubRegion>> stubs;
 };
 
@@ -285,8 +291,8 @@ void Rewriter::collectDataFields() {
     // What static relocations would have said: jump table entries, probe addresses.
     claimJumpTables();
     collectProbeFields();
-    // Undecoded code keeps its place; whatever it may reach keeps its place too.
-    pinTargetsOfUndecodedCode();
+    // Undecoded code keeps its place; whatever it may reach gets a stub or stays.
+    suspectTargetsOfUndecodedCode();
   }
   // .eh_frame's relocations were skipped: its FDEs say how each pc_begin is encoded.
   collectFdeFields();
@@ -349,11 +355,12 @@ bool Rewriter::endLabelWithTrap(uint64_t t) const {
   return b.isFunction && t < b.end && in.contents(in.sections()[text.section])[t - text.start] == x86_64::BreakpointByte;
 }
 
-void Rewriter::suspectEntry(uint64_t t, uint64_t from) {
-  const char *why = "its address may be stored in data as an offset";
+void Rewriter::suspectEntry(uint64_t t, uint64_t from, const char *why) {
   if (options.forwardingStubs && endLabelWithTrap(t)) {
     // The end label of a function with int3 after it: that int3 can stay.
-    suspected[blockAt(code.blocks, t - 1)].push_back(t);
+    size_t bi = blockAt(code.blocks, t - 1);
+    suspected[bi].push_back(t);
+    suspectedWhy[bi].insert(why);
     return;
   }
   if (!options.forwardingStubs || !code.isInstructionStart(text, t) || readsAsFunctionEnd(t)) {
@@ -366,6 +373,7 @@ void Rewriter::suspectEntry(uint64_t t, uint64_t from) {
     return;
   }
   suspected[bi].push_back(t);
+  suspectedWhy[bi].insert(why);
 }
 
 void Rewriter::pinBoth(uint64_t sa, const char *why, uint64_t from, const Section *home) {
@@ -707,25 +715,27 @@ void Rewriter::collectProbeFields() {
   }
 }
 
-// Bytes that did not decode may hold a branch or a RIP-relative operand:
-// each displacement they could hold (possibleTargetsOfBytes) keeps its
-// target in place.
-void Rewriter::pinTargetsOfBytes(std::span<const uint8_t> bytes, uint64_t address, size_t fromBlock) {
+// Bytes that did not decode stay where they are, and may hold a branch, a
+// RIP-relative operand or an offset: each displacement they could hold
+// (possibleTargetsOfBytes) is a suspected entry. A branch from them still
+// reaches the same instructions through a forwarding stub in the old place,
+// as a word of data read as an offset does; what cannot get a stub stays.
+void Rewriter::suspectTargetsOfBytes(std::span<const uint8_t> bytes, uint64_t address, size_t fromBlock) {
   for (auto [place, t] : possibleTargetsOfBytes(bytes, address))
     if (code.isInstructionStart(text, t) && blockAt(code.blocks, t) != fromBlock)
-      pinAt(t, "may be the target of code that did not decode", place);
+      suspectEntry(t, place, "may be the target of code that did not decode");
 }
 
-void Rewriter::pinTargetsOfUndecodedCode() {
+void Rewriter::suspectTargetsOfUndecodedCode() {
   auto textBytes = in.contents(in.sections()[text.section]);
   for (size_t bi = 0; bi < code.blocks.size(); ++bi) {
     const Block &b = code.blocks[bi];
     if (!b.decoded)
-      pinTargetsOfBytes(textBytes.subspan(b.start - text.start, b.bodyEnd - b.start), b.start, bi);
+      suspectTargetsOfBytes(textBytes.subspan(b.start - text.start, b.bodyEnd - b.start), b.start, bi);
   }
   for (unsigned index : code.undecodedSections) {
     const Section &s = in.sections()[index];
-    pinTargetsOfBytes(in.contents(s), s.addr(), code.blocks.size());
+    suspectTargetsOfBytes(in.contents(s), s.addr(), code.blocks.size());
   }
 }
 
@@ -771,19 +781,19 @@ void Rewriter::pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint
     int32_t value;
     std::memcpy(&value, bytes.data() + (a - s.addr()), 4);
     if (isLabel(a + int64_t(value)))
-      suspectEntry(a + int64_t(value), a);
+      suspectEntry(a + int64_t(value), a, StoredAsOffset);
     for (Bases &b : bases) {
       const uint64_t *end = b.refs.data() + b.refs.size();
       while (b.next != end && *b.next <= a)
         ++b.next;
       if (b.next != b.refs.data() && *(b.next - 1) >= s.addr() && isLabel(*(b.next - 1) + int64_t(value)))
-        suspectEntry(*(b.next - 1) + int64_t(value), a);
+        suspectEntry(*(b.next - 1) + int64_t(value), a, StoredAsOffset);
     }
     if (a % 8 == 0 && a + 8 <= s.addr() + bytes.size() && (next == claimed.end() || next->first >= a + 8)) {
       int64_t wide;
       std::memcpy(&wide, bytes.data() + (a - s.addr()), 8);
       if (code.isInstructionStart(text, a + wide))
-        suspectEntry(a + wide, a);
+        suspectEntry(a + wide, a, StoredAsOffset);
     }
   }
 }
@@ -889,6 +899,8 @@ void Rewriter::writeForwardingStubs(NewCode &newCode) {
       report.forwardingStubBytes += r.end() - r.start;
     }
     ++report.forwardedBlocks;
+    for (std::string_view why : suspectedWhy[bi])
+      ++report.forwardedWhy[std::string(why)];
   }
 }
 

@@ -282,11 +282,14 @@ static void printRewrite(const std::string &input, const std::string &output, co
     if (result.roomBytes)
       std::printf("  new segment for the ordered code (%s): %llu bytes; %s\n", RoomSection,
                   (unsigned long long)result.roomBytes, result.roomWhy.c_str());
-    if (r.forwardingStubs)
-      std::printf("  forwarding stubs: %llu (%llu bytes) in the old places of %llu moved functions that a word "
-                  "of data may lead into\n",
+    if (r.forwardingStubs) {
+      std::printf("  forwarding stubs: %llu (%llu bytes) in the old places of %llu moved functions that "
+                  "something kept in place may lead into\n",
                   (unsigned long long)r.forwardingStubs, (unsigned long long)r.forwardingStubBytes,
                   (unsigned long long)r.forwardedBlocks);
+      for (auto &[why, n] : r.forwardedWhy)
+        std::printf("    %6llu  %s\n", (unsigned long long)n, why.c_str());
+    }
     if (r.bondedBlocks) {
       std::printf("  moved with a neighbour: %llu blocks\n", (unsigned long long)r.bondedBlocks);
       for (auto &[why, n] : r.bondedWhy)

@@ -119,6 +119,7 @@ struct RewriteReport {
   uint64_t forwardingStubs = 0;     ///< jumps written at old entries of moved code
   uint64_t forwardingStubBytes = 0; ///< their bytes, kept instructions included
   uint64_t forwardedBlocks = 0;     ///< moved blocks with stubs
+  std::map<std::string, uint64_t> forwardedWhy; ///< why an entry got a stub -> moved blocks
   bool strippedDebug = false;
   bool orderIgnored = false; ///< packing by size was the only fit
   uint64_t textStart = 0, textSize = 0;

@@ -1,8 +1,10 @@
 # Bytes in .text that LLVM cannot decode (06 is no instruction in 64-bit
-# mode), never run: data, or code nobody can read. A 4-byte word in them
-# reads as an offset to `far_target` from its end (data's offset or a
-# call's displacement: nothing tells), the word after `e8` reaches
-# `called_target`: both stay.
+# mode): data, or code nobody can read. A 4-byte word in them reads as an
+# offset to `far_target` from its end (data's offset or a call's
+# displacement: nothing tells), the word after `e8` reaches
+# `called_target`. The program calls both through those words
+# (`far_offset`, `called_offset`): moved, each needs a forwarding stub in
+# its old place.
 # `text_table` is data in .text that decodes (lea 0x11223344(%rip),%rax;
 # ret); `read_text_table` reads the word in the middle of that "lea": the
 # bytes no function describes stay, so the reader may move and still reach
@@ -43,8 +45,12 @@ called_target:
 	.p2align 4
 undecoded:
 	.byte 0x06, 0x06
+	.globl far_offset
+far_offset:
 	.long far_target - (. + 4)
 	.byte 0x06, 0xe8
+	.globl called_offset
+called_offset:
 	.long called_target - (. + 4)
 	.byte 0x06, 0x06
 	.section .note.GNU-stack,"",@progbits
