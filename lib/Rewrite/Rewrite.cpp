@@ -51,6 +51,11 @@ using x86_64::isPcRelativeRelocation;
 
 /// Why a word of data may lead into code (pinOrphanWords).
 constexpr const char *StoredAsOffset = "its address may be stored in data as an offset";
+/// Why code that undecodable bytes may reach stays, or gets a stub.
+constexpr const char *UndecodedNear = "within 128 bytes of code that did not decode, which may reach it";
+constexpr const char *UndecodedFar = "may be the target of code that did not decode";
+/// Why a function moved into the new segment has a stub at its old start.
+constexpr const char *MovedStart = "its old start, in the new segment's mode (as BOLT's non-relocation mode)";
 
 bool isDebugSection(const std::string &name) {
   return name.starts_with(".debug_") || name.starts_with(".zdebug_");
@@ -150,6 +155,9 @@ private:
   /// (Stubs.h) where a forwarding stub can serve it, else its code stays.
   void suspectEntry(uint64_t t, uint64_t from, const char *why);
   void planForwardingStubs();
+  std::optional<std::vector<StubRegion>> planStubsOf(size_t bi, std::span<const uint64_t> entries,
+                                                     const x86_64::Decoder &decoder) const;
+  void addStubsAtMovedStarts();
   void writeForwardingStubs(NewCode &newCode);
   void addField(const Field &f);
 
@@ -717,13 +725,25 @@ void Rewriter::collectProbeFields() {
 
 // Bytes that did not decode stay where they are, and may hold a branch, a
 // RIP-relative operand or an offset: each displacement they could hold
-// (possibleTargetsOfBytes) is a suspected entry. A branch from them still
-// reaches the same instructions through a forwarding stub in the old place,
-// as a word of data read as an offset does; what cannot get a stub stays.
+// (possibleTargetsOfBytes) may lead into code. Code within 128 bytes of
+// them stays: it is likely part of what elfopt cannot read (Chromium's V8
+// builtins lie between metadata that does not decode, and are entered
+// through an offset table elsewhere; moved with stubs, one was entered at
+// its old start and Chromium hung), and every 8-bit window reaches there.
+// A farther window lands on an instruction about once per 256 words of
+// data: its function moves with a forwarding stub there, which a branch
+// from the bytes, or an offset read from them, still reaches.
 void Rewriter::suspectTargetsOfBytes(std::span<const uint8_t> bytes, uint64_t address, size_t fromBlock) {
-  for (auto [place, t] : possibleTargetsOfBytes(bytes, address))
-    if (code.isInstructionStart(text, t) && blockAt(code.blocks, t) != fromBlock)
-      suspectEntry(t, place, "may be the target of code that did not decode");
+  constexpr uint64_t Near = 128;
+  for (auto [place, t] : possibleTargetsOfBytes(bytes, address)) {
+    if (!code.isInstructionStart(text, t) || blockAt(code.blocks, t) == fromBlock)
+      continue;
+    bool near = t + Near >= address && t < address + bytes.size() + Near;
+    if (near)
+      pinAt(t, UndecodedNear, place);
+    else
+      suspectEntry(t, place, UndecodedFar);
+  }
 }
 
 void Rewriter::suspectTargetsOfUndecodedCode() {
@@ -801,63 +821,104 @@ void Rewriter::pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint
 // The stubs of each block with suspected entries that may move; a block
 // whose stubs do not fit stays instead, with the reason.
 void Rewriter::planForwardingStubs() {
-  auto textBytes = in.contents(in.sections()[text.section]);
-  x86_64::Decoder decoder;
+  x86_64::Decoder decoder; // one: making one sets up LLVM's disassembler
   for (auto &[bi, entries] : suspected) {
     Block &b = code.blocks[bi];
     if (!b.pinned.empty())
       continue; // it stays: nothing to forward
     std::sort(entries.begin(), entries.end());
     entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
-    auto bytesAt = [&](uint64_t a) { return textBytes.subspan(a - text.start, b.bodyEnd - a); };
-    StubCode stubCode;
-    stubCode.next = [&](uint64_t a) {
-      do
-        ++a;
-      while (a < b.bodyEnd && !code.isInstructionStart(text, a));
-      return a;
-    };
-    // A kept instruction runs in the old place, where no FDE covers it: no
-    // call (an exception could not unwind through it). An 8-bit operand
-    // cannot reach its target's new place: it stays as it was, and its old
-    // target gets a stub too (Stubs.h).
-    bool endTraps = b.bodyEnd < b.end && textBytes[b.bodyEnd - text.start] == x86_64::BreakpointByte;
-    // Where that old target can take a stub: an instruction of this
-    // function, or its end label followed by int3.
-    auto shortTarget = [&](const x86_64::Instruction &i) -> std::optional<uint64_t> {
-      if (!i.field || i.field->size != 1 || !i.field->isBranch)
-        return std::nullopt;
-      uint64_t t = i.field->target;
-      if (t >= b.start && t < b.bodyEnd && code.isInstructionStart(text, t))
-        return t;
-      if (t == b.bodyEnd && endTraps)
-        return t;
-      return std::nullopt;
-    };
-    stubCode.copyable = [&](uint64_t a) {
-      auto i = decoder.decode(bytesAt(a), a);
-      return i && i->understood && !i->isCall && (!i->field || i->field->size == 4 || shortTarget(*i));
-    };
-    stubCode.keepFirst = [&](uint64_t a) {
-      auto x = bytesAt(a);
-      return x.size() >= sizeof x86_64::Endbr64 && std::equal(std::begin(x86_64::Endbr64), std::end(x86_64::Endbr64), x.begin());
-    };
-    stubCode.shortTarget = [&](uint64_t a) -> std::optional<uint64_t> {
-      auto i = decoder.decode(bytesAt(a), a);
-      return i ? shortTarget(*i) : std::nullopt;
-    };
-    stubCode.endsFlow = [&](uint64_t a) {
-      auto i = decoder.decode(bytesAt(a), a);
-      return i && i->endsFlow;
-    };
-    stubCode.bodyEnd = b.bodyEnd;
-    stubCode.limit = b.end;
-    stubCode.endTraps = endTraps;
-    if (auto regions = planStubs(entries, stubCode))
+    // What may lead into a function from where elfopt cannot read may lead
+    // to its start too: it gets a stub as well where one fits.
+    std::optional<std::vector<StubRegion>> regions;
+    if (b.isFunction && entries.front() != b.start) {
+      std::vector<uint64_t> withStart = entries;
+      withStart.insert(withStart.begin(), b.start);
+      regions = planStubsOf(bi, withStart, decoder);
+    }
+    if (!regions)
+      regions = planStubsOf(bi, entries, decoder);
+    if (regions)
       stubs[bi] = std::move(*regions);
     else
       pin(b, "entries stored in data too close together or to its end for forwarding jumps",
           "at " + describe(code.blocks, entries.front()));
+  }
+}
+
+// The stubs that serve \p entries (sorted, unique) of block \p bi in its
+// old place, or none where they do not fit.
+std::optional<std::vector<StubRegion>> Rewriter::planStubsOf(size_t bi, std::span<const uint64_t> entries,
+                                                             const x86_64::Decoder &decoder) const {
+  auto textBytes = in.contents(in.sections()[text.section]);
+  const Block &b = code.blocks[bi];
+  auto bytesAt = [&](uint64_t a) { return textBytes.subspan(a - text.start, b.bodyEnd - a); };
+  StubCode stubCode;
+  stubCode.next = [&](uint64_t a) {
+    do
+      ++a;
+    while (a < b.bodyEnd && !code.isInstructionStart(text, a));
+    return a;
+  };
+  // A kept instruction runs in the old place, where no FDE covers it: no
+  // call (an exception could not unwind through it). An 8-bit operand
+  // cannot reach its target's new place: it stays as it was, and its old
+  // target gets a stub too (Stubs.h).
+  bool endTraps = b.bodyEnd < b.end && textBytes[b.bodyEnd - text.start] == x86_64::BreakpointByte;
+  // Where that old target can take a stub: an instruction of this
+  // function, or its end label followed by int3.
+  auto shortTarget = [&](const x86_64::Instruction &i) -> std::optional<uint64_t> {
+    if (!i.field || i.field->size != 1 || !i.field->isBranch)
+      return std::nullopt;
+    uint64_t t = i.field->target;
+    if (t >= b.start && t < b.bodyEnd && code.isInstructionStart(text, t))
+      return t;
+    if (t == b.bodyEnd && endTraps)
+      return t;
+    return std::nullopt;
+  };
+  stubCode.copyable = [&](uint64_t a) {
+    auto i = decoder.decode(bytesAt(a), a);
+    return i && i->understood && !i->isCall && (!i->field || i->field->size == 4 || shortTarget(*i));
+  };
+  stubCode.keepFirst = [&](uint64_t a) {
+    auto x = bytesAt(a);
+    return x.size() >= sizeof x86_64::Endbr64 && std::equal(std::begin(x86_64::Endbr64), std::end(x86_64::Endbr64), x.begin());
+  };
+  stubCode.shortTarget = [&](uint64_t a) -> std::optional<uint64_t> {
+    auto i = decoder.decode(bytesAt(a), a);
+    return i ? shortTarget(*i) : std::nullopt;
+  };
+  stubCode.endsFlow = [&](uint64_t a) {
+    auto i = decoder.decode(bytesAt(a), a);
+    return i && i->endsFlow;
+  };
+  stubCode.bodyEnd = b.bodyEnd;
+  stubCode.limit = b.end;
+  stubCode.endTraps = endTraps;
+  return planStubs(entries, stubCode);
+}
+
+// In the new segment, the old places stay as they are but for int3 and
+// stubs: each moved function's start gets a stub too, as BOLT's
+// non-relocation mode patches every old entry. Nothing elfopt reads leads
+// there, but code may compute it (Chromium enters V8's JSEntry builtins at
+// the blob's start plus an offset from its own tables). Where no stub fits
+// with the block's other entries, those keep theirs.
+void Rewriter::addStubsAtMovedStarts() {
+  x86_64::Decoder decoder;
+  for (size_t bi = 0; bi < code.blocks.size(); ++bi) {
+    const Block &b = code.blocks[bi];
+    if (!b.isFunction || !b.pinned.empty() || b.newStart == b.start)
+      continue;
+    std::vector<uint64_t> entries = suspected.count(bi) ? suspected[bi] : std::vector<uint64_t>{};
+    if (std::binary_search(entries.begin(), entries.end(), b.start))
+      continue;
+    entries.insert(entries.begin(), b.start);
+    if (auto regions = planStubsOf(bi, entries, decoder)) {
+      stubs[bi] = std::move(*regions);
+      suspectedWhy[bi].insert(MovedStart);
+    }
   }
 }
 
@@ -1174,6 +1235,8 @@ void Rewriter::place() {
       }
   }
   map.finish();
+  if (room.section)
+    addStubsAtMovedStarts();
   dumpBlocks();
 }
 

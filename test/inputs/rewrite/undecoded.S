@@ -4,7 +4,8 @@
 # displacement: nothing tells), the word after `e8` reaches
 # `called_target`. The program calls both through those words
 # (`far_offset`, `called_offset`): moved, each needs a forwarding stub in
-# its old place.
+# its old place. `filler` keeps them more than 128 bytes away from the
+# undecodable bytes; `near_target`, right after them, stays.
 # `text_table` is data in .text that decodes (lea 0x11223344(%rip),%rax;
 # ret); `read_text_table` reads the word in the middle of that "lea": the
 # bytes no function describes stay, so the reader may move and still reach
@@ -43,6 +44,18 @@ called_target:
 	.size called_target, .-called_target
 
 	.p2align 4
+	.globl filler
+	.type filler, @function
+filler:
+	.cfi_startproc
+	.rept 300
+	nop
+	.endr
+	ret
+	.cfi_endproc
+	.size filler, .-filler
+
+	.p2align 4
 undecoded:
 	.byte 0x06, 0x06
 	.globl far_offset
@@ -53,4 +66,18 @@ far_offset:
 called_offset:
 	.long called_target - (. + 4)
 	.byte 0x06, 0x06
+	.globl near_offset
+near_offset:
+	.long near_target - (. + 4)
+	.byte 0x06, 0x06
+
+	.p2align 4
+	.globl near_target
+	.type near_target, @function
+near_target:
+	.cfi_startproc
+	lea 3(%rdi), %rax
+	ret
+	.cfi_endproc
+	.size near_target, .-near_target
 	.section .note.GNU-stack,"",@progbits
