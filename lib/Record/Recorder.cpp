@@ -250,6 +250,8 @@ private:
   }
   void startProgram();
   void onExec(pid_t tid);
+  bool execsTheProgram(pid_t tid) const;
+  void armExecedProgram(pid_t tid, Task &task);
   void onFirstStop(pid_t tid);
   void onTrap(pid_t tid);
   void onNewTask(pid_t parent, int event);
@@ -388,6 +390,70 @@ void RunRecorder::reportProgress() {
                    ", " + std::to_string(n) + (n == 1 ? " object" : " objects") + " armed");
 }
 
+// Whether task \p tid now runs the recorded program's file.
+bool RunRecorder::execsTheProgram(pid_t tid) const {
+  struct stat exe, ours;
+  return ::stat(("/proc/" + std::to_string(tid) + "/exe").c_str(), &exe) == 0 &&
+         ::stat(program.c_str(), &ours) == 0 && exe.st_dev == ours.st_dev && exe.st_ino == ours.st_ino;
+}
+
+// At the exec stop of \p tid: a new address space, the program's
+// functions armed, and the dynamic linker's hook for shared objects.
+void RunRecorder::armExecedProgram(pid_t tid, Task &task) {
+  auto space = std::make_shared<Space>();
+  space->pid = tid;
+  space->memFd = Space::openMemory(tid);
+  if (space->memFd < 0)
+    fatal("cannot open the memory of process " + std::to_string(tid) + ": " + errnoText(),
+          ExitInternal);
+  task.space = space;
+  // Where things were mapped: the kernel's auxiliary vector.
+  uint64_t entry = 0, interpBase = 0;
+  FILE *auxv = std::fopen(("/proc/" + std::to_string(tid) + "/auxv").c_str(), "rb");
+  uint64_t pair[2];
+  while (auxv && std::fread(pair, sizeof pair, 1, auxv) == 1 && pair[0] != AuxNull) {
+    if (pair[0] == AuxEntry)
+      entry = pair[1];
+    else if (pair[0] == AuxBase)
+      interpBase = pair[1];
+  }
+  if (auxv)
+    std::fclose(auxv);
+  arm(*space, 0, entry - images[0].file->header().e_entry);
+  result.objects[0].loaded = true;
+  if (tid == leader)
+    result.objects[0].loadBase = entry - images[0].file->header().e_entry;
+
+  if (interpBase != 0) {
+    auto interpPath = images[0].file->interpreter();
+    std::unique_ptr<ElfFile> interp;
+    if (interpPath)
+      interp = ElfFile::open(*interpPath);
+    uint64_t debugState = 0, rDebug = 0;
+    if (interp)
+      for (uint32_t type : {uint32_t(llvm::ELF::SHT_DYNSYM), uint32_t(llvm::ELF::SHT_SYMTAB)})
+        if (const Section *s = interp->findSectionOfType(type))
+          for (const Symbol &sym : interp->symbols(*s)) {
+            if (sym.name == "_dl_debug_state" && sym.isDefined())
+              debugState = sym.value;
+            else if (sym.name == "_r_debug" && sym.isDefined())
+              rDebug = sym.value;
+          }
+    if (debugState && rDebug) {
+      space->debugState = interpBase + debugState;
+      space->rDebug = interpBase + rDebug;
+      auto original = space->readValue<uint8_t>(space->debugState);
+      if (original && space->patch({{space->debugState, x86_64::BreakpointByte}}))
+        space->debugStateOriginal = *original;
+      else
+        space->debugState = 0;
+    } else if (images.size() > 1) {
+      warn(interpPath.value_or("the dynamic linker") +
+           ": no _dl_debug_state/_r_debug symbols; shared objects cannot be followed");
+    }
+  }
+}
+
 void RunRecorder::onExec(pid_t tid) {
   auto it = tasks.find(tid);
   if (it == tasks.end())
@@ -395,57 +461,16 @@ void RunRecorder::onExec(pid_t tid) {
   Task &task = it->second;
   if (tid == leader && !leaderExeced) {
     leaderExeced = true;
-    auto space = std::make_shared<Space>();
-    space->pid = tid;
-    space->memFd = Space::openMemory(tid);
-    if (space->memFd < 0)
-      fatal("cannot open the memory of process " + std::to_string(tid) + ": " + errnoText(),
-            ExitInternal);
-    task.space = space;
-    // Where things were mapped: the kernel's auxiliary vector.
-    uint64_t entry = 0, interpBase = 0;
-    FILE *auxv = std::fopen(("/proc/" + std::to_string(tid) + "/auxv").c_str(), "rb");
-    uint64_t pair[2];
-    while (auxv && std::fread(pair, sizeof pair, 1, auxv) == 1 && pair[0] != AuxNull) {
-      if (pair[0] == AuxEntry)
-        entry = pair[1];
-      else if (pair[0] == AuxBase)
-        interpBase = pair[1];
-    }
-    if (auxv)
-      std::fclose(auxv);
-    arm(*space, 0, entry - images[0].file->header().e_entry);
-    result.objects[0].loaded = true;
-    result.objects[0].loadBase = entry - images[0].file->header().e_entry;
-
-    if (interpBase != 0) {
-      auto interpPath = images[0].file->interpreter();
-      std::unique_ptr<ElfFile> interp;
-      if (interpPath)
-        interp = ElfFile::open(*interpPath);
-      uint64_t debugState = 0, rDebug = 0;
-      if (interp)
-        for (uint32_t type : {uint32_t(llvm::ELF::SHT_DYNSYM), uint32_t(llvm::ELF::SHT_SYMTAB)})
-          if (const Section *s = interp->findSectionOfType(type))
-            for (const Symbol &sym : interp->symbols(*s)) {
-              if (sym.name == "_dl_debug_state" && sym.isDefined())
-                debugState = sym.value;
-              else if (sym.name == "_r_debug" && sym.isDefined())
-                rDebug = sym.value;
-            }
-      if (debugState && rDebug) {
-        space->debugState = interpBase + debugState;
-        space->rDebug = interpBase + rDebug;
-        auto original = space->readValue<uint8_t>(space->debugState);
-        if (original && space->patch({{space->debugState, x86_64::BreakpointByte}}))
-          space->debugStateOriginal = *original;
-        else
-          space->debugState = 0;
-      } else if (images.size() > 1) {
-        warn(interpPath.value_or("the dynamic linker") +
-             ": no _dl_debug_state/_r_debug symbols; shared objects cannot be followed");
-      }
-    }
+    armExecedProgram(tid, task);
+    cont(tid);
+    return;
+  }
+  // A followed child that execs the program again (Firefox's content
+  // processes, a forking server's workers) starts it afresh: armed like the
+  // first, its first touches count with the others'.
+  if (tid != leader && options.followForks && task.followed && execsTheProgram(tid)) {
+    task.vforkChild = false;
+    armExecedProgram(tid, task);
     cont(tid);
     return;
   }

@@ -17,6 +17,7 @@ touches() { # PROFILE [RUN] [OBJECT]: the recorded names, one a line
 gcc -O1 -o order "$R/order.c"
 gcc -O1 -pthread -o threads "$R/threads.c"
 gcc -O1 -o forker "$R/forker.c"
+gcc -O1 -o reexec "$R/reexec.c"
 gcc -O1 -shared -fPIC -o libplugin.so "$R/plugin.c"
 gcc -O1 -o loader "$R/loader.c" -ldl
 gcc -O1 -o slow "$R/slow.c"
@@ -57,6 +58,20 @@ check "fork: child-only functions not recorded by default" test "$(touches fork.
 out=$("$ELFOPT" record --follow-forks -o fork2.json -- ./forker)
 check "follow-forks: output intact" test "$out" = $'child 5\nparent 2, child exit 0'
 check "follow-forks: child functions recorded" test "$(touches fork2.json | grep '^child_' | tr '\n' ' ')" = "child_work child_only_late "
+
+# --- a child that execs the program again (fork + exec, posix_spawn) -----------
+for how in fork spawn; do
+  out=$("$ELFOPT" record -o reexec-$how.json -- ./reexec $how)
+  check "reexec $how: output intact (got: $out)" test "$out" = $'child 15\nparent 2, child exit 0'
+  check "reexec $how: the exec'd child is not recorded by default" \
+    test "$(touches reexec-$how.json | grep -c '^reexec_child_work$')" = 0
+  out=$("$ELFOPT" record --follow-forks -o reexec-$how-f.json -- ./reexec $how)
+  check "reexec $how --follow-forks: output intact" test "$out" = $'child 15\nparent 2, child exit 0'
+  check "reexec $how --follow-forks: the exec'd child's function recorded" \
+    test "$(touches reexec-$how-f.json | grep -c '^reexec_child_work$')" = 1
+  check "reexec $how --follow-forks: a normal exit" \
+    test "$(pj reexec-$how-f.json "(p['runs'][0]['stopReason'], p['runs'][0]['partial'])")" = "('exit', False)"
+done
 
 # --- dlopen and --object -------------------------------------------------------
 out=$("$ELFOPT" record --object libplugin.so -o plugin.json -- ./loader)
