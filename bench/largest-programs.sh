@@ -75,7 +75,7 @@ if [[ -x /usr/lib/firefox-esr/firefox-esr ]]; then
 EOF
   # Firefox writes a relative screenshot path elsewhere: absolute.
   shot() { timeout 300 "$1/firefox-esr" --headless --no-remote --screenshot "$out/$2" "file://$out/page.html" >/dev/null 2>&1; }
-  "$ELFOPT" record --object libxul.so --runs 3 --no-pages -o firefox.profile -- \
+  "$ELFOPT" record --object libxul.so --follow-forks --runs 3 --no-pages -o firefox.profile -- \
     firefox.orig/firefox-esr --headless --no-remote --screenshot "$out/rec.png" "file://$out/page.html" >/dev/null 2>&1
   rewrite libxul.so firefox.orig/libxul.so firefox/libxul.so --profile firefox.profile --object libxul.so
   shot firefox.orig orig.png; shot firefox new.png
