@@ -332,6 +332,17 @@ std::vector<MovedRange> movedSections(const ElfFile &input, const ElfEditor &edi
   return out;
 }
 
+// Allocated sections of \p before at another address in \p after (the same
+// sections, by index: the new segment's room adds one at the end).
+std::vector<MovedRange> movedSections(const ElfFile &before, const ElfFile &after) {
+  std::vector<MovedRange> out;
+  for (const Section &s : before.sections())
+    if (s.index && s.index < after.sections().size() && s.isAlloc() && s.size() &&
+        after.sections()[s.index].addr() != s.addr())
+      out.push_back({s.addr(), s.size(), after.sections()[s.index].addr()});
+  return out;
+}
+
 // The addresses the output loads, whole pages, joined where they touch:
 // \p input's PT_LOADs and the segments \p layout adds.
 std::vector<AddressRange> loadedPages(const ElfFile &input, const LayoutSummary &layout) {
@@ -473,6 +484,15 @@ OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
   if (options.prefetch) {
     std::vector<AddressRange> touched = orderedPages(in, order, moved ? &*moved : nullptr);
     std::vector<AddressRange> traced = tracedPageRanges(in, result.tracedPages.offsets);
+    std::vector<AddressRange> cached = tracedPageRanges(in, result.tracedPages.loaderOffsets);
+    if (result.roomBytes) {
+      // The room's program header moved the sections after the table (in
+      // libxul its notes): the trace saw them at their old addresses.
+      auto rewritten = ElfFile::fromBytes(in.name(), result.bytes);
+      std::vector<MovedRange> moves = movedSections(in, *rewritten);
+      traced = followMovedRanges(std::move(traced), moves);
+      cached = followMovedRanges(std::move(cached), moves);
+    }
     touched.insert(touched.end(), traced.begin(), traced.end());
     uint64_t tracedBytes = 0;
     PrefetchOptions joinOnly;
@@ -482,7 +502,6 @@ OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
       tracedBytes += r.size;
     // ld.so's faults before the stub runs, each read around its page: the
     // fault-around window of each, widened by half a readahead window.
-    std::vector<AddressRange> cached = tracedPageRanges(in, result.tracedPages.loaderOffsets);
     uint64_t around = options.prefetch->readaheadBytes / 2;
     for (AddressRange &r : cached) {
       uint64_t start = r.address > around ? r.address - around : 0;
