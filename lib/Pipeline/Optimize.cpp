@@ -122,6 +122,16 @@ bool hasTextRelocations(const ElfFile &in) {
          });
 }
 
+// Allocated sections of \p input that an edit put elsewhere: \p addressOf
+// says where a section (by index) is now.
+std::vector<MovedRange> movedSections(const ElfFile &input, const std::function<uint64_t(unsigned)> &addressOf) {
+  std::vector<MovedRange> out;
+  for (const Section &s : input.sections())
+    if (s.index && s.isAlloc() && s.size() && addressOf(s.index) != s.addr())
+      out.push_back({s.addr(), s.size(), addressOf(s.index)});
+  return out;
+}
+
 } // namespace
 
 std::vector<uint8_t> withRoomForOrderedCode(const ElfFile &in, uint64_t size, bool verify) {
@@ -178,6 +188,10 @@ AddressMap rewriteAndVerify(const ElfFile &original, const OptimizeOptions &opti
     };
   RewriteResult rewritten = timed(result, "rewrite .text", [&] { return rewriteText(original, rewrite); });
   const ElfFile &in = roomy ? *roomy : original;
+  // The room's program header moved the sections after the table (in
+  // libxul its notes); the file with room keeps every index and adds one.
+  if (roomy)
+    result.roomMovedSections = movedSections(original, [&](unsigned i) { return roomy->sections()[i].addr(); });
   result.bytes = std::move(rewritten.bytes);
   result.rewrite = std::move(rewritten.report);
   result.rewroteText = true;
@@ -323,26 +337,6 @@ std::vector<AddressRange> tracedPageRanges(const ElfFile &in, const std::vector<
 
 namespace {
 
-// Allocated input sections that \p editor's layout put elsewhere.
-std::vector<MovedRange> movedSections(const ElfFile &input, const ElfEditor &editor) {
-  std::vector<MovedRange> out;
-  for (const Section &s : input.sections())
-    if (s.index && s.isAlloc() && s.size() && editor.sectionAddress(s.index) != s.addr())
-      out.push_back({s.addr(), s.size(), editor.sectionAddress(s.index)});
-  return out;
-}
-
-// Allocated sections of \p before at another address in \p after (the same
-// sections, by index: the new segment's room adds one at the end).
-std::vector<MovedRange> movedSections(const ElfFile &before, const ElfFile &after) {
-  std::vector<MovedRange> out;
-  for (const Section &s : before.sections())
-    if (s.index && s.index < after.sections().size() && s.isAlloc() && s.size() &&
-        after.sections()[s.index].addr() != s.addr())
-      out.push_back({s.addr(), s.size(), after.sections()[s.index].addr()});
-  return out;
-}
-
 // The addresses the output loads, whole pages, joined where they touch:
 // \p input's PT_LOADs and the segments \p layout adds.
 std::vector<AddressRange> loadedPages(const ElfFile &input, const LayoutSummary &layout) {
@@ -391,7 +385,7 @@ void prefetchPass(const ElfFile &in, const OptimizeOptions &options, std::vector
     } else {
       planPrefetchStub(trial, std::vector<AddressRange>(1));
       const LayoutSummary &layout = trial.layout();
-      moved = movedSections(*current, trial);
+      moved = movedSections(*current, [&](unsigned i) { return trial.sectionAddress(i); });
       planOptions.mapped = loadedPages(*current, layout);
     }
   }
@@ -409,7 +403,7 @@ void prefetchPass(const ElfFile &in, const OptimizeOptions &options, std::vector
   ElfEditor editor(*current);
   PlannedPrefetch plan = planPrefetchStub(editor, prefetchPlan.ranges);
   editor.layout();
-  if (movedSections(*current, editor) != moved)
+  if (movedSections(*current, [&](unsigned i) { return editor.sectionAddress(i); }) != moved)
     fatal(in.name() + ": prefetch stub: the sections moved for it moved elsewhere than planned", ExitInternal);
   result.prefetch = finishPrefetchStub(editor, plan);
   result.prefetch->touchedBytes = prefetchPlan.touchedBytes;
@@ -485,13 +479,10 @@ OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
     std::vector<AddressRange> touched = orderedPages(in, order, moved ? &*moved : nullptr);
     std::vector<AddressRange> traced = tracedPageRanges(in, result.tracedPages.offsets);
     std::vector<AddressRange> cached = tracedPageRanges(in, result.tracedPages.loaderOffsets);
-    if (result.roomBytes) {
-      // The room's program header moved the sections after the table (in
-      // libxul its notes): the trace saw them at their old addresses.
-      auto rewritten = ElfFile::fromBytes(in.name(), result.bytes);
-      std::vector<MovedRange> moves = movedSections(in, *rewritten);
-      traced = followMovedRanges(std::move(traced), moves);
-      cached = followMovedRanges(std::move(cached), moves);
+    if (!result.roomMovedSections.empty()) {
+      // The trace saw the sections the room moved at their old addresses.
+      traced = followMovedRanges(std::move(traced), result.roomMovedSections);
+      cached = followMovedRanges(std::move(cached), result.roomMovedSections);
     }
     touched.insert(touched.end(), traced.begin(), traced.end());
     uint64_t tracedBytes = 0;

@@ -911,9 +911,16 @@ void Rewriter::addStubsAtMovedStarts() {
     const Block &b = code.blocks[bi];
     if (!b.isFunction || !b.pinned.empty() || b.newStart == b.start)
       continue;
-    std::vector<uint64_t> entries = suspected.count(bi) ? suspected[bi] : std::vector<uint64_t>{};
-    if (std::binary_search(entries.begin(), entries.end(), b.start))
+    auto known = suspected.find(bi);
+    std::vector<uint64_t> entries = known != suspected.end() ? known->second : std::vector<uint64_t>{};
+    if (!entries.empty() && entries.front() == b.start)
+      continue; // a suspected entry: its stub is planned
+    if (auto planned = stubs.find(bi); planned != stubs.end() && !planned->second.empty() &&
+        planned->second.front().start == b.start) {
+      // planForwardingStubs added the start already: the same plan again.
+      suspectedWhy[bi].insert(MovedStart);
       continue;
+    }
     entries.insert(entries.begin(), b.start);
     if (auto regions = planStubsOf(bi, entries, decoder)) {
       stubs[bi] = std::move(*regions);

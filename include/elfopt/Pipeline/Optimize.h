@@ -116,6 +116,7 @@ struct OptimizeResult {
   bool rewroteText = false;  ///< an order was given
   uint64_t roomBytes = 0;    ///< the new segment made for the ordered code, if any
   std::string roomWhy;       ///< why it was made
+  std::vector<MovedRange> roomMovedSections; ///< sections its program header moved
   RewriteReport rewrite;
   std::optional<VerifyReport> verified;
   std::optional<DynsortResult> sorted;
