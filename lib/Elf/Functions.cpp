@@ -119,7 +119,22 @@ static void dropImpossible(const ElfFile &file, std::map<uint64_t, Candidate> &b
          " function symbols run past the end of their section; cut at its end");
 }
 
-FunctionTable readFunctions(const ElfFile &file) {
+// Whether an eighth of \p text or more is no function's: finding functions
+// there decodes all of .text, worth it where much is undescribed (a file
+// built without unwind tables), not for a few routines in assembly.
+static bool isMostlyUndescribed(const Section &text, const std::map<uint64_t, Candidate> &byAddress) {
+  uint64_t described = 0, cursor = text.addr(), end = text.addr() + text.size();
+  for (auto it = byAddress.lower_bound(text.addr()); it != byAddress.end() && it->first < end; ++it) {
+    uint64_t from = std::max(cursor, it->first), to = std::min(end, it->first + it->second.size);
+    if (to > from) {
+      described += to - from;
+      cursor = to;
+    }
+  }
+  return text.size() - described >= text.size() / 8;
+}
+
+FunctionTable readFunctions(const ElfFile &file, const FunctionFinder &finder) {
   FunctionTable table;
   std::map<uint64_t, Candidate> byAddress;
   if (const Section *symtab = file.findSectionOfType(SHT_SYMTAB)) {
@@ -131,6 +146,14 @@ FunctionTable readFunctions(const ElfFile &file) {
       addSymbols(file, *dynsym, byAddress);
     addEhFrame(file, byAddress);
   }
+  if (finder)
+    if (const Section *text = file.findSection(".text"); text && isMostlyUndescribed(*text, byAddress))
+      for (auto [start, end] : finder(file)) {
+        char name[32];
+        std::snprintf(name, sizeof name, "code@0x%llx", (unsigned long long)start);
+        // Found in code nothing else describes: below any symbol or FDE.
+        offer(byAddress, start, name, end - start, 3, text->index);
+      }
   dropImpossible(file, byAddress);
   table.functions.reserve(byAddress.size());
   for (auto &[address, c] : byAddress)

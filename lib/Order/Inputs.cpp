@@ -25,7 +25,7 @@ OrderInputs loadOrderInputs(const std::vector<std::string> &profilePaths, const 
   if (binary) {
     if (match.progress)
       match.progress("reading " + binary->name());
-    in.table = readFunctions(*binary);
+    in.table = readFunctions(*binary, match.finder);
     expected = identifyObject(match.object, *binary);
     functions = functionsOf(in.table);
   }

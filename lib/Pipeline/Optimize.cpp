@@ -20,7 +20,7 @@
 namespace elfopt {
 
 std::vector<uint64_t> resolveOrder(const ElfFile &in, const OrderRequest &request, std::string &description,
-                                   TracedPages *pages) {
+                                   TracedPages *pages, const FunctionFinder &finder) {
   std::vector<uint64_t> order;
   switch (request.source) {
   case OrderRequest::None:
@@ -28,7 +28,10 @@ std::vector<uint64_t> resolveOrder(const ElfFile &in, const OrderRequest &reques
     break;
   case OrderRequest::Profiles: {
     // As `order --binary INPUT`: the profiles must be of this file.
-    OrderInputs inputs = loadOrderInputs(request.paths, request.match, &in);
+    ProfileMatch match = request.match;
+    if (finder)
+      match.finder = finder;
+    OrderInputs inputs = loadOrderInputs(request.paths, match, &in);
     for (uint32_t f : orderMarkov(inputs.set, inputs.set.runs, {}))
       order.push_back(inputs.set.functions[f].address);
     description = "markov order of " + std::to_string(inputs.set.runs.size()) + " runs";
@@ -50,15 +53,15 @@ std::vector<uint64_t> resolveOrder(const ElfFile &in, const OrderRequest &reques
     break;
   }
   case OrderRequest::OrderFile:
-    order = orderAddresses(readOrderFile(request.paths.at(0)), readFunctions(in));
+    order = orderAddresses(readOrderFile(request.paths.at(0)), readFunctions(in, finder));
     description = "order file";
     break;
   case OrderRequest::SymbolList:
-    order = symbolListAddresses(readSymbolList(request.paths.at(0)), readFunctions(in));
+    order = symbolListAddresses(readSymbolList(request.paths.at(0)), readFunctions(in, finder));
     description = "symbol list";
     break;
   case OrderRequest::Random: {
-    for (const Function &f : readFunctions(in).functions)
+    for (const Function &f : readFunctions(in, finder).functions)
       order.push_back(f.address);
     std::mt19937_64 rng(request.seed);
     for (size_t i = order.size(); i > 1; --i)
@@ -157,9 +160,11 @@ namespace {
 // The .text rewrite of \p order, checked by verify before anything else
 // sees it. Returns where each moved function went.
 AddressMap rewriteAndVerify(const ElfFile &original, const OptimizeOptions &options, std::vector<uint64_t> order,
+                            const std::optional<std::vector<std::pair<uint64_t, uint64_t>>> &undescribed,
                             OptimizeResult &result) {
   RewriteOptions rewrite;
   rewrite.order = std::move(order);
+  rewrite.undescribedFunctions = undescribed;
   rewrite.stripDebug = options.stripDebug;
   rewrite.forwardingStubs = options.forwardingStubs;
   rewrite.progress = options.progress;
@@ -281,9 +286,10 @@ void bindSelfPass(const ElfFile &in, const OptimizeOptions &options, OptimizeRes
 
 // The ordered functions' pages in the output's layout (\p moved: where the
 // rewrite put them; null: where they are).
-std::vector<AddressRange> orderedPages(const ElfFile &in, const std::vector<uint64_t> &order, const AddressMap *moved) {
+std::vector<AddressRange> orderedPages(const ElfFile &in, const std::vector<uint64_t> &order, const AddressMap *moved,
+                                       const FunctionFinder &finder) {
   std::unordered_map<uint64_t, uint64_t> sizeAt;
-  for (const Function &f : readFunctions(in).functions)
+  for (const Function &f : readFunctions(in, finder).functions)
     sizeAt.emplace(f.address, f.size);
   std::vector<AddressRange> touched;
   for (uint64_t a : order) {
@@ -449,18 +455,27 @@ OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
   result.orderSource = "no reordering";
   std::vector<uint64_t> order;
   std::optional<AddressMap> moved;
+  // The functions found in code nothing describes: found once (it decodes
+  // .text), for the order's names, the rewrite and the prefetch.
+  std::optional<std::vector<std::pair<uint64_t, uint64_t>>> undescribed;
+  FunctionFinder finder = [&](const ElfFile &file) {
+    if (!undescribed)
+      undescribed = findUndescribedFunctions(file);
+    return *undescribed;
+  };
   if (options.order.source != OrderRequest::None) {
     // The rewrite needs .eh_frame whole; order sources only warn about it
     // (they can do without). One clear error first, not a warning then it.
     if (!options.keepLayout)
       readEhFrame(in);
     order = timed(result, "order", [&] {
-      return resolveOrder(in, options.order, result.orderSource, options.prefetch ? &result.tracedPages : nullptr);
+      return resolveOrder(in, options.order, result.orderSource, options.prefetch ? &result.tracedPages : nullptr,
+                          finder);
     });
     result.orderedFunctions = order.size();
     // Reorder .text (and verify it).
     if (!options.keepLayout)
-      moved = rewriteAndVerify(in, options, order, result);
+      moved = rewriteAndVerify(in, options, order, undescribed, result);
   }
   // Nothing rewritten: the later passes start from the input's bytes (a
   // copy only now, not beside the rewrite's own: libLLVM is 120 MB).
@@ -476,7 +491,7 @@ OptimizeResult optimize(const ElfFile &in, const OptimizeOptions &options) {
   if (options.bindSelf)
     timed(result, "bind self", [&] { bindSelfPass(in, options, result); });
   if (options.prefetch) {
-    std::vector<AddressRange> touched = orderedPages(in, order, moved ? &*moved : nullptr);
+    std::vector<AddressRange> touched = orderedPages(in, order, moved ? &*moved : nullptr, finder);
     std::vector<AddressRange> traced = tracedPageRanges(in, result.tracedPages.offsets);
     std::vector<AddressRange> cached = tracedPageRanges(in, result.tracedPages.loaderOffsets);
     if (!result.roomMovedSections.empty()) {

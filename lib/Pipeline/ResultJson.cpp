@@ -20,6 +20,7 @@ ResultJson verifyReportJson(const VerifyReport &v) {
           {"dynamicRelocations", v.dynamicRelocations},
           {"changedWordsOutsideText", v.changedWords},
           {"forwardedWords", v.forwardedWords},
+          {"movedUndescribedRanges", v.movedUndescribedRanges},
           {"problems", v.problems}};
 }
 
@@ -68,6 +69,8 @@ json constructorEffectsJson(const ScopeModel &model) {
 
 json blocksJson(const RewriteReport &r) {
   return {{"functions", r.functions},
+          {"discoveredFunctions", r.discoveredFunctions},
+          {"discoveredBytes", r.discoveredBytes},
           {"moved", r.movedBlocks},
           {"movedBytes", r.movedBytes},
           {"orderedPlaced", r.orderedPlaced},

@@ -549,7 +549,7 @@ void RunRecorder::onLinkMapChange(Space &space) {
       if (!img.identified) {
         img.file = ElfFile::open(name);
         img.identity = identifyObject(img.wanted, name);
-        img.table = readFunctions(*img.file);
+        img.table = readFunctions(*img.file, options.finder);
         img.identity.functionSource = functionSourceName(img.table.source);
         img.identity.functions = img.table.functions.size();
         img.identified = true;
@@ -914,7 +914,7 @@ RecordResult record(const RecordOptions &options) {
       images[0].file->header().e_type != llvm::ELF::ET_DYN)
     fatal(program + ": not an executable");
   images[0].identity = identifyObject("main", program);
-  images[0].table = readFunctions(*images[0].file);
+  images[0].table = readFunctions(*images[0].file, options.finder);
   images[0].identity.functionSource = functionSourceName(images[0].table.source);
   images[0].identity.functions = images[0].table.functions.size();
   images[0].identified = true;

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Internal.h"
+#include "Discover.h"
 
 #include "elfopt/Elf/Relocations.h"
 #include "elfopt/Support/Diagnostics.h"
@@ -95,6 +96,8 @@ struct FunctionSymbols {
   std::vector<uint64_t> cxxStarts; ///< functions with an Itanium-mangled name, sorted
   std::unordered_map<uint64_t, std::string> names; ///< function start -> name
   std::map<unsigned, std::vector<uint64_t>> otherStarts; ///< other code sections: symbol offsets
+  /// Bodies proved by following control flow (Discover.h), sorted; or null.
+  const std::vector<std::pair<uint64_t, uint64_t>> *discovered = nullptr;
 };
 
 std::vector<std::pair<uint64_t, uint64_t>> mergeOverlaps(std::vector<std::pair<uint64_t, uint64_t>> ranges) {
@@ -227,6 +230,8 @@ private:
     f.isCxx = std::binary_search(symbols.cxxStarts.begin(), symbols.cxxStarts.end(), b);
     if (auto it = symbols.names.find(b); it != symbols.names.end())
       f.name = it->second;
+    if (symbols.discovered)
+      f.discovered = std::binary_search(symbols.discovered->begin(), symbols.discovered->end(), std::pair{b, e});
     blocks.push_back(f);
   }
 
@@ -313,7 +318,7 @@ Field displacementField(const x86_64::Instruction &inst, uint64_t a) {
 void decodeBlock(CodeFacts &facts, const TextInfo &text, const TextBytes &bytes, const Decoder &decoder,
                  size_t bi, Decoded &out) {
   Block &blk = facts.blocks[bi];
-  bool lastEnds = true;
+  bool lastEnds = true, lastIsCall = false;
   uint64_t lastEnd = blk.start; // of the last instruction that is not padding
   size_t mark = out.pending.size();
   for (uint64_t a = blk.start; a < blk.bodyEnd;) {
@@ -332,6 +337,7 @@ void decodeBlock(CodeFacts &facts, const TextInfo &text, const TextBytes &bytes,
       blk.jumpsThroughRegister = true;
     if (!inst->isPadding) {
       lastEnds = inst->endsFlow;
+      lastIsCall = inst->isCall;
       lastEnd = next;
     }
     if (inst->field) {
@@ -340,13 +346,19 @@ void decodeBlock(CodeFacts &facts, const TextInfo &text, const TextBytes &bytes,
       if (!text.contains(f.target))
       {
         out.dataReferences.push_back(f.target);
-        if (blk.isFunction)
+        if (blk.isFunction && !blk.discovered)
           out.functionDataReferences.push_back(f.target);
       }
     }
     a = next;
   }
   blk.decoded = true;
+  // A described function that ends in a call calls something that does not
+  // return. Code nothing describes ends where something else starts: a call
+  // there returns into it unless padding follows the call (verify reads it
+  // so too).
+  if (lastIsCall && (!blk.isFunction || blk.discovered))
+    lastEnds = lastEnd < blk.end;
   blk.fallsThrough = !lastEnds;
   if (!blk.isFunction && lastEnd > blk.start)
     blk.bodyEnd = lastEnd; // its trailing padding is free space
@@ -411,7 +423,7 @@ void decodeOtherSection(const ElfFile &in, const Section &sec, std::vector<uint6
       f.place = a + inst->field->offset;
       f.base = a + inst->size; // the end of the instruction
       f.target = inst->field->target;
-      f.what = "branch from another code section";
+      f.what = inst->field->isBranch ? "branch from another code section" : "operand from another code section";
       facts.outside.push_back(f);
     }
     off += inst->size;
@@ -536,28 +548,11 @@ void addTableTargets(const ElfFile &in, const CodeFacts &facts, const TextInfo &
   }
 }
 
-// Addresses in blocks with register jumps that may be entered from
-// anywhere but a branch of the same block: branches of other blocks and
-// sections, landing pads, symbols, the loader's words (dynamic relocations,
-// RELR), the entry points. Sorted.
-std::vector<uint64_t> entriesFromElsewhere(const ElfFile &in, const CodeFacts &facts, const TextInfo &text,
-                                           const std::vector<Fde> &fdes) {
+// Addresses the loader or a symbol holds: symbol values in .text, the
+// addresses dynamic relocations and RELR words store, the entry points.
+// Unsorted.
+std::vector<uint64_t> storedCodeAddresses(const ElfFile &in, const TextInfo &text) {
   std::vector<uint64_t> out;
-  auto candidate = [&](uint64_t t) {
-    if (!text.contains(t))
-      return facts.blocks.size();
-    size_t b = blockAt(facts.blocks, t);
-    return facts.blocks[b].jumpsThroughRegister ? b : facts.blocks.size();
-  };
-  for (const Field &f : facts.fields) {
-    size_t b = candidate(f.target);
-    if (b != facts.blocks.size() && (!text.contains(f.place) || blockAt(facts.blocks, f.place) != b))
-      out.push_back(f.target);
-  }
-  for (const Field &f : facts.outside)
-    out.push_back(f.target);
-  for (const Fde &f : fdes)
-    out.insert(out.end(), f.landingPads.begin(), f.landingPads.end());
   auto loadedWord = [&](uint64_t a) -> std::optional<uint64_t> {
     for (const Section &s : in.sections())
       if (s.isAlloc() && s.hasFileData() && a >= s.addr() && a - s.addr() + 8 <= in.contents(s).size()) {
@@ -586,6 +581,33 @@ std::vector<uint64_t> entriesFromElsewhere(const ElfFile &in, const CodeFacts &f
   for (const Dyn &d : in.dynamicEntries())
     if (d.d_tag == DT_INIT || d.d_tag == DT_FINI)
       out.push_back(d.d_un.d_ptr);
+  return out;
+}
+
+// Addresses in blocks with register jumps that may be entered from
+// anywhere but a branch of the same block: branches of other blocks and
+// sections, landing pads, symbols, the loader's words (dynamic relocations,
+// RELR), the entry points. Sorted.
+std::vector<uint64_t> entriesFromElsewhere(const ElfFile &in, const CodeFacts &facts, const TextInfo &text,
+                                           const std::vector<Fde> &fdes) {
+  std::vector<uint64_t> out;
+  auto candidate = [&](uint64_t t) {
+    if (!text.contains(t))
+      return facts.blocks.size();
+    size_t b = blockAt(facts.blocks, t);
+    return facts.blocks[b].jumpsThroughRegister ? b : facts.blocks.size();
+  };
+  for (const Field &f : facts.fields) {
+    size_t b = candidate(f.target);
+    if (b != facts.blocks.size() && (!text.contains(f.place) || blockAt(facts.blocks, f.place) != b))
+      out.push_back(f.target);
+  }
+  for (const Field &f : facts.outside)
+    out.push_back(f.target);
+  for (const Fde &f : fdes)
+    out.insert(out.end(), f.landingPads.begin(), f.landingPads.end());
+  std::vector<uint64_t> stored = storedCodeAddresses(in, text);
+  out.insert(out.end(), stored.begin(), stored.end());
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
@@ -702,7 +724,7 @@ void classifyRegisterJumps(const ElfFile &in, CodeFacts &facts, const TextInfo &
 } // namespace
 
 CodeFacts analyseCode(const ElfFile &in, const TextInfo &text, const std::vector<Fde> &fdes,
-                      bool relocationFree) {
+                      bool relocationFree, const std::vector<std::pair<uint64_t, uint64_t>> &discovered) {
   CodeFacts facts;
   std::map<uint64_t, uint64_t> fdeRanges;
   for (const Fde &f : fdes)
@@ -711,6 +733,15 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text, const std::vector
   const Section *symtab = in.findSectionOfType(SHT_SYMTAB);
   FunctionSymbols symbols = symtab ? readFunctionSymbols(in, *symtab, text, fdeRanges)
                                    : readDynamicFunctionSymbols(in, text, fdeRanges);
+  if (!discovered.empty()) {
+    symbols.bodies.insert(symbols.bodies.end(), discovered.begin(), discovered.end());
+    symbols.bodies = mergeOverlaps(std::move(symbols.bodies));
+    // Nothing names them: any may be a member function pointer's target.
+    for (auto [b, e] : discovered)
+      symbols.cxxStarts.push_back(b);
+    std::sort(symbols.cxxStarts.begin(), symbols.cxxStarts.end());
+    symbols.discovered = &discovered;
+  }
   Decoder decoder;
   TextBytes bytes{in.contents(in.sections()[text.section]), text.start};
   // Blocks first: decoding works block by block, and pins whole blocks.
@@ -733,6 +764,76 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text, const std::vector
   if (relocationFree)
     classifyRegisterJumps(in, facts, text, bytes, fdes);
   return facts;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> discoverFunctions(const ElfFile &in, const TextInfo &text,
+                                                             const CodeFacts &facts) {
+  DiscoveryInput d;
+  d.textStart = text.start;
+  d.text = in.contents(in.sections()[text.section]).subspan(0, text.end - text.start);
+  d.instructionStart = &facts.instructionStart;
+  std::vector<size_t> runBlocks;
+  for (size_t bi = 0; bi < facts.blocks.size(); ++bi) {
+    const Block &b = facts.blocks[bi];
+    if (!b.isFunction && b.decoded) {
+      d.runs.push_back({b.start, b.end});
+      runBlocks.push_back(bi);
+    }
+  }
+  if (d.runs.empty())
+    return {};
+  // Direct branches and lea of described code that decoded, and of other
+  // code sections; memory operands of any code mark data.
+  Decoder describing(/*describeOperations=*/true);
+  auto span = [&](uint64_t a) { return d.text.subspan(a - text.start); };
+  auto isBranch = [](const Field &f) {
+    return std::string_view(f.what) == "branch" || std::string_view(f.what) == "branch from another code section";
+  };
+  auto isLea = [&](const Field &f) {
+    // The instruction holding the field starts at most 15 bytes before it.
+    for (uint64_t a = f.place; a + 15 >= f.place && a >= text.start; --a)
+      if (facts.isInstructionStart(text, a)) {
+        auto inst = describing.decode(span(a), a);
+        return inst && inst->operation.kind == x86_64::Operation::LoadAddress;
+      }
+    return false;
+  };
+  auto inRun = [&](uint64_t t) {
+    auto it = std::upper_bound(d.runs.begin(), d.runs.end(), t,
+                               [](uint64_t x, const std::pair<uint64_t, uint64_t> &r) { return x < r.first; });
+    return it != d.runs.begin() && t < (it - 1)->second;
+  };
+  for (const Field &f : facts.fields) {
+    if (f.kind != Field::CodeRelative || !text.contains(f.place) || !inRun(f.target))
+      continue;
+    const Block &from = facts.blocks[blockAt(facts.blocks, f.place)];
+    bool described = from.isFunction && from.decoded;
+    if (isBranch(f)) {
+      if (described)
+        d.starts.push_back(f.target);
+    } else if (isLea(f)) {
+      if (described)
+        d.starts.push_back(f.target);
+    } else {
+      d.dataAddresses.push_back(f.target);
+    }
+  }
+  for (const Field &f : facts.outside)
+    if (isBranch(f))
+      d.starts.push_back(f.target);
+  std::vector<uint64_t> stored = storedCodeAddresses(in, text);
+  d.starts.insert(d.starts.end(), stored.begin(), stored.end());
+  // Without static relocations: the tables of the jumps in the runs.
+  for (const TableJump &tj : facts.tableJumps) {
+    if (facts.blocks[tj.block].isFunction)
+      continue;
+    std::vector<uint64_t> targets;
+    addTableTargets(in, facts, text, tj.jump.tableBase, tj.jump.entries, targets);
+    for (uint64_t t : targets)
+      d.tableTargets.push_back({tj.jump.address, t});
+  }
+  std::sort(d.tableTargets.begin(), d.tableTargets.end());
+  return discoverFunctions(d, describing);
 }
 
 } // namespace elfopt::rewrite

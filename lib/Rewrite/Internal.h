@@ -23,6 +23,7 @@ struct Block {
   uint64_t align = 1;
   bool isFunction = false;   ///< described by a function symbol
   bool isCxx = false;        ///< named in C++: may be a member function pointer's target
+  bool discovered = false;   ///< found by following control flow (Discover.h), not described
   bool decoded = false;      ///< every instruction of the body decoded
   bool fallsThrough = false; ///< the last instruction may continue past bodyEnd
   bool jumpsThroughRegister = false; ///< has a `jmp *%reg`
@@ -97,8 +98,9 @@ struct CodeFacts {
   /// Addresses outside .text that code refers to RIP-relatively (jump
   /// table bases among them), sorted.
   std::vector<uint64_t> dataReferences;
-  /// The same, from function blocks only: the table bases an independent
-  /// check that knows only the functions (verify) would see.
+  /// The same, from described function blocks only (symbols, FDEs): the
+  /// table bases an independent check that knows only those (verify) would
+  /// see. (Verify learns where found functions went, not their tables.)
   std::vector<uint64_t> functionDataReferences;
   /// Blocks whose distance must not change (short branches, fall-through).
   std::vector<Bond> bonds;
@@ -117,8 +119,14 @@ TextInfo findRoom(const ElfFile &in);
 /// \p fdes size functions whose symbol has none; without .symtab they are
 /// the functions, with .dynsym's names. \p relocationFree: no static
 /// relocations say where jump tables are, so find them from the code.
+/// \p discovered: functions proved in code nothing describes (a first
+/// analysis's discoverFunctions), cut like described ones.
 CodeFacts analyseCode(const ElfFile &in, const TextInfo &text, const std::vector<Fde> &fdes,
-                      bool relocationFree);
+                      bool relocationFree, const std::vector<std::pair<uint64_t, uint64_t>> &discovered = {});
+/// The functions proved in the code \p facts (a first analysis) leaves
+/// undescribed: Discover.h.
+std::vector<std::pair<uint64_t, uint64_t>> discoverFunctions(const ElfFile &in, const TextInfo &text,
+                                                             const CodeFacts &facts);
 size_t blockAt(const std::vector<Block> &blocks, uint64_t address);
 /// \p address as `name+0xoffset` of the block holding it, or as a hex
 /// address when that block has no name.

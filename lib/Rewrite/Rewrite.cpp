@@ -350,7 +350,8 @@ bool Rewriter::readsAsFunctionEnd(uint64_t t) const {
   if (!code.isInstructionStart(text, t))
     return true;
   const Block &next = code.blocks[blockAt(code.blocks, t)];
-  return !(next.isFunction && next.start == t);
+  // Verify knows where a described function starts; a found one it may not.
+  return !(next.isFunction && !next.discovered && next.start == t);
 }
 
 // Whether \p t is the end label of a function (just past its last
@@ -673,16 +674,21 @@ void Rewriter::keepIfReadOtherwise(const Section &s, uint64_t place, int32_t val
   uint64_t readings[2] = {place + int64_t(value), place + int64_t(value)};
   if (it != refs.begin() && *(it - 1) >= s.addr())
     readings[0] = *(it - 1) + int64_t(value);
-  bool agree = true;
+  // Verify stops at the first reading that leads to a label (its labels
+  // are among ours); with none, it holds the entry to its value (a table
+  // that only code found by following control flow refers to).
+  bool agree = true, readsLabel = false;
   for (uint64_t r : readings) {
-    if (r == label)
-      break; // verify stops at the first reading that leads to a label
+    if (r == label) {
+      readsLabel = true;
+      break;
+    }
     if (isLabel(r)) {
       agree = false;
       pinLabel(r, "verify reads a jump table entry against another base", place);
     }
   }
-  if (!agree)
+  if (!agree || !readsLabel)
     pinLabel(label, "verify reads a jump table entry against another base", place);
 }
 
@@ -1497,10 +1503,29 @@ RewriteResult Rewriter::run() {
   readRelocations();
   fdes = readEhFrame(in);
   phase("read", "decoding .text");
-  code = analyseCode(in, text, fdes, relocationFree);
+  if (options.undescribedFunctions) {
+    code = analyseCode(in, text, fdes, relocationFree, *options.undescribedFunctions);
+  } else {
+    code = analyseCode(in, text, fdes, relocationFree);
+    // Code nothing describes: the functions control flow proves in it are
+    // analysed again, as described ones, from the start. (With static
+    // relocations for .text, what they describe is all that moves.)
+    std::vector<std::pair<uint64_t, uint64_t>> discovered;
+    if (relocationFree)
+      discovered = discoverFunctions(in, text, code);
+    if (!discovered.empty()) {
+      phase("decode", "decoding .text with the functions found in undescribed code");
+      code = analyseCode(in, text, fdes, relocationFree, discovered);
+    }
+  }
+  for (const Block &b : code.blocks)
+    if (b.discovered) {
+      ++report.discoveredFunctions;
+      report.discoveredBytes += b.bodyEnd - b.start;
+    }
   if (std::none_of(code.blocks.begin(), code.blocks.end(), [](const Block &b) { return b.isFunction; }))
     warn(in.name() + ": no function boundaries in .text (no .symtab, no .eh_frame FDEs or sized .dynsym "
-                     "functions there): nothing can move");
+                     "functions there, none found by following control flow): nothing can move");
   phase("decode", "finding references");
   bondUnwindRanges();
   computeGroups();
@@ -1524,6 +1549,21 @@ RewriteResult Rewriter::run() {
 } // namespace
 
 } // namespace rewrite
+
+std::vector<std::pair<uint64_t, uint64_t>> findUndescribedFunctions(const ElfFile &in) {
+  try {
+    rewrite::TextInfo text = rewrite::findText(in);
+    bool relocationFree = std::none_of(in.sections().begin(), in.sections().end(), [&](const Section &s) {
+      return s.type() == SHT_RELA && !s.isAlloc() && s.header.sh_info == text.section;
+    });
+    if (!relocationFree)
+      return {}; // static relocations describe what moves (rewriteText)
+    rewrite::CodeFacts facts = rewrite::analyseCode(in, text, readEhFrame(in), relocationFree);
+    return rewrite::discoverFunctions(in, text, facts);
+  } catch (const FatalError &) {
+    return {}; // the rewrite says what is wrong with the file, if asked to rewrite it
+  }
+}
 
 RewriteResult rewriteText(const ElfFile &in, const RewriteOptions &options) {
   return rewrite::Rewriter(in, options).run();

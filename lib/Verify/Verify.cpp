@@ -10,6 +10,8 @@
 #include "elfopt/Target/X86_64.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -42,6 +44,7 @@ private:
   uint64_t map(uint64_t a, bool inclusiveEnd = false) const;
   bool checkStructure();
   void buildMap();
+  void checkSymbols();
   void buildMapFromUnwindAndDynamicSymbols();
   void addFunction(uint64_t from, uint64_t size, uint64_t to);
   void mergeFunctions();
@@ -50,6 +53,31 @@ private:
   void checkEntriesOutsideFunctions();
   void checkCode();
   void checkOtherCode();
+  /// Old address -> new address of a reference into code outside every
+  /// function that changed: undescribed code the rewrite moved.
+  struct Move {
+    uint64_t from = 0, to = 0;
+    uint64_t at = 0; ///< where the reference is, in the original
+    /// False when read from bytes past the end of the flow that merely
+    /// matched: they may be data, so a disagreement there is no problem.
+    bool certain = true;
+  };
+  void learnMovedCode();
+  void gatherStoredMoves();
+  bool isUndescribedCode(uint64_t a) const;
+  std::optional<uint64_t> stubTarget(uint64_t a) const;
+  void drainMoves(bool extend);
+  uint64_t walkMovedCode(uint64_t from, int64_t delta, bool mustContinue, bool extend, uint64_t by);
+  void learnStretch(uint64_t from, uint64_t end, int64_t delta, uint64_t by);
+  std::vector<Move> moves;
+  /// What learnMovedCode found: runs of undescribed code, each moved by one
+  /// displacement, by start.
+  struct Stretch {
+    uint64_t end = 0;
+    int64_t delta = 0;
+    uint64_t by = 0; ///< the reference it was learned from
+  };
+  std::map<uint64_t, Stretch> stretches;
   void checkUnwind();
   void checkDynamic();
   void checkData();
@@ -123,12 +151,15 @@ private:
 uint64_t Verifier::map(uint64_t a, bool inclusiveEnd) const {
   auto it = std::upper_bound(functions.begin(), functions.end(), a,
                              [](uint64_t x, const Moved &m) { return x < m.from; });
-  if (it == functions.begin())
-    return a;
-  --it;
   // With inclusiveEnd, the end of a function (a jump to a label after its
   // last instruction) moves with it, unless another function starts there.
-  return a - it->from < it->size + inclusiveEnd ? a - it->from + it->to : a;
+  if (it != functions.begin() && a - std::prev(it)->from < std::prev(it)->size + inclusiveEnd)
+    return a - std::prev(it)->from + std::prev(it)->to;
+  // Undescribed code learned so far (learnMovedCode).
+  auto st = stretches.upper_bound(a);
+  if (st != stretches.begin() && a < std::prev(st)->second.end)
+    return a + std::prev(st)->second.delta;
+  return a;
 }
 
 const Symbol *Verifier::functionAt(uint64_t a) const {
@@ -253,8 +284,17 @@ void Verifier::buildMap() {
     addFunction(s.value, size, t.value);
   }
   mergeFunctions();
-  // Every other symbol in .text moves with the function holding it.
-  for (size_t i = 0; i < x.size(); ++i)
+}
+
+// Every symbol in .text moves with the code holding it (checked once
+// learnMovedCode knows where undescribed code went).
+void Verifier::checkSymbols() {
+  const Section *b = after.findSectionOfType(SHT_SYMTAB);
+  if (symbols.empty() || !b)
+    return;
+  const std::vector<Symbol> &x = symbols;
+  auto y = after.symbols(*b);
+  for (size_t i = 0; i < x.size() && i < y.size(); ++i)
     if (x[i].shndx == text->index && x[i].type != STT_SECTION) {
       ++report.symbols;
       if (y[i].value != map(x[i].value) && !(x[i].isFunction() && x[i].size == 0 && y[i].value == x[i].value))
@@ -306,7 +346,7 @@ void Verifier::checkCode() {
   // Two halves on two threads: a large binary has millions of instructions.
   instructionStart.assign(oldText.size(), 0);
   auto checkRange = [&](size_t first, size_t last, VerifyReport &local, std::vector<uint64_t> &refs,
-                        std::vector<uint64_t> &outside) {
+                        std::vector<Move> &moved) {
     x86_64::Decoder decoder;
     uint64_t base = text->addr();
     for (size_t fi = first; fi < last; ++fi) {
@@ -377,24 +417,29 @@ void Verifier::checkCode() {
             padding = oldText[t - base] == 0 || (next && next->isPadding);
           }
           uint64_t want = map(t, padding);
-          if (t >= base && t < base + oldText.size() && !padding && !inFunction(t))
-            outside.push_back(t);
-          if (j->field->target != want)
-            local.problems.push_back(where(before, a) + ": operand refers to " + hex(i->field->target) + "; moved to " +
-                                     where(after, b, a) + " it refers to " + hex(j->field->target) + ", expected " +
-                                     hex(want));
+          bool undescribed = t >= base && t < base + oldText.size() && !padding && !inFunction(t);
+          if (undescribed) {
+            // Read where it stays, it may be data: only a branch says it is code.
+            moved.push_back({t, j->field->target, a, i->field->isBranch || j->field->target != t});
+          } else {
+            if (j->field->target != want)
+              local.problems.push_back(where(before, a) + ": operand refers to " + hex(i->field->target) +
+                                       "; moved to " + where(after, b, a) + " it refers to " +
+                                       hex(j->field->target) + ", expected " + hex(want));
+          }
         }
         a += i->size;
       }
     }
   };
   VerifyReport halves[2];
-  std::vector<uint64_t> refs[2], outside[2];
+  std::vector<uint64_t> refs[2];
+  std::vector<Move> moved[2];
   runInTwoHalves(functions.size(), functions.size() / 2, [&](size_t first, size_t last, unsigned half) {
-    checkRange(first, last, halves[half], refs[half], outside[half]);
+    checkRange(first, last, halves[half], refs[half], moved[half]);
   });
-  for (const auto &list : outside)
-    entriesOutsideFunctions.insert(entriesOutsideFunctions.end(), list.begin(), list.end());
+  for (const auto &list : moved)
+    moves.insert(moves.end(), list.begin(), list.end());
   dataReferences = std::move(refs[0]);
   dataReferences.insert(dataReferences.end(), refs[1].begin(), refs[1].end());
   std::sort(dataReferences.begin(), dataReferences.end());
@@ -448,7 +493,10 @@ void Verifier::checkOtherCode() {
         auto j = decoder.decode(y.subspan(off, end - off), a);
         uint64_t want = map(i->field->target);
         ++report.pcRelativeOperands;
-        if (!j || j->size != i->size || !j->field || j->field->target != want)
+        if (j && j->size == i->size && j->field && isUndescribedCode(i->field->target))
+          moves.push_back({i->field->target, j->field->target, a,
+                           i->field->isBranch || j->field->target != i->field->target});
+        else if (!j || j->size != i->size || !j->field || j->field->target != want)
           problem(where(after, a) + ": operand refers to " + hex(i->field->target) + "; it must refer to " + hex(want));
         explain(a + i->field->offset, i->field->size, Word::Kind::Operand);
       }
@@ -655,6 +703,301 @@ bool Verifier::forwards(uint64_t t, int depth) const {
     q += i->size;
   }
   return false;
+}
+
+// Code that no symbol or FDE describes may move too (Rewrite/Discover.h).
+// Verify does not cut it into functions: it learns where each piece went
+// from the references to it (branches of the functions and of other code
+// sections, the loader's words, symbols, the entry points). From each, the
+// original instructions must stand at the new address, their operands
+// following what they refer to, for as long as control can run on (a call
+// returns); a place referred to at two displacements is a problem. Only
+// then, past the end of each flow, the learned runs grow while the bytes
+// still match (the cases a jump table leads to): what merely matches there
+// may be another copy of the same bytes, so it settles nothing that a
+// reference did. What is learned maps like a function.
+void Verifier::learnMovedCode() {
+  gatherStoredMoves();
+  drainMoves(/*extend=*/false);
+  std::vector<uint64_t> learned;
+  for (auto &[from, st] : stretches)
+    learned.push_back(from);
+  for (uint64_t from : learned)
+    for (;;) {
+      // The run holding \p from (an earlier one may have taken it in).
+      auto it = stretches.upper_bound(from);
+      if (it == stretches.begin())
+        break;
+      Stretch st = std::prev(it)->second;
+      uint64_t end = walkMovedCode(st.end, st.delta, /*mustContinue=*/false, /*extend=*/true, st.by);
+      learnStretch(st.end, end, st.delta, st.by);
+      if (std::prev(stretches.upper_bound(from))->second.end == st.end)
+        break; // it grew no further
+    }
+  drainMoves(/*extend=*/true);
+  if (stretches.empty())
+    return;
+  for (auto &[from, st] : stretches)
+    if (st.delta) {
+      functions.push_back({from, st.end - from, uint64_t(from + st.delta)});
+      ++report.movedUndescribedRanges;
+    }
+  std::sort(functions.begin(), functions.end(), [](const Moved &l, const Moved &r) { return l.from < r.from; });
+}
+
+void Verifier::drainMoves(bool extend) {
+  // A reference that kept its value may lead to moved code through a
+  // forwarding stub in the old place: those wait until every move the
+  // others show is known.
+  std::vector<Move> kept;
+  bool settled = false;
+  for (;;) {
+    if (moves.empty()) {
+      if (kept.empty())
+        break;
+      moves.swap(kept);
+      settled = true;
+    }
+    Move m = moves.back();
+    moves.pop_back();
+    if (m.to == m.from && !settled) {
+      kept.push_back(m);
+      continue;
+    }
+    auto it = stretches.upper_bound(m.from);
+    if (it != stretches.begin() && m.from < std::prev(it)->second.end) {
+      --it;
+      uint64_t want = m.from + it->second.delta;
+      if (m.certain && m.to != want && !(m.to == m.from && forwards(m.from)))
+        problem(where(before, m.from) + ": code outside every function is referred to as " + hex(m.to) + " by " +
+                (m.at ? where(before, m.at) : std::string("a header or symbol")) + " and as " + hex(want) + " by " +
+                (it->second.by ? where(before, it->second.by) : std::string("a header or symbol")));
+      continue;
+    }
+    if (m.to == m.from) {
+      if (forwards(m.from))
+        continue; // the stub is checked there
+      // Nothing else says where the code went, but a stub in its old place
+      // does: the code must stand there (checked as for any move).
+      if (auto to = stubTarget(m.from)) {
+        moves.push_back({m.from, *to, m.at, m.certain});
+        continue;
+      }
+    }
+    int64_t delta = int64_t(m.to - m.from);
+    if (std::getenv("ELFOPT_DEBUG_LEARN")) // each move walked, on stderr
+      std::fprintf(stderr, "learn %llx -> %llx at %llx%s%s\n", (unsigned long long)m.from, (unsigned long long)m.to,
+                   (unsigned long long)m.at, m.certain ? "" : " tentative", extend ? " extend" : "");
+    learnStretch(m.from, walkMovedCode(m.from, delta, m.certain, extend, m.at), delta, m.at);
+  }
+}
+
+// Records [from, end) as moved by \p delta, as one run with a neighbour
+// moved by the same.
+void Verifier::learnStretch(uint64_t from, uint64_t end, int64_t delta, uint64_t by) {
+  if (end <= from)
+    return;
+  auto it = stretches.find(from);
+  if (it == stretches.end()) {
+    auto before = stretches.lower_bound(from);
+    if (before != stretches.begin() && std::prev(before)->second.end == from &&
+        std::prev(before)->second.delta == delta)
+      it = std::prev(before);
+    else
+      it = stretches.emplace(from, Stretch{from, delta, by}).first;
+  }
+  it->second.end = std::max(it->second.end, end);
+  auto next = std::next(it);
+  if (next != stretches.end() && next->first == it->second.end && next->second.delta == delta) {
+    it->second.end = next->second.end;
+    stretches.erase(next);
+  }
+}
+
+// Where the code at old address \p a went, as a forwarding stub the rewrite
+// wrote there says: the original instructions kept, then a jump to the new
+// address of the instruction it replaced (Rewrite/Stubs.h). The code there
+// is then checked as for any move.
+std::optional<uint64_t> Verifier::stubTarget(uint64_t a) const {
+  auto x = before.contents(*text), y = after.contents(after.sections()[text->index]);
+  uint64_t base = text->addr();
+  uint64_t q = a;
+  for (unsigned kept = 0; kept <= x86_64::StubMaxKeptInstructions && q - base < x.size(); ++kept) {
+    auto i = decoder.decode(x.subspan(q - base), q), j = decoder.decode(y.subspan(q - base), q);
+    if (!i || !j)
+      return std::nullopt;
+    if (y[q - base] == x86_64::JumpRel32 && x[q - base] != x86_64::JumpRel32) {
+      uint64_t t = j->field->target;
+      if (t == q || (!inRoom(t) && (t < base || t - base >= x.size())))
+        return std::nullopt;
+      // The code it replaced stands there, as it stood from a: else this
+      // was no stub (bytes read from the middle of data).
+      uint64_t to = a + (t - q);
+      std::span<const uint8_t> moved = newCodeAt(to);
+      uint64_t n = q - a + i->size;
+      if (moved.size() < n || std::memcmp(moved.data(), x.data() + (a - base), q - a))
+        return std::nullopt;
+      auto k = decoder.decode(moved.subspan(q - a), t);
+      if (!k || k->opcode != i->opcode || k->size != i->size)
+        return std::nullopt;
+      return to;
+    }
+    if (i->size != j->size || std::memcmp(x.data() + (q - base), y.data() + (q - base), i->size) || i->endsFlow)
+      return std::nullopt;
+    q += i->size;
+  }
+  return std::nullopt;
+}
+
+bool Verifier::isUndescribedCode(uint64_t a) const {
+  return a >= text->addr() && a - text->addr() < text->size() && !inFunction(a);
+}
+
+// The loader's words and the symbols that lead into undescribed code and
+// changed: where that code went.
+void Verifier::gatherStoredMoves() {
+  uint64_t at = 0; // where the word is, or 0 for a header field
+  auto offer = [&](uint64_t from, uint64_t to) {
+    // An address stored where the code stays may be data's.
+    if (isUndescribedCode(from))
+      moves.push_back({from, to, at, to != from});
+  };
+  offer(before.header().e_entry, after.header().e_entry);
+  auto dx = before.dynamicEntries(), dy = after.dynamicEntries();
+  for (size_t i = 0; i < dx.size() && i < dy.size(); ++i)
+    if ((dx[i].d_tag == DT_INIT || dx[i].d_tag == DT_FINI) && dx[i].d_tag == dy[i].d_tag)
+      offer(dx[i].d_un.d_ptr, dy[i].d_un.d_ptr);
+  auto wordAt = [](const ElfFile &f, const Section &s, uint64_t a) -> std::optional<uint64_t> {
+    auto bytes = f.contents(s);
+    if (a < s.addr() || a - s.addr() + 8 > bytes.size())
+      return std::nullopt;
+    uint64_t v;
+    std::memcpy(&v, bytes.data() + (a - s.addr()), 8);
+    return v;
+  };
+  for (const Section &s : before.sections()) {
+    const Section &t = after.sections()[s.index];
+    if (s.type() == SHT_RELA && s.isAlloc()) {
+      auto rx = decodeRela(before.contents(s)), ry = decodeRela(after.contents(t));
+      for (size_t i = 0; i < rx.size() && i < ry.size(); ++i)
+        if (dynamicAddendIsAddress(rx[i]) && rx[i].r_info == ry[i].r_info) {
+          at = rx[i].r_offset;
+          offer(rx[i].r_addend, ry[i].r_addend);
+        }
+    } else if (s.type() == SHT_RELR) {
+      for (uint64_t a : decodeRelr(before.contents(s)))
+        for (const Section &home : before.sections())
+          if (home.isAlloc() && home.hasFileData() && a >= home.addr() && a - home.addr() < home.size()) {
+            auto x = wordAt(before, home, a), y = wordAt(after, after.sections()[home.index], a);
+            at = a;
+            if (x && y)
+              offer(*x, *y);
+            break;
+          }
+    } else if (s.type() == SHT_DYNSYM || s.type() == SHT_SYMTAB) {
+      auto x = before.symbols(s), y = after.symbols(t);
+      for (size_t i = 0; i < x.size() && i < y.size(); ++i)
+        if (x[i].shndx == text->index && y[i].shndx == x[i].shndx && x[i].type != STT_SECTION) {
+          at = 0;
+          offer(x[i].value, y[i].value);
+        }
+    } else if ((s.name == ".got" || s.name == ".got.plt") && s.hasFileData()) {
+      for (uint64_t a = s.addr(); a + 8 <= s.addr() + s.size(); a += 8)
+        if (auto x = wordAt(before, s, a), y = wordAt(after, t, a); x && y) {
+          at = a;
+          offer(*x, *y);
+        }
+    }
+  }
+}
+
+// From \p from in the original and from + \p delta in the rewritten file,
+// in step: each instruction the same, operands following their targets
+// (references to undescribed code are learned in turn), while control may
+// run on (\p mustContinue: a difference is a problem) and, with \p extend,
+// past that while they match. Returns where the run ends.
+uint64_t Verifier::walkMovedCode(uint64_t from, int64_t delta, bool mustContinue, bool extend, uint64_t by) {
+  auto x = before.contents(*text);
+  uint64_t base = text->addr(), textEnd = base + x.size();
+  uint64_t a = from;
+  auto fail = [&](const std::string &why) {
+    if (mustContinue)
+      problem(where(before, a) + ": code outside every function, moved to " + hex(a + delta) + " (as " +
+              (by ? where(before, by) : std::string("a header or symbol")) + " says), " + why);
+  };
+  while (a < textEnd) {
+    if (inFunction(a)) {
+      if (mustContinue && map(a) != a + delta)
+        fail("runs on into a function that did not move with it");
+      break;
+    }
+    auto next = stretches.upper_bound(a);
+    if (next != stretches.begin() && a < std::prev(next)->second.end) {
+      if (mustContinue && std::prev(next)->second.delta != delta)
+        fail("runs on into code that moved elsewhere");
+      break;
+    }
+    uint64_t limit = next == stretches.end() ? textEnd : std::min(textEnd, next->first);
+    uint64_t b = a + delta;
+    if (!(inRoom(b) || (b >= base && b < textEnd))) {
+      fail("lies outside .text");
+      break;
+    }
+    std::span<const uint8_t> y = newCodeAt(b);
+    auto i = decoder.decode(x.subspan(a - base, limit - a), a);
+    auto j = decoder.decode(y.subspan(0, std::min<uint64_t>(y.size(), limit - a)), b);
+    if (!i && delta == 0) {
+      // Not code where it stays (an operand read as data, V8's constants in
+      // its code): its bytes must stay as they were, as far as one
+      // instruction reaches.
+      uint64_t n = std::min<uint64_t>({limit - a, y.size(), x86_64::MaxInstructionSize});
+      if (std::memcmp(x.data() + (a - base), y.data(), n))
+        fail("changed bytes that do not decode");
+      break;
+    }
+    // Past the end of the flow, padding is where functions end: what
+    // follows may be another function that merely looks the same.
+    if (!mustContinue && (x[a - base] == 0 || (i && i->isPadding)))
+      break;
+    if (!i || !j || i->opcode != j->opcode || i->size != j->size || bool(i->field) != bool(j->field)) {
+      fail("is not the same instruction there");
+      break;
+    }
+    const uint8_t *xo = x.data() + (a - base), *yo = y.data();
+    uint64_t f = i->field ? i->field->offset : i->size, n = i->field ? i->field->size : 0;
+    if (std::memcmp(xo, yo, f) || std::memcmp(xo + f + n, yo + f + n, i->size - f - n)) {
+      fail("changed outside its PC-relative operand");
+      break;
+    }
+    if (i->field) {
+      uint64_t t = i->field->target, u = j->field->target;
+      if (isUndescribedCode(t)) {
+        if (!(t >= from && t < a && u == t + delta))
+          moves.push_back({t, u, a, mustContinue && (i->field->isBranch || u != t)}); // checked in turn
+      } else if (u != map(t) && u != map(t, true) && !(u == t && forwards(t))) {
+        fail("refers to " + hex(u) + " for " + hex(t) + ", expected " + hex(map(t)));
+        break;
+      }
+      // Not a table base for reading data words (dataReferences): those
+      // come from described functions only, as the rewrite assumes.
+      ++report.pcRelativeOperands;
+    }
+    instructionStart[a - base] = 1;
+    ++report.instructions;
+    a += i->size;
+    bool paddingNext = a < textEnd && (x[a - base] == 0 || [&] {
+                         auto pad = decoder.decode(x.subspan(a - base), a);
+                         return pad && pad->isPadding;
+                       }());
+    // A call followed by padding does not return (the rewrite reads it so):
+    // compilers do not run on into padding after a call.
+    if (i->endsFlow && (!i->isCall || paddingNext)) {
+      mustContinue = false;
+      if (!extend)
+        break;
+    }
+  }
+  return a;
 }
 
 bool Verifier::inFunction(uint64_t a) const {
@@ -870,6 +1213,8 @@ VerifyReport Verifier::run() {
   buildMap();
   checkCode();
   checkOtherCode();
+  learnMovedCode();
+  checkSymbols();
   checkUnwind();
   checkDynamic();
   checkData();

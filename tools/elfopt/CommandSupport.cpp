@@ -1,5 +1,6 @@
 //===- CommandSupport.cpp - what the subcommand files share ---------------===//
 #include "CommandSupport.h"
+#include "elfopt/Rewrite/Rewrite.h"
 #include "elfopt/Scope/LookupMix.h"
 #include "elfopt/Support/Diagnostics.h"
 
@@ -83,6 +84,7 @@ ProfileMatch profileMatch(const po::variables_map &vm) {
   m.allowMismatch = vm.count("allow-mismatch") && vm["allow-mismatch"].as<bool>();
   if (vm.count("min-match-rate"))
     m.minMatchRate = vm["min-match-rate"].as<double>();
+  m.finder = findUndescribedFunctions;
   return m;
 }
 
@@ -149,6 +151,10 @@ void printVerify(const VerifyReport &v) {
     std::printf("  verify: %llu words kept as they were lead to moved code through a forwarding stub, each "
                 "checked\n",
                 (unsigned long long)v.forwardedWords);
+  if (v.movedUndescribedRanges)
+    std::printf("  verify: %llu runs of code no symbol or FDE describes moved, each found from the references "
+                "to it and checked instruction by instruction\n",
+                (unsigned long long)v.movedUndescribedRanges);
   for (const std::string &p : v.problems)
     std::printf("    %s\n", p.c_str());
 }

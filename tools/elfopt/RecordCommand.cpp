@@ -1,5 +1,6 @@
 //===- RecordCommand.cpp - elfopt record ----------------------------------===//
 #include "CommandSupport.h"
+#include "elfopt/Rewrite/Rewrite.h"
 #include "elfopt/Record/Recorder.h"
 #include "elfopt/Support/Diagnostics.h"
 
@@ -54,6 +55,7 @@ int runRecord(const std::vector<std::string> &args) {
   if (command.empty() || vm.count("stray"))
     throw UsageError{"record", "give the program to run after --"};
   RecordOptions options;
+  options.finder = findUndescribedFunctions;
   options.command = command;
   if (vm.count("object"))
     options.objects = vm["object"].as<std::vector<std::string>>();

@@ -265,6 +265,9 @@ static void printRewrite(const std::string &input, const std::string &output, co
   if (result.rewroteText) {
     std::printf("  .text: %llu bytes at %s; %llu function blocks\n", (unsigned long long)r.textSize,
                 hex(r.textStart).c_str(), (unsigned long long)r.functions);
+    if (r.discoveredFunctions)
+      std::printf("  functions found by following control flow in code no symbol or FDE describes: %llu, %llu bytes\n",
+                  (unsigned long long)r.discoveredFunctions, (unsigned long long)r.discoveredBytes);
     std::printf("  ordered first: %llu functions, %llu bytes\n", (unsigned long long)r.orderedPlaced,
                 (unsigned long long)r.orderedFrontBytes);
     // A startup order is worth what of it moves: say which share stayed.

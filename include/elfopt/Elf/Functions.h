@@ -4,7 +4,9 @@
 // From .symtab when the file has one; for a stripped file from .dynsym plus
 // the .eh_frame FDE ranges (every function compiled with unwind tables, the
 // default on x86-64, has one), named "fde@0x..." when no dynamic symbol
-// names them. Aliases (several symbols at one address) become one function.
+// names them; with a finder, also the functions it proves in code none of
+// those describe, named "code@0x...". Aliases (several symbols at one
+// address) become one function.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -12,7 +14,9 @@
 #include "elfopt/Elf/ElfFile.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace elfopt {
@@ -32,6 +36,13 @@ struct FunctionTable {
   std::vector<Function> functions; ///< sorted by address, one per address
 };
 
-FunctionTable readFunctions(const ElfFile &file);
+/// Finds functions in code that no symbol or FDE describes (the rewrite's
+/// findUndescribedFunctions): [start, end), sorted.
+using FunctionFinder = std::function<std::vector<std::pair<uint64_t, uint64_t>>(const ElfFile &)>;
+
+/// With \p finder, when an eighth of .text or more is no function's, the
+/// functions it finds there too, named "code@0x..." (below that, finding
+/// them costs more than they are worth to an order).
+FunctionTable readFunctions(const ElfFile &file, const FunctionFinder &finder = {});
 
 } // namespace elfopt

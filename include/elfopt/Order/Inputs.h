@@ -28,6 +28,9 @@ struct ProfileMatch {
   /// Called as each profile is read ("reading profile 2/6"): a terminal's
   /// progress line.
   std::function<void(const std::string &state)> progress;
+  /// Finds the binary's functions that no symbol or FDE describes (see
+  /// readFunctions); unset: none.
+  FunctionFinder finder;
 };
 
 /// Profiles, their runs and (with a binary) its functions.

@@ -142,8 +142,9 @@ struct OptimizeResult {
 /// \p description says where they came from. With \p pages, also the file
 /// pages the profiles' page traces hold for \p in (profiles of this very
 /// file only: with allowMismatch the offsets would be another build's).
+/// \p finder: functions in code no symbol or FDE describes (readFunctions).
 std::vector<uint64_t> resolveOrder(const ElfFile &in, const OrderRequest &request, std::string &description,
-                                   TracedPages *pages = nullptr);
+                                   TracedPages *pages = nullptr, const FunctionFinder &finder = {});
 
 /// Runs the passes on \p in. Throws FatalError naming the file when the input
 /// cannot be rewritten or a verification fails.

@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "elfopt/Elf/Functions.h"
 #include "elfopt/Profile/Profile.h"
 
 #include <functional>
@@ -41,6 +42,9 @@ struct RecordOptions {
   /// Called as each run starts and as each object is armed ("recording run
   /// 2/5, 3 objects armed"): a terminal's progress line.
   std::function<void(const std::string &state)> progress;
+  /// Finds the functions of each recorded object that no symbol or FDE
+  /// describes (see readFunctions); unset: none.
+  FunctionFinder finder;
 };
 
 struct RecordResult {

@@ -39,6 +39,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <map>
 #include <string>
 #include <vector>
@@ -70,6 +71,10 @@ struct RewriteOptions {
   RoomWhen roomWhen = RoomWhen::Auto;
   /// Called as each phase starts ("decoding", ...): a terminal's progress line.
   std::function<void(const std::string &phase)> progress;
+  /// The functions findUndescribedFunctions found in this input, when the
+  /// caller already has them (to name them in the order); unset: the
+  /// rewrite finds them.
+  std::optional<std::vector<std::pair<uint64_t, uint64_t>>> undescribedFunctions;
 };
 
 /// The section that `rewrite --new-segment` adds for the ordered code.
@@ -103,6 +108,10 @@ struct KeptBlock {
 
 struct RewriteReport {
   uint64_t functions = 0;       ///< function symbols' blocks in .text
+  /// Functions in code nothing describes, proved by following control flow
+  /// (no symbol, no FDE: a stripped file built without unwind tables).
+  uint64_t discoveredFunctions = 0;
+  uint64_t discoveredBytes = 0;
   uint64_t movedBlocks = 0;     ///< blocks whose address changed
   uint64_t movedBytes = 0;
   uint64_t orderedPlaced = 0;   ///< ordered functions placed at the front
@@ -130,6 +139,12 @@ struct RewriteResult {
   RewriteReport report;
   AddressMap map;
 };
+
+/// Functions in the code of .text that no symbol or FDE describes, each
+/// proved by following control flow from what calls it or stores its
+/// address (lib/Rewrite/Discover.h): [start, end), sorted. Empty for a file
+/// without such code, or one whose .text or .eh_frame cannot be read.
+std::vector<std::pair<uint64_t, uint64_t>> findUndescribedFunctions(const ElfFile &in);
 
 /// Plans and performs the rewrite in memory. Throws FatalError with a
 /// message naming the file when the input cannot be rewritten.

@@ -30,6 +30,9 @@ inline constexpr uint8_t PaddingByte = 0xCC;
 /// call land.
 inline constexpr uint8_t Endbr64[4] = {0xf3, 0x0f, 0x1e, 0xfa};
 
+/// The longest x86-64 instruction.
+inline constexpr uint64_t MaxInstructionSize = 15;
+
 /// jmp rel32: opcode, then the displacement from the end of the jump.
 inline constexpr uint8_t JumpRel32 = 0xe9;
 inline constexpr uint64_t JumpRel32Size = 5;

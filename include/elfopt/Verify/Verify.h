@@ -44,6 +44,9 @@ struct VerifyReport {
   /// Words kept as they were that lead to moved code through a forwarding
   /// stub in its old place, each stub checked.
   uint64_t forwardedWords = 0;
+  /// Runs of code no symbol or FDE describes that moved, learned from the
+  /// references to them.
+  uint64_t movedUndescribedRanges = 0;
   std::vector<std::string> problems; ///< empty when the rewrite is sound
   bool ok() const { return problems.empty(); }
 };
