@@ -191,26 +191,39 @@ AddressMap rewriteAndVerify(const ElfFile &original, const OptimizeOptions &opti
       result.roomWhy = why;
       return roomy.get();
     };
-  RewriteResult rewritten = timed(result, "rewrite .text", [&] { return rewriteText(original, rewrite); });
-  const ElfFile &in = roomy ? *roomy : original;
-  // The room's program header moved the sections after the table (in
-  // libxul its notes); the file with room keeps every index and adds one.
-  if (roomy)
-    result.roomMovedSections = movedSections(original, [&](unsigned i) { return roomy->sections()[i].addr(); });
-  result.bytes = std::move(rewritten.bytes);
-  result.rewrite = std::move(rewritten.report);
-  result.rewroteText = true;
-  if (!options.verify)
-    return std::move(rewritten.map);
-  if (options.progress)
-    options.progress("verifying");
-  timed(result, "verify .text", [&] {
-    auto out = ElfFile::fromBytes(in.name() + " (rewritten, in memory)", result.bytes);
-    result.verified = verifyRewrite(in, *out);
-  });
-  if (!result.verified->ok())
+  for (;;) {
+    RewriteResult rewritten = timed(result, "rewrite .text", [&] { return rewriteText(original, rewrite); });
+    const ElfFile &in = roomy ? *roomy : original;
+    // The room's program header moved the sections after the table (in
+    // libxul its notes); the file with room keeps every index and adds one.
+    if (roomy)
+      result.roomMovedSections = movedSections(original, [&](unsigned i) { return roomy->sections()[i].addr(); });
+    result.bytes = std::move(rewritten.bytes);
+    result.rewrite = std::move(rewritten.report);
+    result.rewroteText = true;
+    if (!options.verify)
+      return std::move(rewritten.map);
+    if (options.progress)
+      options.progress("verifying");
+    timed(result, "verify .text", [&] {
+      auto out = ElfFile::fromBytes(in.name() + " (rewritten, in memory)", result.bytes);
+      result.verified = verifyRewrite(in, *out);
+    });
+    if (result.verified->ok())
+      return std::move(rewritten.map);
+    // Functions found by following control flow are the newest and least
+    // proven part of the rewrite: where verify cannot follow them, they
+    // stay in place and the file is rewritten without them, not refused.
+    if (result.rewrite.discoveredFunctions && !(rewrite.undescribedFunctions && rewrite.undescribedFunctions->empty())) {
+      result.undescribedKeptWhy = result.verified->problems.front();
+      warn(original.name() + ": verify could not follow the functions found in code no symbol or FDE describes (" +
+           std::to_string(result.verified->problems.size()) + " problems; the first: " + result.undescribedKeptWhy +
+           "); they stay in place");
+      rewrite.undescribedFunctions.emplace();
+      continue;
+    }
     failVerification(in.name(), "the rewritten file", result.verified->problems);
-  return std::move(rewritten.map);
+  }
 }
 
 // dynsort and hashvals on what the .text rewrite produced; they renumber

@@ -165,6 +165,8 @@ ResultJson rewriteResultJson(const std::string &input, const std::string &output
   j[keys::Blocks] = blocksJson(r);
   if (result.roomBytes)
     j["newSegment"] = {{"section", RoomSection}, {"bytes", result.roomBytes}, {"why", result.roomWhy}};
+  if (!result.undescribedKeptWhy.empty())
+    j["undescribedKeptWhy"] = result.undescribedKeptWhy;
   j[keys::Kept] = json::array();
   for (const KeptBlock &k : r.kept)
     j[keys::Kept].push_back({{keys::KeptName, k.name},

@@ -268,6 +268,10 @@ static void printRewrite(const std::string &input, const std::string &output, co
     if (r.discoveredFunctions)
       std::printf("  functions found by following control flow in code no symbol or FDE describes: %llu, %llu bytes\n",
                   (unsigned long long)r.discoveredFunctions, (unsigned long long)r.discoveredBytes);
+    if (!result.undescribedKeptWhy.empty())
+      std::printf("  functions found in code no symbol or FDE describes: kept in place, as verify could not follow "
+                  "them: %s\n",
+                  result.undescribedKeptWhy.c_str());
     std::printf("  ordered first: %llu functions, %llu bytes\n", (unsigned long long)r.orderedPlaced,
                 (unsigned long long)r.orderedFrontBytes);
     // A startup order is worth what of it moves: say which share stayed.

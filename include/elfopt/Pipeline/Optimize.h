@@ -116,6 +116,9 @@ struct OptimizeResult {
   bool rewroteText = false;  ///< an order was given
   uint64_t roomBytes = 0;    ///< the new segment made for the ordered code, if any
   std::string roomWhy;       ///< why it was made
+  /// Why the functions found in undescribed code stayed in place (verify's
+  /// first problem with the rewrite that moved them), or "".
+  std::string undescribedKeptWhy;
   std::vector<MovedRange> roomMovedSections; ///< sections its program header moved
   RewriteReport rewrite;
   std::optional<VerifyReport> verified;
