@@ -192,6 +192,10 @@ AddressMap rewriteAndVerify(const ElfFile &original, const OptimizeOptions &opti
       return roomy.get();
     };
   for (;;) {
+    roomy.reset(); // an attempt before may have made room that this one does not ask for
+    result.roomBytes = 0;
+    result.roomWhy.clear();
+    result.roomMovedSections.clear();
     RewriteResult rewritten = timed(result, "rewrite .text", [&] { return rewriteText(original, rewrite); });
     const ElfFile &in = roomy ? *roomy : original;
     // The room's program header moved the sections after the table (in

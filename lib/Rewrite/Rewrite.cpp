@@ -677,9 +677,16 @@ void Rewriter::keepIfReadOtherwise(const Section &s, uint64_t place, int32_t val
   // Verify stops at the first reading that leads to a label (its labels
   // are among ours); with none, it holds the entry to its value (a table
   // that only code found by following control flow refers to).
+  // A label of code verify does not know as a function's (found by
+  // following control flow, or undescribed) is one only if verify walked
+  // there: it may read on past it.
+  auto surelyLabel = [&](uint64_t r) {
+    const Block &b = code.blocks[blockAt(code.blocks, r)];
+    return b.isFunction && !b.discovered;
+  };
   bool agree = true, readsLabel = false;
   for (uint64_t r : readings) {
-    if (r == label) {
+    if (r == label && surelyLabel(r)) {
       readsLabel = true;
       break;
     }

@@ -67,7 +67,8 @@ private:
   bool isUndescribedCode(uint64_t a) const;
   std::optional<uint64_t> stubTarget(uint64_t a) const;
   void drainMoves(bool extend);
-  uint64_t walkMovedCode(uint64_t from, int64_t delta, bool mustContinue, bool extend, uint64_t by);
+  uint64_t walkMovedCode(uint64_t from, int64_t delta, bool certain, bool inFlow, bool extend, uint64_t by,
+                         bool bridge = false);
   void learnStretch(uint64_t from, uint64_t end, int64_t delta, uint64_t by);
   std::vector<Move> moves;
   /// What learnMovedCode found: runs of undescribed code, each moved by one
@@ -729,11 +730,44 @@ void Verifier::learnMovedCode() {
       if (it == stretches.begin())
         break;
       Stretch st = std::prev(it)->second;
-      uint64_t end = walkMovedCode(st.end, st.delta, /*mustContinue=*/false, /*extend=*/true, st.by);
+      uint64_t end = walkMovedCode(st.end, st.delta, /*certain=*/false, /*inFlow=*/false, /*extend=*/true, st.by);
       learnStretch(st.end, end, st.delta, st.by);
       if (std::prev(stretches.upper_bound(from))->second.end == st.end)
         break; // it grew no further
     }
+  drainMoves(/*extend=*/true);
+  // Two runs moved by one displacement with bytes between that no walk
+  // reached (code after padding inside a function, entered through its
+  // table): moved with them, unless something else went there, they must
+  // match in step too.
+  std::vector<std::pair<uint64_t, uint64_t>> placed; // new [start, end) of what is known to have moved
+  for (const Moved &f : functions)
+    placed.push_back({f.to, f.to + f.size});
+  for (auto &[from, st] : stretches)
+    placed.push_back({from + st.delta, st.end + st.delta});
+  std::sort(placed.begin(), placed.end());
+  auto takenBetween = [&](uint64_t b, uint64_t e) {
+    auto it = std::lower_bound(placed.begin(), placed.end(), std::pair<uint64_t, uint64_t>{b, 0});
+    return (it != placed.end() && it->first < e) || (it != placed.begin() && std::prev(it)->second > b);
+  };
+  for (auto it = stretches.begin(); it != stretches.end();) {
+    auto next = std::next(it);
+    if (next == stretches.end())
+      break;
+    uint64_t from = it->first, end = it->second.end;
+    if (it->second.delta != next->second.delta || end >= next->first ||
+        takenBetween(end + it->second.delta, next->first + it->second.delta)) {
+      ++it;
+      continue;
+    }
+    uint64_t reached = walkMovedCode(end, it->second.delta, /*certain=*/false, /*inFlow=*/false, /*extend=*/true,
+                                     it->second.by, /*bridge=*/true);
+    learnStretch(end, reached, it->second.delta, it->second.by);
+    it = stretches.upper_bound(from);
+    --it;
+    if (it->second.end == end)
+      ++it; // no nearer to the next run
+  }
   drainMoves(/*extend=*/true);
   if (stretches.empty())
     return;
@@ -788,7 +822,7 @@ void Verifier::drainMoves(bool extend) {
     if (std::getenv("ELFOPT_DEBUG_LEARN")) // each move walked, on stderr
       std::fprintf(stderr, "learn %llx -> %llx at %llx%s%s\n", (unsigned long long)m.from, (unsigned long long)m.to,
                    (unsigned long long)m.at, m.certain ? "" : " tentative", extend ? " extend" : "");
-    learnStretch(m.from, walkMovedCode(m.from, delta, m.certain, extend, m.at), delta, m.at);
+    learnStretch(m.from, walkMovedCode(m.from, delta, m.certain, /*inFlow=*/true, extend, m.at), delta, m.at);
   }
 }
 
@@ -914,12 +948,17 @@ void Verifier::gatherStoredMoves() {
 // From \p from in the original and from + \p delta in the rewritten file,
 // in step: each instruction the same, operands following their targets
 // (references to undescribed code are learned in turn), while control may
-// run on (\p mustContinue: a difference is a problem) and, with \p extend,
-// past that while they match. Returns where the run ends.
-uint64_t Verifier::walkMovedCode(uint64_t from, int64_t delta, bool mustContinue, bool extend, uint64_t by) {
+// run on (\p inFlow; with \p certain, a reference that says this is code,
+// a difference is a problem) and, with \p extend, past that while they
+// match up to padding. Returns where the run ends.
+uint64_t Verifier::walkMovedCode(uint64_t from, int64_t delta, bool certain, bool inFlow, bool extend, uint64_t by,
+                                 bool bridge) {
   auto x = before.contents(*text);
   uint64_t base = text->addr(), textEnd = base + x.size();
   uint64_t a = from;
+  // Problems only where control must run on from a reference that says
+  // this is code.
+  bool mustContinue = certain && inFlow;
   auto fail = [&](const std::string &why) {
     if (mustContinue)
       problem(where(before, a) + ": code outside every function, moved to " + hex(a + delta) + " (as " +
@@ -957,7 +996,7 @@ uint64_t Verifier::walkMovedCode(uint64_t from, int64_t delta, bool mustContinue
     }
     // Past the end of the flow, padding is where functions end: what
     // follows may be another function that merely looks the same.
-    if (!mustContinue && (x[a - base] == 0 || (i && i->isPadding)))
+    if (!inFlow && !bridge && (x[a - base] == 0 || (i && i->isPadding)))
       break;
     if (!i || !j || i->opcode != j->opcode || i->size != j->size || bool(i->field) != bool(j->field)) {
       fail("is not the same instruction there");
@@ -992,7 +1031,7 @@ uint64_t Verifier::walkMovedCode(uint64_t from, int64_t delta, bool mustContinue
     // A call followed by padding does not return (the rewrite reads it so):
     // compilers do not run on into padding after a call.
     if (i->endsFlow && (!i->isCall || paddingNext)) {
-      mustContinue = false;
+      inFlow = mustContinue = false;
       if (!extend)
         break;
     }
@@ -1180,7 +1219,15 @@ void Verifier::checkRoom() {
         uint64_t old = a - (left->to - left->from);
         want = old - text->addr() < x.size() ? x[old - text->addr()] : x86_64::BreakpointByte;
       }
-      if (y[a - base] != want && y[a - base] != x86_64::BreakpointByte) {
+      // Past what verify learned of undescribed code, the rest of what the
+      // rewrite moved with it: the original bytes after it. Nothing checked
+      // refers to them (each reference is checked against the map).
+      bool tail = false;
+      if (left && !together) {
+        uint64_t old = a - (left->to - left->from);
+        tail = old - text->addr() < x.size() && !inFunction(old) && y[a - base] == x[old - text->addr()];
+      }
+      if (y[a - base] != want && y[a - base] != x86_64::BreakpointByte && !tail) {
         problem(where(after, a) + ": byte between the functions moved into " + RoomSection + " is " +
                 hex(y[a - base]) + ", expected " + hex(want) +
                 (together ? " (the byte between them before) or int3" : " (int3)"));
