@@ -24,6 +24,8 @@ namespace elfopt {
 namespace {
 
 constexpr size_t MaxProblems = 20; // the first ones say enough
+/// Where compilers start functions (clang and GCC at -O2 on x86-64).
+constexpr uint64_t FunctionAlignment = 16;
 
 // Where `rewrite --new-segment` puts the ordered code (named here too:
 // verify shares nothing with the rewriter but the decoder).
@@ -762,7 +764,10 @@ void Verifier::learnMovedCode() {
     }
     uint64_t reached = walkMovedCode(end, it->second.delta, /*certain=*/false, /*inFlow=*/false, /*extend=*/true,
                                      it->second.by, /*bridge=*/true);
-    learnStretch(end, reached, it->second.delta, it->second.by);
+    // All the way, or not at all: part of the way may be a look-alike
+    // (another function with the same bytes placed after the first run).
+    if (reached == next->first)
+      learnStretch(end, reached, it->second.delta, it->second.by);
     it = stretches.upper_bound(from);
     --it;
     if (it->second.end == end)
@@ -997,6 +1002,10 @@ uint64_t Verifier::walkMovedCode(uint64_t from, int64_t delta, bool certain, boo
     // Past the end of the flow, padding is where functions end: what
     // follows may be another function that merely looks the same.
     if (!inFlow && !bridge && (x[a - base] == 0 || (i && i->isPadding)))
+      break;
+    // So is an aligned address right after the end of a flow: a function
+    // that needed no padding before it.
+    if (!inFlow && !bridge && a % FunctionAlignment == 0)
       break;
     if (!i || !j || i->opcode != j->opcode || i->size != j->size || bool(i->field) != bool(j->field)) {
       fail("is not the same instruction there");
