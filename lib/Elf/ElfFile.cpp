@@ -13,6 +13,7 @@
 #include "llvm/Support/Format.h"
 
 #include <algorithm>
+#include <cstring>
 
 using namespace llvm;
 using namespace llvm::ELF;
@@ -282,6 +283,15 @@ std::optional<uint64_t> ElfFile::offsetOfAddress(uint64_t addr, uint64_t size) c
       return p.p_offset + (addr - p.p_vaddr);
   }
   return std::nullopt;
+}
+
+std::optional<uint64_t> ElfFile::wordAt(uint64_t addr) const {
+  auto offset = offsetOfAddress(addr, 8);
+  if (!offset)
+    return std::nullopt;
+  uint64_t v;
+  std::memcpy(&v, bytes().data() + *offset, 8);
+  return v;
 }
 
 std::vector<Symbol> ElfFile::symbols(const Section &symtab) const {

@@ -191,6 +191,7 @@ AddressMap rewriteAndVerify(const ElfFile &original, const OptimizeOptions &opti
       result.roomWhy = why;
       return roomy.get();
     };
+  bool withoutFound = false; // the second attempt: found functions kept in place
   for (;;) {
     roomy.reset(); // an attempt before may have made room that this one does not ask for
     result.roomBytes = 0;
@@ -218,12 +219,13 @@ AddressMap rewriteAndVerify(const ElfFile &original, const OptimizeOptions &opti
     // Functions found by following control flow are the newest and least
     // proven part of the rewrite: where verify cannot follow them, they
     // stay in place and the file is rewritten without them, not refused.
-    if (result.rewrite.discoveredFunctions && !(rewrite.undescribedFunctions && rewrite.undescribedFunctions->empty())) {
+    if (result.rewrite.discoveredFunctions && !withoutFound) {
       result.undescribedKeptWhy = result.verified->problems.front();
       warn(original.name() + ": verify could not follow the functions found in code no symbol or FDE describes (" +
            std::to_string(result.verified->problems.size()) + " problems; the first: " + result.undescribedKeptWhy +
            "); they stay in place");
       rewrite.undescribedFunctions.emplace();
+      withoutFound = true;
       continue;
     }
     failVerification(in.name(), "the rewritten file", result.verified->problems);

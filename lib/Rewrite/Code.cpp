@@ -553,15 +553,6 @@ void addTableTargets(const ElfFile &in, const CodeFacts &facts, const TextInfo &
 // Unsorted.
 std::vector<uint64_t> storedCodeAddresses(const ElfFile &in, const TextInfo &text) {
   std::vector<uint64_t> out;
-  auto loadedWord = [&](uint64_t a) -> std::optional<uint64_t> {
-    for (const Section &s : in.sections())
-      if (s.isAlloc() && s.hasFileData() && a >= s.addr() && a - s.addr() + 8 <= in.contents(s).size()) {
-        uint64_t v;
-        std::memcpy(&v, in.contents(s).data() + (a - s.addr()), 8);
-        return v;
-      }
-    return std::nullopt;
-  };
   for (const Section &s : in.sections()) {
     if (s.type() == SHT_SYMTAB || s.type() == SHT_DYNSYM) {
       for (const Symbol &sym : in.symbols(s))
@@ -573,7 +564,7 @@ std::vector<uint64_t> storedCodeAddresses(const ElfFile &in, const TextInfo &tex
           out.push_back(uint64_t(rela.r_addend));
     } else if (s.type() == SHT_RELR) {
       for (uint64_t a : decodeRelr(in.contents(s)))
-        if (auto v = loadedWord(a))
+        if (auto v = in.wordAt(a))
           out.push_back(*v);
     }
   }

@@ -895,57 +895,39 @@ bool Verifier::isUndescribedCode(uint64_t a) const {
 // The loader's words and the symbols that lead into undescribed code and
 // changed: where that code went.
 void Verifier::gatherStoredMoves() {
-  uint64_t at = 0; // where the word is, or 0 for a header field
-  auto offer = [&](uint64_t from, uint64_t to) {
+  // \p at: where the word is, or 0 for a header field or a symbol.
+  auto offer = [&](uint64_t from, uint64_t to, uint64_t at) {
     // An address stored where the code stays may be data's.
     if (isUndescribedCode(from))
       moves.push_back({from, to, at, to != from});
   };
-  offer(before.header().e_entry, after.header().e_entry);
+  auto offerWord = [&](uint64_t at) {
+    if (auto x = before.wordAt(at), y = after.wordAt(at); x && y)
+      offer(*x, *y, at);
+  };
+  offer(before.header().e_entry, after.header().e_entry, 0);
   auto dx = before.dynamicEntries(), dy = after.dynamicEntries();
   for (size_t i = 0; i < dx.size() && i < dy.size(); ++i)
     if ((dx[i].d_tag == DT_INIT || dx[i].d_tag == DT_FINI) && dx[i].d_tag == dy[i].d_tag)
-      offer(dx[i].d_un.d_ptr, dy[i].d_un.d_ptr);
-  auto wordAt = [](const ElfFile &f, const Section &s, uint64_t a) -> std::optional<uint64_t> {
-    auto bytes = f.contents(s);
-    if (a < s.addr() || a - s.addr() + 8 > bytes.size())
-      return std::nullopt;
-    uint64_t v;
-    std::memcpy(&v, bytes.data() + (a - s.addr()), 8);
-    return v;
-  };
+      offer(dx[i].d_un.d_ptr, dy[i].d_un.d_ptr, 0);
   for (const Section &s : before.sections()) {
     const Section &t = after.sections()[s.index];
     if (s.type() == SHT_RELA && s.isAlloc()) {
       auto rx = decodeRela(before.contents(s)), ry = decodeRela(after.contents(t));
       for (size_t i = 0; i < rx.size() && i < ry.size(); ++i)
-        if (dynamicAddendIsAddress(rx[i]) && rx[i].r_info == ry[i].r_info) {
-          at = rx[i].r_offset;
-          offer(rx[i].r_addend, ry[i].r_addend);
-        }
+        if (dynamicAddendIsAddress(rx[i]) && rx[i].r_info == ry[i].r_info)
+          offer(rx[i].r_addend, ry[i].r_addend, rx[i].r_offset);
     } else if (s.type() == SHT_RELR) {
       for (uint64_t a : decodeRelr(before.contents(s)))
-        for (const Section &home : before.sections())
-          if (home.isAlloc() && home.hasFileData() && a >= home.addr() && a - home.addr() < home.size()) {
-            auto x = wordAt(before, home, a), y = wordAt(after, after.sections()[home.index], a);
-            at = a;
-            if (x && y)
-              offer(*x, *y);
-            break;
-          }
+        offerWord(a);
     } else if (s.type() == SHT_DYNSYM || s.type() == SHT_SYMTAB) {
       auto x = before.symbols(s), y = after.symbols(t);
       for (size_t i = 0; i < x.size() && i < y.size(); ++i)
-        if (x[i].shndx == text->index && y[i].shndx == x[i].shndx && x[i].type != STT_SECTION) {
-          at = 0;
-          offer(x[i].value, y[i].value);
-        }
+        if (x[i].shndx == text->index && y[i].shndx == x[i].shndx && x[i].type != STT_SECTION)
+          offer(x[i].value, y[i].value, 0);
     } else if ((s.name == ".got" || s.name == ".got.plt") && s.hasFileData()) {
       for (uint64_t a = s.addr(); a + 8 <= s.addr() + s.size(); a += 8)
-        if (auto x = wordAt(before, s, a), y = wordAt(after, t, a); x && y) {
-          at = a;
-          offer(*x, *y);
-        }
+        offerWord(a);
     }
   }
 }

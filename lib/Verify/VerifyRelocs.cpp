@@ -40,14 +40,7 @@ struct Loaded {
     return file.bytes().subspan(*offset, *size);
   }
 
-  std::optional<uint64_t> word(uint64_t address) const {
-    auto offset = file.offsetOfAddress(address, 8);
-    if (!offset)
-      return std::nullopt;
-    uint64_t v;
-    std::memcpy(&v, file.bytes().data() + *offset, 8);
-    return v;
-  }
+  std::optional<uint64_t> word(uint64_t address) const { return file.wordAt(address); }
 
   bool writable(uint64_t address) const {
     return std::ranges::any_of(file.segments(), [&](const Phdr &p) {

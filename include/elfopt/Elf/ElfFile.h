@@ -110,6 +110,9 @@ public:
   /// File offset holding virtual address \p addr (through PT_LOAD segments),
   /// if [addr, addr + size) is backed by file data.
   std::optional<uint64_t> offsetOfAddress(uint64_t addr, uint64_t size = 1) const;
+  /// The 8-byte word the file holds at virtual address \p addr, if file
+  /// data backs it (what a RELR entry or a GOT slot holds before loading).
+  std::optional<uint64_t> wordAt(uint64_t addr) const;
 
   /// Symbols of a SHT_SYMTAB or SHT_DYNSYM section, names resolved.
   std::vector<Symbol> symbols(const Section &symtab) const;
