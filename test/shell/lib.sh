@@ -50,6 +50,15 @@ require() {
   done
 }
 
+# compiler_for LANG CC: the driver that compiles LANG (c, cpp) with CC (gcc,
+# clang), as the rewrite matrices name them.
+compiler_for() {
+  case $1/$2 in
+  c/gcc) echo gcc ;; cpp/gcc) echo g++ ;;
+  c/clang) echo clang-19 ;; cpp/clang) echo clang++-19 ;;
+  esac
+}
+
 # with_memory_limit MB COMMAND...: run COMMAND with at most MB of memory.
 # ASan reserves terabytes of address space, so under it the limit is ASan's
 # own RSS limit rather than ulimit -v.

@@ -19,10 +19,7 @@ ran=0 skipped=0
 
 for lang in c cpp; do
   for cc in gcc clang; do
-    case $lang/$cc in
-    c/gcc) compiler=gcc ;; cpp/gcc) compiler=g++ ;;
-    c/clang) compiler=clang-19 ;; cpp/clang) compiler=clang++-19 ;;
-    esac
+    compiler=$(compiler_for $lang $cc)
     for opt in "${opts[@]}"; do
       flags=($opt)
       [[ $opt == -O2 ]] && flags+=(-ffunction-sections -g)

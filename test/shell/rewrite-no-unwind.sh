@@ -25,10 +25,7 @@ print(int(100 * (1 - d["blocks"]["pinnedBytes"] / d["text"]["bytes"])))' "$1"
 
 for lang in c cpp; do
   for cc in gcc clang; do
-    case $lang/$cc in
-    c/gcc) compiler=gcc ;; cpp/gcc) compiler=g++ ;;
-    c/clang) compiler=clang-19 ;; cpp/clang) compiler=clang++-19 ;;
-    esac
+    compiler=$(compiler_for $lang $cc)
     for kind in pie shared; do
       # The driver calls the library's main as C: C++ would mangle it.
       [[ $lang/$kind == cpp/shared ]] && continue

@@ -46,11 +46,12 @@ struct Text {
     while (here() < a)
       bytes.push_back(fill);
   }
-  /// Patches a rel32 call or jump at \p at to \p target (for forward ones).
-  void retarget(uint64_t at, uint64_t target) {
-    int32_t d = int32_t(target - (at + 5));
+  /// Patches the rel32 that ends the instruction at \p at (\p size bytes:
+  /// 5 for a call or jump, 7 for lea and load) to lead to \p target.
+  void retarget(uint64_t at, uint64_t target, uint64_t size = 5) {
+    int32_t d = int32_t(target - (at + size));
     for (int i = 0; i < 4; ++i)
-      bytes[at - TextStart + 1 + i] = uint8_t(uint32_t(d) >> (8 * i));
+      bytes[at - TextStart + size - 4 + i] = uint8_t(uint32_t(d) >> (8 * i));
   }
 };
 
@@ -130,10 +131,7 @@ TEST(Discover, CodeReadAsMemoryIsData) {
   uint64_t g = t.mov(); // called, and read as memory
   t.ret();
   t.padTo(0x1030);
-  // Patch the load's and the call's displacements to g.
-  int32_t d = int32_t(g - (load + 7));
-  for (int i = 0; i < 4; ++i)
-    t.bytes[load - TextStart + 3 + i] = uint8_t(uint32_t(d) >> (8 * i));
+  t.retarget(load, g, 7);
   t.retarget(c, g);
   EXPECT_EQ(discover(t, {{TextStart, t.here()}}, {f}), (Bodies{{f, fEnd}}));
 }
@@ -145,9 +143,7 @@ TEST(Discover, AnAddressTakenStartsAFunction) {
   uint64_t fEnd = t.ret() + 1;
   t.padTo(0x1010);
   uint64_t g = t.ret();
-  int32_t d = int32_t(g - (l + 7));
-  for (int i = 0; i < 4; ++i)
-    t.bytes[l - TextStart + 3 + i] = uint8_t(uint32_t(d) >> (8 * i));
+  t.retarget(l, g, 7);
   EXPECT_EQ(discover(t, {{TextStart, t.here()}}, {f}), (Bodies{{f, fEnd}, {g, g + 1}}));
 }
 
