@@ -762,15 +762,9 @@ std::vector<std::pair<uint64_t, uint64_t>> discoverFunctions(const ElfFile &in, 
   DiscoveryInput d;
   d.textStart = text.start;
   d.text = in.contents(in.sections()[text.section]).subspan(0, text.end - text.start);
-  d.instructionStart = &facts.instructionStart;
-  std::vector<size_t> runBlocks;
-  for (size_t bi = 0; bi < facts.blocks.size(); ++bi) {
-    const Block &b = facts.blocks[bi];
-    if (!b.isFunction && b.decoded) {
-      d.runs.push_back({b.start, b.end});
-      runBlocks.push_back(bi);
-    }
-  }
+  for (const Block &b : facts.blocks)
+    if (!b.isFunction)
+      d.runs.push_back({b.start, b.end}); // decoded linearly or not: data in it stays local
   if (d.runs.empty())
     return {};
   // Direct branches and lea of described code that decoded, and of other

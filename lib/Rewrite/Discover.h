@@ -12,12 +12,16 @@
 //  - a piece that code reads or writes as memory (not lea, not a branch) is
 //    data kept in .text, and stays;
 //  - from those starts, control flow is followed (fall-through, direct
-//    branches, the targets of jump tables found in the run); every
-//    instruction reached must be one the linear decoding of the run found,
-//    else the run is not read the same both ways and stays whole;
+//    branches, the targets of jump tables found in the run);
 //  - a function is [start, next start), and is proved only when every byte
 //    of it up to its last reached instruction was reached or is padding
-//    (zero, nop, int3): a byte nothing reaches may be data.
+//    (zero, nop, int3): a byte nothing reaches may be data. Where control
+//    from the start never gets past such a byte, the function ends before
+//    it, and the rest of the piece (dead code, or data) stays. A piece where
+//    control reaches bytes that are no instruction, or bytes that are part
+//    of two different instructions, is not proved either. That is local:
+//    data in .text (assembly's constant tables) keeps the pieces it is in,
+//    not the code around it that a linear decoding misreads after it.
 //
 // The rewrite then treats each proved function as one with a symbol: every
 // reference into it is found and checked again, and what it cannot follow
@@ -38,11 +42,8 @@ namespace elfopt::rewrite {
 struct DiscoveryInput {
   uint64_t textStart = 0;
   std::span<const uint8_t> text; ///< .text's bytes
-  /// Runs of .text that no function describes and whose linear decoding
-  /// succeeded: sorted, disjoint.
+  /// Runs of .text that no function describes: sorted, disjoint.
   std::vector<std::pair<uint64_t, uint64_t>> runs;
-  /// Per byte of .text: whether the linear decoding put an instruction there.
-  const std::vector<bool> *instructionStart = nullptr;
   /// Where functions start: targets of direct branches from described code,
   /// addresses stored for the loader or in symbols. Any order; those outside
   /// the runs are ignored.

@@ -1,10 +1,10 @@
 //===- DiscoverTest.cpp - functions proved in code nothing describes ------===//
 //
 // Made-up runs of code at known addresses: calls and a tail jump start
-// functions, so does a lea; bytes nothing reaches keep their piece in place
-// (padding does not), code read as memory is data, an entry in the middle of
-// an instruction leaves the whole run as it is, and a jump table's cases
-// count as reached only through the table.
+// functions, so does a lea; bytes nothing reaches end a function, or keep it
+// in place when control gets past them (padding does not), code read as memory is data, an entry in the middle of
+// an instruction keeps the pieces around it (and only those), and a jump
+// table's cases count as reached only through the table.
 //
 //===----------------------------------------------------------------------===//
 #include "../../lib/Rewrite/Discover.h"
@@ -60,25 +60,13 @@ const Decoder &decoder() {
   return d;
 }
 
-/// Decodes \p runs linearly, as the rewrite's first analysis does, and
-/// finds the functions from \p starts.
+/// The functions found in \p runs from \p starts.
 Bodies discover(const Text &t, std::vector<std::pair<uint64_t, uint64_t>> runs, std::vector<uint64_t> starts,
                 std::vector<std::pair<uint64_t, uint64_t>> tableTargets = {}) {
-  static std::vector<bool> instructionStart;
-  instructionStart.assign(t.bytes.size(), false);
-  for (auto [b, e] : runs)
-    for (uint64_t a = b; a < e;) {
-      auto inst = decoder().decode({t.bytes.data() + (a - TextStart), size_t(e - a)}, a);
-      if (!inst)
-        break;
-      instructionStart[a - TextStart] = true;
-      a += inst->size;
-    }
   DiscoveryInput in;
   in.textStart = TextStart;
   in.text = t.bytes;
   in.runs = std::move(runs);
-  in.instructionStart = &instructionStart;
   in.starts = std::move(starts);
   in.tableTargets = std::move(tableTargets);
   return discoverFunctions(in, decoder());
@@ -99,7 +87,7 @@ TEST(Discover, CallsStartFunctions) {
   EXPECT_EQ(discover(t, {{TextStart, t.here()}}, {f}), (Bodies{{f, fEnd}, {g, gEnd}}));
 }
 
-TEST(Discover, BytesNothingReachesKeepTheirPiece) {
+TEST(Discover, BytesNothingReachesEndTheFunction) {
   Text t;
   uint64_t f = t.ret();
   t.mov(); // after the return, and nothing leads here: data, or dead code
@@ -107,7 +95,20 @@ TEST(Discover, BytesNothingReachesKeepTheirPiece) {
   t.padTo(0x1010);
   uint64_t g = t.ret();
   t.padTo(0x1020);
-  // f's piece runs to g, the next start: it holds the unreached bytes.
+  // f ends at its return; the bytes after it stay where they are.
+  EXPECT_EQ(discover(t, {{TextStart, t.here()}}, {f, g}), (Bodies{{f, f + 1}, {g, g + 1}}));
+}
+
+TEST(Discover, BytesNothingReachesInsideAFunctionKeepItsPiece) {
+  Text t;
+  uint64_t f = t.here();
+  uint64_t j = t.emit({0xeb, 0x00}); // jmp over the bytes below, patched
+  t.emit({0x48, 0xb8}); // nothing reaches these: data in the function
+  uint64_t after = t.ret();
+  t.bytes[j - TextStart + 1] = uint8_t(after - (j + 2));
+  t.padTo(0x1010);
+  uint64_t g = t.ret();
+  t.padTo(0x1020);
   EXPECT_EQ(discover(t, {{TextStart, t.here()}}, {f, g}), (Bodies{{g, g + 1}}));
 }
 
@@ -147,15 +148,38 @@ TEST(Discover, AnAddressTakenStartsAFunction) {
   EXPECT_EQ(discover(t, {{TextStart, t.here()}}, {f}), (Bodies{{f, fEnd}, {g, g + 1}}));
 }
 
-TEST(Discover, AnEntryInsideAnInstructionLeavesTheRunAsItIs) {
+TEST(Discover, AnEntryInsideAnInstructionKeepsThePiecesAroundIt) {
   Text t;
   uint64_t f = t.mov();
   t.ret();
   t.padTo(0x1010);
   uint64_t g = t.ret();
-  // f + 1 is inside f's first instruction: the run is not read one way.
-  EXPECT_EQ(discover(t, {{TextStart, t.here()}}, {f, g, f + 1}), Bodies{});
+  // f + 1 is inside f's first instruction: neither f's piece nor the one
+  // starting at f + 1 is read one way. g is.
+  EXPECT_EQ(discover(t, {{TextStart, t.here()}}, {f, g, f + 1}), (Bodies{{g, g + 1}}));
+  EXPECT_EQ(discover(t, {{TextStart, t.here()}}, {f + 1, g, f}), (Bodies{{g, g + 1}}));
   EXPECT_EQ(discover(t, {{TextStart, t.here()}}, {f, g}), (Bodies{{f, f + 4}, {g, g + 1}}));
+}
+
+TEST(Discover, DataBeforeAFunctionKeepsOnlyItsOwnPiece) {
+  Text t;
+  uint64_t f = t.here();
+  uint64_t c = t.call(0);
+  uint64_t fEnd = t.ret() + 1;
+  t.padTo(0x1010);
+  uint64_t data = t.emit({0x48, 0xb8}); // read linearly, a movabs that swallows g's start
+  uint64_t g = t.mov();
+  uint64_t gEnd = t.ret() + 1;
+  t.retarget(c, g);
+  t.padTo(0x1020);
+  uint64_t h = t.ret();
+  // The two bytes nothing reaches follow f's return: f ends before them and
+  // they stay. g, which a linear reading would misread after them, and h are
+  // proved.
+  EXPECT_EQ(discover(t, {{TextStart, t.here()}}, {f, h}), (Bodies{{f, fEnd}, {g, gEnd}, {h, h + 1}}));
+  // With a start at the data, read as an instruction that overlaps g, f is
+  // proved; neither the data's piece nor g's is.
+  EXPECT_EQ(discover(t, {{TextStart, t.here()}}, {f, h, data}), (Bodies{{f, fEnd}, {h, h + 1}}));
 }
 
 TEST(Discover, CasesAreReachedThroughTheirTable) {
