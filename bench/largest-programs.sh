@@ -14,7 +14,9 @@
 #     --emit-relocs whose switches return strings (clang's relative lookup
 #     tables), random order; the output must be identical;
 #   - every other x86-64 ET_DYN file of 10 MB or more under /usr, random
-#     order; verify only, and `--version` for programs.
+#     order; verify, and `--version` for programs; mold links programs and
+#     libx265 encodes a stream byte-identically, the Vulkan validation
+#     layer loads and lists the same (bench/inputs/).
 # A subject whose program is not installed is listed as skipped (install
 # firefox-esr and libreoffice-writer for all of them). Needs root (the
 # LibreOffice check bind-mounts in a private mount namespace).
@@ -165,6 +167,54 @@ rewrite reltables reltables reltables.new --random-order 1
 ./reltables >rt.orig.txt; ./reltables.new >rt.new.txt
 row reltables reltables "output $(same rt.orig.txt rt.new.txt)"
 
+# Behaviour checks for sweep files that a few lines can drive: each prints
+# what it compared and whether it was the same.
+# mold_links ORIG NEW: C and C++ programs (exceptions, static too) and a
+# shared library linked by each; the outputs must be byte-identical.
+mold_links() {
+  local d
+  d=$(mktemp -d) || return
+  mkdir "$d/a" "$d/b"
+  cp "$1" "$d/a/mold" && cp "$2" "$d/b/mold" && ln -s mold "$d/a/ld.mold" && ln -s mold "$d/b/ld.mold"
+  printf '#include <stdio.h>\nint main(void){puts("hi");return 0;}\n' >"$d/h.c"
+  printf '#include <iostream>\n#include <map>\n#include <stdexcept>\nint main(){std::map<int,std::string> m{{1,"a"}};try{throw std::runtime_error("x");}catch(std::exception&e){std::cout<<e.what()<<m[1]<<"\\n";}}\n' >"$d/p.cpp"
+  gcc -O2 -c "$d/h.c" -o "$d/h.o" && g++ -O2 -c "$d/p.cpp" -o "$d/p.o" || { echo "links: no compiler"; return; }
+  local k same=0 total=0
+  for k in a b; do
+    gcc -B"$d/$k" -fuse-ld=mold "$d/h.o" -o "$d/h-$k" 2>/dev/null
+    g++ -B"$d/$k" -fuse-ld=mold "$d/p.o" -o "$d/p-$k" 2>/dev/null
+    g++ -B"$d/$k" -fuse-ld=mold -static "$d/p.o" -o "$d/ps-$k" 2>/dev/null
+    gcc -B"$d/$k" -fuse-ld=mold -shared "$d/h.o" -o "$d/s-$k.so" 2>/dev/null
+  done
+  for k in h p ps s; do
+    local x=$d/$k-a y=$d/$k-b
+    [[ $k == s ]] && x=$d/s-a.so y=$d/s-b.so
+    ((total++))
+    [[ -s $x ]] && cmp -s "$x" "$y" && ((same++))
+  done
+  [[ $same == "$total" && $("$d/ps-b") == xa ]] && echo "links same ($same of $total)" || echo "links DIFFERENT ($same of $total)"
+  rm -rf "$d"
+}
+# x265_encodes ORIGDIR NEWDIR: bench/inputs/x265-encode.c against each
+# library, three presets; the streams must be byte-identical.
+x265_encodes() {
+  local prog=$out/x265-encode preset same=0
+  gcc -O1 "$bench/inputs/x265-encode.c" -o "$prog" "$1"/libx265.so.* 2>/dev/null || { echo "encode: no compiler"; return; }
+  for preset in ultrafast medium veryslow; do
+    cmp -s <(LD_LIBRARY_PATH=$1 "$prog" $preset) <(LD_LIBRARY_PATH=$2 "$prog" $preset) && ((same++))
+  done
+  [[ $same == 3 ]] && echo "encodes same (3 presets)" || echo "encodes DIFFERENT ($same of 3 presets)"
+}
+# layer_loads ORIG NEW: bench/inputs/vulkan-layer.c loads each layer (its
+# constructors), lists its properties and looks entry points up.
+layer_loads() {
+  local prog=$out/vulkan-layer
+  gcc -O1 "$bench/inputs/vulkan-layer.c" -o "$prog" -ldl 2>/dev/null || { echo "loads: no compiler"; return; }
+  local a b
+  a=$("$prog" "$1" 2>&1) && b=$("$prog" "$2" 2>&1) && [[ $a == "$b" ]] && echo "loads, lists the same" ||
+    echo "loads DIFFERENT"
+}
+
 # Every other ET_DYN file of 10 MB or more.
 echo "== sweep" >&2
 mapfile -t big < <(find /usr/bin /usr/lib -type f -size +10M 2>/dev/null | sort)
@@ -179,10 +229,19 @@ for f in "${big[@]}"; do
   cp "$f" "sweep/$name/orig/"
   rewrite "$name" "$f" "sweep/$name/new/$(basename "$f")" --random-order 1 --strip-debug
   behaviour=verified
-  if [[ -s $name.json && $f == */bin/* ]]; then
-    a=$(timeout 20 "sweep/$name/orig/$(basename "$f")" --version 2>&1) sa=$?
-    b=$(timeout 20 "sweep/$name/new/$(basename "$f")" --version 2>&1) sb=$?
-    [[ $a == "$b" && $sa == "$sb" ]] && behaviour="--version same" || behaviour="--version DIFFERENT"
+  if [[ -s $name.json ]]; then
+    case $(basename "$f") in
+    mold) behaviour=$(mold_links "sweep/$name/orig/mold" "sweep/$name/new/mold") ;;
+    libx265.so.*) behaviour=$(x265_encodes "sweep/$name/orig" "sweep/$name/new") ;;
+    libVkLayer_*.so) behaviour=$(layer_loads "sweep/$name/orig/$(basename "$f")" "sweep/$name/new/$(basename "$f")") ;;
+    *)
+      if [[ $f == */bin/* ]]; then
+        a=$(timeout 20 "sweep/$name/orig/$(basename "$f")" --version 2>&1) sa=$?
+        b=$(timeout 20 "sweep/$name/new/$(basename "$f")" --version 2>&1) sb=$?
+        [[ $a == "$b" && $sa == "$sb" ]] && behaviour="--version same" || behaviour="--version DIFFERENT"
+      fi
+      ;;
+    esac
   fi
   row "$name" "$f" "$behaviour"
 done

@@ -2,6 +2,7 @@
 #include "elfopt/Pipeline/Optimize.h"
 
 #include "DynsymStage.h"
+#include "Narrowing.h"
 #include "elfopt/Edit/ElfEditor.h"
 #include "elfopt/Elf/EhFrame.h"
 #include "elfopt/Elf/Functions.h"
@@ -157,6 +158,10 @@ std::vector<uint8_t> withRoomForOrderedCode(const ElfFile &in, uint64_t size, bo
 
 namespace {
 
+/// How many times a rewrite is tried again with the found functions that
+/// verify's problems name kept in place, before all of them are.
+constexpr int MaxNarrowings = 6;
+
 // The .text rewrite of \p order, checked by verify before anything else
 // sees it. Returns where each moved function went.
 AddressMap rewriteAndVerify(const ElfFile &original, const OptimizeOptions &options, std::vector<uint64_t> order,
@@ -191,7 +196,8 @@ AddressMap rewriteAndVerify(const ElfFile &original, const OptimizeOptions &opti
       result.roomWhy = why;
       return roomy.get();
     };
-  bool withoutFound = false; // the second attempt: found functions kept in place
+  bool withoutFound = false; // the last attempt: found functions kept in place
+  int narrowings = 0;
   for (;;) {
     roomy.reset(); // an attempt before may have made room that this one does not ask for
     result.roomBytes = 0;
@@ -220,6 +226,19 @@ AddressMap rewriteAndVerify(const ElfFile &original, const OptimizeOptions &opti
     // proven part of the rewrite: where verify cannot follow them, they
     // stay in place and the file is rewritten without them, not refused.
     if (result.rewrite.discoveredFunctions && !withoutFound) {
+      // First those that verify's problems name, a few times; each attempt
+      // is verified as a whole again.
+      std::vector<std::pair<uint64_t, uint64_t>> keep;
+      std::vector<std::pair<uint64_t, uint64_t>> rest =
+          splitNamedFunctions(rewritten.foundFunctions, rewritten.map, result.verified->problemCode, keep);
+      if (!keep.empty() && narrowings < MaxNarrowings) {
+        ++narrowings;
+        result.undescribedKept += keep.size();
+        if (result.undescribedKeptFirstProblem.empty())
+          result.undescribedKeptFirstProblem = result.verified->problems.front();
+        rewrite.undescribedFunctions = std::move(rest);
+        continue;
+      }
       result.undescribedKeptWhy = result.verified->problems.front();
       warn(original.name() + ": verify could not follow the functions found in code no symbol or FDE describes (" +
            std::to_string(result.verified->problems.size()) + " problems; the first: " + result.undescribedKeptWhy +

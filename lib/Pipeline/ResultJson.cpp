@@ -167,6 +167,9 @@ ResultJson rewriteResultJson(const std::string &input, const std::string &output
     j["newSegment"] = {{"section", RoomSection}, {"bytes", result.roomBytes}, {"why", result.roomWhy}};
   if (!result.undescribedKeptWhy.empty())
     j["undescribedKeptWhy"] = result.undescribedKeptWhy;
+  if (result.undescribedKept)
+    j["undescribedKeptNamed"] = {{"functions", result.undescribedKept},
+                                 {"firstProblem", result.undescribedKeptFirstProblem}};
   j[keys::Kept] = json::array();
   for (const KeptBlock &k : r.kept)
     j[keys::Kept].push_back({{keys::KeptName, k.name},

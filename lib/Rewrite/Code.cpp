@@ -298,7 +298,7 @@ struct Pending {
 struct Decoded {
   std::vector<Pending> pending;
   std::vector<uint64_t> dataReferences;
-  std::vector<uint64_t> functionDataReferences; ///< of function blocks only
+  std::vector<uint64_t> functionDataReferences; ///< of function blocks only, found ones included
 };
 
 Field displacementField(const x86_64::Instruction &inst, uint64_t a) {
@@ -346,7 +346,7 @@ void decodeBlock(CodeFacts &facts, const TextInfo &text, const TextBytes &bytes,
       if (!text.contains(f.target))
       {
         out.dataReferences.push_back(f.target);
-        if (blk.isFunction && !blk.discovered)
+        if (blk.isFunction)
           out.functionDataReferences.push_back(f.target);
       }
     }

@@ -98,9 +98,10 @@ struct CodeFacts {
   /// Addresses outside .text that code refers to RIP-relatively (jump
   /// table bases among them), sorted.
   std::vector<uint64_t> dataReferences;
-  /// The same, from described function blocks only (symbols, FDEs): the
-  /// table bases an independent check that knows only those (verify) would
-  /// see. (Verify learns where found functions went, not their tables.)
+  /// The same, from function blocks only (symbols, FDEs, found by
+  /// following control flow): the table bases an independent check (verify)
+  /// would see. It knows the described functions, and learns the found ones
+  /// by walking them from the references to them.
   std::vector<uint64_t> functionDataReferences;
   /// Blocks whose distance must not change (short branches, fall-through).
   std::vector<Bond> bonds;

@@ -662,12 +662,15 @@ void Rewriter::claimTable(uint64_t base, const std::vector<const TableJump *> &j
     pinJumps("jump table with no entry found");
 }
 
-// verify knows only the functions: it reads an entry against the closest
-// address at or below it that a function refers to, else against the entry
-// itself (DataWords.h). Where the table's base is not that address (code no
-// FDE or symbol describes refers to it, or to an address inside the table),
-// verify's reading may lead to another label. Both readings then keep their
-// code in place, so that the entry keeps its value and both agree on it.
+// verify knows the functions (and the found ones it walks): it reads an
+// entry against the closest address at or below it that such code refers
+// to, else against the entry itself (DataWords.h). Where the table's base is
+// not that address (code nothing describes refers to it, or to an address
+// inside the table), verify's reading may lead to another label. Both
+// readings then keep their code in place, so that the entry keeps its value
+// and both agree on it. (Where verify walks less of a found function than
+// this assumes, its problems name the function, and the rewrite is tried
+// again with it in place: Optimize.cpp.)
 void Rewriter::keepIfReadOtherwise(const Section &s, uint64_t place, int32_t value, uint64_t label) {
   const auto &refs = code.functionDataReferences;
   auto it = std::upper_bound(refs.begin(), refs.end(), place);
@@ -675,15 +678,10 @@ void Rewriter::keepIfReadOtherwise(const Section &s, uint64_t place, int32_t val
   if (it != refs.begin() && *(it - 1) >= s.addr())
     readings[0] = *(it - 1) + int64_t(value);
   // Verify stops at the first reading that leads to a label (its labels
-  // are among ours); with none, it holds the entry to its value (a table
-  // that only code found by following control flow refers to).
-  // A label of code verify does not know as a function's (found by
-  // following control flow, or undescribed) is one only if verify walked
-  // there: it may read on past it.
-  auto surelyLabel = [&](uint64_t r) {
-    const Block &b = code.blocks[blockAt(code.blocks, r)];
-    return b.isFunction && !b.discovered;
-  };
+  // are among ours); with none, it holds the entry to its value. A label
+  // of code no function holds is one only if verify walked there: it may
+  // read on past it.
+  auto surelyLabel = [&](uint64_t r) { return code.blocks[blockAt(code.blocks, r)].isFunction; };
   bool agree = true, readsLabel = false;
   for (uint64_t r : readings) {
     if (r == label && surelyLabel(r)) {
@@ -1510,8 +1508,10 @@ RewriteResult Rewriter::run() {
   readRelocations();
   fdes = readEhFrame(in);
   phase("read", "decoding .text");
+  std::vector<std::pair<uint64_t, uint64_t>> found; // functions found in undescribed code, analysed
   if (options.undescribedFunctions) {
     code = analyseCode(in, text, fdes, relocationFree, *options.undescribedFunctions);
+    found = *options.undescribedFunctions;
   } else {
     code = analyseCode(in, text, fdes, relocationFree);
     // Code nothing describes: the functions control flow proves in it are
@@ -1523,6 +1523,7 @@ RewriteResult Rewriter::run() {
     if (!discovered.empty()) {
       phase("decode", "decoding .text with the functions found in undescribed code");
       code = analyseCode(in, text, fdes, relocationFree, discovered);
+      found = std::move(discovered);
     }
   }
   for (const Block &b : code.blocks)
@@ -1549,6 +1550,7 @@ RewriteResult Rewriter::run() {
   result.bytes = editor.serialize();
   result.report = std::move(report);
   result.map = std::move(map);
+  result.foundFunctions = std::move(found);
   phase("serialize", nullptr);
   return result;
 }

@@ -37,7 +37,12 @@ public:
   VerifyReport run();
 
 private:
-  void problem(const std::string &p) {
+  /// \p code: addresses of code (in either file) the problem is about,
+  /// where keeping code in place may avoid it (VerifyReport::problemCode).
+  void problem(const std::string &p, std::initializer_list<uint64_t> code = {}) {
+    report.problemCode.insert(report.problemCode.end(), code.begin(), code.end());
+    if (std::getenv("ELFOPT_DEBUG_PROBLEMS"))
+      std::fprintf(stderr, "problem: %s\n", p.c_str());
     if (report.problems.size() < MaxProblems)
       report.problems.push_back(p);
     else if (report.problems.size() == MaxProblems)
@@ -69,6 +74,9 @@ private:
   bool isUndescribedCode(uint64_t a) const;
   std::optional<uint64_t> stubTarget(uint64_t a) const;
   void drainMoves(bool extend);
+  bool gatherTableMoves();
+  std::set<uint64_t> tablesRead; ///< bases gatherTableMoves read from
+  bool flowRunsTo(uint64_t from, uint64_t end) const;
   uint64_t walkMovedCode(uint64_t from, int64_t delta, bool certain, bool inFlow, bool extend, uint64_t by,
                          bool bridge = false);
   void learnStretch(uint64_t from, uint64_t end, int64_t delta, uint64_t by);
@@ -132,7 +140,11 @@ private:
   /// usual .symtab is buildMap's `symbols`).
   const std::vector<Symbol> *relocationSymbols(const Section &relocations);
   bool isLabel(uint64_t a) const;
-  std::optional<uint64_t> entryTarget(const Section &s, uint64_t place, uint32_t value) const;
+  /// \p referrer: set to the undescribed code that refers to the table
+  /// base it was read against, if such code did.
+  /// \p functionsOnly: against the bases of described functions alone.
+  std::optional<uint64_t> entryTarget(const Section &s, uint64_t place, uint32_t value,
+                                      uint64_t *referrer = nullptr, bool functionsOnly = false) const;
   bool forwards(uint64_t t, int depth = 0) const;
   x86_64::Decoder decoder;
   void checkWord(const Section &s, const Word &w, std::span<const uint8_t> x, std::span<const uint8_t> y);
@@ -143,6 +155,12 @@ private:
   /// Addresses outside .text that decoded code refers to RIP-relatively:
   /// jump table bases among them. Sorted.
   std::vector<uint64_t> dataReferences;
+  /// The same, of the described functions alone (before learning).
+  std::vector<uint64_t> functionReferences;
+  /// Data that undescribed code walked while learning refers to (table
+  /// bases as much as functions' are), with the instruction that does:
+  /// sorted by target.
+  std::vector<std::pair<uint64_t, uint64_t>> learnedReferences;
   /// No static relocations for .text: no relocation describes a jump table.
   bool relocationFree = false;
   /// Addresses in .text outside every function that something refers to:
@@ -500,7 +518,8 @@ void Verifier::checkOtherCode() {
           moves.push_back({i->field->target, j->field->target, a,
                            i->field->isBranch || j->field->target != i->field->target});
         else if (!j || j->size != i->size || !j->field || j->field->target != want)
-          problem(where(after, a) + ": operand refers to " + hex(i->field->target) + "; it must refer to " + hex(want));
+          problem(where(after, a) + ": operand refers to " + hex(i->field->target) + "; it must refer to " + hex(want),
+                  {i->field->target});
         explain(a + i->field->offset, i->field->size, Word::Kind::Operand);
       }
       off += i->size;
@@ -656,11 +675,19 @@ bool Verifier::isLabel(uint64_t a) const {
 // What a 32-bit relative word at \p place leads to (DataWords.h): read
 // against the closest address at or below it in its section that code
 // refers to (a table base), else against itself.
-std::optional<uint64_t> Verifier::entryTarget(const Section &s, uint64_t place, uint32_t value) const {
-  auto it = std::upper_bound(dataReferences.begin(), dataReferences.end(), place);
+std::optional<uint64_t> Verifier::entryTarget(const Section &s, uint64_t place, uint32_t value,
+                                              uint64_t *referrer, bool functionsOnly) const {
+  const std::vector<uint64_t> &refs = functionsOnly ? functionReferences : dataReferences;
+  auto it = std::upper_bound(refs.begin(), refs.end(), place);
   std::optional<uint64_t> tableBase;
-  if (it != dataReferences.begin() && *(it - 1) >= s.addr())
+  if (it != refs.begin() && *(it - 1) >= s.addr())
     tableBase = *(it - 1);
+  if (referrer && tableBase) {
+    auto learned = std::lower_bound(learnedReferences.begin(), learnedReferences.end(),
+                                    std::pair<uint64_t, uint64_t>{*tableBase, 0});
+    if (learned != learnedReferences.end() && learned->first == *tableBase)
+      *referrer = learned->second;
+  }
   return verify::relativeWordTarget(place, value, tableBase, [&](uint64_t a) { return isLabel(a); });
 }
 
@@ -737,7 +764,10 @@ void Verifier::learnMovedCode() {
       if (std::prev(stretches.upper_bound(from))->second.end == st.end)
         break; // it grew no further
     }
-  drainMoves(/*extend=*/true);
+  // The tables of the code learned, and of the code they lead to, in turn.
+  do
+    drainMoves(/*extend=*/true);
+  while (gatherTableMoves());
   // Two runs moved by one displacement with bytes between that no walk
   // reached (code after padding inside a function, entered through its
   // table): moved with them, unless something else went there, they must
@@ -773,7 +803,9 @@ void Verifier::learnMovedCode() {
     if (it->second.end == end)
       ++it; // no nearer to the next run
   }
-  drainMoves(/*extend=*/true);
+  do
+    drainMoves(/*extend=*/true);
+  while (gatherTableMoves());
   if (stretches.empty())
     return;
   for (auto &[from, st] : stretches)
@@ -781,6 +813,15 @@ void Verifier::learnMovedCode() {
       functions.push_back({from, st.end - from, uint64_t(from + st.delta)});
       ++report.movedUndescribedRanges;
     }
+  std::sort(learnedReferences.begin(), learnedReferences.end());
+  learnedReferences.erase(std::unique(learnedReferences.begin(), learnedReferences.end(),
+                                      [](const auto &l, const auto &r) { return l.first == r.first; }),
+                          learnedReferences.end());
+  functionReferences = dataReferences;
+  for (auto [target, at] : learnedReferences)
+    dataReferences.push_back(target);
+  std::sort(dataReferences.begin(), dataReferences.end());
+  dataReferences.erase(std::unique(dataReferences.begin(), dataReferences.end()), dataReferences.end());
   std::sort(functions.begin(), functions.end(), [](const Moved &l, const Moved &r) { return l.from < r.from; });
 }
 
@@ -810,7 +851,14 @@ void Verifier::drainMoves(bool extend) {
       if (m.certain && m.to != want && !(m.to == m.from && forwards(m.from)))
         problem(where(before, m.from) + ": code outside every function is referred to as " + hex(m.to) + " by " +
                 (m.at ? where(before, m.at) : std::string("a header or symbol")) + " and as " + hex(want) + " by " +
-                (it->second.by ? where(before, it->second.by) : std::string("a header or symbol")));
+                (it->second.by ? where(before, it->second.by) : std::string("a header or symbol")),
+                {m.from, m.at, it->second.by});
+      // A run learned past the end of a flow stops at padding or at an
+      // aligned address; control entering it here may run on past that.
+      uint64_t end = it->second.end;
+      if (m.to == want && flowRunsTo(m.from, end))
+        learnStretch(end, walkMovedCode(end, it->second.delta, m.certain, /*inFlow=*/true, extend, m.at),
+                     it->second.delta, m.at);
       continue;
     }
     if (m.to == m.from) {
@@ -827,8 +875,48 @@ void Verifier::drainMoves(bool extend) {
     if (std::getenv("ELFOPT_DEBUG_LEARN")) // each move walked, on stderr
       std::fprintf(stderr, "learn %llx -> %llx at %llx%s%s\n", (unsigned long long)m.from, (unsigned long long)m.to,
                    (unsigned long long)m.at, m.certain ? "" : " tentative", extend ? " extend" : "");
-    learnStretch(m.from, walkMovedCode(m.from, delta, m.certain, /*inFlow=*/true, extend, m.at), delta, m.at);
+    uint64_t end = walkMovedCode(m.from, delta, m.certain, /*inFlow=*/true, extend, m.at);
+    if (std::getenv("ELFOPT_DEBUG_LEARN"))
+      std::fprintf(stderr, "  to %llx\n", (unsigned long long)end);
+    learnStretch(m.from, end, delta, m.at);
   }
+}
+
+// The tables of the code walked so far: from each address in data that it
+// refers to, the 4-byte words that read as offsets from there into
+// undescribed code, up to the next such address. Where the rewrite changed
+// one, old and new offset say where a case went, as a branch would: each
+// is walked in step (tentatively: a word past the table's end that happens
+// to read so only learns what matches).
+bool Verifier::gatherTableMoves() {
+  constexpr uint64_t MaxEntries = 1 << 16;
+  std::vector<uint64_t> bases = dataReferences;
+  for (auto [target, at] : learnedReferences)
+    bases.push_back(target);
+  std::sort(bases.begin(), bases.end());
+  bool any = false;
+  for (auto [tableBase, at] : learnedReferences) {
+    if (!tablesRead.insert(tableBase).second)
+      continue;
+    auto next = std::upper_bound(bases.begin(), bases.end(), tableBase);
+    uint64_t limit = next == bases.end() ? UINT64_MAX : *next;
+    for (uint64_t place = tableBase; place < limit && place - tableBase < 4 * MaxEntries; place += 4) {
+      auto x = before.offsetOfAddress(place, 4), y = after.offsetOfAddress(place, 4);
+      if (!x || !y)
+        break;
+      int32_t ov, nv;
+      std::memcpy(&ov, before.bytes().data() + *x, 4);
+      std::memcpy(&nv, after.bytes().data() + *y, 4);
+      uint64_t from = tableBase + int64_t(ov), to = tableBase + int64_t(nv);
+      if (!isUndescribedCode(from))
+        break;
+      if (nv != ov) {
+        moves.push_back({from, to, at, /*certain=*/false});
+        any = true;
+      }
+    }
+  }
+  return any;
 }
 
 // Records [from, end) as moved by \p delta, as one run with a neighbour
@@ -949,7 +1037,8 @@ uint64_t Verifier::walkMovedCode(uint64_t from, int64_t delta, bool certain, boo
   auto fail = [&](const std::string &why) {
     if (mustContinue)
       problem(where(before, a) + ": code outside every function, moved to " + hex(a + delta) + " (as " +
-              (by ? where(before, by) : std::string("a header or symbol")) + " says), " + why);
+              (by ? where(before, by) : std::string("a header or symbol")) + " says), " + why,
+              {from, a, by});
   };
   while (a < textEnd) {
     if (inFunction(a)) {
@@ -1008,8 +1097,11 @@ uint64_t Verifier::walkMovedCode(uint64_t from, int64_t delta, bool certain, boo
         fail("refers to " + hex(u) + " for " + hex(t) + ", expected " + hex(map(t)));
         break;
       }
-      // Not a table base for reading data words (dataReferences): those
-      // come from described functions only, as the rewrite assumes.
+      // A table base for reading data words, as a function's reference is
+      // (the rewrite reads found functions' tables so too), where the code
+      // moved: code that stays keeps its tables as they were.
+      if (delta && !i->field->isBranch && (t < base || t >= textEnd) && !inRoom(t))
+        learnedReferences.push_back({t, a});
       ++report.pcRelativeOperands;
     }
     instructionStart[a - base] = 1;
@@ -1028,6 +1120,27 @@ uint64_t Verifier::walkMovedCode(uint64_t from, int64_t delta, bool certain, boo
     }
   }
   return a;
+}
+
+// Whether the original instructions from \p from run on, control never
+// leaving them, to exactly \p end.
+bool Verifier::flowRunsTo(uint64_t from, uint64_t end) const {
+  auto x = before.contents(*text);
+  uint64_t base = text->addr();
+  for (uint64_t a = from; a < end;) {
+    auto i = decoder.decode(x.subspan(a - base, end - a), a);
+    if (!i)
+      return false;
+    a += i->size;
+    // As the walks read it: a call followed by padding does not return.
+    bool paddingNext = a < base + x.size() && (x[a - base] == 0 || [&] {
+                         auto pad = decoder.decode(x.subspan(a - base), a);
+                         return pad && pad->isPadding;
+                       }());
+    if (i->endsFlow && (!i->isCall || paddingNext))
+      return false;
+  }
+  return true;
 }
 
 bool Verifier::inFunction(uint64_t a) const {
@@ -1065,7 +1178,8 @@ void Verifier::checkEntriesOutsideFunctions() {
       }
       if (!same) {
         problem(where(after, a) + ": code outside every function is entered from elsewhere and changed " +
-                (p == a ? "there" : std::to_string(p - a) + " bytes on"));
+                (p == a ? "there" : std::to_string(p - a) + " bytes on"),
+                {a, p});
         break;
       }
       if (!i || i->endsFlow)
@@ -1092,21 +1206,22 @@ void Verifier::checkWord(const Section &s, const Word &w, std::span<const uint8_
   uint64_t ov = 0, nv = 0;
   std::memcpy(&ov, x.data() + rel, w.width);
   std::memcpy(&nv, y.data() + rel, w.width);
-  uint64_t want = ov;
+  uint64_t want = ov, about = 0, referrer = 0;
   uint64_t textStart = text->addr(), textEnd = text->addr() + text->size();
   switch (w.kind) {
   case Word::Kind::Address:
   case Word::Kind::AddressIfMoved: {
     uint64_t address = w.width == 4 && w.isSigned ? uint64_t(int64_t(int32_t(ov))) : ov;
     if (address >= textStart && address < textEnd)
-      want = map(address) & (w.width == 8 ? ~0ull : 0xffffffffull);
+      want = map(address) & (w.width == 8 ? ~0ull : 0xffffffffull), about = address;
     if (w.kind == Word::Kind::AddressIfMoved && nv == ov)
       want = ov;
     break;
   }
   case Word::Kind::TableEntry:
-    if (auto target = entryTarget(s, w.place, uint32_t(ov))) {
+    if (auto target = entryTarget(s, w.place, uint32_t(ov), &referrer)) {
       want = uint32_t(ov + (map(*target, true) - *target));
+      about = *target;
       // Kept as it was, it may still lead to the same code: through a
       // forwarding stub in the old place.
       if (nv == ov && want != ov) {
@@ -1114,9 +1229,17 @@ void Verifier::checkWord(const Section &s, const Word &w, std::span<const uint8_
           ++report.forwardedWords;
           return;
         }
+        // A base learned from undescribed code may make a word that is no
+        // entry (or another table's) read as one. Kept as it was, it is
+        // held to what the described functions' bases say, as it was
+        // before anything was learned.
+        auto described = entryTarget(s, w.place, uint32_t(ov), nullptr, /*functionsOnly=*/true);
+        if (!described || map(*described, true) == *described || forwards(*described))
+          return;
         problem(where(after, w.place) + ": relative entry kept its value, which leads to " +
                 where(before, *target) + "; that code moved to " + hex(map(*target, true)) +
-                " and no forwarding stub in its old place leads there");
+                " and no forwarding stub in its old place leads there",
+                {*target, referrer});
         return;
       }
     }
@@ -1131,7 +1254,8 @@ void Verifier::checkWord(const Section &s, const Word &w, std::span<const uint8_
     ++report.changedWords;
   if (nv != want)
     problem(where(after, w.place) + ": " + (w.kind == Word::Kind::TableEntry ? "relative entry" : "word") + " is " + hex(nv) +
-            ", expected " + hex(want));
+            ", expected " + hex(want),
+            {about, referrer});
 }
 
 void Verifier::checkData() {
@@ -1221,22 +1345,20 @@ void Verifier::checkRoom() {
       if (y[a - base] != want && y[a - base] != x86_64::BreakpointByte && !tail) {
         problem(where(after, a) + ": byte between the functions moved into " + RoomSection + " is " +
                 hex(y[a - base]) + ", expected " + hex(want) +
-                (together ? " (the byte between them before) or int3" : " (int3)"));
-        return false;
+                (together ? " (the byte between them before) or int3" : " (int3)"),
+                {a, left ? left->from : 0});
+        return; // one problem for each gap; the next gaps are checked too
       }
     }
-    return true;
   };
   uint64_t cursor = base;
   const Moved *previous = nullptr;
   for (const Moved *f : moved) {
-    if (f->to < cursor) {
-      problem(where(after, f->to) + ": two functions moved into " + RoomSection + " overlap");
-      return;
-    }
-    if (!checkGap(cursor, f->to, previous, f))
-      return;
-    cursor = f->to + f->size;
+    if (f->to < cursor)
+      problem(where(after, f->to) + ": two functions moved into " + RoomSection + " overlap", {f->to, f->from});
+    else
+      checkGap(cursor, f->to, previous, f);
+    cursor = std::max(cursor, f->to + f->size);
     previous = f;
   }
   checkGap(cursor, base + y.size(), previous, nullptr);

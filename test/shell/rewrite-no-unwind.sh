@@ -7,7 +7,7 @@
 # subject.{c,cpp} (jump tables, function pointers, setjmp, TLS, ifuncs)
 # built by {gcc, clang} as a PIE, and (C) as a shared library with a driver,
 # linked by {bfd, lld}, then `strip --strip-all`. Checks, per build and two
-# random orders: the same output and exit status, functions found, 75% of
+# random orders: the same output and exit status, functions found, 95% of
 # .text movable or more, found code moved and verify learned it; and once, an order
 # recorded from such a program names found functions ("code@0x...") and is
 # followed.
@@ -62,9 +62,10 @@ for lang in c cpp; do
           check "$out: same output and exit status" cmp -s "$name.want" "$out.got"
           check "$out: functions found in code nothing describes" \
             test "$(json_field "$out.json" '["blocks"]["discoveredFunctions"]')" -gt 0
-          # What stays: found functions with jump tables, whose table verify
-          # cannot read (it knows the table bases of described code only).
-          check "$out: at least 75% of .text movable (is $(movable "$out.json")%)" test "$(movable "$out.json")" -ge 75
+          # Found functions with jump tables move too: verify reads their
+          # tables against the bases their code, learned where it moved,
+          # refers to (observed 98-100%; 80-83% when they stayed).
+          check "$out: at least 95% of .text movable (is $(movable "$out.json")%)" test "$(movable "$out.json")" -ge 95
           check "$out: verify learned where found code went" \
             test "$(json_field "$out.json" '["verify"]["movedUndescribedRanges"]')" -gt 0
         done

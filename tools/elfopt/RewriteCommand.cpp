@@ -268,6 +268,10 @@ static void printRewrite(const std::string &input, const std::string &output, co
     if (r.discoveredFunctions)
       std::printf("  functions found by following control flow in code no symbol or FDE describes: %llu, %llu bytes\n",
                   (unsigned long long)r.discoveredFunctions, (unsigned long long)r.discoveredBytes);
+    if (result.undescribedKept)
+      std::printf("  functions found in code no symbol or FDE describes, kept in place as verify's problems named "
+                  "them: %llu (the first problem: %s)\n",
+                  (unsigned long long)result.undescribedKept, result.undescribedKeptFirstProblem.c_str());
     if (!result.undescribedKeptWhy.empty())
       std::printf("  functions found in code no symbol or FDE describes: kept in place, as verify could not follow "
                   "them: %s\n",

@@ -119,6 +119,10 @@ struct OptimizeResult {
   /// Why the functions found in undescribed code stayed in place (verify's
   /// first problem with the rewrite that moved them), or "".
   std::string undescribedKeptWhy;
+  /// Found functions kept in place because verify's problems named them
+  /// (the rest moved, verified), and the first such problem.
+  uint64_t undescribedKept = 0;
+  std::string undescribedKeptFirstProblem;
   std::vector<MovedRange> roomMovedSections; ///< sections its program header moved
   RewriteReport rewrite;
   std::optional<VerifyReport> verified;

@@ -138,6 +138,9 @@ struct RewriteResult {
   std::vector<uint8_t> bytes;
   RewriteReport report;
   AddressMap map;
+  /// The functions found in undescribed code that the rewrite analysed
+  /// (RewriteOptions::undescribedFunctions, or what it found itself).
+  std::vector<std::pair<uint64_t, uint64_t>> foundFunctions;
 };
 
 /// Functions in the code of .text that no symbol or FDE describes, each

@@ -48,6 +48,10 @@ struct VerifyReport {
   /// references to them.
   uint64_t movedUndescribedRanges = 0;
   std::vector<std::string> problems; ///< empty when the rewrite is sound
+  /// Addresses of code the problems are about, in the original or the
+  /// rewritten file (not told apart; 0 for none): where code found by
+  /// following control flow is there, keeping it in place may avoid them.
+  std::vector<uint64_t> problemCode;
   bool ok() const { return problems.empty(); }
 };
 
