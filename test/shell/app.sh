@@ -104,4 +104,15 @@ fi
 expect_error 1 "elfopt: error: $PWD/out: exists already; give a directory that does not" \
   "$ELFOPT" app installed/bin/app --profile app.profile.json -o out
 check "nothing partial left" test ! -e out.partial
+expect_error 1 "elfopt: error: --prefetch-device goes with --prefetch (see 'elfopt help app')" \
+  "$ELFOPT" app installed/bin/app --profile app.profile.json --prefetch-device hdd -o out-p
+expect_error 1 "elfopt: error: --prefetch-device is hdd, emmc, ssd or nvme, not 'floppy' (see 'elfopt help app')" \
+  "$ELFOPT" app installed/bin/app --profile app.profile.json --prefetch --prefetch-device floppy -o out-p
+# A named device class plans each object's prefetch for it alone.
+if "$ELFOPT" app installed/bin/app --profile app.profile.json --prefetch --prefetch-device hdd -o out-hdd \
+  >hdd.log 2>&1; then
+  check "--prefetch-device hdd: same output" test "$(./out-hdd/bin/app)" == "$want"
+else
+  fail "app --prefetch --prefetch-device hdd refused: $(cat hdd.log)"
+fi
 finish

@@ -176,15 +176,15 @@ check "no page trace: same behaviour" same_behaviour pages pages.code
 
 # The default plan (no --prefetch-gap): a small program's start faults its
 # one page of ordered code in; the stub could read that page alone (one
-# request, fewer bytes), but its own page is a fault too: on a disk a
-# request more. The plan leaves the stub out and says why, with the model's
+# request, fewer bytes), but on a disk that saves nothing it would not pay
+# up front. The plan leaves the stub out and says why, with the model's
 # figures.
 "$ELFOPT" rewrite keep --symbol-list keep.list --prefetch --keep-layout --json -o keep.default >default.json
 "$ELFOPT" rewrite keep --symbol-list keep.list --prefetch --keep-layout -o keep.default >default.out
 check "default plan: left out on a small program" test "$(json_field default.json 'd["prefetch"]["added"]')" = False
 check "  no stub in the file" bash -c "! readelf -SW keep.default | grep -q '\.elfopt\.prefetch'"
 check "  and same behaviour" same_behaviour keep keep.default
-check "  the text report says so" grep -q "prefetch: left out, no stub added: what the ranges of the .* does not pay for the stub's own page fault" default.out
+check "  the text report says so" grep -q "prefetch: left out, no stub added: no range of the .* saves more than it costs on every device planned for (every device class" default.out
 check "  with the modelled figures of each device class" grep -q "prefetch: modelled: hdd .* emmc .* ssd .* nvme " default.out
 check "  JSON: requests and bytes planned, faults" test "$(json_field default.json \
   '[d["prefetch"]["plan"][k] for k in ("requests", "bytes")] + [d["prefetch"]["plan"]["leftOut"]["faults"] > 0]')" = "[0, 0, True]"

@@ -30,7 +30,9 @@ const char AppUsage[] =
     "  --profile FILE        profiles of PROGRAM from record --all-objects\n"
     "                        (repeatable)\n"
     "  -o, --output DIR      the directory to make (must not exist)\n"
-    "  --prefetch            also add each object's prefetch stub\n"
+    "  --prefetch            also add each object's prefetch stub, where a range\n"
+    "                        saves on every device class ('rewrite --prefetch')\n"
+    "  --prefetch-device D   with --prefetch: plan for hdd, emmc, ssd or nvme\n"
     "  --dynsort             also sort each object's dynamic symbols\n"
     "  --no-pack             leave relative relocations as they are\n"
     "  --bind-self           also bind each object's references to its own\n"
@@ -68,7 +70,8 @@ struct ObjectOutcome {
 // One object: the full rewrite, else relocations packed only, else left.
 // \p bindSelf: the program whose scope --bind-self proves, if asked.
 ObjectOutcome rewriteObject(const AppObject &object, const std::vector<std::string> &profiles, bool pack,
-                            bool prefetch, bool dynsort, const std::optional<std::string> &bindSelf) {
+                            const std::optional<PrefetchOptions> &prefetch, bool dynsort,
+                            const std::optional<std::string> &bindSelf) {
   ObjectOutcome outcome;
   outcome.path = object.path;
   outcome.output = object.output;
@@ -82,8 +85,7 @@ ObjectOutcome rewriteObject(const AppObject &object, const std::vector<std::stri
   options.order.paths = profiles;
   options.order.match.object = object.profileName;
   options.packRelativeRelocs = canPack;
-  if (prefetch)
-    options.prefetch = PrefetchOptions{};
+  options.prefetch = prefetch;
   if (dynsort && file->findSectionOfType(llvm::ELF::SHT_DYNSYM))
     options.dynsort = DynsortOptions{};
   if (bindSelf && file->findSectionOfType(llvm::ELF::SHT_DYNSYM))
@@ -133,6 +135,7 @@ int runApp(const std::vector<std::string> &args) {
   po::options_description opts;
   opts.add_options()("program", po::value<std::string>())("output,o", po::value<std::string>())(
       "profile", po::value<std::vector<std::string>>())("prefetch", po::bool_switch())(
+      "prefetch-device", po::value<std::string>())(
       "dynsort", po::bool_switch())("no-pack", po::bool_switch())("system-libraries", po::bool_switch())(
       "json", po::bool_switch())("root", po::value<std::string>())("bind-self", po::bool_switch());
   po::positional_options_description pos;
@@ -144,6 +147,18 @@ int runApp(const std::vector<std::string> &args) {
     throw UsageError{"app", "give the output directory: -o DIR"};
   if (!vm.count("profile"))
     throw UsageError{"app", "give the profiles: --profile FILE (from record --all-objects)"};
+  std::optional<PrefetchOptions> prefetch;
+  if (vm["prefetch"].as<bool>())
+    prefetch = PrefetchOptions{};
+  if (vm.count("prefetch-device")) {
+    std::string name = vm["prefetch-device"].as<std::string>();
+    auto device = prefetchDeviceClass(name);
+    if (!prefetch)
+      throw UsageError{"app", "--prefetch-device goes with --prefetch"};
+    if (!device)
+      throw UsageError{"app", "--prefetch-device is hdd, emmc, ssd or nvme, not '" + name + "'"};
+    prefetch->devices = {*device};
+  }
   std::vector<std::string> profiles = vm["profile"].as<std::vector<std::string>>();
   std::string output = fs::absolute(vm["output"].as<std::string>()).lexically_normal().string();
   while (output.size() > 1 && output.back() == '/')
@@ -199,8 +214,8 @@ int runApp(const std::vector<std::string> &args) {
       std::optional<std::string> scopeOf;
       if (bindSelf && object.inApplication)
         scopeOf = program;
-      outcomes.push_back(rewriteObject(object, profiles, !vm["no-pack"].as<bool>(), vm["prefetch"].as<bool>(),
-                                       vm["dynsort"].as<bool>(), scopeOf));
+      outcomes.push_back(
+          rewriteObject(object, profiles, !vm["no-pack"].as<bool>(), prefetch, vm["dynsort"].as<bool>(), scopeOf));
       if (bindSelf && !object.inApplication)
         outcomes.back().notBound = "a system library, reached through LD_LIBRARY_PATH, which the program's "
                                    "children inherit";

@@ -152,16 +152,19 @@ void printPrefetchPlan(const PrefetchPlan &plan) {
                 (unsigned long long)plan.faults, (unsigned long long)plan.totalFaults);
   if (plan.leftOutExtents)
     std::printf("  prefetch: left out %zu ranges, %llu KiB, %llu modelled faults: each would cost more reads or "
-                "bytes than the faults it replaces, or as many reads and leave a page beside it a fault of its own\n",
+                "bytes than the faults it replaces, or save less than its own reads paid up front (the start no "
+                "longer overlaps them with its own work) on a device planned for, or as many reads and leave a "
+                "page beside it a fault of its own\n",
                 plan.leftOutExtents, kib(plan.leftOutBytes), (unsigned long long)plan.leftOutFaults);
   if (plan.ranges.empty() && plan.stubCostsMore)
     std::printf("  prefetch: left out, no stub added: what the ranges of the %llu KiB touched (%llu modelled faults) "
                 "save does not pay for the stub's own page fault on every device class (planned for %s)\n",
                 kib(plan.touchedBytes), (unsigned long long)plan.totalFaults, plan.plannedFor.c_str());
   else if (plan.ranges.empty())
-    std::printf("  prefetch: left out, no stub added: no range of the %llu KiB touched (%llu modelled faults) reads "
-                "less than the faults it replaces (planned for %s)\n",
-                kib(plan.touchedBytes), (unsigned long long)plan.totalFaults, plan.plannedFor.c_str());
+    std::printf("  prefetch: left out, no stub added: no range of the %llu KiB touched (%llu modelled faults) saves "
+                "more than it costs on every device planned for (%s)%s\n",
+                kib(plan.touchedBytes), (unsigned long long)plan.totalFaults, plan.plannedFor.c_str(),
+                plan.plannedFor.starts_with("every") ? "; --prefetch-device names the one the program starts from" : "");
   std::string figures;
   for (const PrefetchDeviceFigures &f : plan.figures) {
     char one[160];

@@ -93,8 +93,11 @@ struct PrefetchDeviceFigures {
   std::string device;
   double prefetchSeconds = 0; ///< the stub's reads
   double savedSeconds = 0;    ///< the start's faults those reads replace
-  double bestSeconds = 0;     ///< the start's read time under this device's own best plan
-  double planSeconds = 0;     ///< under this plan (its reads and the faults it leaves)
+  /// The start's read time under this device's own best plan, and under
+  /// this plan: its reads, paid once more up front (the start's work no
+  /// longer overlaps them), and the faults it leaves.
+  double bestSeconds = 0;
+  double planSeconds = 0;
 };
 
 /// What the stub will read, and why (planPrefetch).
@@ -117,8 +120,11 @@ struct PrefetchPlan {
 /// gaps merged where reading the gap costs less than one more request, and
 /// only the ranges that save more than they cost on every device planned
 /// for (fewer requests than the start's faults they replace, no more bytes
-/// than those faults read, and less modelled time). A fault of the start is modelled as one request reading
-/// readaheadBytes; at least one per readaheadBytes of touched pages. With
+/// than those faults read, and a saving of at least their own read time:
+/// that is paid up front, before the start's own work, which overlapped
+/// its faults' reads). A fault of the start is modelled as one request
+/// reading readaheadBytes; at least one per readaheadBytes of touched
+/// pages. With
 /// no device given, each class's merges are tried and the one whose worst
 /// ratio to each class's own best plan is smallest is kept.
 PrefetchPlan planPrefetch(std::vector<AddressRange> touched, const PrefetchOptions &options);
