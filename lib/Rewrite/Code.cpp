@@ -299,6 +299,7 @@ struct Decoded {
   std::vector<Pending> pending;
   std::vector<uint64_t> dataReferences;
   std::vector<uint64_t> functionDataReferences; ///< of function blocks only, found ones included
+  std::vector<uint64_t> describedDataReferences; ///< of described function blocks only
 };
 
 Field displacementField(const x86_64::Instruction &inst, uint64_t a) {
@@ -348,6 +349,8 @@ void decodeBlock(CodeFacts &facts, const TextInfo &text, const TextBytes &bytes,
         out.dataReferences.push_back(f.target);
         if (blk.isFunction)
           out.functionDataReferences.push_back(f.target);
+        if (blk.isFunction && !blk.discovered)
+          out.describedDataReferences.push_back(f.target);
       }
     }
     a = next;
@@ -387,6 +390,9 @@ std::vector<Pending> decodeText(CodeFacts &facts, const TextInfo &text, const Te
   facts.functionDataReferences = std::move(low.functionDataReferences);
   facts.functionDataReferences.insert(facts.functionDataReferences.end(), high.functionDataReferences.begin(),
                                       high.functionDataReferences.end());
+  facts.describedDataReferences = std::move(low.describedDataReferences);
+  facts.describedDataReferences.insert(facts.describedDataReferences.end(), high.describedDataReferences.begin(),
+                                       high.describedDataReferences.end());
   return pending;
 }
 
@@ -746,7 +752,7 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text, const std::vector
   // After decoding: it says which blocks fall through.
   bondFallThroughs(facts);
   // Sorted once, for the jump table bases the data side looks up.
-  for (auto *refs : {&facts.dataReferences, &facts.functionDataReferences}) {
+  for (auto *refs : {&facts.dataReferences, &facts.functionDataReferences, &facts.describedDataReferences}) {
     std::sort(refs->begin(), refs->end());
     refs->erase(std::unique(refs->begin(), refs->end()), refs->end());
   }

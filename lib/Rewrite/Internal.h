@@ -103,6 +103,9 @@ struct CodeFacts {
   /// would see. It knows the described functions, and learns the found ones
   /// by walking them from the references to them.
   std::vector<uint64_t> functionDataReferences;
+  /// The same, of described functions alone: what verify holds a word kept
+  /// as it was to (a base learned from found code may misread it).
+  std::vector<uint64_t> describedDataReferences;
   /// Blocks whose distance must not change (short branches, fall-through).
   std::vector<Bond> bonds;
   /// Without static relocations: the jumps through PIC jump tables, found

@@ -794,14 +794,17 @@ void Rewriter::pinOrphanWords() {
 void Rewriter::pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint64_t, uint64_t>> claimed) {
   auto bytes = in.contents(s);
   auto next = std::lower_bound(claimed.begin(), claimed.end(), std::pair<uint64_t, uint64_t>(s.addr(), 0));
-  // Bases: the closest address below that any code refers to, and the
-  // closest that a function refers to (what verify, which knows only the
-  // functions, reads an entry against).
+  // Bases: the closest address below that any code refers to, the closest
+  // that a function refers to (what verify, which knows the functions and
+  // the found ones it learns, reads an entry against), and the closest that
+  // a described function refers to (what it holds a word kept as it was to).
   struct Bases {
     std::span<const uint64_t> refs;
     const uint64_t *next;
   };
-  Bases bases[2] = {{code.dataReferences, nullptr}, {code.functionDataReferences, nullptr}};
+  Bases bases[3] = {{code.dataReferences, nullptr},
+                    {code.functionDataReferences, nullptr},
+                    {code.describedDataReferences, nullptr}};
   for (Bases &b : bases)
     b.next = std::upper_bound(b.refs.data(), b.refs.data() + b.refs.size(), s.addr());
   for (uint64_t a = (s.addr() + 3) & ~uint64_t(3); a + 4 <= s.addr() + bytes.size(); a += 4) {
