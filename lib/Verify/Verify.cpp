@@ -1346,7 +1346,7 @@ void Verifier::checkRoom() {
         problem(where(after, a) + ": byte between the functions moved into " + RoomSection + " is " +
                 hex(y[a - base]) + ", expected " + hex(want) +
                 (together ? " (the byte between them before) or int3" : " (int3)"),
-                {a, left ? left->from : 0});
+                {a, left ? left->from : 0, right ? right->from : 0});
         return; // one problem for each gap; the next gaps are checked too
       }
     }
@@ -1355,7 +1355,8 @@ void Verifier::checkRoom() {
   const Moved *previous = nullptr;
   for (const Moved *f : moved) {
     if (f->to < cursor)
-      problem(where(after, f->to) + ": two functions moved into " + RoomSection + " overlap", {f->to, f->from});
+      problem(where(after, f->to) + ": two functions moved into " + RoomSection + " overlap",
+              {f->to, f->from, previous ? previous->from : 0});
     else
       checkGap(cursor, f->to, previous, f);
     cursor = std::max(cursor, f->to + f->size);
