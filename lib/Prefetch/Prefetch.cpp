@@ -207,10 +207,15 @@ struct Costing {
   // What the start pays on \p d with \p kept read ahead: its reads (total)
   // and the stub's reads once more, up front (paysUpFront).
   double cost(const PrefetchDevice &d, std::span<const Extent> kept) const {
+    Load own = reads(kept);
+    return total(d, kept) + (kept.empty() ? 0 : d.seconds(own.requests, own.bytes));
+  }
+  // The stub's reads of \p kept.
+  Load reads(std::span<const Extent> kept) const {
     Load l;
     for (const Extent &e : kept)
       l = l + Load{double(calls(e)), double(bytes(e))};
-    return total(d, kept) + (kept.empty() ? 0 : d.seconds(l.requests, l.bytes));
+    return l;
   }
   // What the start reads for \p e: the range, where it pays, or else its faults.
   Load load(const Extent &e) const {
@@ -221,12 +226,9 @@ struct Costing {
   // pages the start reads: running it is a fault of its own.
   double total(const PrefetchDevice &d, std::span<const Extent> kept) const {
     uint64_t f = runs.faults(0, runs.runs.size() - 1) + (kept.empty() ? 0 : 1);
-    Load l;
-    for (const Extent &e : kept) {
-      l = l + Load{double(calls(e)), double(bytes(e))};
+    for (const Extent &e : kept)
       f -= runs.faults(e.first, e.last);
-    }
-    l = l + faultLoad(f);
+    Load l = reads(kept) + faultLoad(f);
     return d.seconds(l.requests, l.bytes);
   }
 };
@@ -403,10 +405,8 @@ PrefetchPlan planPrefetch(std::vector<AddressRange> touched, const PrefetchOptio
   plan.leftOutBytes -= plan.bytes;
   plan.leftOutFaults = plan.totalFaults - plan.faults;
   for (size_t k = 0; k < classes.size(); ++k) {
-    Load reads;
-    for (const Extent &e : kept)
-      reads = reads + Load{double(c.calls(e)), double(c.bytes(e))};
-    plan.figures.push_back({classes[k].name, classes[k].seconds(reads.requests, reads.bytes),
+    Load own = c.reads(kept);
+    plan.figures.push_back({classes[k].name, classes[k].seconds(own.requests, own.bytes),
                             c.faultCost(classes[k], plan.faults), best[k], c.cost(classes[k], kept)});
   }
   return plan;

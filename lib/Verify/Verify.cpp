@@ -76,6 +76,7 @@ private:
   void drainMoves(bool extend);
   bool gatherTableMoves();
   std::set<uint64_t> tablesRead; ///< bases gatherTableMoves read from
+  bool endsFlowBefore(const x86_64::Instruction &i, uint64_t next) const;
   bool flowRunsTo(uint64_t from, uint64_t end) const;
   uint64_t walkMovedCode(uint64_t from, int64_t delta, bool certain, bool inFlow, bool extend, uint64_t by,
                          bool bridge = false);
@@ -1107,19 +1108,29 @@ uint64_t Verifier::walkMovedCode(uint64_t from, int64_t delta, bool certain, boo
     instructionStart[a - base] = 1;
     ++report.instructions;
     a += i->size;
-    bool paddingNext = a < textEnd && (x[a - base] == 0 || [&] {
-                         auto pad = decoder.decode(x.subspan(a - base), a);
-                         return pad && pad->isPadding;
-                       }());
-    // A call followed by padding does not return (the rewrite reads it so):
-    // compilers do not run on into padding after a call.
-    if (i->endsFlow && (!i->isCall || paddingNext)) {
+    if (endsFlowBefore(*i, a)) {
       inFlow = mustContinue = false;
       if (!extend)
         break;
     }
   }
   return a;
+}
+
+// Whether control ends with original instruction \p i, \p next right after
+// it. A call followed by padding does not return (the rewrite reads it so):
+// compilers do not run on into padding after a call.
+bool Verifier::endsFlowBefore(const x86_64::Instruction &i, uint64_t next) const {
+  if (!i.endsFlow || !i.isCall)
+    return i.endsFlow;
+  auto x = before.contents(*text);
+  uint64_t base = text->addr();
+  if (next >= base + x.size())
+    return false;
+  if (x[next - base] == 0)
+    return true;
+  auto pad = decoder.decode(x.subspan(next - base), next);
+  return pad && pad->isPadding;
 }
 
 // Whether the original instructions from \p from run on, control never
@@ -1132,12 +1143,7 @@ bool Verifier::flowRunsTo(uint64_t from, uint64_t end) const {
     if (!i)
       return false;
     a += i->size;
-    // As the walks read it: a call followed by padding does not return.
-    bool paddingNext = a < base + x.size() && (x[a - base] == 0 || [&] {
-                         auto pad = decoder.decode(x.subspan(a - base), a);
-                         return pad && pad->isPadding;
-                       }());
-    if (i->endsFlow && (!i->isCall || paddingNext))
+    if (endsFlowBefore(*i, a))
       return false;
   }
   return true;
