@@ -296,6 +296,14 @@ ConstructorEffects constructorEffects(const ElfFile &object,
   Side fini = prove(out.hasFini, DT_FINI, DT_FINI_ARRAY, DT_FINI_ARRAYSZ);
   if (out.hasInit && out.hasFini && !init.effect && !fini.effect) {
     init.effect = fini.effect = shared({&init, &fini});
+    // Then one side relies on bytes that code outside both names; each side
+    // alone is checked against all the code but its own, and the side that
+    // relies on nothing of that (a constructor that only calls
+    // register_tm_clones, say) is still proved.
+    if (init.effect) {
+      init.effect = shared({&init});
+      fini.effect = shared({&fini});
+    }
   } else {
     if (out.hasInit && !init.effect)
       init.effect = shared({&init});

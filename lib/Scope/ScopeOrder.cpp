@@ -36,14 +36,49 @@ std::vector<uint32_t> subsequence(const std::vector<uint32_t> &order, Keep keep)
 
 std::string nameOf(const ScopeModel &model, uint32_t object) { return model.objects[object].name; }
 
-/// The first place two orders differ, said as "A before B (was B before A)".
+/// The first place two orders differ, said as "A before B (was B before A)";
+/// \p at gets that place.
 std::string firstDifference(const ScopeModel &model, const std::vector<uint32_t> &before,
-                            const std::vector<uint32_t> &after) {
+                            const std::vector<uint32_t> &after, size_t *at = nullptr) {
   for (size_t i = 0; i < std::min(before.size(), after.size()); ++i)
-    if (before[i] != after[i])
+    if (before[i] != after[i]) {
+      if (at)
+        *at = i;
       return nameOf(model, after[i]) + " before " + nameOf(model, before[i]) + " (was " +
              nameOf(model, before[i]) + " first)";
+    }
   return "a different number of objects";
+}
+
+/// The object that a binding (a contest's winner) or a unique symbol's first
+/// definition needs back in front in \p scope, if any; its problem goes to
+/// \p problem.
+std::optional<uint32_t> overtakenDefiner(const ScopeModel &model, const std::vector<size_t> &pos,
+                                         std::string *problem = nullptr) {
+  auto firstIn = [&](const std::vector<uint32_t> &objects) {
+    return *std::min_element(objects.begin(), objects.end(),
+                             [&](uint32_t a, uint32_t b) { return pos[a] < pos[b]; });
+  };
+  for (const ScopeModel::Contest &c : model.contests) {
+    uint32_t now = firstIn(c.candidates);
+    if (now != c.winner) {
+      if (problem)
+        *problem = "binding: " + c.symbol + " (" + std::to_string(c.lookups) + " lookups) would bind to " +
+                   nameOf(model, now) + " instead of " + nameOf(model, c.winner);
+      return c.winner;
+    }
+  }
+  for (const ScopeModel::Unique &u : model.uniques) {
+    uint32_t before = *std::min_element(u.definers.begin(), u.definers.end()); // original scope: index order
+    uint32_t now = firstIn(u.definers);
+    if (now != before) {
+      if (problem)
+        *problem = "STB_GNU_UNIQUE " + u.symbol + " would be first defined by " + nameOf(model, now) +
+                   " instead of " + nameOf(model, before);
+      return before;
+    }
+  }
+  return std::nullopt;
 }
 
 } // namespace
@@ -99,22 +134,22 @@ std::vector<uint32_t> initOrder(const ScopeModel &model, const std::vector<uint3
   return subsequence(std::vector<uint32_t>(sorted.rbegin(), sorted.rend()), [](uint32_t o) { return o != 0; });
 }
 
-std::vector<std::string> proveScopeOrder(const ScopeModel &model, const std::vector<uint32_t> &original,
-                                         const std::vector<uint32_t> &scope) {
-  std::vector<std::string> problems;
+namespace {
+
+/// Why \p scope does not behave as \p original does, and for each reason a
+/// library that, moved further forward, may set it right.
+struct ScopeProblem {
+  std::string what;
+  std::vector<uint32_t> forward;
+};
+
+std::vector<ScopeProblem> scopeProblems(const ScopeModel &model, const std::vector<uint32_t> &original,
+                                        const std::vector<uint32_t> &scope) {
+  std::vector<ScopeProblem> problems;
   std::vector<size_t> pos = positions(model, scope);
-  auto firstIn = [&](const std::vector<uint32_t> &objects) {
-    return *std::min_element(objects.begin(), objects.end(),
-                             [&](uint32_t a, uint32_t b) { return pos[a] < pos[b]; });
-  };
-  for (const ScopeModel::Contest &c : model.contests) {
-    uint32_t now = firstIn(c.candidates);
-    if (now != c.winner) {
-      problems.push_back("binding: " + c.symbol + " (" + std::to_string(c.lookups) + " lookups) would bind to " +
-                         nameOf(model, now) + " instead of " + nameOf(model, c.winner));
-      break;
-    }
-  }
+  std::string binding;
+  if (std::optional<uint32_t> definer = overtakenDefiner(model, pos, &binding))
+    problems.push_back({binding, {*definer}});
   std::vector<uint32_t> sortedBefore = sortMapsDepthFirst(model, original);
   std::vector<uint32_t> sortedAfter = sortMapsDepthFirst(model, scope);
   auto initMatters = [&](uint32_t o) { return o != 0 && model.objects[o].constructorsMatter(); };
@@ -123,26 +158,42 @@ std::vector<std::string> proveScopeOrder(const ScopeModel &model, const std::vec
   std::vector<uint32_t> initAfter(sortedAfter.rbegin(), sortedAfter.rend());
   initBefore = subsequence(initBefore, initMatters);
   initAfter = subsequence(initAfter, initMatters);
-  if (initBefore != initAfter)
-    problems.push_back("constructor order: " + firstDifference(model, initBefore, initAfter));
+  size_t at = 0;
+  // Either of the two that would swap may set it right from further
+  // forward (the one that would run too early first).
+  if (initBefore != initAfter) {
+    std::string what = "constructor order: " + firstDifference(model, initBefore, initAfter, &at);
+    problems.push_back({what, {}});
+    if (at < initAfter.size() && at < initBefore.size())
+      problems.back().forward = {initAfter[at], initBefore[at]};
+  }
   std::vector<uint32_t> finiBefore = subsequence(sortedBefore, finiMatters);
   std::vector<uint32_t> finiAfter = subsequence(sortedAfter, finiMatters);
-  if (finiBefore != finiAfter)
-    problems.push_back("destructor order: " + firstDifference(model, finiBefore, finiAfter));
+  if (finiBefore != finiAfter) {
+    std::string what = "destructor order: " + firstDifference(model, finiBefore, finiAfter, &at);
+    problems.push_back({what, {}});
+    if (at < finiAfter.size() && at < finiBefore.size())
+      problems.back().forward = {finiBefore[at], finiAfter[at]};
+  }
   auto dlsym = [&](uint32_t o) { return model.objects[o].importsDlsym; };
   std::vector<uint32_t> dlsymBefore = subsequence(original, dlsym), dlsymAfter = subsequence(scope, dlsym);
   if (dlsymBefore != dlsymAfter)
-    problems.push_back("dlsym(RTLD_NEXT) order: " + firstDifference(model, dlsymBefore, dlsymAfter));
-  for (const ScopeModel::Unique &u : model.uniques) {
-    uint32_t before = *std::min_element(u.definers.begin(), u.definers.end()); // original scope: index order
-    if (firstIn(u.definers) != before) {
-      problems.push_back("STB_GNU_UNIQUE " + u.symbol + " would be first defined by " +
-                         nameOf(model, firstIn(u.definers)) + " instead of " + nameOf(model, before));
-      break;
-    }
-  }
+    problems.push_back({"dlsym(RTLD_NEXT) order: " + firstDifference(model, dlsymBefore, dlsymAfter), {}});
   return problems;
 }
+
+} // namespace
+
+std::vector<std::string> proveScopeOrder(const ScopeModel &model, const std::vector<uint32_t> &original,
+                                         const std::vector<uint32_t> &scope) {
+  std::vector<std::string> out;
+  for (ScopeProblem &p : scopeProblems(model, original, scope))
+    out.push_back(std::move(p.what));
+  return out;
+}
+
+/// How many libraries may move forward together with the one a move is for.
+constexpr unsigned MaxCompanions = 4;
 
 ScopePlan planScopeOrder(const ScopeModel &model, unsigned spareSlots) {
   ScopePlan plan;
@@ -217,19 +268,59 @@ ScopePlan planScopeOrder(const ScopeModel &model, unsigned spareSlots) {
     }
     std::stable_sort(tries.begin(), tries.end(), [](const Try &a, const Try &b) { return a.probes < b.probes; });
     std::string firstProblem;
+    struct Move {
+      std::vector<uint32_t> needed, scope;
+      uint64_t probes;
+      size_t added;
+    };
+    // A library that the first problem names (a contest's winner that must
+    // keep answering before c, a unique symbol's first definer, either of
+    // two libraries whose constructors would swap) may move forward with c,
+    // just before it, and the whole move is proved again; a few deep.
+    std::function<std::optional<Move>(Move, unsigned)> settle = [&](Move m,
+                                                                   unsigned depth) -> std::optional<Move> {
+      std::vector<ScopeProblem> problems = scopeProblems(model, plan.originalScope, m.scope);
+      if (problems.empty())
+        return m;
+      if (firstProblem.empty())
+        firstProblem = problems.front().what;
+      if (depth == MaxCompanions)
+        return std::nullopt;
+      for (uint32_t ahead : problems.front().forward) {
+        if (ahead == 0 || ahead == c || ahead >= model.startup)
+          continue;
+        Move next = m;
+        auto old = std::find(next.needed.begin(), next.needed.end(), ahead);
+        if (old != next.needed.end() && old < std::find(next.needed.begin(), next.needed.end(), c))
+          continue; // already in front of c
+        if (old == next.needed.end()) {
+          if (plan.addedEntries + next.added == spareSlots || !model.objects[ahead].sameFileFromProgram)
+            continue;
+          ++next.added;
+        } else {
+          next.needed.erase(old);
+        }
+        next.needed.insert(std::find(next.needed.begin(), next.needed.end(), c), ahead);
+        next.scope = breadthFirstScope(model, next.needed);
+        next.probes = scopeProbes(model, next.scope);
+        if (next.probes >= plan.probesAfter)
+          continue;
+        if (std::optional<Move> settled = settle(std::move(next), depth + 1))
+          return settled;
+      }
+      return std::nullopt;
+    };
     bool moved = false;
     for (Try &t : tries) {
-      std::vector<std::string> problems = proveScopeOrder(model, plan.originalScope, t.scope);
-      if (!problems.empty()) {
-        if (firstProblem.empty())
-          firstProblem = problems.front();
+      Move m{rest, std::move(t.scope), t.probes, adding};
+      m.needed.insert(m.needed.begin() + t.place, c);
+      std::optional<Move> settled = settle(std::move(m), 0);
+      if (!settled)
         continue;
-      }
-      plan.programNeeded = rest;
-      plan.programNeeded.insert(plan.programNeeded.begin() + t.place, c);
-      plan.scope = std::move(t.scope);
-      plan.probesAfter = t.probes;
-      plan.addedEntries += adding;
+      plan.programNeeded = std::move(settled->needed);
+      plan.scope = std::move(settled->scope);
+      plan.probesAfter = settled->probes;
+      plan.addedEntries += settled->added;
       moved = true;
       break;
     }

@@ -327,6 +327,23 @@ INERT_FROM=startfiles.json same_start "$WORK/startfiles" "$WORK/startfiles.new" 
 check "startfiles: the loader does call their start files in another order" bash -c '! cmp -s a.initfini b.initfini'
 check "startfiles: elfopt verify agrees" "$ELFOPT" verify "$WORK/startfiles" "$WORK/startfiles.new"
 
+# --- Start files whose destructor reads a word other code names: libdsleft
+# takes the address of __dso_handle, which __do_global_dtors_aux reads to
+# call __cxa_finalize. Its destructors are not proved; its constructors
+# (frame_dummy, which relies on no such word) still are.
+libctor dsleft "extern void *__dso_handle; void *ds_left(void){ return &__dso_handle; }"
+cat >dsohandle.c <<EOF
+void *ds_left(void);
+int main(void){ return ds_left() == 0; }
+EOF
+gcc -O1 -o dsohandle dsohandle.c -Wl,-rpath,'$ORIGIN' -L. -Wl,--no-as-needed -ldsleft
+"$ELFOPT" rewrite "$WORK/dsohandle" --scope-order -o "$WORK/dsohandle.new" --json >dsohandle.json
+check "dsohandle: libdsleft's constructors proved inert" test "$(scope_json dsohandle.json \
+  "[e['constructors'] for e in d['constructorEffects'] if e['library'] == 'libdsleft.so'][0]")" = inert
+dtors=$(scope_json dsohandle.json "[e['destructors'] for e in d['constructorEffects'] if e['library'] == 'libdsleft.so'][0]")
+check "dsohandle: its destructors are not, for the other code that names the word" \
+  grep -q "is also used by other code of the object" <<<"$dtors"
+
 # --- The same, but both libraries register an exit handler (atexit, which
 # calls __cxa_atexit): their __do_global_dtors_aux calls __cxa_finalize,
 # which then runs it. Not inert: libaeright stays behind libaeleft.

@@ -141,12 +141,41 @@ TEST(ScopeOrder, PlanMovesTheBusiestFirstAndSaysWhyNot) {
 
 TEST(ScopeOrder, ANewEntryMayGoLast) {
   // prog -> a, b; a -> c; b -> d: the scope is prog a b c d. d answers most
-  // but must stay behind b (both define a symbol b answers); named last in
-  // the program's list, it still comes before c.
+  // but must stay behind b (both define a symbol b answers); named after b,
+  // with b moved in front of it, it comes before a and c.
   ScopeModel m = model({{1, 2}, {3}, {4}, {}, {}}, {0, 0, 0, 0, 0}, {0, 1, 1, 1, 100});
   m.contests.push_back({"shared", {2, 4}, 2, 5});
   ScopePlan plan = planScopeOrder(m, 1);
+  EXPECT_EQ(plan.programNeeded, (std::vector<uint32_t>{2, 4, 1}));
+  EXPECT_EQ(plan.scope, (std::vector<uint32_t>{0, 2, 4, 1, 3}));
+  EXPECT_EQ(plan.addedEntries, 1u);
+  // With a and b's constructors in their order to keep, b stays behind a;
+  // d, named last, still comes before c.
+  m.objects[1].hasInit = m.objects[2].hasInit = true;
+  plan = planScopeOrder(m, 1);
   EXPECT_EQ(plan.programNeeded, (std::vector<uint32_t>{1, 2, 4}));
   EXPECT_EQ(plan.scope, (std::vector<uint32_t>{0, 1, 2, 4, 3}));
-  EXPECT_EQ(plan.addedEntries, 1u);
+}
+
+TEST(ScopeOrder, TheWinnerOfAContestMovesAlong) {
+  // prog -> a, b, c. c answers most, but b answers a symbol both define
+  // (a weak template copy, say): c may go first only with b in front of it.
+  ScopeModel m = model({{1, 2, 3}, {}, {}, {}}, {0, 0, 0, 0}, {0, 1, 2, 100});
+  m.contests.push_back({"shared", {2, 3}, 2, 5});
+  ScopePlan plan = planScopeOrder(m, 0);
+  EXPECT_EQ(plan.programNeeded, (std::vector<uint32_t>{2, 3, 1}));
+  EXPECT_EQ(plan.probesAfter, 2 * 2 + 100 * 3 + 1 * 4u);
+  // c is still held back from the very front, by the binding.
+  ASSERT_EQ(plan.refused.size(), 1u);
+  EXPECT_EQ(plan.refused[0].object, 3u);
+  // The winner cannot pass a: its constructors would run in another order
+  // (a and b have some, c none). c then stays behind b.
+  m.objects[1].hasInit = m.objects[2].hasInit = true;
+  plan = planScopeOrder(m, 0);
+  EXPECT_EQ(plan.programNeeded, (std::vector<uint32_t>{1, 2, 3}));
+  ASSERT_EQ(plan.refused.size(), 2u);
+  EXPECT_EQ(plan.refused[0].object, 3u);
+  EXPECT_EQ(plan.refused[0].reason, "binding: shared (5 lookups) would bind to libc instead of libb");
+  EXPECT_EQ(plan.refused[1].object, 2u);
+  EXPECT_EQ(plan.refused[1].reason, "constructor order: liba before libb (was libb first)");
 }
