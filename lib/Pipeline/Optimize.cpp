@@ -274,7 +274,22 @@ void dynamicSymbolPasses(const ElfFile &in, const OptimizeOptions &options, Opti
     return;
   }
   ElfEditor editor(*current);
-  DynsymPasses passes = runDynsymPasses(editor, options.dynsort, options.hashvals);
+  bool hashvals = options.hashvals;
+  // No shipping loader reads the precomputed hashes, while a DT_NEEDED
+  // entry that --scope-order adds saves lookups: the spare .dynamic slots
+  // go to the scope order first.
+  if (hashvals && options.scopeOrder && current->findSegment(llvm::ELF::PT_INTERP)) {
+    unsigned spare = editor.spareDynamicSlots();
+    if (options.prefetch && spare > 0)
+      --spare; // as scopeOrderPass reserves
+    result.scopeModel = buildScopeModel(in.name(), *options.scopeOrder);
+    if (spare > 0 && planScopeOrder(*result.scopeModel, spare).addedEntries >= spare) {
+      hashvals = false;
+      result.hashvalsLeftOut = "the spare .dynamic slots (" + std::to_string(spare) +
+                               ") go to --scope-order's new DT_NEEDED entries; no shipping loader reads the hashes";
+    }
+  }
+  DynsymPasses passes = runDynsymPasses(editor, options.dynsort, hashvals);
   result.sorted = passes.sorted;
   result.hashvalsAdded = passes.hashvals.has_value();
   result.bytes = editor.serialize();
@@ -291,7 +306,8 @@ void scopeOrderPass(const ElfFile &in, const OptimizeOptions &options, OptimizeR
   if (!current->findSegment(llvm::ELF::PT_INTERP))
     fatal(in.name() + ": not a program (no PT_INTERP): the global scope is the program's; give --scope-order "
                       "the program that loads this library");
-  result.scopeModel = buildScopeModel(in.name(), *options.scopeOrder);
+  if (!result.scopeModel) // built already when --hashvals asked for a slot
+    result.scopeModel = buildScopeModel(in.name(), *options.scopeOrder);
   const ScopeModel &model = *result.scopeModel;
   ElfEditor editor(*current);
   unsigned spare = editor.spareDynamicSlots();
@@ -321,7 +337,7 @@ void bindSelfPass(const ElfFile &in, const OptimizeOptions &options, OptimizeRes
     fatal(in.name() + ": no dynamic symbols (statically linked): nothing to bind (--bind-self)");
   result.selfBinding = planSelfBinding(*current, *options.bindSelf);
   SelfBindingPlan &plan = *result.selfBinding;
-  if (plan.bound.empty())
+  if (plan.bound.empty() && plan.unresolved.empty())
     return;
   ElfEditor editor(*current);
   AppliedSelfBinding applied = applySelfBinding(editor, plan);

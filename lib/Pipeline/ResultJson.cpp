@@ -131,6 +131,7 @@ ResultJson scopeOrderJson(const ScopeModel &model, const ScopePlan &plan) {
   return {{"changed", plan.changed()},
           {"objects", model.startup},
           {"lookups", model.lookups},
+          {"lookupsBoundBySelf", model.boundBySelf},
           {"probesBefore", plan.probesBefore},
           {"probesAfter", plan.probesAfter},
           {"meanWalkBefore", meanWalk(plan.probesBefore, model.lookups)},
@@ -188,6 +189,8 @@ ResultJson rewriteResultJson(const std::string &input, const std::string &output
   if (result.sorted)
     j["dynsort"] = dynsortResultJson(*result.sorted);
   j["hashvals"] = result.hashvalsAdded;
+  if (!result.hashvalsLeftOut.empty())
+    j["hashvalsLeftOut"] = result.hashvalsLeftOut;
   if (const auto &p = result.prefetch) {
     j["prefetch"] = prefetchJson(*p, result);
     if (const auto &v = result.prefetchVerified)
@@ -199,8 +202,11 @@ ResultJson rewriteResultJson(const std::string &input, const std::string &output
     json top = json::array(), all = json::array(), kept = json::array(), examples = json::array();
     for (const SelfBound &s : busiestSelfBound(*b, 10))
       top.push_back({{"symbol", s.name}, {"relocations", s.relocations}});
+    json unresolved = json::array();
     for (const SelfBound &s : b->bound)
       all.push_back(s.name);
+    for (const SelfBound &s : b->unresolved)
+      unresolved.push_back(s.name);
     for (const auto &[reason, count] : b->keptByReason)
       kept.push_back({{"reason", reason}, {"relocations", count}});
     for (const auto &[name, reason] : b->keptExamples)
@@ -210,6 +216,8 @@ ResultJson rewriteResultJson(const std::string &input, const std::string &output
                      {"notApplied", b->notApplied},
                      {"symbolsBound", b->bound.size()},
                      {"relocationsBound", b->relocationsBound},
+                     {"unresolvedBound", unresolved},
+                     {"relocationsUnresolvedBound", b->relocationsUnresolved},
                      {"selfAnsweredRelocations", b->selfAnswered},
                      {"lookupsBefore", b->lookupsBefore},
                      {"lookupsAfter", b->lookupsAfter},
@@ -220,7 +228,8 @@ ResultJson rewriteResultJson(const std::string &input, const std::string &output
     if (b->position)
       j["bindSelf"]["position"] = *b->position;
     if (const auto &v = result.selfBindingVerified)
-      j["verifyBindSelf"] = {{"ok", v->ok()}, {"marked", v->marked}, {"relocations", v->relocations},
+      j["verifyBindSelf"] = {{"ok", v->ok()}, {"marked", v->marked}, {"unresolved", v->unresolved},
+                             {"relocations", v->relocations},
                              {"problems", v->problems}};
   }
   if (const auto &p = result.packed) {

@@ -525,7 +525,12 @@ ScopeModel buildScopeModel(const std::string &programPath, const ScopeModelOptio
         ++model.unresolved;
         return;
       }
-      ++model.answered[candidates.front()];
+      if (options.selfBound && k < model.startup && candidates.front() == k) {
+        --model.lookups; // bound without a lookup: only its proofs count
+        ++model.boundBySelf;
+      } else {
+        ++model.answered[candidates.front()];
+      }
       if (candidates.size() < 2)
         return;
       ScopeModel::Contest &c = contests[candidates];

@@ -31,6 +31,9 @@ constexpr const char *Canonical =
 constexpr const char *WeakLater = "weak, and defined again later in the scope (LD_DYNAMIC_WEAK=1 would pick that)";
 constexpr const char *Twice = "defined twice in the object in matching versions";
 constexpr const char *NotOwnAnswer = "its own lookup does not find this entry";
+constexpr const char *UnresolvedType =
+    "weak and defined nowhere, but a relocation other than GLOB_DAT and R_X86_64_64 (a lazy PLT slot looks up later) "
+    "is against it";
 } // namespace Reason
 
 // An undefined symbol with a value: glibc's lookup takes it as a definition
@@ -77,6 +80,21 @@ std::optional<std::string> whyNotSelfBound(const SelfReference &ref, uint32_t se
   }
   if (!ownFound)
     return std::string(Reason::NotOwnAnswer);
+  return std::nullopt;
+}
+
+std::optional<std::string> whyNotUnresolvedBound(const SelfReference &ref, bool heldInScope) {
+  if (ref.defined)
+    return std::string("defined by the object");
+  if (!ref.weak)
+    return std::string("not weak: the start fails without a definer");
+  if (ref.tls)
+    return std::string(Reason::Tls);
+  for (uint32_t type : ref.relocationTypes)
+    if (type != R_X86_64_GLOB_DAT && type != R_X86_64_64)
+      return std::string(Reason::UnresolvedType);
+  if (heldInScope)
+    return std::string("an object of the scope holds the name");
   return std::nullopt;
 }
 
@@ -149,7 +167,7 @@ SelfBindingPlan planSelfBinding(const ElfFile &object, const SelfBindingOptions 
     r.weak = s.binding == STB_WEAK;
     uint8_t visibility = s.other & 3;
     r.localVisibility = visibility == STV_PROTECTED || visibility == STV_HIDDEN || visibility == STV_INTERNAL;
-    if (r.relocations && r.defined && s.binding != STB_LOCAL && !s.name.empty())
+    if (r.relocations && s.binding != STB_LOCAL && !s.name.empty() && (r.defined || r.weak))
       candidatesByName[s.name].push_back(i);
   }
 
@@ -178,6 +196,21 @@ SelfBindingPlan planSelfBinding(const ElfFile &object, const SelfBindingOptions 
   for (auto &[name, entries] : candidatesByName)
     for (uint32_t i : entries) {
       const SelfReference &r = refs[i];
+      if (!r.defined) {
+        // A weak reference: bound to 0 only where nobody holds the name.
+        bool held = false;
+        for (auto [o, k] : holdersOf[name])
+          held |= exportsDefinition(symbols[o][k]) || addressOnly(symbols[o][k]);
+        if (std::optional<std::string> why = whyNotUnresolvedBound(r, held)) {
+          if (*why == Reason::UnresolvedType)
+            kept[*why] += r.relocations;
+          continue;
+        }
+        marked[i] = true;
+        plan.unresolved.push_back({name, i, r.relocations});
+        plan.relocationsUnresolved += r.relocations;
+        continue;
+      }
       const std::string *wanted = ownVersions.name(i);
       std::vector<ScopeHolder> holders;
       std::string firstInterposer;
@@ -208,7 +241,9 @@ SelfBindingPlan planSelfBinding(const ElfFile &object, const SelfBindingOptions 
       plan.bound.push_back({name, i, r.relocations});
       plan.relocationsBound += r.relocations;
     }
-  std::sort(plan.bound.begin(), plan.bound.end(), [](const SelfBound &a, const SelfBound &b) { return a.symbol < b.symbol; });
+  auto bySymbol = [](const SelfBound &a, const SelfBound &b) { return a.symbol < b.symbol; };
+  std::sort(plan.bound.begin(), plan.bound.end(), bySymbol);
+  std::sort(plan.unresolved.begin(), plan.unresolved.end(), bySymbol);
   for (auto &[reason, count] : kept)
     plan.keptByReason.push_back({reason, count});
   std::sort(plan.keptByReason.begin(), plan.keptByReason.end(),
@@ -237,7 +272,7 @@ std::vector<SelfBound> busiestSelfBound(const SelfBindingPlan &plan, size_t coun
 
 AppliedSelfBinding applySelfBinding(ElfEditor &editor, SelfBindingPlan &plan) {
   AppliedSelfBinding applied;
-  if (plan.bound.empty())
+  if (plan.bound.empty() && plan.unresolved.empty())
     return applied;
   const ElfFile &in = editor.input();
   const Section *dynsym = in.findSectionOfType(SHT_DYNSYM);
@@ -245,14 +280,26 @@ AppliedSelfBinding applySelfBinding(ElfEditor &editor, SelfBindingPlan &plan) {
   size_t count = symbols.size() / sizeof(ELFT::Sym);
   std::vector<uint8_t> table(symbols.begin(), symbols.begin() + count * sizeof(ELFT::Sym));
   std::vector<uint32_t> aliasOf(count, 0);
-  for (SelfBound &b : plan.bound) {
-    if (b.symbol >= count)
-      fatal(in.name() + ": .dynsym entry " + std::to_string(b.symbol) + " is past the table (--bind-self)");
-    b.alias = uint32_t(table.size() / sizeof(ELFT::Sym));
-    aliasOf[b.symbol] = b.alias;
+  // Copies in .dynsym order, so that a name's copy does not depend on
+  // which list holds it.
+  std::vector<SelfBound *> copies;
+  for (SelfBound &b : plan.bound)
+    copies.push_back(&b);
+  for (SelfBound &b : plan.unresolved)
+    copies.push_back(&b);
+  std::sort(copies.begin(), copies.end(), [](const SelfBound *a, const SelfBound *b) { return a->symbol < b->symbol; });
+  for (SelfBound *b : copies) {
+    if (b->symbol >= count)
+      fatal(in.name() + ": .dynsym entry " + std::to_string(b->symbol) + " is past the table (--bind-self)");
+    b->alias = uint32_t(table.size() / sizeof(ELFT::Sym));
+    aliasOf[b->symbol] = b->alias;
     ELFT::Sym copy;
-    std::memcpy(&copy, symbols.data() + uint64_t(b.symbol) * sizeof(ELFT::Sym), sizeof copy);
+    std::memcpy(&copy, symbols.data() + uint64_t(b->symbol) * sizeof(ELFT::Sym), sizeof copy);
     copy.st_other = uint8_t((copy.st_other & ~3u) | STV_HIDDEN);
+    if (copy.st_shndx == SHN_UNDEF) { // a weak reference nobody defines: absolute 0, as its lookup gave
+      copy.st_shndx = SHN_ABS;
+      copy.st_value = 0;
+    }
     const uint8_t *raw = reinterpret_cast<const uint8_t *>(&copy);
     table.insert(table.end(), raw, raw + sizeof copy);
   }
@@ -266,8 +313,8 @@ AppliedSelfBinding applySelfBinding(ElfEditor &editor, SelfBindingPlan &plan) {
     if (v.size() < count * 2)
       fatal(in.name() + ": .gnu.version is shorter than .dynsym (--bind-self)");
     versions.assign(v.begin(), v.begin() + count * 2);
-    for (const SelfBound &b : plan.bound)
-      versions.insert(versions.end(), v.begin() + b.symbol * 2, v.begin() + b.symbol * 2 + 2);
+    for (const SelfBound *b : copies)
+      versions.insert(versions.end(), v.begin() + b->symbol * 2, v.begin() + b->symbol * 2 + 2);
   }
   NewSection table_;
   table_.name = ".dynsym";

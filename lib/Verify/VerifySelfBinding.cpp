@@ -161,9 +161,13 @@ SelfBindingVerifyReport verifySelfBinding(const ElfFile &before, const ElfFile &
         std::memcpy(&c, newSyms.data() + uint64_t(to) * sizeof c, sizeof c);
         uint8_t otherBefore = o.st_other;
         o.st_other = uint8_t((o.st_other & ~3u) | STV_HIDDEN);
+        if (o.st_shndx == SHN_UNDEF) { // a weak reference bound to 0: absolute 0
+          o.st_shndx = SHN_ABS;
+          o.st_value = 0;
+        }
         if ((otherBefore & 3) != STV_DEFAULT || std::memcmp(&o, &c, sizeof o) != 0)
           problem(".dynsym " + std::to_string(to) + " is not a hidden copy of the default-visibility entry " +
-                  std::to_string(from));
+                  std::to_string(from) + (o.st_shndx == SHN_ABS ? " (absolute 0 for an undefined one)" : ""));
         if (!oldVersions.empty() && newVersions.size() >= newCount * 2 &&
             std::memcmp(newVersions.data() + to * 2, oldVersions.data() + from * 2, 2) != 0)
           problem(".gnu.version of copy " + std::to_string(to) + " is not entry " + std::to_string(from) + "'s");
@@ -205,6 +209,23 @@ SelfBindingVerifyReport verifySelfBinding(const ElfFile &before, const ElfFile &
     }
     const Symbol &sym = own.symbols[i];
     std::string what = "`" + sym.name + "' (.dynsym " + std::to_string(i) + ")";
+    if (!sym.isDefined()) {
+      // Bound to 0: the lookup must have found nothing. Any entry of the
+      // name that the loader's lookup visits in any object, defined or an
+      // address in another version, counts against it.
+      ++report.unresolved;
+      if (sym.binding != STB_WEAK || sym.type == STT_TLS)
+        problem(what + ": bound to 0 but not a weak, non-TLS reference");
+      for (uint32_t t : types[i])
+        if (t != R_X86_64_GLOB_DAT && t != R_X86_64_64)
+          problem(what + ": bound to 0, but a relocation of type " + std::to_string(t) + " is against it");
+      for (size_t o = 0; o < objects.size(); ++o)
+        if (!objects[o]->candidates(sym.name).empty())
+          problem(what + ": bound to 0, but " + std::filesystem::path(scope.paths[o]).filename().string() +
+                  " answers its lookup");
+      report.relocations += relocationsOf[i];
+      continue;
+    }
     for (uint32_t t : types[i])
       if (t != R_X86_64_GLOB_DAT && t != R_X86_64_JUMP_SLOT && t != R_X86_64_64)
         problem(what + ": a relocation of type " + std::to_string(t) + " is against it");

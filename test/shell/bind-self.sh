@@ -12,7 +12,7 @@ require gcc clang-19 python3 readelf ld.gold mold
 inputs=$(cd "$(dirname "$0")/../inputs/bindself" && pwd)
 cd "$WORK"
 
-bound_expected="a_data a_data_ptr a_func a_func_ptr a_ifunc a_weak"
+bound_expected="a_data a_data_ptr a_func a_func_ptr a_ifunc a_missing_ptr a_weak"
 gcc -O2 -fPIC -shared -o libpre.so "$inputs/libpre.c"
 gcc -O2 -fPIC -shared -o libz.so "$inputs/libz.c"
 
@@ -45,7 +45,8 @@ b = json.load(open(sys.argv[1]))["bindSelf"]
 print(" ".join(sorted(b["symbols"])))
 print(" ".join(sorted(k["reason"].split(":")[0].split(" (")[0] for k in b["kept"])))
 v = json.load(open(sys.argv[1])).get("verifyBindSelf", {})
-print(v.get("ok"), v.get("marked"))
+print(v.get("ok"), v.get("marked"), v.get("unresolved"))
+print(" ".join(sorted(b["unresolvedBound"])))
 PY
   # Those of them the linker left a symbolic relocation against (lld calls
   # an ifunc of its own through an IRELATIVE slot, not a symbol).
@@ -54,12 +55,26 @@ PY
   expected=${expected% }
   check "$variant: exactly liba's unshadowed definitions bound ($(sed -n 1p "$dir/summary"))" \
     test "$(sed -n 1p "$dir/summary")" = "$expected"
-  check "$variant: the interposed, copied, canonical, weak-with-a-later-definer and TLS ones kept" \
-    grep -qx "an earlier object holds it undefined with an address defined earlier in the scope thread-local weak, and defined again later in the scope" <(sed -n 2p "$dir/summary" | tr -s ' ' ' ' | sed 's/^ //')
-  check "$variant: verify looked each bound definition up again" \
-    test "$(sed -n 3p "$dir/summary")" = "True $(wc -w <<<"$expected")"
+  # Weak references nobody defines, bound to 0 where every relocation
+  # against them is GLOB_DAT or R_X86_64_64: a_missing, a_missing_fn unless
+  # the linker left it a lazy PLT slot, and the start files' __gmon_start__
+  # and _ITM_* where the linker left them in liba's GOT.
+  unresolved=$(readelf -rW "$dir/orig/liba.so" | awk '$1 ~ /^[0-9a-f]+$/ && $5 != "" {sub(/@.*/, "", $5); print $5, $3}' |
+    awk '$1 ~ /^(a_missing|a_missing_fn|__gmon_start__|_ITM_registerTMCloneTable|_ITM_deregisterTMCloneTable)$/ {
+      t[$1] = t[$1] " " $2} END {for (n in t) if (t[n] !~ /JUMP_SLOT/) print n}' | sort | tr '\n' ' ')
+  unresolved=${unresolved% }
+  lazy=$(readelf -rW "$dir/orig/liba.so" | grep -q "JUMP_SLOT.* a_missing_fn" && echo " weak and defined nowhere, but a relocation other than GLOB_DAT and R_X86_64_64")
+  check "$variant: the interposed, copied, canonical, weak-with-a-later-definer${lazy:+, lazy weak undefined} and TLS ones kept" \
+    grep -qx "an earlier object holds it undefined with an address defined earlier in the scope thread-local$lazy weak, and defined again later in the scope" <(sed -n 2p "$dir/summary" | tr -s ' ' ' ' | sed 's/^ //')
+  check "$variant: the weak references nobody defines bound to 0 ($(sed -n 4p "$dir/summary"))" \
+    test "$(sed -n 4p "$dir/summary")" = "$unresolved"
+  check "$variant: a_missing among them" grep -qw a_missing <<<"$unresolved"
+  check "$variant: verify looked each bound entry up again" \
+    test "$(sed -n 3p "$dir/summary")" = "True $(($(wc -w <<<"$expected") + $(wc -w <<<"$unresolved"))) $(wc -w <<<"$unresolved")"
   check "$variant: the copies are hidden, after every old symbol" \
-    test "$(readelf -W --dyn-syms "$dir/out/liba.so" | grep ' HIDDEN ' | awk '{print $NF}' | sed 's/@.*//' | sort | tr '\n' ' ')" = "$expected "
+    test "$(readelf -W --dyn-syms "$dir/out/liba.so" | grep ' HIDDEN ' | awk '{print $NF}' | sed 's/@.*//' | sort | tr '\n' ' ')" = "$(tr ' ' '\n' <<<"$expected $unresolved" | sort | tr '\n' ' ')"
+  check "$variant: those bound to 0 are absolute 0" \
+    test "$(readelf -W --dyn-syms "$dir/out/liba.so" | awk '/ HIDDEN / && $7 == "ABS" && $2 ~ /^0+$/' | wc -l)" = "$(wc -w <<<"$unresolved")"
   for env in "" LD_BIND_NOW=1 LD_DYNAMIC_WEAK=1; do
     (cd "$dir/orig" && env $env ./prog >"$dir/orig.out$env" 2>&1)
     (cd "$dir/out" && env $env ./prog >"$dir/out.out$env" 2>&1)

@@ -140,6 +140,40 @@ check "gain: elfopt verify agrees" "$ELFOPT" verify "$WORK/gain" "$WORK/gain.new
 "$ELFOPT" rewrite "$WORK/gain" --scope-order -o "$WORK/gain.again" >/dev/null
 check "gain: byte-identical on a second run" cmp -s gain.new gain.again
 
+# --- --hashvals and --scope-order want the same spare .dynamic slots: the
+# scope order's new entries get them first (no shipping loader reads the
+# hashes). libselfy's program: the scope order names ld.so (libc's lookups),
+# one entry. selfy1 is selfy with all its spare slots but one taken by a tag
+# glibc ignores.
+lib selfy "int sa(void){return 1;} int sb(void){return sa()+1;}"
+cat >selfy.c <<EOF
+int sb(void);
+int main(void){ return sb() != 2; }
+EOF
+gcc -O1 -o selfy selfy.c -Wl,-rpath,'$ORIGIN' -L. -Wl,--no-as-needed -lselfy
+cp selfy selfy1
+while "$ELFOPT" edit "$WORK/selfy1" -o "$WORK/selfy1.more" --add-dynamic 0x6ffffe01=0 >/dev/null 2>&1 &&
+  "$ELFOPT" edit "$WORK/selfy1.more" -o "$WORK/selfy1.probe" --add-dynamic 0x6ffffe01=0 >/dev/null 2>&1; do
+  mv selfy1.more selfy1
+done
+"$ELFOPT" rewrite "$WORK/selfy" --scope-order --hashvals -o "$WORK/selfy.a" --json >selfy-a.json
+"$ELFOPT" rewrite "$WORK/selfy1" --scope-order --hashvals -o "$WORK/selfy1.a" --json >selfy1-a.json
+check "selfy: slots to spare, so both the new entry and --hashvals" python3 -c "import json,sys; d=json.load(open('selfy-a.json'))
+sys.exit(not (d['hashvals'] is True and d['scopeOrder']['addedEntries'] == 1))"
+check "selfy1: its one slot went to the new entry" test "$(scope_json selfy1-a.json "d['addedEntries']")" = 1
+check "selfy1: --hashvals left out, and why" python3 -c "import json,sys; d=json.load(open('selfy1-a.json'))
+sys.exit(not (d['hashvals'] is False and 'spare .dynamic slots (1) go to --scope-order' in d['hashvalsLeftOut']))"
+check "selfy1: runs as the original" "$WORK/selfy1.a"
+
+# --- With --bind-self, the walk the order is planned for leaves out the
+# lookups an object answers itself (libselfy's call of its own sa, and
+# libc's own).
+"$ELFOPT" rewrite "$WORK/selfy" --scope-order --bind-self "$WORK/selfy" -o "$WORK/selfy.b" --json >selfy-b.json
+check "selfy: without --bind-self, every lookup counts" test "$(scope_json selfy-a.json "d['lookupsBoundBySelf']")" = 0
+check "selfy: with it, the objects' own are left out of the walk" python3 -c "import json,sys
+a=json.load(open('selfy-a.json'))['scopeOrder']; b=json.load(open('selfy-b.json'))['scopeOrder']
+sys.exit(not (b['lookupsBoundBySelf'] >= 1 and b['lookups'] + b['lookupsBoundBySelf'] == a['lookups']))"
+
 # The same program from gold, mold and lld. lld leaves no spare .dynamic
 # slot: the permutation stays, the added entry is refused with its reason.
 for linker in gold mold lld; do

@@ -118,3 +118,35 @@ TEST(SelfBinding, SymbolicObjectsAndUndefinedEntries) {
   undefined.defined = false;
   EXPECT_EQ(why(undefined, {self()}), "not defined by the object");
 }
+
+TEST(SelfBinding, WeakReferenceNobodyDefinesIsBoundToZero) {
+  // __gmon_start__: weak, undefined, read through the GOT.
+  SelfReference weak;
+  weak.name = "__gmon_start__";
+  weak.symbol = 3;
+  weak.weak = true;
+  weak.relocationTypes = {R_X86_64_GLOB_DAT};
+  weak.relocations = 1;
+  auto why0 = [](const SelfReference &r, bool held) { return whyNotUnresolvedBound(r, held).value_or("bound"); };
+  EXPECT_EQ(why0(weak, false), "bound");
+  weak.relocationTypes = {R_X86_64_GLOB_DAT, R_X86_64_64};
+  EXPECT_EQ(why0(weak, false), "bound");
+  // Someone in the scope holds the name: its lookup finds it.
+  EXPECT_EQ(why0(weak, true), "an object of the scope holds the name");
+  // A lazy PLT slot looks up at the first call, after a dlopen may have
+  // added a definer.
+  weak.relocationTypes = {R_X86_64_JUMP_SLOT};
+  EXPECT_EQ(why0(weak, false), "weak and defined nowhere, but a relocation other than GLOB_DAT and R_X86_64_64 (a "
+                               "lazy PLT slot looks up later) is against it");
+  weak.relocationTypes = {R_X86_64_GLOB_DAT};
+  // Not weak: a start with no definer fails; TLS: never.
+  SelfReference strong = weak;
+  strong.weak = false;
+  EXPECT_EQ(why0(strong, false), "not weak: the start fails without a definer");
+  SelfReference tls = weak;
+  tls.tls = true;
+  EXPECT_EQ(why0(tls, false), "thread-local: never bound here");
+  SelfReference defined = weak;
+  defined.defined = true;
+  EXPECT_EQ(why0(defined, false), "defined by the object");
+}

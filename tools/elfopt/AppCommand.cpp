@@ -63,7 +63,7 @@ struct ObjectOutcome {
   std::optional<PackReport> packed;
   bool prefetch = false;
   /// With --bind-self: definitions and relocations bound, or why none.
-  uint64_t boundDefinitions = 0, boundRelocations = 0;
+  uint64_t boundDefinitions = 0, boundRelocations = 0, boundUnresolved = 0; ///< relocations bound to 0
   std::string notBound;
 };
 
@@ -121,6 +121,7 @@ ObjectOutcome rewriteObject(const AppObject &object, const std::vector<std::stri
   if (const auto &b = result->selfBinding) {
     outcome.boundDefinitions = b->bound.size();
     outcome.boundRelocations = b->relocationsBound;
+    outcome.boundUnresolved = b->relocationsUnresolved;
     outcome.notBound = b->notApplied;
   }
   fs::remove(object.output);
@@ -265,6 +266,7 @@ int runApp(const std::vector<std::string> &args) {
       if (vm["bind-self"].as<bool>())
         e["bindSelf"] = {{"definitions", o.boundDefinitions},
                          {"relocations", o.boundRelocations},
+                         {"unresolvedRelocations", o.boundUnresolved},
                          {"notBound", o.notBound}};
       if (o.packed)
         e["packed"] = {{"relaBytesBefore", o.packed->relaBytesBefore},
@@ -300,6 +302,8 @@ int runApp(const std::vector<std::string> &args) {
     if (o.boundRelocations)
       std::printf("; %llu relocations bound to their own object (%llu definitions)",
                   (unsigned long long)o.boundRelocations, (unsigned long long)o.boundDefinitions);
+    if (o.boundUnresolved)
+      std::printf("; %llu to 0 (weak, defined nowhere)", (unsigned long long)o.boundUnresolved);
     std::printf("\n");
     if (!o.notBound.empty() && o.action != "left as installed")
       std::printf("    not self-bound: %s\n", o.notBound.c_str());

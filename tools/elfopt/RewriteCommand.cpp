@@ -189,6 +189,14 @@ void printSelfBinding(const SelfBindingPlan &plan, const std::optional<SelfBindi
               plan.program.c_str(), plan.position.value_or(0) + 1, plan.scope.size(), plan.bound.size(),
               (unsigned long long)plan.relocationsBound, (unsigned long long)plan.lookupsBefore,
               (unsigned long long)plan.lookupsAfter);
+  if (!plan.unresolved.empty()) {
+    std::printf("    %zu weak references that no object of the scope defines bound to 0 without a lookup (%llu "
+                "relocations; each a walk of the whole scope before):",
+                plan.unresolved.size(), (unsigned long long)plan.relocationsUnresolved);
+    for (size_t k = 0; k < plan.unresolved.size() && k < 5; ++k)
+      std::printf("%s %s", k ? "," : "", plan.unresolved[k].name.c_str());
+    std::printf("%s\n", plan.unresolved.size() > 5 ? ", ..." : "");
+  }
   std::vector<SelfBound> busiest = busiestSelfBound(plan, 10);
   if (!busiest.empty()) {
     std::printf("    busiest:");
@@ -200,8 +208,10 @@ void printSelfBinding(const SelfBindingPlan &plan, const std::optional<SelfBindi
     std::printf("    kept symbolic: %llu relocations: %s\n", (unsigned long long)count, reason.c_str());
   std::printf("    no longer follows LD_PRELOAD interposition of those symbols: for this program only\n");
   if (verified) {
-    std::printf("  verify (bind-self): %s, %llu bound definitions looked up again through the scope's hash tables\n",
-                verified->ok() ? "ok" : "FAILED", (unsigned long long)verified->marked);
+    std::printf("  verify (bind-self): %s, %llu bound entries looked up again through the scope's hash tables (%llu "
+                "weak references found nowhere)\n",
+                verified->ok() ? "ok" : "FAILED", (unsigned long long)verified->marked,
+                (unsigned long long)verified->unresolved);
     for (const std::string &problem : verified->problems)
       std::printf("    %s\n", problem.c_str());
   }
@@ -214,6 +224,10 @@ void printScopeOrder(const ScopeModel &model, const ScopePlan &plan) {
               meanWalk(plan.probesAfter, model.lookups), (unsigned long long)plan.probesBefore,
               (unsigned long long)plan.probesAfter,
               plan.probesBefore ? double(plan.probesAfter) / double(plan.probesBefore) : 1.0);
+  if (model.boundBySelf)
+    std::printf("    planned for the lookups --bind-self leaves: %llu more, each an object's own, are bound without "
+                "one when every object is rewritten with --bind-self for this program\n",
+                (unsigned long long)model.boundBySelf);
   if (plan.changed()) {
     std::string list;
     for (const std::string &n : scopeNames(model, plan.programNeeded))
@@ -350,6 +364,8 @@ static void printRewrite(const std::string &input, const std::string &output, co
   }
   if (result.hashvalsAdded)
     std::printf("  hashvals: .elfopt.hashvals added (DT 0x6ffffe00)\n");
+  if (!result.hashvalsLeftOut.empty())
+    std::printf("  hashvals: left out: %s\n", result.hashvalsLeftOut.c_str());
   if (result.scopePlan)
     printScopeOrder(*result.scopeModel, *result.scopePlan);
   if (result.selfBinding)
@@ -487,6 +503,10 @@ int runRewrite(const std::vector<std::string> &args) {
   }
   if (bindSelf)
     options.bindSelf = SelfBindingOptions{vm["bind-self"].as<std::string>()};
+  // The program bound for itself is bound with its libraries: the order is
+  // planned for the lookups that are left.
+  if (scopeOrder && bindSelf)
+    options.scopeOrder->selfBound = true;
   OrderRequest &order = options.order;
   if (vm.count("profile")) {
     order.source = OrderRequest::Profiles;

@@ -128,6 +128,7 @@ struct OptimizeResult {
   std::optional<VerifyReport> verified;
   std::optional<DynsortResult> sorted;
   bool hashvalsAdded = false;
+  std::string hashvalsLeftOut; ///< why --hashvals added nothing, if so
   std::optional<DynsymVerifyReport> dynsymVerified;
   /// With scopeOrder: the start's model and what was planned (and done).
   std::optional<ScopeModel> scopeModel;

@@ -75,6 +75,7 @@ struct ScopeModel {
   uint64_t lookups = 0;
   uint64_t unresolved = 0;      ///< lookups nobody answers: they walk the whole scope
   uint64_t answeredBySelf = 0;  ///< DT_SYMBOLIC objects' own, one probe each
+  uint64_t boundBySelf = 0;     ///< with ScopeModelOptions::selfBound: an object's own, not in lookups
   std::vector<std::string> dlopened; ///< the --also libraries, as given
 };
 
@@ -144,6 +145,10 @@ struct ScopeModelOptions {
   std::vector<std::string> also;
   /// Instead of the program's own DT_NEEDED list (names).
   std::optional<std::vector<std::string>> programNeeded;
+  /// The startup objects are bound with --bind-self for this program: a
+  /// lookup an object answers itself is gone, so the walk the order is
+  /// planned for leaves it out (the proofs still cover it).
+  bool selfBound = false;
 };
 
 /// The model of \p programPath's start, read from it and the libraries it

@@ -18,6 +18,14 @@
 // right); the larger .dynsym and .gnu.version go into a new segment, and
 // DT_SYMTAB and DT_VERSYM follow them.
 //
+// A weak reference that no object of the program's startup scope holds
+// under any version (__gmon_start__, _ITM_registerTMCloneTable: a lookup
+// that walks every object and finds nothing) gets a hidden copy that is
+// absolute with value 0, which glibc resolves to 0 without a lookup, as
+// the failed lookup did. Only GLOB_DAT and R_X86_64_64 relocations against
+// it (applied at load time, before any dlopen could add a definer); never
+// JUMP_SLOT (a lazy slot looks up at the first call).
+//
 // A definition is marked only when the proof holds for the program's
 // startup scope (the program, then its DT_NEEDED libraries breadth-first):
 //   - the object's relocations against the entry are GLOB_DAT, JUMP_SLOT
@@ -94,6 +102,13 @@ struct SelfBound {
   uint32_t alias = 0; ///< .dynsym index of its hidden copy (applySelfBinding)
 };
 
+/// Why \p ref, an entry of the object, may not be bound to 0 without a
+/// lookup as a weak reference that no object of the startup scope answers;
+/// nullopt when proved. \p heldInScope: some object of the startup scope
+/// (the object itself included) holds the name as a definition or as an
+/// undefined symbol with a value, in any version.
+std::optional<std::string> whyNotUnresolvedBound(const SelfReference &ref, bool heldInScope);
+
 struct SelfBindingPlan {
   std::string program;
   std::vector<std::string> scope;   ///< the startup scope, in search order
@@ -101,6 +116,11 @@ struct SelfBindingPlan {
   std::string notApplied;           ///< why nothing is bound at all, if so
   std::vector<SelfBound> bound;     ///< entries marked, .dynsym order
   uint64_t relocationsBound = 0;    ///< relocations that no longer look up
+  /// Weak references that no object of the startup scope defines, bound to
+  /// 0 without a lookup (each a walk of the whole scope before), .dynsym
+  /// order; their relocations are not in relocationsBound.
+  std::vector<SelfBound> unresolved;
+  uint64_t relocationsUnresolved = 0;
   uint64_t lookupsBefore = 0, lookupsAfter = 0; ///< the object's lookups (one per run of one symbol)
   uint64_t selfAnswered = 0;        ///< relocations whose lookup the object itself answers
   /// Self-answered relocations left symbolic, by reason.

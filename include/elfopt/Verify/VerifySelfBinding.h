@@ -10,7 +10,8 @@
 // included), object after object in scope order:
 //   - the output's .dynsym (DT_SYMTAB) and .gnu.version (DT_VERSYM) begin
 //     with the input's, unchanged; each added entry is a copy of a
-//     default-visibility entry but for STV_HIDDEN, with its version;
+//     default-visibility entry but for STV_HIDDEN (and, for an undefined
+//     one, SHN_ABS with value 0), with its version;
 //   - each relocation section is the same, entry by entry, but for the
 //     symbol of relocations against a copied entry, which name the copy;
 //   - no object before the marked one answers the name (a definition of a
@@ -20,7 +21,10 @@
 //     value the lookup gave;
 //   - the object's relocations against the entry are GLOB_DAT, JUMP_SLOT or
 //     R_X86_64_64, the entry is neither TLS nor STB_GNU_UNIQUE, and a weak
-//     one is defined by no object after it.
+//     one is defined by no object after it;
+//   - a copy of an undefined entry is absolute with value 0: the entry is a
+//     weak, non-TLS reference with GLOB_DAT and R_X86_64_64 relocations
+//     only, and no object of the scope has an entry the lookup would take.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -34,7 +38,8 @@
 namespace elfopt {
 
 struct SelfBindingVerifyReport {
-  uint64_t marked = 0;   ///< definitions copied, each looked up again
+  uint64_t marked = 0;   ///< entries copied, each looked up again
+  uint64_t unresolved = 0; ///< of those, weak references bound to 0
   uint64_t relocations = 0; ///< relocations against them
   std::vector<std::string> problems;
   bool ok() const { return problems.empty(); }
