@@ -80,11 +80,15 @@ for s in "${all_subjects[@]}"; do
     done < <(ldd "$prog" | awk '/=>/ && $3 ~ /^\// {print $1, $3}')
     python3 - "$dir/$v/logs" "$v" <<'PY'
 import re, sys, glob
-defs = rel = objs = 0
+defs = rel = objs = weak = weakrel = 0
 for f in glob.glob(sys.argv[1] + "/*.log"):
-    m = re.search(r"(\d+) definitions bound to hidden copies, (\d+) relocations", open(f).read())
+    text = open(f).read()
+    m = re.search(r"(\d+) definitions bound to hidden copies, (\d+) relocations", text)
     if m: objs += 1; defs += int(m.group(1)); rel += int(m.group(2))
-print(f"{sys.argv[2]}: {objs} objects with bound definitions: {defs} definitions, {rel} relocations bound without a lookup")
+    m = re.search(r"(\d+) weak references that no object of the scope defines bound to 0 without a lookup \((\d+) relocations", text)
+    if m: weak += int(m.group(1)); weakrel += int(m.group(2))
+print(f"{sys.argv[2]}: {objs} objects with bound definitions: {defs} definitions, {rel} relocations bound without a lookup;"
+      f" {weak} weak references defined nowhere bound to 0 ({weakrel} relocations)")
 PY
   done
   run() { # V [PREFIX...]: the command as variant V after PREFIX, through ld.so
