@@ -96,7 +96,8 @@ private:
   void suspectTargetsOfBytes(std::span<const uint8_t> bytes, uint64_t address, size_t fromBlock);
   void pinOrphanWords();
   void keepEnteredPadding();
-  void pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint64_t, uint64_t>> claimed);
+  void pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint64_t, uint64_t>> claimed,
+                        std::span<const std::pair<uint64_t, uint64_t>> foundTables);
   void collectRelocationFields(const Relocations &r);
   void textRelocation(const Relocations &r, const ELFT::Rela &e, const Symbol &sym);
   void dataRelocation(const Relocations &r, const ELFT::Rela &e, uint64_t sa, std::span<const uint8_t> contents);
@@ -776,24 +777,43 @@ void Rewriter::suspectTargetsOfUndecodedCode() {
 // code, and that no field describes, may be a reference to that code. So
 // may an 8-byte word that leads to an instruction from itself. Such code
 // moves only with a forwarding stub at each such entry (suspectEntry).
+//
+// An entry of a table that only found code refers to is a field here, but
+// verify knows that table only if the code that refers to it moves (it
+// learns bases from moved code). Where that code stays, the word keeps its
+// value and is read as verify reads any word it cannot place: against the
+// described functions' bases, or from itself; those readings are suspected
+// too. (Code pinned later, for stubs that do not fit, is left to verify and
+// the retry with the functions it names kept.)
 void Rewriter::pinOrphanWords() {
-  std::vector<std::pair<uint64_t, uint64_t>> claimed; // [place, end) of data-side fields
-  for (const Field &f : fields)
-    if (f.section == 0)
-      claimed.push_back({f.place, f.place + f.size});
+  std::vector<std::pair<uint64_t, uint64_t>> claimed, foundTables; // [place, end) of data-side fields
+  const std::vector<uint64_t> &described = code.describedDataReferences;
+  for (const Field &f : fields) {
+    if (f.section != 0)
+      continue;
+    // Only where its code stays (pinned by now): where it moves, the word
+    // changes, and verify reads it against the base it learned there.
+    bool foundTable = f.kind == Field::DataRelative && text.contains(f.target) &&
+                      !std::binary_search(described.begin(), described.end(), f.base) &&
+                      !code.blocks[blockAt(code.blocks, f.target)].pinned.empty();
+    (foundTable ? foundTables : claimed).push_back({f.place, f.place + f.size});
+  }
   std::sort(claimed.begin(), claimed.end());
+  std::sort(foundTables.begin(), foundTables.end());
   for (const Section *s : loaded) {
     bool described = s->name == ".eh_frame" || s->name == ".eh_frame_hdr"; // checked FDE by FDE
     bool words = s->type() == SHT_PROGBITS || s->type() == SHT_INIT_ARRAY || s->type() == SHT_FINI_ARRAY ||
                  s->type() == SHT_PREINIT_ARRAY;
     if (!s->isExecutable() && words && !described)
-      pinOrphanWordsOf(*s, claimed);
+      pinOrphanWordsOf(*s, claimed, foundTables);
   }
 }
 
-void Rewriter::pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint64_t, uint64_t>> claimed) {
+void Rewriter::pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint64_t, uint64_t>> claimed,
+                                std::span<const std::pair<uint64_t, uint64_t>> foundTables) {
   auto bytes = in.contents(s);
   auto next = std::lower_bound(claimed.begin(), claimed.end(), std::pair<uint64_t, uint64_t>(s.addr(), 0));
+  auto nextFound = std::lower_bound(foundTables.begin(), foundTables.end(), std::pair<uint64_t, uint64_t>(s.addr(), 0));
   // Bases: the closest address below that any code refers to, the closest
   // that a function refers to (what verify, which knows the functions and
   // the found ones it learns, reads an entry against), and the closest that
@@ -812,6 +832,9 @@ void Rewriter::pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint
       ++next;
     if (next != claimed.end() && next->first < a + 4)
       continue; // a field covers it
+    while (nextFound != foundTables.end() && nextFound->second <= a)
+      ++nextFound;
+    bool inFoundTable = nextFound != foundTables.end() && nextFound->first < a + 4;
     int32_t value;
     std::memcpy(&value, bytes.data() + (a - s.addr()), 4);
     if (isLabel(a + int64_t(value)))
@@ -820,10 +843,13 @@ void Rewriter::pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint
       const uint64_t *end = b.refs.data() + b.refs.size();
       while (b.next != end && *b.next <= a)
         ++b.next;
+      if (inFoundTable && &b != &bases[2])
+        continue; // its own base, or one verify learns only with it
       if (b.next != b.refs.data() && *(b.next - 1) >= s.addr() && isLabel(*(b.next - 1) + int64_t(value)))
         suspectEntry(*(b.next - 1) + int64_t(value), a, StoredAsOffset);
     }
-    if (a % 8 == 0 && a + 8 <= s.addr() + bytes.size() && (next == claimed.end() || next->first >= a + 8)) {
+    if (a % 8 == 0 && a + 8 <= s.addr() + bytes.size() && !inFoundTable &&
+        (next == claimed.end() || next->first >= a + 8)) {
       int64_t wide;
       std::memcpy(&wide, bytes.data() + (a - s.addr()), 8);
       if (code.isInstructionStart(text, a + wide))
