@@ -47,8 +47,12 @@ check "relinked program runs" test "$(./relinked)" = "$expected"
 "$ELFOPT" evaluate relinked varied.json --allow-mismatch --json >actual.json 2>/dev/null
 p=$(score predicted.json order pages) a=$(score actual.json original pages)
 # lld moves whole input sections (crtbegin.o's .text holds four functions)
-# where the model moves functions: allow a page, or a tenth.
-check "ld.lld with the exported order: $a pages, predicted $p" python3 -c "assert abs($a - $p) <= max(1, 0.1 * $p)"
+# where the model moves functions, and pads them its own way: a function
+# that crosses a page boundary in one layout and not the other costs a page
+# in the runs that touch it. Over ten runs of this test the two differed by
+# 0.25 to 1.5 pages (of 11 to 13; the original layout touches 38), so allow
+# two pages, or a sixth.
+check "ld.lld with the exported order: $a pages, predicted $p" python3 -c "assert abs($a - $p) <= max(2, $p / 6)"
 
 # Bad input.
 cp subject other && echo >>other # another build: content differs, no build-id change
