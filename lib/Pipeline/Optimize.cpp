@@ -265,6 +265,13 @@ AddressMap rewriteAndVerify(const ElfFile &original, const OptimizeOptions &opti
   }
 }
 
+// The spare .dynamic slots --scope-order may give new DT_NEEDED entries:
+// the prefetch stub may need one for DT_INIT.
+unsigned scopeOrderSlots(const ElfEditor &editor, const OptimizeOptions &options) {
+  unsigned spare = editor.spareDynamicSlots();
+  return options.prefetch && spare > 0 ? spare - 1 : spare;
+}
+
 // dynsort and hashvals on what the .text rewrite produced; they renumber
 // .dynsym, so they come after its verification.
 void dynamicSymbolPasses(const ElfFile &in, const OptimizeOptions &options, OptimizeResult &result) {
@@ -279,9 +286,7 @@ void dynamicSymbolPasses(const ElfFile &in, const OptimizeOptions &options, Opti
   // entry that --scope-order adds saves lookups: the spare .dynamic slots
   // go to the scope order first.
   if (hashvals && options.scopeOrder && current->findSegment(llvm::ELF::PT_INTERP)) {
-    unsigned spare = editor.spareDynamicSlots();
-    if (options.prefetch && spare > 0)
-      --spare; // as scopeOrderPass reserves
+    unsigned spare = scopeOrderSlots(editor, options);
     result.scopeModel = buildScopeModel(in.name(), *options.scopeOrder);
     if (spare > 0 && planScopeOrder(*result.scopeModel, spare).addedEntries >= spare) {
       hashvals = false;
@@ -310,10 +315,7 @@ void scopeOrderPass(const ElfFile &in, const OptimizeOptions &options, OptimizeR
     result.scopeModel = buildScopeModel(in.name(), *options.scopeOrder);
   const ScopeModel &model = *result.scopeModel;
   ElfEditor editor(*current);
-  unsigned spare = editor.spareDynamicSlots();
-  if (options.prefetch && spare > 0)
-    --spare; // the stub may need one for DT_INIT
-  result.scopePlan = planScopeOrder(model, spare);
+  result.scopePlan = planScopeOrder(model, scopeOrderSlots(editor, options));
   const ScopePlan &plan = *result.scopePlan;
   if (!plan.changed())
     return;

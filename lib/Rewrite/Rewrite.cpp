@@ -821,10 +821,11 @@ void Rewriter::pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint
   struct Bases {
     std::span<const uint64_t> refs;
     const uint64_t *next;
+    bool readsFoundTables; ///< what verify reads a kept entry of a found table against
   };
-  Bases bases[3] = {{code.dataReferences, nullptr},
-                    {code.functionDataReferences, nullptr},
-                    {code.describedDataReferences, nullptr}};
+  Bases bases[3] = {{code.dataReferences, nullptr, false},
+                    {code.functionDataReferences, nullptr, false},
+                    {code.describedDataReferences, nullptr, true}};
   for (Bases &b : bases)
     b.next = std::upper_bound(b.refs.data(), b.refs.data() + b.refs.size(), s.addr());
   for (uint64_t a = (s.addr() + 3) & ~uint64_t(3); a + 4 <= s.addr() + bytes.size(); a += 4) {
@@ -843,7 +844,7 @@ void Rewriter::pinOrphanWordsOf(const Section &s, std::span<const std::pair<uint
       const uint64_t *end = b.refs.data() + b.refs.size();
       while (b.next != end && *b.next <= a)
         ++b.next;
-      if (inFoundTable && &b != &bases[2])
+      if (inFoundTable && !b.readsFoundTables)
         continue; // its own base, or one verify learns only with it
       if (b.next != b.refs.data() && *(b.next - 1) >= s.addr() && isLabel(*(b.next - 1) + int64_t(value)))
         suspectEntry(*(b.next - 1) + int64_t(value), a, StoredAsOffset);

@@ -54,7 +54,7 @@ std::string firstDifference(const ScopeModel &model, const std::vector<uint32_t>
 /// definition needs back in front in \p scope, if any; its problem goes to
 /// \p problem.
 std::optional<uint32_t> overtakenDefiner(const ScopeModel &model, const std::vector<size_t> &pos,
-                                         std::string *problem = nullptr) {
+                                         std::string &problem) {
   auto firstIn = [&](const std::vector<uint32_t> &objects) {
     return *std::min_element(objects.begin(), objects.end(),
                              [&](uint32_t a, uint32_t b) { return pos[a] < pos[b]; });
@@ -62,9 +62,8 @@ std::optional<uint32_t> overtakenDefiner(const ScopeModel &model, const std::vec
   for (const ScopeModel::Contest &c : model.contests) {
     uint32_t now = firstIn(c.candidates);
     if (now != c.winner) {
-      if (problem)
-        *problem = "binding: " + c.symbol + " (" + std::to_string(c.lookups) + " lookups) would bind to " +
-                   nameOf(model, now) + " instead of " + nameOf(model, c.winner);
+      problem = "binding: " + c.symbol + " (" + std::to_string(c.lookups) + " lookups) would bind to " +
+                nameOf(model, now) + " instead of " + nameOf(model, c.winner);
       return c.winner;
     }
   }
@@ -72,9 +71,8 @@ std::optional<uint32_t> overtakenDefiner(const ScopeModel &model, const std::vec
     uint32_t before = *std::min_element(u.definers.begin(), u.definers.end()); // original scope: index order
     uint32_t now = firstIn(u.definers);
     if (now != before) {
-      if (problem)
-        *problem = "STB_GNU_UNIQUE " + u.symbol + " would be first defined by " + nameOf(model, now) +
-                   " instead of " + nameOf(model, before);
+      problem = "STB_GNU_UNIQUE " + u.symbol + " would be first defined by " + nameOf(model, now) +
+                " instead of " + nameOf(model, before);
       return before;
     }
   }
@@ -148,7 +146,7 @@ std::vector<ScopeProblem> scopeProblems(const ScopeModel &model, const std::vect
   std::vector<ScopeProblem> problems;
   std::vector<size_t> pos = positions(model, scope);
   std::string binding;
-  if (std::optional<uint32_t> definer = overtakenDefiner(model, pos, &binding))
+  if (std::optional<uint32_t> definer = overtakenDefiner(model, pos, binding))
     problems.push_back({binding, {*definer}});
   std::vector<uint32_t> sortedBefore = sortMapsDepthFirst(model, original);
   std::vector<uint32_t> sortedAfter = sortMapsDepthFirst(model, scope);
@@ -158,23 +156,24 @@ std::vector<ScopeProblem> scopeProblems(const ScopeModel &model, const std::vect
   std::vector<uint32_t> initAfter(sortedAfter.rbegin(), sortedAfter.rend());
   initBefore = subsequence(initBefore, initMatters);
   initAfter = subsequence(initAfter, initMatters);
-  size_t at = 0;
-  // Either of the two that would swap may set it right from further
-  // forward (the one that would run too early first).
-  if (initBefore != initAfter) {
-    std::string what = "constructor order: " + firstDifference(model, initBefore, initAfter, &at);
-    problems.push_back({what, {}});
-    if (at < initAfter.size() && at < initBefore.size())
-      problems.back().forward = {initAfter[at], initBefore[at]};
-  }
+  // Constructors or destructors that would run in another order: either of
+  // the two that would swap may set it right from further forward; tried
+  // first is the one that would run too early (for constructors, the first
+  // of the new order; for destructors, of the old).
+  auto orderProblem = [&](const char *what, const std::vector<uint32_t> &before, const std::vector<uint32_t> &after,
+                          bool afterFirst) {
+    if (before == after)
+      return;
+    size_t at = 0;
+    problems.push_back({what + firstDifference(model, before, after, &at), {}});
+    if (at < before.size() && at < after.size())
+      problems.back().forward = afterFirst ? std::vector<uint32_t>{after[at], before[at]}
+                                           : std::vector<uint32_t>{before[at], after[at]};
+  };
+  orderProblem("constructor order: ", initBefore, initAfter, true);
   std::vector<uint32_t> finiBefore = subsequence(sortedBefore, finiMatters);
   std::vector<uint32_t> finiAfter = subsequence(sortedAfter, finiMatters);
-  if (finiBefore != finiAfter) {
-    std::string what = "destructor order: " + firstDifference(model, finiBefore, finiAfter, &at);
-    problems.push_back({what, {}});
-    if (at < finiAfter.size() && at < finiBefore.size())
-      problems.back().forward = {finiBefore[at], finiAfter[at]};
-  }
+  orderProblem("destructor order: ", finiBefore, finiAfter, false);
   auto dlsym = [&](uint32_t o) { return model.objects[o].importsDlsym; };
   std::vector<uint32_t> dlsymBefore = subsequence(original, dlsym), dlsymAfter = subsequence(scope, dlsym);
   if (dlsymBefore != dlsymAfter)
