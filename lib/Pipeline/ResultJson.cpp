@@ -237,6 +237,9 @@ ResultJson rewriteResultJson(const std::string &input, const std::string &output
                                {"keptUnaligned", p->keptUnaligned}, {"keptNotInFile", p->keptNotInFile},
                                {"keptShared", p->keptShared}, {"relaBytesBefore", p->relaBytesBefore},
                                {"relaBytesAfter", p->relaBytesAfter}, {"relrBytes", p->relrBytes},
+                               {"relrBytesAsLinkers", p->relrBytesAsLinkers},
+                               {"relrLoaderInstructions", p->relrLoaderInstructions},
+                               {"relrLoaderInstructionsAsLinkers", p->relrLoaderInstructionsAsLinkers},
                                {"versionNeedAdded", p->versionNeedAdded}, {"newSegment", p->newSegment}};
     if (const auto &v = result.packVerified)
       j["verifyPackedRelocs"] = {{"ok", v->ok()}, {"relativeWords", v->relativeWords},

@@ -107,6 +107,10 @@ static void printPacked(const PackReport &p, const std::optional<RelocVerifyRepo
               (unsigned long long)p.packed, (unsigned long long)p.relativeBefore,
               (unsigned long long)p.relrBytes, (unsigned long long)p.relaBytesBefore,
               (unsigned long long)p.relaBytesAfter);
+  std::printf("    encoded for the loader's loop: %llu instructions (%llu bytes); as the linkers encode it: %llu "
+              "instructions (%llu bytes)\n",
+              (unsigned long long)p.relrLoaderInstructions, (unsigned long long)p.relrBytes,
+              (unsigned long long)p.relrLoaderInstructionsAsLinkers, (unsigned long long)p.relrBytesAsLinkers);
   if (uint64_t kept = p.relativeBefore - p.packed)
     std::printf("    kept as RELA: %llu (odd address %llu, not in a writable segment's file bytes %llu, "
                 "a word another relocation writes %llu)\n",

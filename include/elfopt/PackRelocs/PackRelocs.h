@@ -46,6 +46,26 @@ namespace elfopt {
 /// are relocated too. The encoding lld and GNU ld produce.
 std::vector<uint64_t> encodeRelr(std::span<const uint64_t> addresses);
 
+/// Instructions glibc's loop over DT_RELR (elf/dynamic-link.h,
+/// ELF_DYNAMIC_DO_RELR; counted in Debian 12's ld.so, glibc 2.36) executes
+/// for \p relr: 9 per address entry; 10 per bitmap, plus 5 for each bit up
+/// to its highest set one and 1 more for each set bit. The loop shifts a
+/// bitmap until nothing is left in it, so a sparse bitmap costs its zeros.
+uint64_t relrLoaderInstructions(std::span<const uint64_t> relr);
+
+/// What encodeRelrForLoader() minimises: the loader's instructions plus one
+/// for each byte of the table (8 per entry), since the loader also streams
+/// the table through the cache.
+uint64_t relrEncodingCost(std::span<const uint64_t> relr);
+
+/// The same words encoded for the loader: where a bitmap would carry a run
+/// of zeros, or mark only a few words, new address entries may do instead.
+/// Found by dynamic programming over where each run starts and where its
+/// bitmaps stop (runs of up to 8 bitmaps, cut only after a gap); on each
+/// stretch between gaps of two windows or more, the linkers' encoding is
+/// kept unless this one costs less by relrEncodingCost().
+std::vector<uint64_t> encodeRelrForLoader(std::span<const uint64_t> addresses);
+
 /// The version glibc wants an object with DT_RELR to need.
 inline constexpr const char *RelrVersionName = "GLIBC_ABI_DT_RELR";
 
@@ -58,6 +78,9 @@ struct PackReport {
   uint64_t keptShared = 0;      ///< kept: another relocation writes the same word
   uint64_t relaBytesBefore = 0, relaBytesAfter = 0;
   uint64_t relrBytes = 0;
+  uint64_t relrBytesAsLinkers = 0;        ///< encodeRelr's encoding (lld, GNU ld)
+  uint64_t relrLoaderInstructions = 0;    ///< of the encoding written
+  uint64_t relrLoaderInstructionsAsLinkers = 0;
   bool versionNeedAdded = false; ///< false: the file already needed GLIBC_ABI_DT_RELR
   bool newSegment = false;       ///< the version tables did not fit in the freed bytes
 };
