@@ -80,15 +80,17 @@ for s in "${all_subjects[@]}"; do
     done < <(ldd "$prog" | awk '/=>/ && $3 ~ /^\// {print $1, $3}')
     python3 - "$dir/$v/logs" "$v" <<'PY'
 import re, sys, glob
-defs = rel = objs = weak = weakrel = 0
+defs = rel = objs = weak = weakrel = relative = 0
 for f in glob.glob(sys.argv[1] + "/*.log"):
     text = open(f).read()
     m = re.search(r"(\d+) definitions bound to hidden copies, (\d+) relocations", text)
     if m: objs += 1; defs += int(m.group(1)); rel += int(m.group(2))
     m = re.search(r"(\d+) weak references that no object of the scope defines bound to 0 without a lookup \((\d+) relocations", text)
     if m: weak += int(m.group(1)); weakrel += int(m.group(2))
-print(f"{sys.argv[2]}: {objs} objects with bound definitions: {defs} definitions, {rel} relocations bound without a lookup;"
-      f" {weak} weak references defined nowhere bound to 0 ({weakrel} relocations)")
+    m = re.search(r"(\d+) of those relocations made R_X86_64_RELATIVE", text)
+    if m: relative += int(m.group(1))
+print(f"{sys.argv[2]}: {objs} objects with bound definitions: {defs} definitions, {rel} relocations bound without a lookup"
+      f" ({relative} of them made R_X86_64_RELATIVE); {weak} weak references defined nowhere bound to 0 ({weakrel} relocations)")
 PY
   done
   run() { # V [PREFIX...]: the command as variant V after PREFIX, through ld.so
@@ -112,7 +114,8 @@ PY
   # (LD_BIND_NOW=1): the same object and offset in every variant.
   gcc -O2 -fPIC -shared -o "$work/slot-dump.so" "$here/slot-dump/slot-dump.c"
   for v in a s cs; do
-    run $v LD_BIND_NOW=1 SLOT_DUMP_OUT="$dir/slots.$v" >/dev/null 2>&1 || true
+    slots=(); [ $v = a ] || slots=(SLOT_DUMP_SLOTS="$dir/slots.a") # the original's slots, wherever filled
+    run $v LD_BIND_NOW=1 SLOT_DUMP_OUT="$dir/slots.$v" "${slots[@]}" >/dev/null 2>&1 || true
     sort -o "$dir/slots.$v" "$dir/slots.$v"
   done
   for v in s cs; do

@@ -9,6 +9,10 @@
 // the same address. Defines no symbol another object could bind to. A
 // word outside every object was written after relocation (by a constructor
 // that ran first) and prints as such.
+// With SLOT_DUMP_SLOTS naming an earlier output (the original's), it reads
+// the words of exactly those slots instead, by object and offset: a
+// rewritten object may fill a slot another way (--bind-self makes a
+// load-time relocation against its own definition R_X86_64_RELATIVE).
 // Output: the file named by SLOT_DUMP_OUT, one line per slot, unsorted.
 #define _GNU_SOURCE
 #include <elf.h>
@@ -48,21 +52,38 @@ static FILE *out;
 // glibc relocates the address entries of a writable .dynamic in place.
 static ElfW(Addr) pointer(ElfW(Addr) value, ElfW(Addr) base) { return value < base ? value + base : value; }
 
+static void printSlot(const char *object, const char *symbol, ElfW(Addr) offset, ElfW(Addr) word) {
+  struct Where w = {word, NULL, 0};
+  if (dl_iterate_phdr(findObject, &w))
+    fprintf(out, "%s %s @0x%lx -> %s+0x%lx\n", object, symbol, (unsigned long)offset, w.name, (unsigned long)w.offset);
+  else // written since (a constructor's heap pointer): no lookup's answer
+    fprintf(out, "%s %s @0x%lx -> outside every object\n", object, symbol, (unsigned long)offset);
+}
+
 static void dumpRelocations(const char *object, ElfW(Addr) base, const ElfW(Rela) *rela, size_t bytes,
                             const ElfW(Sym) *symtab, const char *strtab) {
   for (size_t k = 0; k < bytes / sizeof *rela; ++k) {
     unsigned type = ELF64_R_TYPE(rela[k].r_info), sym = ELF64_R_SYM(rela[k].r_info);
     if (sym == 0 || (type != R_X86_64_GLOB_DAT && type != R_X86_64_JUMP_SLOT && type != R_X86_64_64))
       continue;
-    ElfW(Addr) word = *(ElfW(Addr) *)(base + rela[k].r_offset);
-    struct Where w = {word, NULL, 0};
-    if (dl_iterate_phdr(findObject, &w))
-      fprintf(out, "%s %s @0x%lx -> %s+0x%lx\n", object, strtab + symtab[sym].st_name,
-              (unsigned long)rela[k].r_offset, w.name, (unsigned long)w.offset);
-    else // written since (a constructor's heap pointer): no lookup's answer
-      fprintf(out, "%s %s @0x%lx -> outside every object\n", object, strtab + symtab[sym].st_name,
-              (unsigned long)rela[k].r_offset);
+    printSlot(object, strtab + symtab[sym].st_name, rela[k].r_offset, *(ElfW(Addr) *)(base + rela[k].r_offset));
   }
+}
+
+// The slots an earlier output lists, one "object symbol @0xOFFSET ..." per line.
+static FILE *listed;
+
+static int dumpListed(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  (void)data;
+  const char *object = baseName(info->dlpi_name);
+  char line[4096], name[1024], symbol[2048];
+  unsigned long offset;
+  rewind(listed);
+  while (fgets(line, sizeof line, listed))
+    if (sscanf(line, "%1023s %2047s @0x%lx", name, symbol, &offset) == 3 && strcmp(name, object) == 0)
+      printSlot(object, symbol, offset, *(ElfW(Addr) *)(info->dlpi_addr + offset));
+  return 0;
 }
 
 static int dumpObject(struct dl_phdr_info *info, size_t size, void *data) {
@@ -100,6 +121,12 @@ __attribute__((constructor(101))) static void slotDump(void) {
   const char *path = getenv("SLOT_DUMP_OUT");
   if (!path || !(out = fopen(path, "w")))
     return;
-  dl_iterate_phdr(dumpObject, NULL);
+  const char *slots = getenv("SLOT_DUMP_SLOTS");
+  if (slots && (listed = fopen(slots, "r"))) {
+    dl_iterate_phdr(dumpListed, NULL);
+    fclose(listed);
+  } else {
+    dl_iterate_phdr(dumpObject, NULL);
+  }
   fclose(out);
 }

@@ -216,6 +216,7 @@ ResultJson rewriteResultJson(const std::string &input, const std::string &output
                      {"notApplied", b->notApplied},
                      {"symbolsBound", b->bound.size()},
                      {"relocationsBound", b->relocationsBound},
+                     {"relocationsMadeRelative", b->relocationsRelative},
                      {"unresolvedBound", unresolved},
                      {"relocationsUnresolvedBound", b->relocationsUnresolved},
                      {"selfAnsweredRelocations", b->selfAnswered},

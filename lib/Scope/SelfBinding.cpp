@@ -278,23 +278,64 @@ AppliedSelfBinding applySelfBinding(ElfEditor &editor, SelfBindingPlan &plan) {
   const Section *dynsym = in.findSectionOfType(SHT_DYNSYM);
   std::span<const uint8_t> symbols = in.contents(*dynsym);
   size_t count = symbols.size() / sizeof(ELFT::Sym);
+  auto symbolAt = [&](uint32_t index) {
+    if (index >= count)
+      fatal(in.name() + ": .dynsym entry " + std::to_string(index) + " is past the table (--bind-self)");
+    ELFT::Sym sym;
+    std::memcpy(&sym, symbols.data() + uint64_t(index) * sizeof sym, sizeof sym);
+    return sym;
+  };
+  // A load-time relocation against a bound definition with a plain address
+  // becomes R_X86_64_RELATIVE with the same result (load address + value +
+  // addend), which --pack-relative-relocs can then pack: the loader's
+  // cheapest relocation. GLOB_DAT only with addend 0 (glibc ignores its
+  // addend); never in the PLT's relocations (a lazy slot must stay a
+  // JUMP_SLOT), never an ifunc (its resolver gives the value).
+  std::vector<bool> relative(count, false);
+  for (const SelfBound &b : plan.bound) {
+    ELFT::Sym sym = symbolAt(b.symbol);
+    relative[b.symbol] = sym.getType() != STT_GNU_IFUNC && sym.st_shndx != SHN_UNDEF && sym.st_shndx != SHN_ABS;
+  }
+  std::optional<uint64_t> jmprel = in.dynamicValue(DT_JMPREL);
+  std::vector<bool> keepsSymbol(count, false);
+  for (const Section &s : in.sections()) {
+    if (s.type() != SHT_RELA || s.header.sh_link != dynsym->index)
+      continue;
+    bool plt = jmprel && s.addr() == *jmprel;
+    std::span<uint8_t> bytes = editor.mutableContents(s.index);
+    for (uint64_t off = 0; off + sizeof(ELFT::Rela) <= bytes.size(); off += sizeof(ELFT::Rela)) {
+      ELFT::Rela r;
+      std::memcpy(&r, bytes.data() + off, sizeof r);
+      uint32_t sym = r.getSymbol(false), type = r.getType(false);
+      if (sym >= count || !relative[sym])
+        continue;
+      if (plt || !(type == R_X86_64_64 || (type == R_X86_64_GLOB_DAT && r.r_addend == 0))) {
+        keepsSymbol[sym] = true;
+        continue;
+      }
+      r.r_addend = int64_t(symbolAt(sym).st_value + uint64_t(r.r_addend));
+      r.setSymbolAndType(0, R_X86_64_RELATIVE, false);
+      std::memcpy(bytes.data() + off, &r, sizeof r);
+      ++plan.relocationsRelative;
+    }
+  }
   std::vector<uint8_t> table(symbols.begin(), symbols.begin() + count * sizeof(ELFT::Sym));
   std::vector<uint32_t> aliasOf(count, 0);
   // Copies in .dynsym order, so that a name's copy does not depend on
-  // which list holds it.
+  // which list holds it; only for entries some relocation still names.
   std::vector<SelfBound *> copies;
   for (SelfBound &b : plan.bound)
-    copies.push_back(&b);
+    if (!relative[b.symbol] || keepsSymbol[b.symbol])
+      copies.push_back(&b);
   for (SelfBound &b : plan.unresolved)
     copies.push_back(&b);
+  if (copies.empty())
+    return applied;
   std::sort(copies.begin(), copies.end(), [](const SelfBound *a, const SelfBound *b) { return a->symbol < b->symbol; });
   for (SelfBound *b : copies) {
-    if (b->symbol >= count)
-      fatal(in.name() + ": .dynsym entry " + std::to_string(b->symbol) + " is past the table (--bind-self)");
+    ELFT::Sym copy = symbolAt(b->symbol);
     b->alias = uint32_t(table.size() / sizeof(ELFT::Sym));
     aliasOf[b->symbol] = b->alias;
-    ELFT::Sym copy;
-    std::memcpy(&copy, symbols.data() + uint64_t(b->symbol) * sizeof(ELFT::Sym), sizeof copy);
     copy.st_other = uint8_t((copy.st_other & ~3u) | STV_HIDDEN);
     if (copy.st_shndx == SHN_UNDEF) { // a weak reference nobody defines: absolute 0, as its lookup gave
       copy.st_shndx = SHN_ABS;

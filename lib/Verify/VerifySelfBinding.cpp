@@ -8,6 +8,7 @@
 
 #include "llvm/ADT/StringExtras.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -123,9 +124,13 @@ SelfBindingVerifyReport verifySelfBinding(const ElfFile &before, const ElfFile &
                                                        newVersions.begin())))
     problem("the output's .gnu.version does not begin with the input's, unchanged, for every symbol");
 
-  // Relocation by relocation: the same but for a symbol that became its copy.
+  // Relocation by relocation: the same but for a symbol that became its
+  // copy, or a load-time relocation against a plain definition that became
+  // R_X86_64_RELATIVE to the same word.
   std::vector<uint32_t> originalOf(newCount, 0);
   std::vector<uint32_t> marked;
+  std::set<uint32_t> madeRelative;
+  std::optional<uint64_t> jmprel = before.dynamicValue(DT_JMPREL);
   for (const Section &s : before.sections()) {
     if (s.type() != SHT_RELA || s.header.sh_link != dynsym->index)
       continue;
@@ -138,8 +143,25 @@ SelfBindingVerifyReport verifySelfBinding(const ElfFile &before, const ElfFile &
     for (size_t k = 0; k < a.size() && k < b.size(); ++k) {
       uint32_t from = a[k].getSymbol(false), to = b[k].getSymbol(false);
       std::string where = s.name + " entry " + std::to_string(k);
-      if (a[k].r_offset != b[k].r_offset || a[k].r_addend != b[k].r_addend ||
-          a[k].getType(false) != b[k].getType(false)) {
+      uint32_t typeBefore = a[k].getType(false), typeAfter = b[k].getType(false);
+      if (typeAfter == R_X86_64_RELATIVE && typeBefore != R_X86_64_RELATIVE) {
+        ELFT::Sym o{};
+        if (from < count)
+          std::memcpy(&o, oldSyms.data() + uint64_t(from) * sizeof o, sizeof o);
+        bool loadTime = typeBefore == R_X86_64_64 || (typeBefore == R_X86_64_GLOB_DAT && a[k].r_addend == 0);
+        if (from == 0 || from >= count || to != 0 || a[k].r_offset != b[k].r_offset || !loadTime ||
+            (jmprel && s.addr() == *jmprel) || o.getType() == STT_GNU_IFUNC || o.st_shndx == SHN_UNDEF ||
+            o.st_shndx == SHN_ABS || (o.st_other & 3) != STV_DEFAULT ||
+            uint64_t(b[k].r_addend) != o.st_value + uint64_t(a[k].r_addend)) {
+          problem(where + ": made R_X86_64_RELATIVE, but not from a load-time relocation against a plain "
+                          "default-visibility definition, to its value plus addend");
+          continue;
+        }
+        if (madeRelative.insert(from).second)
+          marked.push_back(from);
+        continue;
+      }
+      if (a[k].r_offset != b[k].r_offset || a[k].r_addend != b[k].r_addend || typeBefore != typeAfter) {
         problem(where + ": offset, type or addend changed");
         continue;
       }
@@ -174,6 +196,9 @@ SelfBindingVerifyReport verifySelfBinding(const ElfFile &before, const ElfFile &
       }
     }
   }
+  // An entry with a copy and relocations made relative is checked once.
+  std::sort(marked.begin(), marked.end());
+  marked.erase(std::unique(marked.begin(), marked.end()), marked.end());
   if (marked.empty())
     return report;
 

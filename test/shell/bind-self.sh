@@ -22,6 +22,13 @@ bindings() {
     sed -E "s/\[[0-9]+\]//g; s#$1/##g" | sort >"$2"
 }
 
+# is_ifunc FILE NAME: NAME is an STT_GNU_IFUNC of FILE's .dynsym (readelf
+# shows the type as "<OS specific>: 10" where the OS/ABI is not GNU: mold).
+is_ifunc() {
+  readelf -W --dyn-syms "$1" | sed 's/<OS specific>: 10/IFUNC/' |
+    awk -v s="$2" '{sub(/@.*/, "", $8)} $8 == s && $4 == "IFUNC"' | grep -q .
+}
+
 for variant in bfd gold lld mold bfd-now; do
   dir=$WORK/$variant
   mkdir -p "$dir/orig" "$dir/out"
@@ -71,8 +78,21 @@ PY
   check "$variant: a_missing among them" grep -qw a_missing <<<"$unresolved"
   check "$variant: verify looked each bound entry up again" \
     test "$(sed -n 3p "$dir/summary")" = "True $(($(wc -w <<<"$expected") + $(wc -w <<<"$unresolved"))) $(wc -w <<<"$unresolved")"
-  check "$variant: the copies are hidden, after every old symbol" \
-    test "$(readelf -W --dyn-syms "$dir/out/liba.so" | grep ' HIDDEN ' | awk '{print $NF}' | sed 's/@.*//' | sort | tr '\n' ' ')" = "$(tr ' ' '\n' <<<"$expected $unresolved" | sort | tr '\n' ' ')"
+  # A bound definition keeps a hidden copy only where a relocation still
+  # names it: a PLT slot, or an ifunc's; its load-time relocations against
+  # a plain address became R_X86_64_RELATIVE.
+  copied=$(for s in $expected; do
+    { readelf -rW "$dir/orig/liba.so" | grep -E " $s(@[^ ]*)? \+" | grep -q JUMP_SLOT ||
+      is_ifunc "$dir/orig/liba.so" "$s"; } &&
+      printf '%s ' "$s"; done)
+  check "$variant: the copies are hidden, after every old symbol, and only where a relocation names them ($copied)" \
+    test "$(readelf -W --dyn-syms "$dir/out/liba.so" | grep ' HIDDEN ' | awk '{print $NF}' | sed 's/@.*//' | sort | tr '\n' ' ')" = "$(tr ' ' '\n' <<<"$copied $unresolved" | grep . | sort | tr '\n' ' ')"
+  plain_left=$(for s in $expected; do
+    is_ifunc "$dir/orig/liba.so" "$s" && continue
+    readelf -rW "$dir/out/liba.so" | grep -E "R_X86_64_(64|GLOB_DAT) .* $s(@[^ ]*)? \+" ; done | wc -l)
+  made_relative=$(( $(readelf -rW "$dir/out/liba.so" | grep -c R_X86_64_RELATIVE) - $(readelf -rW "$dir/orig/liba.so" | grep -c R_X86_64_RELATIVE) ))
+  check "$variant: no load-time relocation against a bound plain definition is left symbolic ($made_relative made relative)" \
+    test "$plain_left" = 0 -a "$made_relative" -gt 0
   check "$variant: those bound to 0 are absolute 0" \
     test "$(readelf -W --dyn-syms "$dir/out/liba.so" | awk '/ HIDDEN / && $7 == "ABS" && $2 ~ /^0+$/' | wc -l)" = "$(wc -w <<<"$unresolved")"
   for env in "" LD_BIND_NOW=1 LD_DYNAMIC_WEAK=1; do
@@ -133,6 +153,26 @@ PY
 "$ELFOPT" verify "$WORK/bfd/orig/liba.so" "$WORK/tampered.so" --bind-self "$WORK/bfd/orig/prog" >verify.out
 check "verify --bind-self: a copy with another value: refused (exit 2)" test $? = 2
 check "... saying which" grep -q "is not a hidden copy of the default-visibility entry" verify.out
+# A relocation made R_X86_64_RELATIVE whose addend is not the definition's
+# value plus the original addend.
+python3 - "$WORK/bfd/orig/liba.so" "$WORK/bfd/out/liba.so" "$WORK/tampered-relative.so" <<'PY'
+import struct, subprocess, sys
+def rela(path):
+    head = subprocess.check_output(["readelf", "-SW", path], text=True)
+    line = next(l for l in head.splitlines() if " .rela.dyn " in l)
+    offset, size = (int(x, 16) for x in line.split("]")[1].split()[3:5])
+    data = open(path, "rb").read()
+    return offset, [struct.unpack_from("<QQq", data, offset + k) for k in range(0, size, 24)]
+_, before = rela(sys.argv[1])
+offset, after = rela(sys.argv[2])
+k = next(k for k, (b, a) in enumerate(zip(before, after)) if b[1] & 0xffffffff != 8 and a[1] & 0xffffffff == 8)
+data = bytearray(open(sys.argv[2], "rb").read())
+struct.pack_into("<q", data, offset + 24 * k + 16, after[k][2] + 8)
+open(sys.argv[3], "wb").write(data)
+PY
+"$ELFOPT" verify "$WORK/bfd/orig/liba.so" "$WORK/tampered-relative.so" --bind-self "$WORK/bfd/orig/prog" >verify.out
+check "verify --bind-self: a relocation made relative to another word: refused (exit 2)" test $? = 2
+check "... saying which" grep -q "made R_X86_64_RELATIVE, but not from a load-time relocation" verify.out
 
 # A library the program opens later, or a program that does not load it:
 # nothing to prove, nothing changed, said.

@@ -193,6 +193,10 @@ void printSelfBinding(const SelfBindingPlan &plan, const std::optional<SelfBindi
               plan.program.c_str(), plan.position.value_or(0) + 1, plan.scope.size(), plan.bound.size(),
               (unsigned long long)plan.relocationsBound, (unsigned long long)plan.lookupsBefore,
               (unsigned long long)plan.lookupsAfter);
+  if (plan.relocationsRelative)
+    std::printf("    %llu of those relocations made R_X86_64_RELATIVE (load-time, against a plain address: no symbol "
+                "left to resolve); the rest name the hidden copies\n",
+                (unsigned long long)plan.relocationsRelative);
   if (!plan.unresolved.empty()) {
     std::printf("    %zu weak references that no object of the scope defines bound to 0 without a lookup (%llu "
                 "relocations; each a walk of the whole scope before):",

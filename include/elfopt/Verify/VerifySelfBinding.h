@@ -13,7 +13,11 @@
 //     default-visibility entry but for STV_HIDDEN (and, for an undefined
 //     one, SHN_ABS with value 0), with its version;
 //   - each relocation section is the same, entry by entry, but for the
-//     symbol of relocations against a copied entry, which name the copy;
+//     symbol of relocations against a copied entry, which name the copy,
+//     and load-time relocations (R_X86_64_64, GLOB_DAT with addend 0, not
+//     in DT_JMPREL's section) against a default-visibility definition that
+//     is neither an ifunc nor absolute, made R_X86_64_RELATIVE with addend
+//     value + addend (the word the lookup's answer gave);
 //   - no object before the marked one answers the name (a definition of a
 //     matching version, or an undefined symbol with an address: glibc's
 //     lookups for GLOB_DAT take those), and in the marked object the lookup
