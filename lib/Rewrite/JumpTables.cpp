@@ -144,16 +144,32 @@ private:
   // memory, a RIP-relative address, or a call's result; or a constant
   // (`xor %r,%r`, `mov $imm`), which in position-independent code is no
   // address of the object's own code (that would need a text relocation),
-  // and with static relocations is a field that follows its code.
+  // and with static relocations is a field that follows its code; or a
+  // copy of another register that holds only such values where it is
+  // copied (a virtual tail call: the target loaded into a callee-saved
+  // register before a call, copied to %rax after it).
   bool writesPointer(size_t i, int8_t reg) const {
     if (i == CallerValue)
       return true;
     const x86_64::Instruction &inst = code[i].instruction;
     const Operation &op = inst.operation;
+    if (op.kind == Operation::Copy && op.dst == reg && op.src >= 0 && op.src != reg) {
+      if (copiesFollowed >= MaxCopiesFollowed)
+        return false;
+      ++copiesFollowed;
+      bool pointer = onlyPointers(op.src, i);
+      --copiesFollowed;
+      return pointer;
+    }
     return inst.isCall || ((op.kind == Operation::Load || op.kind == Operation::LoadAddress ||
                             op.kind == Operation::LoadConstant) &&
                            op.dst == reg);
   }
+
+  // Copies followed back from one jump, at most: a chain of moves longer
+  // than this is not what a compiler emits.
+  static constexpr unsigned MaxCopiesFollowed = 4;
+  mutable unsigned copiesFollowed = 0;
 
   bool onlyPointers(int8_t reg, size_t at) const {
     auto writes = reachingWrites(reg, at);

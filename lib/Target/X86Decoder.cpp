@@ -31,7 +31,7 @@ struct AddressingRegisters {
 
 /// The opcodes Operation describes, by LLVM's names.
 enum class Shape : uint8_t {
-  Other, Lea, SignExtendLoad, Load32, SignExtendRegister, SignExtendAccumulator, Pop, Add, Load, Copy32, CompareRegister, CompareAccumulator, ConditionalJump,
+  Other, Lea, SignExtendLoad, Load32, SignExtendRegister, SignExtendAccumulator, Pop, Add, Load, Copy32, Copy64, CompareRegister, CompareAccumulator, ConditionalJump,
   JumpRegister, JumpMemory, MoveImmediate, Xor,
 };
 
@@ -46,6 +46,7 @@ Shape shapeOf(llvm::StringRef name) {
       .Case("ADD64rr", Shape::Add)
       .Case("MOV64rm", Shape::Load)
       .Case("MOV32rr", Shape::Copy32)
+      .Cases("MOV64rr", "MOV64rr_REV", Shape::Copy64)
       .Cases("CMP32ri8", "CMP32ri", "CMP64ri8", "CMP64ri32", Shape::CompareRegister)
       .Cases("CMP32i32", "CMP64i32", Shape::CompareAccumulator)
       .Cases("JCC_1", "JCC_4", Shape::ConditionalJump)
@@ -284,6 +285,13 @@ Operation describeOperation(const Decoder::Impl &m, const llvm::MCInst &inst, co
   case Shape::Copy32:
     if (operand(1)) {
       op.kind = Operation::Copy32;
+      op.dst = familyOf(*operand(0));
+      op.src = familyOf(*operand(1));
+    }
+    break;
+  case Shape::Copy64:
+    if (operand(1)) {
+      op.kind = Operation::Copy;
       op.dst = familyOf(*operand(0));
       op.src = familyOf(*operand(1));
     }

@@ -148,6 +148,28 @@ TEST(JumpTables, PointerFromMemory) {
   EXPECT_EQ(jumps[0].kind, IndirectJump::Pointer);
 }
 
+TEST(JumpTables, PointerCopiedAcrossACallIsAPointer) {
+  // movq 0xe8(%rax),%rbp; call; movq %rbp,%rax; pop %rbp; jmp *%rax: a
+  // virtual tail call (LibreOffice's vcl::Window::EnterWait). %rbp is
+  // callee-saved, so the call leaves the loaded pointer in it.
+  const Bytes LoadRbp{0x48, 0x8b, 0xa8, 0xe8, 0x00, 0x00, 0x00}, MovRbpToRax{0x48, 0x89, 0xe8}, PopRbp{0x5d};
+  Function f;
+  f.add(LoadRbp).add(Call).add(MovRbpToRax).add(PopRbp).add(JmpRax);
+  ASSERT_EQ(f.jumps().size(), 1u);
+  EXPECT_EQ(f.jumps()[0].kind, IndirectJump::Pointer);
+  // A computed value copied twice (addq %rsi,%rax; movq %rax,%rcx;
+  // movq %rcx,%rax; jmp *%rax) is still computed.
+  const Bytes MovRcxToRax{0x48, 0x89, 0xc8};
+  Function g;
+  g.add(AddRsiToRax).add({0x48, 0x89, 0xc1}).add(MovRcxToRax).add(JmpRax);
+  EXPECT_EQ(g.jumps().at(0).kind, IndirectJump::NotUnderstood);
+  // A table's computed target copied to another register is not taken for
+  // a pointer either.
+  Function h;
+  h.leaTable(Rdx).add(LoadRdxRdi).add(AddRdxToRax).add({0x48, 0x89, 0xc1}).add({0xff, 0xe1}); // mov %rax,%rcx; jmp *%rcx
+  EXPECT_EQ(h.jumps().at(0).kind, IndirectJump::NotUnderstood);
+}
+
 TEST(JumpTables, ComputedTargetIsNotUnderstood) {
   // addq %rsi,%rax; jmp *%rax with both from the caller.
   Function f;

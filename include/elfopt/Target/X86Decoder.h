@@ -39,6 +39,7 @@ struct Operation {
     AddRegisters,       ///< add src, dst (64-bit)
     Load,               ///< mov mem, dst (64-bit): a pointer from memory
     Copy32,             ///< mov src, dst (32-bit registers): zero-extends src
+    Copy,               ///< mov src, dst (64-bit registers)
     CompareImmediate,   ///< cmp $immediate, dst (32- or 64-bit)
     JumpIfAbove,        ///< ja: taken when unsigned greater
     JumpIfAboveOrEqual, ///< jae
