@@ -121,9 +121,14 @@ struct Cie {
   bool hasAugmentationData = false;
 };
 
-// Landing pads named by the LSDA at \p lsda for a function starting at
-// \p functionStart.
-std::vector<uint64_t> landingPads(const ElfFile &in, uint64_t lsda, uint64_t functionStart) {
+struct Lsda {
+  std::vector<uint64_t> landingPads;
+  uint64_t begin = 0, end = 0; ///< see Fde::lsdaBegin
+};
+
+// The LSDA at \p lsda for a function starting at \p functionStart: the
+// landing pads its call sites name, and the extent of what it describes.
+Lsda readLsda(const ElfFile &in, uint64_t lsda, uint64_t functionStart) {
   const Section *table = nullptr;
   for (const Section &s : in.sections())
     if (s.isAlloc() && s.hasFileData() && lsda >= s.addr() && lsda < s.addr() + s.size())
@@ -131,24 +136,74 @@ std::vector<uint64_t> landingPads(const ElfFile &in, uint64_t lsda, uint64_t fun
   if (!table)
     fatal(in.name() + ": an FDE's LSDA at " + hex(lsda) + " is outside every section");
   Reader r{in.contents(*table), table->addr(), in.where(*table), lsda - table->addr()};
+  Lsda out;
   uint8_t lpEnc = uint8_t(r.fixed(1));
   uint64_t lpStart = lpEnc == PeOmit ? functionStart : r.pointer(lpEnc);
   uint8_t ttypeEnc = uint8_t(r.fixed(1));
-  if (ttypeEnc != PeOmit)
-    r.uleb();
+  std::optional<uint64_t> ttypeBase; // section offset
+  if (ttypeEnc != PeOmit) {
+    uint64_t offset = r.uleb();
+    ttypeBase = r.pos + offset;
+  }
   uint8_t csEnc = uint8_t(r.fixed(1));
   uint64_t csLength = r.uleb();
   uint64_t end = r.pos + csLength;
-  std::vector<uint64_t> pads;
+  std::vector<uint64_t> actions;
   while (r.pos < end) {
     r.pointer(csEnc & 0x0f); // start, relative to lpStart
     r.pointer(csEnc & 0x0f); // length
     uint64_t pad = r.pointer(csEnc & 0x0f);
-    r.uleb(); // action
+    if (uint64_t action = r.uleb())
+      actions.push_back(action);
     if (pad)
-      pads.push_back(lpStart + pad);
+      out.landingPads.push_back(lpStart + pad);
   }
-  return pads;
+  if (lpEnc != PeOmit)
+    return out;
+  // The action records the call sites name (1-based offsets into the table
+  // after the call sites), each a type filter and a self-relative link to
+  // the next. Read without throwing: a record that cannot be followed only
+  // leaves the extent unknown.
+  uint64_t extent = r.pos;
+  std::span<const uint8_t> bytes = r.data;
+  auto sleb = [&](uint64_t &at) -> std::optional<int64_t> {
+    int64_t v = 0;
+    for (unsigned shift = 0; at < bytes.size() && shift < 64; shift += 7) {
+      uint8_t b = bytes[at++];
+      v |= int64_t(b & 0x7f) << shift;
+      if (!(b & 0x80)) {
+        if (shift + 7 < 64 && (b & 0x40))
+          v |= -(int64_t(1) << (shift + 7));
+        return v;
+      }
+    }
+    return std::nullopt;
+  };
+  uint64_t actionTable = r.pos;
+  for (uint64_t first : actions) {
+    uint64_t at = actionTable + first - 1;
+    for (unsigned steps = 0;; ++steps) {
+      if (steps > 256 || at >= bytes.size())
+        return out;
+      auto filter = sleb(at);
+      uint64_t nextField = at;
+      auto next = filter ? sleb(at) : std::nullopt;
+      if (!next)
+        return out;
+      extent = std::max(extent, at);
+      if (*next == 0)
+        break;
+      at = uint64_t(int64_t(nextField) + *next);
+    }
+  }
+  if (ttypeBase) {
+    if (*ttypeBase > bytes.size())
+      return out;
+    extent = std::max(extent, *ttypeBase);
+  }
+  out.begin = lsda;
+  out.end = r.address + extent;
+  return out;
 }
 
 // Reads .eh_frame_hdr's header; returns the number of entries of its
@@ -255,8 +310,12 @@ std::vector<Fde> readEhFrame(const ElfFile &in) {
         if (cie.lsdaEncoding != PeOmit) {
           bool indirect = cie.lsdaEncoding & PeIndirect;
           uint64_t lsda = r.pointer(cie.lsdaEncoding & 0x7f);
-          if (lsda && !indirect)
-            f.landingPads = landingPads(in, lsda, f.pcBegin);
+          if (lsda && !indirect) {
+            Lsda read = readLsda(in, lsda, f.pcBegin);
+            f.landingPads = std::move(read.landingPads);
+            f.lsdaBegin = read.begin;
+            f.lsdaEnd = read.end;
+          }
         }
         r.pos = augEnd;
       }

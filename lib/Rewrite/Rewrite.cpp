@@ -798,6 +798,12 @@ void Rewriter::pinOrphanWords() {
                       !code.blocks[blockAt(code.blocks, f.target)].pinned.empty();
     (foundTable ? foundTables : claimed).push_back({f.place, f.place + f.size});
   }
+  // An LSDA holds offsets from its function's start, which moves whole
+  // with its landing pads, and pointers to type_info objects: no word of
+  // it leads to code (verify holds it unchanged).
+  for (const Fde &f : fdes)
+    if (f.lsdaEnd > f.lsdaBegin)
+      claimed.push_back({f.lsdaBegin, f.lsdaEnd});
   std::sort(claimed.begin(), claimed.end());
   std::sort(foundTables.begin(), foundTables.end());
   for (const Section *s : loaded) {

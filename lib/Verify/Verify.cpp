@@ -547,6 +547,15 @@ void Verifier::checkUnwind() {
     if (y[i].pcBegin != want || y[i].pcEnd - y[i].pcBegin != length)
       problem(where(after, x[i].recordAddress) + ": FDE covers " + hex(y[i].pcBegin) + ", expected " + hex(want));
     pcOfRecord[y[i].recordAddress] = y[i].pcBegin;
+    // The LSDA stays as it was: its call sites and landing pads are offsets
+    // from the function's start, so each landing pad must have moved with
+    // it, and its bytes are no table entries to read (they must not change).
+    for (uint64_t pad : x[i].landingPads)
+      if (map(pad) - pad != want - x[i].pcBegin)
+        problem(where(after, x[i].recordAddress) + ": the landing pad at " + hex(pad) +
+                " did not move with its function (to " + hex(map(pad)) + ")");
+    for (uint64_t a = x[i].lsdaBegin; a < x[i].lsdaEnd; a += 4)
+      explain(a, uint8_t(std::min<uint64_t>(4, x[i].lsdaEnd - a)), Word::Kind::Fixed);
   }
   auto hx = readEhFrameHdr(before), hy = readEhFrameHdr(after);
   if (hx.size() != hy.size())

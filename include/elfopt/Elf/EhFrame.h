@@ -24,6 +24,13 @@ struct Fde {
   uint8_t encoding = 0;       ///< DW_EH_PE_* of pc_begin
   uint64_t pcBegin = 0, pcEnd = 0;
   std::vector<uint64_t> landingPads; ///< addresses, from the LSDA
+  /// The LSDA's bytes [lsdaBegin, lsdaEnd): its header, call-site table,
+  /// action records and type table, none of which holds a code address
+  /// (call sites and landing pads are offsets from the function's start,
+  /// the type table points at type_info objects). Empty where the LSDA
+  /// gives its own landing pad base (an explicit LPStart, an address) or
+  /// its action records cannot be followed.
+  uint64_t lsdaBegin = 0, lsdaEnd = 0;
 };
 
 /// The field of a DW_EH_PE-encoded pointer: its width in bytes and whether
