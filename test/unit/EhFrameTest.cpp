@@ -238,6 +238,40 @@ TEST(EhFrame, LandingPadsFromTheLsda) {
   expectFde(fdes[0], EhAddr + 0x1c, EhAddr + 0x24, 0x1b, 0x1000, 0x1080);
   EXPECT_EQ(fdes[0].landingPads, (std::vector<uint64_t>{0x1020, 0x1030}));
   EXPECT_EQ(fdes[1].landingPads, (std::vector<uint64_t>{0x5008}));
+  // What each describes: LSDA 1 up to the end of its one action record (at
+  // 16, filter 0 and link 0: two bytes); LSDA 2 nothing, since its lpStart
+  // is an address.
+  EXPECT_EQ(fdes[0].lsdaBegin, ExceptAddr);
+  EXPECT_EQ(fdes[0].lsdaEnd, ExceptAddr + 18);
+  EXPECT_EQ(fdes[1].lsdaEnd, fdes[1].lsdaBegin);
+}
+
+TEST(EhFrame, WhatAnLsdaDescribes) {
+  // Two FDEs with the CIE of LandingPadsFromTheLsda, one LSDA each.
+  Bytes eh = record(Bytes().u32(0).u8(1).str("zPLR").u8(1).u8(0x78).u8(16).u8(7).u8(0x9b).s32(
+      0x100).u8(0x1b).u8(0x1b).raw({0, 0, 0}));
+  for (auto [at, begin, lsda] : {std::tuple{0x1cu, 0x1000u, ExceptAddr}, std::tuple{0x34u, 0x1100u, ExceptAddr + 0x20}}) {
+    uint64_t field = EhAddr + at + 8;
+    eh.append(record(Bytes().u32(at + 4).s32(int32_t(begin - field)).s32(0x10).u8(4).s32(int32_t(lsda - (field + 9))).raw(
+        {0, 0, 0})));
+  }
+  // LSDA 1, with a type table: lpStart omitted; TType pcrel|sdata4|indirect
+  // with its base 12 bytes after the offset's field (at 15); one call site
+  // with action 1; a chain of two action records (filter 1, link +1 to the
+  // next; filter 2, link 0) at 9; two type entries before the base.
+  Bytes except = Bytes().u8(0xff).u8(0x9b).u8(12).u8(0x01).u8(4).raw({0x00, 0x08, 0x04, 0x01}).raw(
+      {0x01, 0x01, 0x02, 0x00});
+  except.v.resize(0x20, 0); // the type entries and padding: 13..0x20
+  // LSDA 2: an action record the call site names beyond the section.
+  except.u8(0xff).u8(0xff).u8(0x01).u8(4).raw({0x00, 0x08, 0x04, 0x7f});
+  auto fdes = fdesOf(eh, {{".gcc_except_table", ExceptAddr, except}});
+  ASSERT_EQ(fdes.size(), 2u);
+  EXPECT_EQ(fdes[0].landingPads, (std::vector<uint64_t>{0x1004}));
+  EXPECT_EQ(fdes[0].lsdaBegin, ExceptAddr);
+  EXPECT_EQ(fdes[0].lsdaEnd, ExceptAddr + 15); // the type table's base
+  // The landing pad is read; the extent is not known, so nothing is described.
+  EXPECT_EQ(fdes[1].landingPads, (std::vector<uint64_t>{0x1104}));
+  EXPECT_EQ(fdes[1].lsdaEnd, fdes[1].lsdaBegin);
 }
 
 TEST(EhFrame, LsdaOutsideEverySection) {
