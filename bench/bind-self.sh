@@ -7,9 +7,11 @@
 # process and never a child or valgrind's own launcher script:
 #   a   the original, started the same way through ld.so
 #   s   --bind-self PROGRAM on every object
-#   cs  --bind-self with --dynsort --hashvals --pack-relative-relocs on every
-#       object (without packing where a file cannot be packed), --scope-order
-#       on the program: all of elfopt's loader work at once
+#   cs  --bind-self with --dynsort --pack-relative-relocs on every object
+#       (without packing where a file cannot be packed), --scope-order on
+#       the program: all of elfopt's loader work that glibc reads at once
+#       (not --hashvals: no shipping loader reads the hashes, and each file
+#       pays a PT_LOAD more for them; 3% of gnome-calculator's warm start)
 # ld.so's and do_lookup_x's instructions with LD_BIND_NOW=1 (callgrind,
 # deterministic: one run each; bench/scope-order.sh's parser, which checks
 # that every cost line is counted), and warm wall time (median of RUNS
@@ -57,7 +59,7 @@ for s in "${all_subjects[@]}"; do
     mkdir -p "$dir/$v/lib" "$dir/$v/logs"
     extra=(); progextra=()
     if [ $v = cs ]; then
-      extra=(--dynsort --hashvals --pack-relative-relocs); progextra=(--scope-order)
+      extra=(--dynsort --pack-relative-relocs); progextra=(--scope-order)
       for lib in $dlopened; do progextra+=(--also "$lib"); done
     fi
     # rewrite_one IN OUT LOG ARGS...: where a file's relocations cannot be

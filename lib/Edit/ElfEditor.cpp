@@ -632,6 +632,12 @@ uint64_t ElfEditor::sectionAddress(unsigned index) const {
   return shdrs[index].sh_addr;
 }
 
+uint64_t ElfEditor::sectionSize(unsigned index) const {
+  if (index >= shdrs.size())
+    fatal(in.name() + ": internal: size of section " + std::to_string(index) + " asked", ExitInternal);
+  return shdrs[index].sh_size;
+}
+
 std::vector<uint8_t> ElfEditor::serialize() {
   layout();
   std::vector<uint8_t> out(summary.outputSize, 0);

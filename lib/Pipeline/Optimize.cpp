@@ -297,6 +297,10 @@ void dynamicSymbolPasses(const ElfFile &in, const OptimizeOptions &options, Opti
   DynsymPasses passes = runDynsymPasses(editor, options.dynsort, hashvals);
   result.sorted = passes.sorted;
   result.hashvalsAdded = passes.hashvals.has_value();
+  if (passes.hashvals) {
+    result.hashvalsBytes = editor.sectionSize(*passes.hashvals);
+    result.hashvalsNewSegment = editor.layout().addedSegment;
+  }
   result.bytes = editor.serialize();
   if (options.verify)
     result.dynsymVerified = verifyDynsymPasses(*current, result.bytes, in.name(), in.name() + " (rewritten, in memory)");

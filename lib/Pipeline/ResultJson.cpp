@@ -189,6 +189,10 @@ ResultJson rewriteResultJson(const std::string &input, const std::string &output
   if (result.sorted)
     j["dynsort"] = dynsortResultJson(*result.sorted);
   j["hashvals"] = result.hashvalsAdded;
+  if (result.hashvalsAdded) {
+    j["hashvalsBytes"] = result.hashvalsBytes;
+    j["hashvalsNewSegment"] = result.hashvalsNewSegment;
+  }
   if (!result.hashvalsLeftOut.empty())
     j["hashvalsLeftOut"] = result.hashvalsLeftOut;
   if (const auto &p = result.prefetch) {

@@ -124,6 +124,13 @@ check "the library still serves the program the same" \
   cmp <(LD_LIBRARY_PATH=orig ./driver; echo $?) <(LD_LIBRARY_PATH=new ./driver; echo $?)
 check "eu-elflint: nothing but the documented hashvals tag" \
   bash -c "eu-elflint --gnu-ld new/libsubject.so | grep -v 'unknown tag' | grep -q . && exit 1 || exit 0"
+# What --hashvals costs is said: its bytes (a u32 per .dynsym entry) and
+# whether it took a new segment, which the output's program headers show.
+"$ELFOPT" rewrite libsubject.so --hashvals --json -o hv.so >hv.json
+hv_syms=$(readelf -W --dyn-syms libsubject.so | grep -cE '^ +[0-9]+:')
+hv_loads=$(($(readelf -lW hv.so | grep -c ' LOAD ') - $(readelf -lW libsubject.so | grep -c ' LOAD ')))
+check "--hashvals reports its bytes ($((4 * hv_syms))) and its new segment ($hv_loads more PT_LOAD)" \
+  python3 -c "import json,sys; d=json.load(open('hv.json')); sys.exit(not (d['hashvalsBytes'] == 4 * $hv_syms and d['hashvalsNewSegment'] == ($hv_loads > 0)))"
 check "--dynsort alone needs no order" "$ELFOPT" rewrite libsubject.so --dynsort -o dynsorted.so
 expect_error 1 "elfopt: error: --gnu-hash rebuilds the table --dynsort sorts; give --dynsort (see 'elfopt help rewrite')" \
   "$ELFOPT" rewrite libsubject.so --gnu-hash=keep -o x.so

@@ -371,7 +371,9 @@ static void printRewrite(const std::string &input, const std::string &output, co
                   (unsigned long long)sorted->best.bytes, sorted->best.weighted);
   }
   if (result.hashvalsAdded)
-    std::printf("  hashvals: .elfopt.hashvals added (DT 0x6ffffe00)\n");
+    std::printf("  hashvals: .elfopt.hashvals added (DT 0x6ffffe00): %llu bytes%s; no shipping loader reads it\n",
+                (unsigned long long)result.hashvalsBytes,
+                result.hashvalsNewSegment ? ", in a new read-only segment (one more PT_LOAD for the loader to map)" : "");
   if (!result.hashvalsLeftOut.empty())
     std::printf("  hashvals: left out: %s\n", result.hashvalsLeftOut.c_str());
   if (result.scopePlan)

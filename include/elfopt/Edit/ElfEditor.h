@@ -146,6 +146,7 @@ public:
   /// Fixes the output layout. Called by serialize() if not called before.
   const LayoutSummary &layout();
   uint64_t sectionAddress(unsigned sectionIndex) const;
+  uint64_t sectionSize(unsigned sectionIndex) const;
 
   std::vector<uint8_t> serialize();
 

@@ -128,6 +128,8 @@ struct OptimizeResult {
   std::optional<VerifyReport> verified;
   std::optional<DynsortResult> sorted;
   bool hashvalsAdded = false;
+  uint64_t hashvalsBytes = 0;      ///< of .elfopt.hashvals
+  bool hashvalsNewSegment = false; ///< the dynamic symbol passes added a PT_LOAD for it
   std::string hashvalsLeftOut; ///< why --hashvals added nothing, if so
   std::optional<DynsymVerifyReport> dynsymVerified;
   /// With scopeOrder: the start's model and what was planned (and done).
