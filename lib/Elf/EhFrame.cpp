@@ -11,6 +11,8 @@
 
 #include "elfopt/Support/Diagnostics.h"
 
+#include "llvm/Support/LEB128.h"
+
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -167,17 +169,13 @@ Lsda readLsda(const ElfFile &in, uint64_t lsda, uint64_t functionStart) {
   uint64_t extent = r.pos;
   std::span<const uint8_t> bytes = r.data;
   auto sleb = [&](uint64_t &at) -> std::optional<int64_t> {
-    int64_t v = 0;
-    for (unsigned shift = 0; at < bytes.size() && shift < 64; shift += 7) {
-      uint8_t b = bytes[at++];
-      v |= int64_t(b & 0x7f) << shift;
-      if (!(b & 0x80)) {
-        if (shift + 7 < 64 && (b & 0x40))
-          v |= -(int64_t(1) << (shift + 7));
-        return v;
-      }
-    }
-    return std::nullopt;
+    unsigned length = 0;
+    const char *error = nullptr;
+    int64_t v = llvm::decodeSLEB128(bytes.data() + at, &length, bytes.data() + bytes.size(), &error);
+    if (error)
+      return std::nullopt;
+    at += length;
+    return v;
   };
   uint64_t actionTable = r.pos;
   for (uint64_t first : actions) {

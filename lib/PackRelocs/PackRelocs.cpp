@@ -53,14 +53,14 @@ std::vector<uint64_t> encodeRelr(std::span<const uint64_t> addresses) {
     ++i;
     for (;;) {
       uint64_t bitmap = 0;
-      while (i < addresses.size() && addresses[i] - next < 63 * 8) {
+      while (i < addresses.size() && addresses[i] - next < WindowBytes) {
         bitmap |= uint64_t(1) << ((addresses[i] - next) / 8 + 1);
         ++i;
       }
       if (!bitmap)
         break;
       out.push_back(bitmap | 1);
-      next += 63 * 8;
+      next += WindowBytes;
     }
   }
   return out;
@@ -73,7 +73,7 @@ uint64_t bitmapCost(const uint64_t *first, const uint64_t *last, uint64_t base) 
 }
 
 // The cheapest encoding of one stretch, every run of which starts with an
-// address entry. cost[i]: the fewest instructions for a[i..n) when a[i]
+// address entry. cost[i]: the least relrEncodingCost() of a[i..n) when a[i]
 // starts a run. A run from a[i] is its address entry, some full bitmaps
 // (each marking every address of its 63 words), and at most one last
 // bitmap that stops before the window's end, after which the next address

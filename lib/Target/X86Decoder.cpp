@@ -283,15 +283,9 @@ Operation describeOperation(const Decoder::Impl &m, const llvm::MCInst &inst, co
     }
     break;
   case Shape::Copy32:
-    if (operand(1)) {
-      op.kind = Operation::Copy32;
-      op.dst = familyOf(*operand(0));
-      op.src = familyOf(*operand(1));
-    }
-    break;
   case Shape::Copy64:
     if (operand(1)) {
-      op.kind = Operation::Copy;
+      op.kind = m.opcodes[inst.getOpcode()].shape == Shape::Copy32 ? Operation::Copy32 : Operation::Copy;
       op.dst = familyOf(*operand(0));
       op.src = familyOf(*operand(1));
     }

@@ -129,7 +129,6 @@ SelfBindingVerifyReport verifySelfBinding(const ElfFile &before, const ElfFile &
   // R_X86_64_RELATIVE to the same word.
   std::vector<uint32_t> originalOf(newCount, 0);
   std::vector<uint32_t> marked;
-  std::set<uint32_t> madeRelative;
   std::optional<uint64_t> jmprel = before.dynamicValue(DT_JMPREL);
   for (const Section &s : before.sections()) {
     if (s.type() != SHT_RELA || s.header.sh_link != dynsym->index)
@@ -157,8 +156,7 @@ SelfBindingVerifyReport verifySelfBinding(const ElfFile &before, const ElfFile &
                           "default-visibility definition, to its value plus addend");
           continue;
         }
-        if (madeRelative.insert(from).second)
-          marked.push_back(from);
+        marked.push_back(from);
         continue;
       }
       if (a[k].r_offset != b[k].r_offset || a[k].r_addend != b[k].r_addend || typeBefore != typeAfter) {
@@ -196,7 +194,8 @@ SelfBindingVerifyReport verifySelfBinding(const ElfFile &before, const ElfFile &
       }
     }
   }
-  // An entry with a copy and relocations made relative is checked once.
+  // Each entry once, however many relocations (made relative, or naming
+  // its copy) led to it.
   std::sort(marked.begin(), marked.end());
   marked.erase(std::unique(marked.begin(), marked.end()), marked.end());
   if (marked.empty())
