@@ -65,7 +65,15 @@ run)
     for i in "${!names[@]}"; do
       # Cold: every file on the loop device out of the page cache (no
       # process maps them now, so none stays).
-      find "$dir/mnt" -type f -exec dd if={} iflag=nocache count=0 status=none \;
+      # (One process for all of them: a dd per file took seconds a round.)
+      python3 -c 'import os, sys
+for root, _, files in os.walk(sys.argv[1]):
+    for f in files:
+        p = os.path.join(root, f)
+        if os.path.isfile(p) and not os.path.islink(p):
+            fd = os.open(p, os.O_RDONLY)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            os.close(fd)' "$dir/mnt"
       before=$(serviced)
       start=$(date +%s%N)
       sh -c 'echo $$ >"$1/cgroup.procs" && exec sh -c "$2"' sh "$cg" "${cmds[$i]}" >/dev/null 2>&1 ||
