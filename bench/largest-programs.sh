@@ -96,6 +96,7 @@ if [[ -x /usr/lib/libreoffice/program/soffice.bin ]]; then
   echo "== libreoffice" >&2
   lo=/usr/lib/libreoffice/program
   printf 'elfopt\n\nA document with a list:\n- one\n- two\n' >doc.txt
+  bash "$bench/lo-user-profile.sh" # no graphics self-test at every start
   "$lo/soffice.bin" --headless --convert-to pdf --outdir warmup doc.txt >/dev/null 2>&1
   "$ELFOPT" record --object libmergedlo.so --runs 3 --no-pages -o lo.profile -- \
     "$lo/soffice.bin" --headless --convert-to pdf --outdir rec doc.txt >/dev/null 2>&1

@@ -30,21 +30,8 @@ export HOME=$out/home # LibreOffice's user profile, made by a first run
 mkdir -p "$HOME"
 printf 'elfopt\n\nA document with a list:\n- one\n- two\n' >doc.txt
 convert() { echo "$lo/program/soffice.bin --headless --convert-to pdf --outdir $1 $out/doc.txt"; }
-# A first run makes the user profile and exits 81 (restart requested).
-# LibreOffice then runs its graphics self-test (GraphicsRenderTests: 3 s of
-# CPU here) at every start until the profile records the version as seen
-# (ooSetupLastVersion), which a headless start never writes; a user's
-# profile has it after the first start with a window. Recorded here, so
-# that the starts measured are a user's.
-if [[ ! -f warmup/doc.pdf ]]; then
-  $(convert warmup) >/dev/null 2>&1 || true
-  version=$(python3 -c 'import re, sys
-s = open(sys.argv[1], encoding="utf-8", errors="replace").read()
-print(re.search(r"oor:name=\"ooSetupVersion\">\s*<value>([^<]*)<", s).group(1))' "$lo/share/registry/main.xcd")
-  xcu=$HOME/.config/libreoffice/4/user/registrymodifications.xcu
-  sed -i "s|</oor:items>|<item oor:path=\"/org.openoffice.Setup/Product\"><prop oor:name=\"ooSetupLastVersion\" oor:op=\"fuse\"><value>$version</value></prop></item>\n</oor:items>|" "$xcu"
-  $(convert warmup) >/dev/null 2>&1
-fi
+bash "$here/lo-user-profile.sh"
+[[ -f warmup/doc.pdf ]] || $(convert warmup) >/dev/null 2>&1
 
 if [[ ! -s lo.profile.json ]]; then
   "$ELFOPT" record --all-objects --runs 3 -o lo.profile.json -- $(convert rec) >/dev/null
