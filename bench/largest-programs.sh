@@ -219,11 +219,16 @@ layer_loads() {
 # Every other ET_DYN file of 10 MB or more.
 echo "== sweep" >&2
 mapfile -t big < <(find /usr/bin /usr/lib -type f -size +10M 2>/dev/null | sort)
+declare -A seen
 for f in "${big[@]}"; do
   header=$(od -An -tx1 -N20 "$f" 2>/dev/null | tr -d ' \n')
   [[ $header == 7f454c46* && ${header:32:4} == 0300 && ${header:36:4} == 3e00 ]] || continue
   case $(basename "$f") in libxul.so | libmergedlo.so | libLLVM*.so* | libclang-cpp.so*) continue ;; esac
   name=sweep-$(basename "$f")
+  # Two files of one name (Chromium's own Vulkan layer and Debian's; two
+  # JDKs' libjvm.so): the second is named by its directory too.
+  [[ -n ${seen[$name]:-} ]] && name=$name@$(basename "$(dirname "$f")")
+  seen[$name]=1
   # Both from copies under the same name: some programs (ctest) find their
   # files relative to their own path.
   mkdir -p "sweep/$name/orig" "sweep/$name/new"
