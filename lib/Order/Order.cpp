@@ -51,12 +51,11 @@ RunSet collectRuns(const std::vector<Profile> &profiles, const std::vector<std::
   uint64_t foreignTouches = 0, foreignMatched = 0;
   for (size_t p = 0; p < profiles.size(); ++p) {
     const Profile &profile = profiles[p];
-    int index = -1;
-    for (size_t k = 0; k < profile.objects.size(); ++k)
-      if (profile.objects[k].name == object)
-        index = int(k);
-    if (index < 0)
-      fatal(names[p] + ": the profile has no object '" + object + "'");
+    std::string why;
+    std::optional<uint32_t> found = findProfileObject(profile, object, why);
+    if (!found)
+      fatal(names[p] + ": " + why);
+    uint32_t index = *found;
     const ObjectIdentity &id = profile.objects[index];
     if (!haveReference) {
       set.identity = id;

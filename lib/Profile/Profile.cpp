@@ -257,11 +257,43 @@ Profile parseProfile(const std::string &text, const std::string &name) {
   return p;
 }
 
+std::optional<uint32_t> findProfileObject(const Profile &profile, const std::string &name, std::string &why) {
+  for (uint32_t k = 0; k < profile.objects.size(); ++k)
+    if (profile.objects[k].name == name)
+      return k;
+  auto endsWith = [&](const std::string &s) {
+    return !name.empty() && s.size() > name.size() && s.ends_with(name) && s[s.size() - name.size() - 1] == '/';
+  };
+  std::vector<uint32_t> matches;
+  for (uint32_t k = 0; k < profile.objects.size(); ++k)
+    if (endsWith(profile.objects[k].name) || endsWith(profile.objects[k].path))
+      matches.push_back(k);
+  if (matches.size() == 1)
+    return matches.front();
+  // Say what there is: the objects that match, or else all; a few names.
+  std::vector<uint32_t> listed = matches;
+  if (listed.empty())
+    for (uint32_t k = 0; k < profile.objects.size(); ++k)
+      listed.push_back(k);
+  std::string names;
+  for (size_t i = 0; i < listed.size() && i < 8; ++i)
+    names += (i ? ", " : "") + profile.objects[listed[i]].name;
+  if (listed.size() > 8)
+    names += " and " + std::to_string(listed.size() - 8) + " more";
+  why = matches.empty() ? "the profile has no object '" + name + "' (it has " + names + ")"
+                        : "'" + name + "' names several objects of the profile: " + names;
+  return std::nullopt;
+}
+
 const ObjectRun *tracedObjectRun(const Profile &profile, const Run &run, const std::string &object) {
   if (!run.pageTrace)
     return nullptr;
+  std::string why;
+  std::optional<uint32_t> index = findProfileObject(profile, object, why);
+  if (!index)
+    return nullptr;
   for (const ObjectRun &o : run.objects)
-    if (o.object < profile.objects.size() && profile.objects[o.object].name == object && o.loaded)
+    if (o.object == *index && o.loaded)
       return &o;
   return nullptr;
 }

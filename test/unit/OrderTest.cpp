@@ -268,7 +268,7 @@ TEST(OrderCollectRuns, AnotherBuildIsRefusedOrMatchedByName) {
             "b.json: object 'main' was recorded from another build (build-id bb, expected "
             "build-id aa); use --allow-mismatch to match functions by name");
   EXPECT_EQ(messageOf([&] { collectRuns({a}, {"a.json"}, "libz", nullptr, nullptr, false); }),
-            "a.json: the profile has no object 'libz'");
+            "a.json: the profile has no object 'libz' (it has main)");
   RunSet set = collectRuns({a, b}, {"a.json", "b.json"}, "main", nullptr, nullptr, true);
   EXPECT_EQ(set.runs, (std::vector<std::vector<uint32_t>>{{0, 1}, {1, 0}}));
   EXPECT_DOUBLE_EQ(set.matchRate, 2.0 / 3);

@@ -304,3 +304,26 @@ TEST(Profile, TracedObjectRunNeedsAPageTraceAndALoadedObject) {
   run.objects[0].loaded = false;
   EXPECT_EQ(tracedObjectRun(p, run, "main"), nullptr);
 }
+
+// record --all-objects names objects by path, and users name them by file:
+// a unique last path component finds the object; an exact name comes first.
+TEST(Profile, FindsObjectsByNameOrByTheEndOfTheirPath) {
+  Profile p;
+  p.objects.push_back({"main", "/usr/lib/firefox-esr/firefox-esr", "", 0, "", "symtab", 0});
+  p.objects.push_back({"/usr/lib/firefox-esr/libxul.so", "/usr/lib/firefox-esr/libxul.so", "", 0, "", "symtab", 0});
+  p.objects.push_back({"/usr/lib/a/libz.so.1", "/usr/lib/a/libz.so.1", "", 0, "", "symtab", 0});
+  p.objects.push_back({"/usr/lib/b/libz.so.1", "/usr/lib/b/libz.so.1", "", 0, "", "symtab", 0});
+  std::string why;
+  EXPECT_EQ(findProfileObject(p, "main", why), 0u);
+  EXPECT_EQ(findProfileObject(p, "firefox-esr", why), 0u); // the program, by its path
+  EXPECT_EQ(findProfileObject(p, "libxul.so", why), 1u);
+  EXPECT_EQ(findProfileObject(p, "firefox-esr/libxul.so", why), 1u);
+  EXPECT_EQ(findProfileObject(p, "/usr/lib/firefox-esr/libxul.so", why), 1u);
+  EXPECT_EQ(findProfileObject(p, "a/libz.so.1", why), 2u);
+  EXPECT_FALSE(findProfileObject(p, "xul.so", why)); // a whole component, not a suffix
+  EXPECT_EQ(why, "the profile has no object 'xul.so' (it has main, /usr/lib/firefox-esr/libxul.so, "
+                 "/usr/lib/a/libz.so.1, /usr/lib/b/libz.so.1)");
+  EXPECT_FALSE(findProfileObject(p, "libz.so.1", why));
+  EXPECT_EQ(why, "'libz.so.1' names several objects of the profile: /usr/lib/a/libz.so.1, /usr/lib/b/libz.so.1");
+  EXPECT_FALSE(findProfileObject(p, "", why));
+}

@@ -32,12 +32,10 @@ static int runProfilePages(const std::string &profilePath, const std::string &ob
                     bool asJson) {
   using nlohmann::json;
   Profile profile = readProfile(profilePath);
-  std::optional<uint32_t> object;
-  for (uint32_t k = 0; k < profile.objects.size(); ++k)
-    if (profile.objects[k].name == objectName)
-      object = k;
+  std::string why;
+  std::optional<uint32_t> object = findProfileObject(profile, objectName, why);
   if (!object)
-    fatal(profilePath + ": no object '" + objectName + "'");
+    fatal(profilePath + ": " + why);
   const ObjectIdentity &id = profile.objects[*object];
   std::string path = binaryPath.value_or(id.path);
   auto file = ElfFile::open(path);
@@ -243,9 +241,13 @@ int runProfile(const std::vector<std::string> &args) {
       fatal(file + ": no run " + std::to_string(runIndex) + " (the profile has " +
             std::to_string(p.runs.size()) + ")");
     std::string object = vm.count("object") ? vm["object"].as<std::string>() : "main";
+    std::string why;
+    std::optional<uint32_t> index = findProfileObject(p, object, why);
+    if (!index)
+      fatal(file + ": " + why);
     const ObjectRun *found = nullptr;
     for (const ObjectRun &o : p.runs[runIndex - 1].objects)
-      if (p.objects[o.object].name == object)
+      if (o.object == *index)
         found = &o;
     if (!found)
       fatal(file + ": no object '" + object + "' in run " + std::to_string(runIndex));

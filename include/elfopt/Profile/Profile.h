@@ -87,8 +87,16 @@ struct Profile {
   std::vector<Run> runs;
 };
 
-/// The object named \p object in \p run, when the run has a page trace and
-/// the object was loaded in it; null otherwise.
+/// The index of the object of \p profile that \p name names: the object of
+/// that name; or else the one object whose name or path has \p name as its
+/// last path components (`libxul.so` for `/usr/lib/firefox-esr/libxul.so`, as
+/// `record --all-objects` names objects by path). None, with \p why saying
+/// which objects there are or which several match, otherwise.
+std::optional<uint32_t> findProfileObject(const Profile &profile, const std::string &name, std::string &why);
+
+/// The object named \p object (as findProfileObject finds it) in \p run,
+/// when the run has a page trace and the object was loaded in it; null
+/// otherwise.
 const ObjectRun *tracedObjectRun(const Profile &profile, const Run &run, const std::string &object);
 
 /// Reads and validates a profile; FatalError (exit 2) naming the file, and
