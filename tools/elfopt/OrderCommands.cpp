@@ -21,7 +21,8 @@ const char OrderUsage[] =
     "  --format F               json (default; what 'elfopt rewrite' reads),\n"
     "                           lld (--symbol-ordering-file), gold\n"
     "                           (--section-ordering-file, -ffunction-sections)\n"
-    "  --object NAME            which object of the profiles (default: main)\n"
+    "  --object NAME            which object of the profiles: its name, or the end\n"
+    "                           of its path, such as libxul.so (default: main)\n"
     "  --binary FILE            the file to be laid out: its identity must match\n"
     "                           the profiles', and only its functions are listed\n"
     "  --allow-mismatch         accept profiles of another build; match functions\n"
@@ -96,7 +97,8 @@ const char EvaluateUsage[] =
     "  --cross-validate      leave one run out, order from the rest, score the\n"
     "                        held-out run; for the current layout, one run's\n"
     "                        order, mean first-touch rank and Markov\n"
-    "  --object NAME         which object of the profiles (default: main)\n"
+    "  --object NAME         which object of the profiles: its name, or the end\n"
+    "                        of its path, such as libxul.so (default: main)\n"
     "  --allow-mismatch      accept profiles of another build (match by name)\n"
     "  --json                print the figures as JSON\n";
 
