@@ -376,6 +376,14 @@ std::vector<Pending> decodeText(CodeFacts &facts, const TextInfo &text, const Te
   while (split < facts.blocks.size() && (facts.blocks[split].start - text.start) % 64 != 0)
     ++split;
   Decoded halves[2];
+  // Reserved from the code's size, so that the displacements do not grow
+  // by copying: every copy faults in fresh pages, which was a third of a
+  // large rewrite's page faults. Compilers emit about one displacement per
+  // 10-20 bytes of code; the low half's vector takes the high half's too.
+  // Only the pages written are touched.
+  uint64_t codeBytes = text.end - text.start;
+  halves[0].pending.reserve(codeBytes / 8);
+  halves[1].pending.reserve(codeBytes / 16);
   runInTwoHalves(facts.blocks.size(), split, [&](size_t first, size_t last, unsigned half) {
     Decoder local;
     for (size_t bi = first; bi < last; ++bi)
@@ -464,6 +472,7 @@ bool isEntry(const CodeFacts &facts, const TextInfo &text, size_t to, uint64_t t
 // Keeps each displacement whose target is sound, with the constraints it
 // puts on the layout.
 void checkDisplacements(CodeFacts &facts, const TextInfo &text, std::vector<Pending> &pending) {
+  facts.fields.reserve(facts.fields.size() + pending.size()); // not grown by copying (decodeText)
   for (Pending &p : pending) {
     Field &f = p.field;
     if (text.contains(f.target)) {
@@ -749,6 +758,7 @@ CodeFacts analyseCode(const ElfFile &in, const TextInfo &text, const std::vector
   decodeOtherCode(in, text, symbols, decoder, facts);
   // Only now are all instruction starts known, so only now can targets be checked.
   checkDisplacements(facts, text, pending);
+  pending = {}; // now in facts.fields: freed before the peak of what follows
   // After decoding: it says which blocks fall through.
   bondFallThroughs(facts);
   // Sorted once, for the jump table bases the data side looks up.
