@@ -519,6 +519,10 @@ void bondFallThroughs(CodeFacts &facts) {
 // targets, landing pads, function starts. Sorted.
 std::vector<uint64_t> codeEntries(const CodeFacts &facts, const std::vector<Fde> &fdes) {
   std::vector<uint64_t> entries;
+  size_t pads = 0;
+  for (const Fde &f : fdes)
+    pads += f.landingPads.size();
+  entries.reserve(facts.fields.size() + facts.outside.size() + pads + facts.blocks.size());
   for (const auto *list : {&facts.fields, &facts.outside})
     for (const Field &f : *list)
       entries.push_back(f.target);
