@@ -61,6 +61,11 @@ std::unique_ptr<ElfFile> ElfFile::fromBytes(const std::string &name, std::span<c
                               StringRef(reinterpret_cast<const char *>(bytes.data()), bytes.size()), name));
 }
 
+std::unique_ptr<ElfFile> ElfFile::viewOf(const std::string &name, std::span<const uint8_t> bytes) {
+  return fromBuffer(name, MemoryBuffer::getMemBuffer(StringRef(reinterpret_cast<const char *>(bytes.data()), bytes.size()),
+                                                     name, /*RequiresNullTerminator=*/false));
+}
+
 std::unique_ptr<ElfFile> ElfFile::fromBuffer(const std::string &name,
                                              std::unique_ptr<MemoryBuffer> buffer) {
   std::unique_ptr<ElfFile> file(new ElfFile);

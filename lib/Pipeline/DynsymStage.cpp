@@ -14,7 +14,7 @@ DynsymPasses runDynsymPasses(ElfEditor &editor, const std::optional<DynsortOptio
 
 DynsymVerifyReport verifyDynsymPasses(const ElfFile &before, std::span<const uint8_t> bytes, const std::string &input,
                                       const std::string &inMemoryName) {
-  auto after = ElfFile::fromBytes(inMemoryName, bytes);
+  auto after = ElfFile::viewOf(inMemoryName, bytes);
   DynsymVerifyReport report = verifyDynamicSymbols(before, *after);
   if (!report.ok())
     failVerification(input, "the dynamic symbol passes", report.problems);

@@ -150,7 +150,7 @@ std::vector<uint8_t> withRoomForOrderedCode(const ElfFile &in, uint64_t size, bo
   editor.addSection(std::move(room));
   std::vector<uint8_t> bytes = editor.serialize();
   if (verify) {
-    auto out = ElfFile::fromBytes(in.name() + " (with room, in memory)", bytes);
+    auto out = ElfFile::viewOf(in.name() + " (with room, in memory)", bytes);
     std::vector<std::string> problems = verifyAddedRoom(in, *out, RoomSection);
     if (!problems.empty())
       failVerification(in.name(), "the room for the ordered code", problems);
@@ -226,7 +226,7 @@ AddressMap rewriteAndVerify(const ElfFile &original, const OptimizeOptions &opti
     if (options.progress)
       options.progress("verifying");
     timed(result, "verify .text", [&] {
-      auto out = ElfFile::fromBytes(in.name() + " (rewritten, in memory)", result.bytes);
+      auto out = ElfFile::viewOf(in.name() + " (rewritten, in memory)", result.bytes);
       result.verified = verifyRewrite(in, *out);
     });
     if (result.verified->ok())
@@ -329,7 +329,7 @@ void scopeOrderPass(const ElfFile &in, const OptimizeOptions &options, OptimizeR
   result.bytes = editor.serialize();
   if (!options.verify)
     return;
-  auto out = ElfFile::fromBytes(in.name() + " (rewritten, in memory)", result.bytes);
+  auto out = ElfFile::viewOf(in.name() + " (rewritten, in memory)", result.bytes);
   ScopeVerifyReport verified = verifyScopeOrder(*current, *out, in.name());
   if (!verified.ok())
     failVerification(in.name(), "the scope order", verified.problems);
@@ -352,7 +352,7 @@ void bindSelfPass(const ElfFile &in, const OptimizeOptions &options, OptimizeRes
   result.bytes = editor.serialize();
   if (!options.verify)
     return;
-  auto out = ElfFile::fromBytes(in.name() + " (self-bound, in memory)", result.bytes);
+  auto out = ElfFile::viewOf(in.name() + " (self-bound, in memory)", result.bytes);
   result.selfBindingVerified = verifySelfBinding(*current, *out, options.bindSelf->program);
   if (!result.selfBindingVerified->ok())
     failVerification(in.name(), "the self-bound references", result.selfBindingVerified->problems);
@@ -491,7 +491,7 @@ void prefetchPass(const ElfFile &in, const OptimizeOptions &options, std::vector
   result.bytes = editor.serialize();
   if (!options.verify)
     return;
-  auto out = ElfFile::fromBytes(in.name() + " (with the prefetch stub, in memory)", result.bytes);
+  auto out = ElfFile::viewOf(in.name() + " (with the prefetch stub, in memory)", result.bytes);
   result.prefetchVerified = verifyPrefetchStub(*current, *out);
   if (!result.prefetchVerified->ok())
     failVerification(in.name(), "the prefetch stub", result.prefetchVerified->problems);
@@ -509,7 +509,7 @@ void packPass(const ElfFile &in, const OptimizeOptions &options, OptimizeResult 
   result.bytes = editor.serialize();
   if (!options.verify)
     return;
-  auto out = ElfFile::fromBytes(in.name() + " (relocations packed, in memory)", result.bytes);
+  auto out = ElfFile::viewOf(in.name() + " (relocations packed, in memory)", result.bytes);
   result.packVerified = verifyPackedRelocations(*current, *out);
   if (!result.packVerified->ok())
     failVerification(in.name(), "the packed relocations", result.packVerified->problems);

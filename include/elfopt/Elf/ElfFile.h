@@ -92,6 +92,10 @@ public:
                                              std::unique_ptr<llvm::MemoryBuffer> buffer);
   /// Same, on a copy of \p bytes (e.g. a file a pass produced in memory).
   static std::unique_ptr<ElfFile> fromBytes(const std::string &name, std::span<const uint8_t> bytes);
+  /// Same, over \p bytes themselves, not a copy: they must outlive the
+  /// file and stay unchanged (a pass's output read back to verify it; a
+  /// copy of a 175 MB image is 175 MB more at the peak, and its page faults).
+  static std::unique_ptr<ElfFile> viewOf(const std::string &name, std::span<const uint8_t> bytes);
 
   const std::string &name() const { return fileName; }
   std::span<const uint8_t> bytes() const;
