@@ -102,14 +102,7 @@ if [[ -x /usr/lib/libreoffice/program/soffice.bin ]]; then
     "$lo/soffice.bin" --headless --convert-to pdf --outdir rec doc.txt >/dev/null 2>&1
   cp "$lo/libmergedlo.so" libmergedlo.orig.so
   rewrite libmergedlo.so libmergedlo.orig.so libmergedlo.new.so --profile lo.profile --object libmergedlo.so
-  # The PDF without its dates, IDs and the checksum over them.
-  nodates() {
-    python3 -c 'import re, sys
-d = open(sys.argv[1], "rb").read()
-d = re.sub(rb"/(CreationDate|ModDate)\(D:[^)]*\)", b"", d)
-d = re.sub(rb"/ID \[ <[0-9A-F]+>\s*<[0-9A-F]+> \]", b"", d)
-sys.stdout.buffer.write(re.sub(rb"/DocChecksum /[0-9A-F]+", b"", d))' "$1"
-  }
+  nodates() { python3 "$bench/pdf-nodates.py" "$1"; } # the PDF without its dates and IDs
   "$lo/soffice.bin" --headless --convert-to pdf --outdir pdf.orig doc.txt >/dev/null 2>&1
   unshare -m sh -c "mount --bind '$out/libmergedlo.new.so' '$lo/libmergedlo.so' &&
     '$lo/soffice.bin' --headless --convert-to pdf --outdir pdf.new doc.txt" >/dev/null 2>&1

@@ -60,14 +60,7 @@ done
 run_in() { # the command that runs variant $1, writing its PDF to $2
   echo "unshare -m sh -c 'mount --bind $sd/mnt/$1 $lo && exec $(convert "$2")'"
 }
-# The PDF without its dates, IDs and the checksum over them.
-nodates() {
-  python3 -c 'import re, sys
-d = open(sys.argv[1], "rb").read()
-d = re.sub(rb"/(CreationDate|ModDate)\(D:[^)]*\)", b"", d)
-d = re.sub(rb"/ID \[ <[0-9A-F]+>\s*<[0-9A-F]+> \]", b"", d)
-sys.stdout.buffer.write(re.sub(rb"/DocChecksum /[0-9A-F]+", b"", d))' "$1"
-}
+nodates() { python3 "$here/pdf-nodates.py" "$1"; } # the PDF without its dates and IDs
 for n in orig "${names[@]}"; do
   rm -rf "pdf.$n"
   sh -c "$(run_in "$n" "pdf.$n")" >/dev/null 2>&1
