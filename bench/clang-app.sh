@@ -42,17 +42,4 @@ app/bin/clang -O2 -c x.cpp -o b.o
 cmp -s a.o b.o || { echo "clang-app: the objects differ" >&2; exit 1; }
 echo "objects identical"
 
-for d in ${DEVICES:-hdd emmc ssd}; do
-  default_runs=9
-  [[ $d == hdd ]] && default_runs=5
-  runs_var=RUNS_$d
-  runs=${!runs_var:-${RUNS:-$default_runs}}
-  echo "== $d, $runs runs"
-  "$ELFOPT" measure --device "$d" --cold --runs "$runs" --device-copy "$llvm" --device-copy "$out/app" \
-    --compare "$out/app/bin/clang" -- "$llvm/bin/clang" "${args[@]}"
-done
-[[ ${DISK_RUNS:-11} == 0 ]] && exit 0
-echo "== this disk, ${DISK_RUNS:-11} runs"
-evict=()
-for f in "$llvm"/lib/lib*.so.* "$out"/app/lib/lib*.so.*; do evict+=(--evict "$f"); done
-"$ELFOPT" measure --runs "${DISK_RUNS:-11}" "${evict[@]}" --compare "$out/app/bin/clang" -- "$llvm/bin/clang" "${args[@]}"
+ELFOPT=$ELFOPT bash "$here/app-measure.sh" "$llvm" "$out/app" bin/clang 'lib/lib*.so.*' -- "${args[@]}"

@@ -49,18 +49,4 @@ shot "$out/app/firefox-esr" app.png
 cmp -s orig.png app.png || { echo "firefox-app: the screenshots differ" >&2; exit 1; }
 echo "screenshots identical ($(stat -c %s orig.png) bytes); app: elfopt app ${APP_OPTIONS:-}"
 
-for d in ${DEVICES:-hdd emmc ssd}; do
-  runs_var=RUNS_$d
-  default_runs=9
-  [[ $d == hdd ]] && default_runs=5 # 12 s a start
-  runs=${!runs_var:-${RUNS:-$default_runs}}
-  echo "== $d, $runs runs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-  "$ELFOPT" measure --device "$d" --cold --runs "$runs" --device-copy "$ff" --device-copy "$out/app" \
-    --compare "$out/app/firefox-esr" -- "$ff/firefox-esr" "${args[@]}"
-done
-[[ ${DISK_RUNS:-11} == 0 ]] && exit 0
-echo "== this disk, ${DISK_RUNS:-11} runs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-evict=()
-for f in "$ff"/*.so "$out"/app/*.so; do evict+=(--evict "$f"); done
-"$ELFOPT" measure --runs "${DISK_RUNS:-11}" "${evict[@]}" --compare "$out/app/firefox-esr" -- "$ff/firefox-esr" "${args[@]}"
-echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+ELFOPT=$ELFOPT bash "$here/app-measure.sh" "$ff" "$out/app" firefox-esr '*.so' -- "${args[@]}"
