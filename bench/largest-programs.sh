@@ -13,6 +13,9 @@
 #   - reltables: a large program built here by clang -fPIC -O2 with
 #     --emit-relocs whose switches return strings (clang's relative lookup
 #     tables), random order; the output must be identical;
+#   - libnode (Debian's node 18, downloaded into OUTDIR): V8 and its
+#     embedded builtins, with a recorded run of bench/inputs/node-workload.js;
+#     its output must be identical;
 #   - every other x86-64 ET_DYN file of 10 MB or more under /usr, random
 #     order; verify, and `--version` for programs; mold links programs and
 #     libx265 encodes a stream byte-identically, the Vulkan validation
@@ -160,6 +163,39 @@ clang-19 -O2 -fPIC -pie -Wl,--emit-relocs reltables.c -o reltables
 rewrite reltables reltables reltables.new --random-order 1
 ./reltables >rt.orig.txt; ./reltables.new >rt.new.txt
 row reltables reltables "output $(same rt.orig.txt rt.new.txt)"
+
+# libnode: V8, whose embedded builtins (1.4 MB of code without symbols or
+# FDEs) are entered at the blob's start plus offsets that V8 keeps in data.
+# Debian's node 18 and the JavaScript packages it loads, unpacked here (the
+# machine may have another node installed); their /usr/share/nodejs is
+# bind-mounted in a private mount namespace.
+echo "== libnode" >&2
+rm -rf node && mkdir -p node/deb node/new
+if (cd node/deb && apt-get download libnode108 >/dev/null 2>&1 &&
+  apt-get download "nodejs=$(dpkg-deb -f libnode108_*.deb Version)" node-acorn node-cjs-module-lexer node-undici \
+    >/dev/null 2>&1); then
+  for deb in node/deb/*.deb; do dpkg-deb -x "$deb" node/root; done
+  nodelib=node/root/usr/lib/x86_64-linux-gnu
+  # in_node_ns COMMAND...: runs COMMAND where Debian's node finds its files.
+  in_node_ns() {
+    unshare -m sh -c 'mkdir -p /usr/share/nodejs && mount --bind "$0/node/root/usr/share/nodejs" /usr/share/nodejs && exec "$@"' \
+      "$out" "$@"
+  }
+  js() { in_node_ns env LD_LIBRARY_PATH="$1" node/root/usr/bin/node "$bench/inputs/node-workload.js"; }
+  in_node_ns env LD_LIBRARY_PATH=$nodelib "$ELFOPT" record --object libnode --runs 3 --no-pages -o node.profile -- \
+    node/root/usr/bin/node "$bench/inputs/node-workload.js" >/dev/null 2>&1
+  rewrite libnode.so.108 "$nodelib/libnode.so.108" node/new/libnode.so.108 --profile node.profile --object libnode
+  js "$nodelib" >node.orig.txt 2>&1; js node/new >node.new.txt 2>&1
+  # The workload's last line comes from a resolved promise: a run that
+  # failed early does not count as the same.
+  if grep -qx 'promise 2,4,6' node.orig.txt; then
+    row libnode.so.108 "$nodelib/libnode.so.108" "JavaScript $(same node.orig.txt node.new.txt)"
+  else
+    row libnode.so.108 "$nodelib/libnode.so.108" "JavaScript FAILED in the original (node.orig.txt)"
+  fi
+else
+  rows+=("libnode.so.108               skipped: apt-get download libnode108 failed")
+fi
 
 # Behaviour checks for sweep files that a few lines can drive: each prints
 # what it compared and whether it was the same.
