@@ -1558,6 +1558,9 @@ RewriteResult Rewriter::run() {
       discovered = discoverFunctions(in, text, code);
     if (!discovered.empty()) {
       phase("decode", "decoding .text with the functions found in undescribed code");
+      // Freed first: assigned over, the first analysis would live on beside
+      // the second one's decoding, the peak of a large rewrite.
+      code = {};
       code = analyseCode(in, text, fdes, relocationFree, discovered);
       found = std::move(discovered);
     }
