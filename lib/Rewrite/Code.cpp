@@ -692,15 +692,19 @@ void classifyRegisterJumps(const ElfFile &in, CodeFacts &facts, const TextInfo &
   constexpr int MaxPasses = 5;
   const std::vector<uint64_t> entries = labels;
   std::vector<std::pair<size_t, IndirectJump>> found;
+  // Each half's decoder and instructions live across the passes: a block
+  // of undescribed code can be tens of megabytes (Chromium: 70 MB), and
+  // its instructions, allocated afresh in each pass, fault in gigabytes
+  // again.
+  const Decoder decoders[2] = {Decoder(/*describeOperations=*/true), Decoder(/*describeOperations=*/true)};
+  std::vector<DecodedInstruction> codes[2];
   for (int pass = 0; pass < MaxPasses; ++pass) {
     PassHalf halves[2];
     runInTwoHalves(candidates.size(), split, [&](size_t first, size_t last, unsigned half) {
-      Decoder decoder(/*describeOperations=*/true);
-      std::vector<DecodedInstruction> code;
       PassHalf &out = halves[half];
       for (size_t ci = first; ci < last; ++ci) {
         size_t bi = candidates[ci];
-        for (const IndirectJump &jump : jumpsOf(facts.blocks[bi], decoder, code)) {
+        for (const IndirectJump &jump : jumpsOf(facts.blocks[bi], decoders[half], codes[half])) {
           out.found.push_back({bi, jump});
           if (jump.kind != IndirectJump::Table)
             continue;
